@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (see DESIGN.md): StockwerkCLI → Workflow → {Catalog, Imaging, Metadata, Agencies} → C shims.
+let package = Package(
+    name: "Stockwerk",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "stockwerk", targets: ["StockwerkCLI"]),
+        .library(name: "StockwerkKit", targets: ["Workflow", "Catalog", "Imaging", "Metadata", "Agencies"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+    ],
+    targets: [
+        // System libraries, found with pkg-config.
+        .systemLibrary(name: "CVipsSystem", pkgConfig: "vips",
+                       providers: [.apt(["libvips-dev"])]),
+        .systemLibrary(name: "CExifSystem", pkgConfig: "libexif",
+                       providers: [.apt(["libexif-dev"])]),
+        // Thin C shims: fixed-argument wrappers for libvips' variadic API, libexif entry helpers.
+        .target(name: "CVips", dependencies: ["CVipsSystem"]),
+        .target(name: "CExif", dependencies: ["CExifSystem"]),
+
+        .target(name: "AtomicFiles"),
+        .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
+        .target(name: "Metadata", dependencies: [
+            "CExif", "AtomicFiles",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Agencies", dependencies: [
+            "Metadata", "Imaging", "AtomicFiles",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "CSV", package: "CSV.swift"),
+        ]),
+        .target(name: "Catalog", dependencies: [
+            "AtomicFiles",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "Workflow", dependencies: [
+            "Catalog", "Imaging", "Metadata", "Agencies",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .executableTarget(name: "StockwerkCLI", dependencies: [
+            "Workflow", "Agencies", "Metadata", "Imaging",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Imaging", "Metadata"],
+                          path: "Tools/bench/StockwerkBench"),
+
+        .target(name: "TestSupport", dependencies: ["Imaging"], path: "Tests/TestSupport"),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
+        .testTarget(name: "MetadataTests", dependencies: ["Metadata", "Imaging", "TestSupport"]),
+        .testTarget(name: "AgenciesTests", dependencies: ["Agencies", "TestSupport",
+                                                          .product(name: "CSV", package: "CSV.swift")]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", .product(name: "CSV", package: "CSV.swift")]),
+    ]
+)

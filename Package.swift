@@ -38,7 +38,6 @@ let package = Package(
             .product(name: "CSV", package: "CSV.swift"),
         ]),
         .target(name: "Catalog", dependencies: [
-            "AtomicFiles",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "Workflow", dependencies: [

@@ -1,0 +1,122 @@
+import Imaging
+import Metadata
+import Foundation
+
+/// What a check looks at: the file's technical facts, its metadata and whether it is AI-made.
+public struct CheckSubject: Sendable {
+    public var path: String
+    public var info: ImageInfo
+    public var metadata: StockMetadata
+    /// Why the image counts as AI-generated, or nil when it does not.
+    public var aiReason: String?
+
+    public init(path: String, info: ImageInfo, metadata: StockMetadata, aiReason: String?) {
+        self.path = path; self.info = info; self.metadata = metadata; self.aiReason = aiReason
+    }
+
+    /// Reads facts and embedded metadata from a file. AI status comes from the workflow flag or,
+    /// failing that, from the embedded Digital Source Type.
+    public static func read(_ path: String, flaggedAI: Bool? = nil) throws -> CheckSubject {
+        let info = try ImageInfo.read(path)
+        let embedded: StockMetadata
+        if info.format == .jpeg {
+            embedded = try MetadataReader.read(jpeg: path).reconciled
+        } else {
+            let blobs = try EmbeddedBlobs.read(path)
+            embedded = try MetadataReader.read(exif: blobs.exif, xmp: blobs.xmp, photoshop: blobs.iptc).reconciled
+        }
+        var reason: String?
+        if flaggedAI == true {
+            reason = "the workflow marks it as AI-generated"
+        } else if let type = embedded.digitalSourceType, type.isGenerativeAI {
+            reason = "its embedded IPTC Digital Source Type is \(type.rawValue)"
+        }
+        return CheckSubject(path: path, info: info, metadata: embedded, aiReason: reason)
+    }
+}
+
+/// One reason a file is refused (or warned about), with the rule's source.
+public struct CheckFinding: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var rule: String
+    public var message: String
+    public var source: String
+    public var description: String { message }
+}
+
+public struct Verdict: Codable, Sendable, Equatable {
+    public var agency: String
+    public var file: String
+    public var accepted: Bool
+    public var reasons: [CheckFinding]
+    public var warnings: [CheckFinding]
+}
+
+/// Applies an agency preset to a subject: every failing rule is reported, not just the first.
+public struct AgencyChecker: Sendable {
+    public let preset: AgencyPreset
+
+    public init(preset: AgencyPreset) { self.preset = preset }
+
+    public func check(_ subject: CheckSubject) -> Verdict {
+        var reasons: [CheckFinding] = []
+        var warnings: [CheckFinding] = []
+        func report<V>(_ rule: Rule<V>, _ name: String, _ message: String) {
+            let finding = CheckFinding(rule: name, message: message, source: rule.source.url)
+            if rule.severity == .reject { reasons.append(finding) } else { warnings.append(finding) }
+        }
+        let rules = preset.rules
+        let info = subject.info
+        let metadata = subject.metadata
+
+        if let aiReason = subject.aiReason, !preset.ai.accepted {
+            reasons.append(CheckFinding(rule: "ai_policy",
+                message: "\(preset.name) does not accept AI-generated images, and this one is (\(aiReason)). Policy: \"\(preset.ai.policy)\"",
+                source: preset.ai.source))
+        }
+        if let rule = rules.formats, !rule.value.contains(info.format.rawValue) {
+            report(rule, "formats", "format \(info.format.rawValue.uppercased()) is not accepted (accepted: \(rule.value.map { $0.uppercased() }.joined(separator: ", ")))")
+        }
+        if let rule = rules.colorSpaces, !rule.value.contains(info.colorSpace) {
+            report(rule, "color_spaces", "colour space \(info.colorSpace) is not accepted (accepted: \(rule.value.joined(separator: ", ")))")
+        }
+        let mp = info.megapixels
+        if let rule = rules.minMegapixels, mp < rule.value {
+            report(rule, "min_megapixels", String(format: "%dx%d is %.2f MP, below the minimum of %g MP", info.width, info.height, mp, rule.value))
+        }
+        if let rule = rules.maxMegapixels, mp > rule.value {
+            report(rule, "max_megapixels", String(format: "%dx%d is %.2f MP, above the maximum of %g MP", info.width, info.height, mp, rule.value))
+        }
+        if let rule = rules.minSidePixels, min(info.width, info.height) < rule.value {
+            report(rule, "min_side_pixels", "the short side is \(min(info.width, info.height)) px, below the minimum of \(rule.value) px")
+        }
+        if let rule = rules.maxSidePixels, info.longEdge > rule.value {
+            report(rule, "max_side_pixels", "the long side is \(info.longEdge) px, above the maximum of \(rule.value) px")
+        }
+        let sizeMB = Double(info.fileSize) / 1_000_000
+        if let rule = rules.maxFileSizeMB, sizeMB > rule.value {
+            report(rule, "max_file_size_mb", String(format: "the file is %.1f MB, above the maximum of %g MB", sizeMB, rule.value))
+        }
+        let keywordCount = metadata.keywords.count
+        if let rule = rules.minKeywords, keywordCount < rule.value {
+            report(rule, "min_keywords", "\(keywordCount) keyword\(keywordCount == 1 ? "" : "s"), fewer than the minimum of \(rule.value)")
+        }
+        if let rule = rules.maxKeywords, keywordCount > rule.value {
+            report(rule, "max_keywords", "\(keywordCount) keywords, more than the maximum of \(rule.value)")
+        }
+        let title = metadata.title?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if let rule = rules.titleRequired, rule.value, title.isEmpty {
+            report(rule, "title_required", "the title is missing")
+        }
+        if let rule = rules.maxTitleCharacters, title.count > rule.value {
+            report(rule, "max_title_characters", "the title has \(title.count) characters, more than the maximum of \(rule.value)")
+        }
+        let description = metadata.description?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if let rule = rules.descriptionRequired, rule.value, description.isEmpty {
+            report(rule, "description_required", "the description is missing")
+        }
+        if let rule = rules.maxDescriptionCharacters, description.count > rule.value {
+            report(rule, "max_description_characters", "the description has \(description.count) characters, more than the maximum of \(rule.value)")
+        }
+        return Verdict(agency: preset.id, file: subject.path, accepted: reasons.isEmpty, reasons: reasons, warnings: warnings)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Yams
+
+/// Where a rule comes from, so every rejection can name its source.
+public struct RuleSource: Codable, Sendable, Equatable {
+    public enum Confidence: String, Codable, Sendable { case official, thirdParty = "third-party", unverified }
+    public var url: String
+    public var checked: String
+    public var confidence: Confidence
+}
+
+/// One rule of an agency: a value and its source. `severity: warning` reports without rejecting.
+public struct Rule<Value: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    public enum Severity: String, Codable, Sendable { case reject, warning }
+    public var value: Value
+    public var source: RuleSource
+    public var severity: Severity
+
+    enum CodingKeys: String, CodingKey { case value, source, checked, confidence, severity }
+
+    public init(value: Value, source: RuleSource, severity: Severity = .reject) {
+        self.value = value; self.source = source; self.severity = severity
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        value = try container.decode(Value.self, forKey: .value)
+        source = RuleSource(url: try container.decode(String.self, forKey: .source),
+                            checked: try container.decode(String.self, forKey: .checked),
+                            confidence: try container.decode(RuleSource.Confidence.self, forKey: .confidence))
+        severity = try container.decodeIfPresent(Severity.self, forKey: .severity) ?? .reject
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(value, forKey: .value)
+        try container.encode(source.url, forKey: .source)
+        try container.encode(source.checked, forKey: .checked)
+        try container.encode(source.confidence, forKey: .confidence)
+        try container.encode(severity, forKey: .severity)
+    }
+}
+
+/// An agency's acceptance rules and upload format, loaded from presets/agencies/NAME.yaml.
+public struct AgencyPreset: Codable, Sendable, Equatable {
+    public struct AIPolicy: Codable, Sendable, Equatable {
+        public var accepted: Bool
+        /// The agency's words (or a faithful summary) to quote in a rejection.
+        public var policy: String
+        public var source: String
+        public var checked: String
+        public var confidence: RuleSource.Confidence
+    }
+
+    public struct Rules: Codable, Sendable, Equatable {
+        public var formats: Rule<[String]>?
+        public var colorSpaces: Rule<[String]>?
+        public var minMegapixels: Rule<Double>?
+        public var maxMegapixels: Rule<Double>?
+        public var minSidePixels: Rule<Int>?
+        public var maxSidePixels: Rule<Int>?
+        public var maxFileSizeMB: Rule<Double>?
+        public var minKeywords: Rule<Int>?
+        public var maxKeywords: Rule<Int>?
+        public var titleRequired: Rule<Bool>?
+        public var maxTitleCharacters: Rule<Int>?
+        public var descriptionRequired: Rule<Bool>?
+        public var maxDescriptionCharacters: Rule<Int>?
+
+        enum CodingKeys: String, CodingKey {
+            case formats, colorSpaces = "color_spaces", minMegapixels = "min_megapixels"
+            case maxMegapixels = "max_megapixels", minSidePixels = "min_side_pixels"
+            case maxSidePixels = "max_side_pixels", maxFileSizeMB = "max_file_size_mb"
+            case minKeywords = "min_keywords", maxKeywords = "max_keywords", titleRequired = "title_required"
+            case maxTitleCharacters = "max_title_characters", descriptionRequired = "description_required"
+            case maxDescriptionCharacters = "max_description_characters"
+        }
+    }
+
+    public var id: String
+    public var name: String
+    public var ai: AIPolicy
+    public var rules: Rules
+    /// The CSV layout this agency's portal reads (see CSVFormat).
+    public var csv: String
+}
+
+public enum AgencyError: Error, CustomStringConvertible, Equatable {
+    case unknownAgency(name: String, known: [String])
+    case invalidPreset(path: String, reason: String)
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownAgency(name, _): return "unknown agency \"\(name)\""
+        case let .invalidPreset(path, reason): return "invalid agency preset \(path): \(reason)"
+        case let .cannotWrite(path, reason): return "cannot write \(path): \(reason)"
+        }
+    }
+
+    public var hint: String {
+        switch self {
+        case let .unknownAgency(_, known): return "known agencies: \(known.joined(separator: ", ")) (presets/agencies/*.yaml)"
+        case .invalidPreset: return "compare it with presets/agencies/adobe-stock.yaml"
+        case .cannotWrite: return "check free disk space and permissions of the output folder"
+        }
+    }
+}
+
+/// Finds and loads agency presets from a presets folder.
+public struct AgencyCatalog: Sendable {
+    public let folder: String
+
+    public init(presetsFolder: String) { folder = presetsFolder + "/agencies" }
+
+    public func names() -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return files.filter { $0.hasSuffix(".yaml") && !$0.hasPrefix("_") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    public func load(_ name: String) throws -> AgencyPreset {
+        let path = folder + "/" + name + ".yaml"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw AgencyError.unknownAgency(name: name, known: names())
+        }
+        do {
+            let preset = try YAMLDecoder().decode(AgencyPreset.self, from: text)
+            guard preset.id == name else {
+                throw AgencyError.invalidPreset(path: path, reason: "id \"\(preset.id)\" does not match the file name")
+            }
+            guard CSVFormat(rawValue: preset.csv) != nil else {
+                throw AgencyError.invalidPreset(path: path, reason: "unknown csv format \"\(preset.csv)\" (known: \(CSVFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return preset
+        } catch let error as AgencyError {
+            throw error
+        } catch {
+            throw AgencyError.invalidPreset(path: path, reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import AtomicFiles
+import Foundation
+import Metadata
+
+/// A finished image with its verdict for one agency, ready to be packaged.
+public struct PackageItem: Sendable {
+    public var imagePath: String
+    public var entry: PackageEntry
+    public var verdict: Verdict
+
+    public init(imagePath: String, entry: PackageEntry, verdict: Verdict) {
+        self.imagePath = imagePath; self.entry = entry; self.verdict = verdict
+    }
+}
+
+/// The machine-readable report written next to each package's CSV.
+public struct PackageReport: Codable, Sendable, Equatable {
+    public struct Item: Codable, Sendable, Equatable {
+        public var file: String
+        public var accepted: Bool
+        public var reasons: [CheckFinding]
+        public var warnings: [CheckFinding]
+    }
+
+    public var agency: String
+    public var agencyName: String
+    public var csv: String
+    public var accepted: Int
+    public var rejected: Int
+    public var items: [Item]
+}
+
+/// Builds OUTPUT/packages/<agency>/: the accepted files, the agency CSV and report.json.
+/// The folder is assembled under a temporary name and swapped in, so a crash never leaves a
+/// package that mixes two runs.
+public enum PackageBuilder {
+    @discardableResult
+    public static func build(agency preset: AgencyPreset, items: [PackageItem], packagesFolder: String) throws -> PackageReport {
+        let fileManager = FileManager.default
+        let final = packagesFolder + "/" + preset.id
+        let staging = packagesFolder + "/.\(preset.id).tmp-\(getpid())"
+        do {
+            try? fileManager.removeItem(atPath: staging)
+            try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            let accepted = items.filter(\.verdict.accepted)
+            for item in accepted {
+                let target = staging + "/" + item.entry.fileName
+                // A hard link costs no space; fall back to a copy across file systems.
+                if link(item.imagePath, target) != 0 { try fileManager.copyItem(atPath: item.imagePath, toPath: target) }
+            }
+            guard let format = CSVFormat(rawValue: preset.csv) else {
+                throw AgencyError.invalidPreset(path: preset.id, reason: "unknown csv format \(preset.csv)")
+            }
+            let csvName = preset.id + ".csv"
+            try AtomicFile.write(try format.render(accepted.map(\.entry)), to: staging + "/" + csvName)
+            let report = PackageReport(
+                agency: preset.id, agencyName: preset.name, csv: csvName,
+                accepted: accepted.count, rejected: items.count - accepted.count,
+                items: items.map { PackageReport.Item(file: $0.entry.fileName, accepted: $0.verdict.accepted,
+                                                      reasons: $0.verdict.reasons, warnings: $0.verdict.warnings) })
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try AtomicFile.write(try encoder.encode(report), to: staging + "/report.json")
+            try AtomicFile.syncFile(staging)
+            try swapIn(staging: staging, final: final)
+            return report
+        } catch let error as AgencyError {
+            try? fileManager.removeItem(atPath: staging)
+            throw error
+        } catch {
+            try? fileManager.removeItem(atPath: staging)
+            throw AgencyError.cannotWrite(path: final, reason: "\(error)")
+        }
+    }
+
+    static func swapIn(staging: String, final: String) throws {
+        let retired = final + ".old-\(getpid())"
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: final) {
+            guard rename(final, retired) == 0 else { throw AgencyError.cannotWrite(path: final, reason: String(cString: strerror(errno))) }
+        }
+        guard rename(staging, final) == 0 else { throw AgencyError.cannotWrite(path: final, reason: String(cString: strerror(errno))) }
+        try? fileManager.removeItem(atPath: retired)
+    }
+
+    /// Removes half-built or retired package folders that a crashed run left behind.
+    public static func removeLeftovers(in packagesFolder: String) {
+        let fileManager = FileManager.default
+        for name in (try? fileManager.contentsOfDirectory(atPath: packagesFolder)) ?? []
+        where name.contains(".tmp-") || name.contains(".old-") {
+            try? fileManager.removeItem(atPath: packagesFolder + "/" + name)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Agencies
+import ArgumentParser
+import Foundation
+import Workflow
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Check files against an agency's rules; exits 1 when any file is rejected.")
+
+    @Argument(help: "Image files to check.") var files: [String]
+    @Option(name: .long, help: "Agency preset name (see `stockwerk agencies`); repeat for several.") var agency: [String]
+    @Flag(name: .long, help: "Treat the files as AI-generated even without an embedded Digital Source Type.") var ai = false
+    @Flag(name: .long, help: "Print verdicts as JSON.") var json = false
+    @Option(name: .long, help: "The presets folder.") var presets: String?
+
+    func run() throws {
+        var verdicts: [Verdict] = []
+        do {
+            guard let folder = PresetLocator.locate(explicit: presets) else {
+                throw AgencyError.invalidPreset(path: "presets/", reason: "cannot find the presets folder; pass --presets or set STOCKWERK_PRESETS")
+            }
+            let catalog = AgencyCatalog(presetsFolder: folder)
+            let checkers = try agency.map { AgencyChecker(preset: try catalog.load($0)) }
+            for file in files {
+                let subject = try CheckSubject.read(file, flaggedAI: ai ? true : nil)
+                for checker in checkers { verdicts.append(checker.check(subject)) }
+            }
+        } catch { throw ErrorReporting.exit(for: error) }
+
+        if json {
+            ErrorReporting.printJSON(verdicts)
+        } else {
+            for verdict in verdicts {
+                print("\(verdict.file): \(verdict.accepted ? "accepted" : "rejected") by \(verdict.agency)")
+                for reason in verdict.reasons { print("  - \(reason.message) [\(reason.source)]") }
+                for warning in verdict.warnings { print("  ! \(warning.message) [\(warning.source)]") }
+            }
+        }
+        if verdicts.contains(where: { !$0.accepted }) { throw ExitCode(1) }
+    }
+}
+
+struct AgenciesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "agencies", abstract: "List agency presets with their AI policy.")
+    @Option(name: .long, help: "The presets folder.") var presets: String?
+
+    func run() throws {
+        guard let folder = PresetLocator.locate(explicit: presets) else {
+            throw ErrorReporting.exit(for: AgencyError.invalidPreset(path: "presets/", reason: "cannot find the presets folder"))
+        }
+        let catalog = AgencyCatalog(presetsFolder: folder)
+        for name in catalog.names() {
+            do {
+                let preset = try catalog.load(name)
+                let mp = preset.rules.minMegapixels.map { "≥\($0.value) MP" } ?? ""
+                print("\(preset.id.padding(toLength: 14, withPad: " ", startingAt: 0)) \(preset.name.padding(toLength: 14, withPad: " ", startingAt: 0)) AI: \(preset.ai.accepted ? "accepted" : "refused ")  \(mp)")
+            } catch { throw ErrorReporting.exit(for: error) }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Agencies
+import ArgumentParser
+import Catalog
+import Foundation
+import Imaging
+import Metadata
+import Workflow
+
+/// Prints an error as `error: what (where)` + `hint:` and returns the exit code for it.
+enum ErrorReporting {
+    static func exit(for error: Error) -> ExitCode {
+        let (text, code): (String, Int32)
+        switch error {
+        case let error as WorkflowValidationError: (text, code) = (error.description, 2)
+        case let error as ImagingError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
+        case let error as MetadataError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
+        case let error as AgencyError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
+        case let error as StageFailure: (text, code) = (error.description, 3)
+        case let error as CatalogError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 3)
+        default: (text, code) = ("error: \(error)\nhint: this is a bug in Stockwerk; please report it with the command you ran", 3)
+        }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+        return ExitCode(code)
+    }
+
+    static func printJSON<T: Encodable>(_ value: T) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+    }
+
+    static func stderr(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Metadata
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Show the image facts and the metadata embedded in a file (EXIF, IPTC, XMP).")
+
+    @Argument(help: "An image file.") var file: String
+    @Flag(name: .long, help: "Print as JSON.") var json = false
+
+    struct Report: Encodable {
+        var file: String
+        var image: ImageInfo
+        var metadata: EmbeddedMetadata
+        var reconciled: StockMetadata
+    }
+
+    func run() throws {
+        let report: Report
+        do {
+            let info = try ImageInfo.read(file)
+            let embedded: EmbeddedMetadata
+            if info.format == .jpeg {
+                embedded = try MetadataReader.read(jpeg: file)
+            } else {
+                let blobs = try EmbeddedBlobs.read(file)
+                embedded = try MetadataReader.read(exif: blobs.exif, xmp: blobs.xmp, photoshop: blobs.iptc, hasICCProfile: info.iccDescription != nil)
+            }
+            report = Report(file: file, image: info, metadata: embedded, reconciled: embedded.reconciled)
+        } catch { throw ErrorReporting.exit(for: error) }
+        if json { ErrorReporting.printJSON(report); return }
+        let info = report.image
+        print("\(file)")
+        print("  \(info.format.rawValue.uppercased()) \(info.width)x\(info.height) (\(String(format: "%.1f", info.megapixels)) MP), \(info.fileSize) bytes")
+        print("  colour: \(info.colorSpace)\(info.iccDescription.map { " (ICC: \($0))" } ?? " (no ICC profile)")")
+        func show(_ label: String, _ values: StockMetadata?) {
+            guard let values, !values.isEmpty || values.software != nil else { print("  \(label): none"); return }
+            print("  \(label):")
+            if let title = values.title { print("    title: \(title)") }
+            if let description = values.description { print("    description: \(description)") }
+            if !values.keywords.isEmpty { print("    keywords (\(values.keywords.count)): \(values.keywords.joined(separator: ", "))") }
+            if !values.creators.isEmpty { print("    creator: \(values.creators.joined(separator: "; "))") }
+            if let copyright = values.copyright { print("    copyright: \(copyright)") }
+            if let type = values.digitalSourceType { print("    digital source type: \(type.rawValue)") }
+            if let software = values.software { print("    software: \(software)") }
+        }
+        show("XMP", report.metadata.xmp)
+        show("IPTC IIM", report.metadata.iptc)
+        if let matches = report.metadata.iptcDigestMatches { print("    IPTC digest: \(matches ? "current" : "stale (XMP may be out of date)")") }
+        show("EXIF", report.metadata.exif)
+    }
+}

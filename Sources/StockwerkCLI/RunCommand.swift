@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Workflow
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a workflow: import, finish, tag, check and package every image.")
+
+    @Argument(help: "The workflow YAML file.") var workflow: String
+    @Flag(name: .long, help: "Validate and print the plan; write nothing.") var dryRun = false
+    @Flag(name: .long, help: "Print the result as JSON on stdout (progress goes to stderr as JSON lines).") var json = false
+    @Option(name: .long, help: "The presets folder (default: nearest presets/ above the workflow).") var presets: String?
+
+    func run() throws {
+        let plan: WorkflowPlan
+        do {
+            let spec = try WorkflowParser.parse(file: workflow)
+            plan = try Planner.plan(spec, presetsFolder: presets)
+        } catch { throw ErrorReporting.exit(for: error) }
+
+        if dryRun {
+            if json { ErrorReporting.printJSON(PlanView(plan)) } else { print(PlanView(plan).text) }
+            return
+        }
+        let progress = ProgressPrinter(json: json)
+        do {
+            let summary = try Runner(plan: plan, report: progress.handle).run()
+            if json { ErrorReporting.printJSON(summary) } else { print(SummaryPrinter.text(summary)) }
+            if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch { throw ErrorReporting.exit(for: error) }
+    }
+}
+
+/// What `--dry-run` shows: every job with its source, planned size and metadata, and the agencies.
+struct PlanView: Encodable {
+    struct JobView: Encodable {
+        var name: String
+        var source: String
+        var sourceSize: String
+        var outputSize: String
+        var scale: Double
+        var aiGenerated: String?
+        var title: String?
+        var keywords: Int
+    }
+    var workflow: String
+    var output: String
+    var agencies: [String]
+    var jobs: [JobView]
+
+    init(_ plan: WorkflowPlan) {
+        workflow = plan.spec.file
+        output = plan.spec.output
+        agencies = plan.agencies.map(\.id)
+        jobs = plan.jobs.map { job in
+            JobView(name: job.name, source: job.source, sourceSize: "\(job.sourceInfo.width)x\(job.sourceInfo.height)",
+                    outputSize: "\(job.planned.width)x\(job.planned.height)", scale: (job.planned.scale * 100).rounded() / 100,
+                    aiGenerated: job.aiReason, title: job.metadata.title, keywords: job.metadata.keywords.count)
+        }
+    }
+
+    var text: String {
+        var lines = ["Plan for \(workflow)", "  output: \(output)", "  agencies: \(agencies.isEmpty ? "none" : agencies.joined(separator: ", "))",
+                     "  \(jobs.count) image\(jobs.count == 1 ? "" : "s"):"]
+        for job in jobs {
+            lines.append("  - \(job.name).jpg  \(job.sourceSize) → \(job.outputSize) (×\(job.scale))\(job.aiGenerated != nil ? "  AI" : "")")
+            lines.append("      from \(job.source)")
+            lines.append("      title: \(job.title ?? "(none)"); \(job.keywords) keywords")
+        }
+        lines.append("Stages per image: finish → tag → check; then one package per agency. Nothing was written (--dry-run).")
+        return lines.joined(separator: "\n")
+    }
+}

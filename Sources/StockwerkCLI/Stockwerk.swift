@@ -1,0 +1,9 @@
+import ArgumentParser
+import Foundation
+
+struct Stockwerk: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stockwerk",
+        abstract: "Turns a workflow file into finished, agency-ready stock images.",
+        subcommands: [RunCommand.self, CheckCommand.self, InspectCommand.self, AgenciesCommand.self])
+}

@@ -1,0 +1,173 @@
+import Agencies
+import Foundation
+import Imaging
+import Metadata
+
+/// One image to produce: a source file, what will be written into it, and its planned size.
+public struct Job: Sendable {
+    /// Hash of everything that determines the output (source content, finish settings, metadata).
+    public var id: String
+    /// Output file name without extension (unique in the run, ≤ 26 characters).
+    public var name: String
+    public var source: String
+    public var sourceHash: String
+    public var sourceInfo: ImageInfo
+    /// Why the image counts as AI-generated, or nil.
+    public var aiReason: String?
+    public var metadata: StockMetadata
+    public var categories: [String: String]
+    public var editorial: Bool
+    public var planned: FinishResult
+}
+
+public struct WorkflowPlan: Sendable {
+    public var spec: WorkflowSpec
+    public var jobs: [Job]
+    public var agencies: [AgencyPreset]
+    public var presetsFolder: String
+}
+
+/// Expands imports into jobs and checks everything that needs the files: globs that match
+/// nothing, unreadable images, impossible sizes, unknown agencies, bad sidecars.
+public enum Planner {
+    static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "tif", "tiff", "webp"]
+    /// Adobe Stock allows 30 characters for a file name, extension included.
+    static let maxNameLength = 26
+
+    public static func plan(_ spec: WorkflowSpec, presetsFolder explicit: String? = nil) throws -> WorkflowPlan {
+        var issues: [WorkflowIssue] = []
+        func issue(_ message: String, _ location: WorkflowSpec.Location, hint: String) {
+            issues.append(WorkflowIssue(message, file: spec.file, line: location.line, column: location.column, hint: hint))
+        }
+
+        var presets: [AgencyPreset] = []
+        let presetsFolder = PresetLocator.locate(explicit: explicit, near: spec.file)
+        if let presetsFolder {
+            let catalog = AgencyCatalog(presetsFolder: presetsFolder)
+            for agency in spec.agencies {
+                let location = spec.agencyLocations[agency] ?? .init(line: 1, column: 1)
+                do { presets.append(try catalog.load(agency)) } catch AgencyError.unknownAgency(_, let known) {
+                    let suggestion = YAMLNodeReader.closest(to: agency, in: known).map { "did you mean `\($0)`? " } ?? ""
+                    issue("unknown agency `\(agency)`", location, hint: "\(suggestion)known agencies: \(known.joined(separator: ", "))")
+                } catch {
+                    issue("\(error)", location, hint: (error as? AgencyError)?.hint ?? "")
+                }
+            }
+        } else if !spec.agencies.isEmpty {
+            issue("cannot find the presets folder with agency rules", .init(line: 1, column: 1),
+                  hint: "run from the Stockwerk folder, or set STOCKWERK_PRESETS=/path/to/presets")
+        }
+
+        var jobs: [Job] = []
+        var usedNames = Set<String>()
+        var seenSources = Set<String>()
+        for source in spec.imports {
+            var matched = 0
+            for pattern in source.patterns {
+                for path in FileGlob.expand(pattern) where imageExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased()) {
+                    matched += 1
+                    guard seenSources.insert(path).inserted else { continue }
+                    do {
+                        if let job = try makeJob(path, source: source, spec: spec, usedNames: &usedNames, issues: &issues) { jobs.append(job) }
+                    } catch let error as ImagingError {
+                        if case .enlargementTooLarge = error {
+                            issue("\(error)", spec.finishLocation, hint: error.hint)
+                        } else {
+                            issue("\(error)", source.location, hint: error.hint)
+                        }
+                    } catch {
+                        issue("\(error)", source.location, hint: "check the file")
+                    }
+                }
+            }
+            if matched == 0 {
+                issue("no image files match \(source.patterns.map { "`\(relative($0, to: spec.file))`" }.joined(separator: ", "))", source.location,
+                      hint: "check the path (relative to the workflow file's folder); JPEG, PNG, TIFF and WebP files are read")
+            }
+        }
+        guard issues.isEmpty else { throw WorkflowValidationError(issues: issues) }
+        return WorkflowPlan(spec: spec, jobs: jobs, agencies: presets, presetsFolder: presetsFolder ?? "")
+    }
+
+    static func makeJob(_ path: String, source: WorkflowSpec.ImportSource, spec: WorkflowSpec,
+                        usedNames: inout Set<String>, issues: inout [WorkflowIssue]) throws -> Job? {
+        let info = try ImageInfo.read(path)
+        let planned = try Finisher.plan(sourceWidth: info.width, sourceHeight: info.height, settings: spec.finish, path: relative(path, to: spec.file))
+        let sidecar = source.readSidecars ? Sidecar.find(for: path, issues: &issues) : nil
+
+        var embedded = StockMetadata()
+        if source.readEmbeddedMetadata {
+            let subject = try CheckSubject.read(path)
+            embedded = subject.metadata
+        }
+        var aiReason: String?
+        if let flag = sidecar?.aiGenerated {
+            if flag { aiReason = "its sidecar \(URL(fileURLWithPath: sidecar!.path).lastPathComponent) marks it as AI-generated" }
+        } else if source.aiGenerated {
+            aiReason = "the workflow marks it as AI-generated (import.ai_generated)"
+        } else if let type = embedded.digitalSourceType, type.isGenerativeAI {
+            aiReason = "its embedded IPTC Digital Source Type is \(type.rawValue)"
+        }
+        let metadata = merge(sidecar: sidecar, embedded: embedded, defaults: spec.metadata, aiReason: aiReason)
+        let name = uniqueName(for: path, used: &usedNames)
+        var categories = spec.metadata.categories
+        for (agency, category) in sidecar?.categories ?? [:] { categories[agency] = category }
+
+        let sourceHash = try Hashing.file(path)
+        let id = Hashing.of(["job-v1", sourceHash, name, Hashing.json(spec.finish), Hashing.json(metadata),
+                             Hashing.json(categories.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }), aiReason ?? ""])
+        return Job(id: id, name: name, source: path, sourceHash: sourceHash, sourceInfo: info, aiReason: aiReason,
+                   metadata: metadata, categories: categories, editorial: spec.metadata.editorial, planned: planned)
+    }
+
+    /// The documented merge rule (docs/workflow.md): per-file values beat generic ones for what
+    /// describes the picture; the workflow's identity fields (creator, copyright) beat embedded ones.
+    static func merge(sidecar: Sidecar?, embedded: StockMetadata, defaults: WorkflowSpec.MetadataDefaults, aiReason: String?) -> StockMetadata {
+        var result = StockMetadata()
+        result.title = sidecar?.title ?? embedded.title ?? defaults.title
+        result.description = sidecar?.description ?? embedded.description ?? sidecar?.prompt ?? defaults.description
+        let fileKeywords = sidecar.map { $0.keywords.isEmpty ? embedded.keywords : $0.keywords } ?? embedded.keywords
+        result.keywords = Keywords.deduplicated(fileKeywords + defaults.keywords)
+        result.creators = !(sidecar?.creators.isEmpty ?? true) ? sidecar!.creators
+            : (!defaults.creators.isEmpty ? defaults.creators : embedded.creators)
+        result.copyright = sidecar?.copyright ?? defaults.copyright ?? embedded.copyright
+        result.software = "Stockwerk"
+        switch defaults.digitalSourceType {
+        case .auto:
+            result.digitalSourceType = aiReason == nil ? nil
+                : (embedded.digitalSourceType?.isGenerativeAI == true ? embedded.digitalSourceType : .trainedAlgorithmicMedia)
+        case .none:
+            result.digitalSourceType = nil
+        default:
+            result.digitalSourceType = DigitalSourceType(rawValue: defaults.digitalSourceType.rawValue)
+        }
+        return result
+    }
+
+    /// A file-system and agency friendly name: lower-case ASCII, digits and dashes, made unique.
+    static func uniqueName(for path: String, used: inout Set<String>) -> String {
+        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        var slug = ""
+        for scalar in stem.lowercased().unicodeScalars {
+            if (scalar >= "a" && scalar <= "z") || (scalar >= "0" && scalar <= "9") { slug.unicodeScalars.append(scalar) }
+            else if !slug.hasSuffix("-") { slug += "-" }
+        }
+        slug = slug.trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        if slug.isEmpty { slug = "image" }
+        slug = String(slug.prefix(maxNameLength))
+        var candidate = slug
+        var counter = 2
+        while used.contains(candidate) {
+            let suffix = "-\(counter)"
+            candidate = String(slug.prefix(maxNameLength - suffix.count)) + suffix
+            counter += 1
+        }
+        used.insert(candidate)
+        return candidate
+    }
+
+    static func relative(_ path: String, to workflowFile: String) -> String {
+        let folder = URL(fileURLWithPath: workflowFile).deletingLastPathComponent().standardizedFileURL.path + "/"
+        return path.hasPrefix(folder) ? String(path.dropFirst(folder.count)) : path
+    }
+}

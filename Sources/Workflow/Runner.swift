@@ -1,0 +1,174 @@
+import Agencies
+import AtomicFiles
+import Catalog
+import Foundation
+import Imaging
+import Metadata
+
+/// Runs a plan stage by stage. Each stage is keyed by the hash of its inputs in the catalog and
+/// skipped when an artifact with the recorded content hash is already in place, so a rerun does
+/// only what changed and a run killed at any moment resumes cleanly.
+public final class Runner {
+    public let plan: WorkflowPlan
+    private let report: (RunEvent) -> Void
+    private var stagesRun = 0
+    private var stagesSkipped = 0
+
+    public init(plan: WorkflowPlan, report: @escaping (RunEvent) -> Void = { _ in }) {
+        self.plan = plan
+        self.report = report
+    }
+
+    var output: String { plan.spec.output }
+    var finishFolder: String { output + "/.stockwerk/finish" }
+    var imagesFolder: String { output + "/images" }
+    var packagesFolder: String { output + "/packages" }
+    public var catalogPath: String { output + "/catalog.sqlite" }
+
+    public func run() throws -> RunSummary {
+        for folder in [output, finishFolder, imagesFolder, packagesFolder] {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw StageFailure(job: "-", stage: "preparing the output", message: "cannot create \(folder): \(error.localizedDescription)",
+                                   hint: "check the permissions of the output folder, or set `output:` elsewhere")
+            }
+            AtomicFile.removeLeftovers(in: folder)
+        }
+        PackageBuilder.removeLeftovers(in: packagesFolder)
+
+        let catalog = try Catalog(path: catalogPath)
+        let workflowHash = (try? Hashing.file(plan.spec.file)) ?? ""
+        let runID = try catalog.beginRun(workflowPath: plan.spec.file, workflowHash: workflowHash)
+        report(.started(runID: runID, jobs: plan.jobs.count, output: output))
+
+        var images: [RunSummary.Image] = []
+        var finalPaths: [String: String] = [:]
+        for (index, job) in plan.jobs.enumerated() {
+            var image = RunSummary.Image(name: job.name, source: job.source, aiGenerated: job.aiReason != nil, verdicts: [], warnings: [])
+            do {
+                try catalog.ensureJob(JobRecord(id: job.id, name: job.name, sourcePath: job.source, sourceHash: job.sourceHash, firstRunID: runID))
+                let finished = try finishStage(job, index: index, catalog: catalog, runID: runID)
+                let tagged = try tagStage(job, finished: finished, index: index, catalog: catalog, runID: runID)
+                image.output = tagged.path
+                image.warnings = tagged.warnings
+                let info = try ImageInfo.read(tagged.path)
+                image.width = info.width
+                image.height = info.height
+                image.verdicts = try checkStage(job, taggedPath: tagged.path, taggedHash: tagged.hash, index: index, catalog: catalog, runID: runID)
+                finalPaths[job.id] = tagged.path
+            } catch {
+                image.failure = "\(error)"
+                report(.stage(index: index, total: plan.jobs.count, job: job.name, stage: "run", status: .failed, seconds: 0, note: "\(error)"))
+            }
+            images.append(image)
+        }
+
+        var packages: [RunSummary.Package] = []
+        for preset in plan.agencies {
+            var items: [PackageItem] = []
+            for (job, image) in zip(plan.jobs, images) {
+                guard let path = finalPaths[job.id], let verdict = image.verdicts.first(where: { $0.agency == preset.id }) else { continue }
+                let entry = PackageEntry(fileName: job.name + ".jpg", metadata: job.metadata, category: job.categories[preset.id],
+                                         isIllustration: false, isEditorial: job.editorial, isMature: false)
+                items.append(PackageItem(imagePath: path, entry: entry, verdict: verdict))
+            }
+            let packageReport = try PackageBuilder.build(agency: preset, items: items, packagesFolder: packagesFolder)
+            let folder = packagesFolder + "/" + preset.id
+            let csvHash = (try? Hashing.file(folder + "/" + packageReport.csv)) ?? ""
+            try catalog.recordPackage(agency: preset.id, runID: runID, accepted: packageReport.accepted, rejected: packageReport.rejected, csvHash: csvHash)
+            packages.append(RunSummary.Package(agency: preset.id, folder: folder, csv: folder + "/" + packageReport.csv,
+                                               accepted: packageReport.accepted, rejected: packageReport.rejected))
+            report(.packaged(agency: preset.id, accepted: packageReport.accepted, rejected: packageReport.rejected, folder: folder))
+        }
+
+        let summary = RunSummary(workflow: plan.spec.file, runID: runID, output: output, catalog: catalogPath, images: images,
+                                 packages: packages, stagesRun: stagesRun, stagesSkipped: stagesSkipped)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.write(try encoder.encode(summary), to: output + "/report.json")
+        try catalog.finishRun(runID, status: summary.failedCount > 0 ? "failed" : "finished")
+        return summary
+    }
+
+    /// A cached artifact is reused only if it is still there with the recorded content.
+    private func reusable(_ record: StageRecord?) -> StageRecord? {
+        guard let record, let path = record.artifactPath, let hash = record.artifactHash,
+              FileManager.default.fileExists(atPath: path), (try? Hashing.file(path)) == hash else { return nil }
+        return record
+    }
+
+    private func timed<T>(_ job: Job, _ stage: String, index: Int, _ body: () throws -> (T, skipped: Bool, note: String?)) throws -> T {
+        let start = Date()
+        do {
+            let (value, skipped, note) = try body()
+            if skipped { stagesSkipped += 1 } else { stagesRun += 1 }
+            report(.stage(index: index, total: plan.jobs.count, job: job.name, stage: stage, status: skipped ? .skipped : .done,
+                          seconds: Date().timeIntervalSince(start), note: note))
+            return value
+        } catch {
+            report(.stage(index: index, total: plan.jobs.count, job: job.name, stage: stage, status: .failed,
+                          seconds: Date().timeIntervalSince(start), note: "\(error)"))
+            throw error
+        }
+    }
+
+    /// finish: source → sRGB JPEG at agency size (libvips). Cached by source content + settings.
+    func finishStage(_ job: Job, index: Int, catalog: Catalog, runID: Int64) throws -> (path: String, hash: String) {
+        let inputs = Hashing.of(["finish-v1", job.sourceHash, Hashing.json(plan.spec.finish)])
+        return try timed(job, "finish", index: index) {
+            if let cached = reusable(try catalog.stage("finish", inputsHash: inputs)) {
+                if cached.jobID != job.id {
+                    try catalog.record(StageRecord(jobID: job.id, stage: "finish", inputsHash: inputs, artifactPath: cached.artifactPath,
+                                                   artifactHash: cached.artifactHash, details: cached.details, runID: runID))
+                }
+                return ((cached.artifactPath!, cached.artifactHash!), true, nil)
+            }
+            let path = finishFolder + "/" + String(inputs.prefix(32)) + ".jpg"
+            let result = try Finisher.finish(source: job.source, destination: path, settings: plan.spec.finish)
+            let hash = try Hashing.file(path)
+            try catalog.record(StageRecord(jobID: job.id, stage: "finish", inputsHash: inputs, artifactPath: path, artifactHash: hash,
+                                           details: Hashing.json(result), runID: runID), artifactSize: fileSize(path))
+            return ((path, hash), false, "\(result.width)x\(result.height)")
+        }
+    }
+
+    /// tag: EXIF + IPTC IIM + XMP written into the finished JPEG, saved as OUTPUT/images/NAME.jpg.
+    func tagStage(_ job: Job, finished: (path: String, hash: String), index: Int, catalog: Catalog, runID: Int64)
+        throws -> (path: String, hash: String, warnings: [String]) {
+        let inputs = Hashing.of(["tag-v1", finished.hash, Hashing.json(job.metadata)])
+        let path = imagesFolder + "/" + job.name + ".jpg"
+        return try timed(job, "tag", index: index) {
+            if let cached = reusable(try catalog.stage("tag", of: job.id)), cached.inputsHash == inputs, cached.artifactPath == path {
+                let warnings = (try? JSONDecoder().decode([String].self, from: Data(cached.details.utf8))) ?? []
+                return ((path, cached.artifactHash!, warnings), true, nil)
+            }
+            let warnings = try MetadataWriter.write(job.metadata, source: finished.path, destination: path).map(\.description)
+            let hash = try Hashing.file(path)
+            try catalog.record(StageRecord(jobID: job.id, stage: "tag", inputsHash: inputs, artifactPath: path, artifactHash: hash,
+                                           details: Hashing.json(warnings), runID: runID), artifactSize: fileSize(path))
+            return ((path, hash, warnings), false, warnings.isEmpty ? nil : "\(warnings.count) warning(s)")
+        }
+    }
+
+    /// check: every target agency's rules, on the file as written (read back, not assumed).
+    func checkStage(_ job: Job, taggedPath: String, taggedHash: String, index: Int, catalog: Catalog, runID: Int64) throws -> [Verdict] {
+        try timed(job, "check", index: index) {
+            var subject = try CheckSubject.read(taggedPath, flaggedAI: job.aiReason != nil)
+            if let reason = job.aiReason { subject.aiReason = reason }
+            var verdicts: [Verdict] = []
+            for preset in plan.agencies {
+                var verdict = AgencyChecker(preset: preset).check(subject)
+                verdict.file = taggedPath
+                verdicts.append(verdict)
+                let inputs = Hashing.of(["check-v1", taggedHash, Hashing.json(preset), job.aiReason ?? ""])
+                try catalog.record(StageRecord(jobID: job.id, stage: "check:" + preset.id, inputsHash: inputs, artifactPath: nil,
+                                               artifactHash: nil, details: Hashing.json(verdict), runID: runID))
+            }
+            let rejected = verdicts.filter { !$0.accepted }.map(\.agency)
+            return (verdicts, false, rejected.isEmpty ? "accepted everywhere" : "rejected by \(rejected.joined(separator: ", "))")
+        }
+    }
+
+    private func fileSize(_ path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+}

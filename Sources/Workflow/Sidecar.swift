@@ -1,0 +1,62 @@
+import Foundation
+import Metadata
+import Yams
+
+/// Per-image values from a file next to it: `photo.yaml`/`.yml`/`.json` (fields) or `photo.txt` (the prompt).
+public struct Sidecar: Sendable, Equatable {
+    public var path: String
+    public var title: String?
+    public var description: String?
+    public var keywords: [String] = []
+    public var creators: [String] = []
+    public var copyright: String?
+    public var prompt: String?
+    public var aiGenerated: Bool?
+    public var categories: [String: String] = [:]
+
+    static let keys = ["title", "description", "keywords", "creator", "copyright", "prompt", "ai_generated", "categories"]
+
+    /// Finds and reads the sidecar of `image`, or nil when there is none.
+    static func find(for image: String, issues: inout [WorkflowIssue]) -> Sidecar? {
+        let base = URL(fileURLWithPath: image).deletingPathExtension().path
+        for ext in ["yaml", "yml", "json"] where FileManager.default.fileExists(atPath: base + "." + ext) {
+            return read(structured: base + "." + ext, issues: &issues)
+        }
+        if let text = try? String(contentsOfFile: base + ".txt", encoding: .utf8) {
+            let prompt = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            return prompt.isEmpty ? nil : Sidecar(path: base + ".txt", prompt: prompt)
+        }
+        return nil
+    }
+
+    static func read(structured path: String, issues: inout [WorkflowIssue]) -> Sidecar? {
+        let reader = YAMLNodeReader(file: path)
+        defer { issues += reader.issues }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            reader.issue("cannot read the sidecar file", at: nil, hint: "check its permissions and that it is UTF-8 text")
+            return nil
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch let error as YamlError {
+            issues.append(WorkflowParser.yamlSyntaxIssue(error, file: path))
+            return nil
+        } catch { return nil }
+        guard let node, let map = reader.mapping(node, path: "the sidecar", allowed: keys) else { return nil }
+        var sidecar = Sidecar(path: path)
+        sidecar.title = map["title"].flatMap { reader.string($0.value, path: "title") }
+        sidecar.description = map["description"].flatMap { reader.string($0.value, path: "description") }
+        sidecar.keywords = map["keywords"].flatMap { reader.strings($0.value, path: "keywords", splitCommas: true) } ?? []
+        sidecar.creators = map["creator"].flatMap { reader.strings($0.value, path: "creator") } ?? []
+        sidecar.copyright = map["copyright"].flatMap { reader.string($0.value, path: "copyright") }
+        sidecar.prompt = map["prompt"].flatMap { reader.string($0.value, path: "prompt") }
+        sidecar.aiGenerated = map["ai_generated"].flatMap { reader.bool($0.value, path: "ai_generated") }
+        if let entry = map["categories"], case .mapping(let categories) = entry.value {
+            for (key, value) in categories {
+                if let agency = key.string, let names = reader.strings(value, path: "categories.\(agency)") {
+                    sidecar.categories[agency] = names.joined(separator: ",")
+                }
+            }
+        }
+        return sidecar
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Imaging
+import Yams
+
+/// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
+public enum WorkflowParser {
+    static let topKeys = ["version", "name", "import", "finish", "metadata", "agencies", "output"]
+    static let importKeys = ["files", "ai_generated", "sidecars", "embedded_metadata"]
+    static let finishKeys = ["long_edge", "megapixels", "shrink_kernel", "enlarge_interpolator", "max_enlargement",
+                             "sharpen", "quality", "chroma_subsampling", "progressive"]
+    static let sharpenKeys = ["sigma", "threshold", "flat_amount", "amount"]
+    static let metadataKeys = ["title", "description", "keywords", "creator", "copyright", "digital_source_type",
+                               "categories", "editorial"]
+    /// JPEG can hold at most 65,535 px a side; agencies cap far lower.
+    static let maxEdge = 65_000
+
+    public static func parse(file path: String) throws -> WorkflowSpec {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw WorkflowValidationError(issues: [WorkflowIssue("cannot read the workflow file", file: path, line: 1, column: 1,
+                                                                 hint: "check the path; workflows live in Workflows/*.yaml")])
+        }
+        return try parse(text: text, file: path)
+    }
+
+    public static func parse(text: String, file path: String) throws -> WorkflowSpec {
+        let reader = YAMLNodeReader(file: path)
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw WorkflowValidationError(issues: [WorkflowIssue("the workflow file is empty", file: path, line: 1, column: 1,
+                                                                     hint: "start from Workflows/quickstart.yaml")])
+            }
+            root = node
+        } catch let error as YamlError {
+            throw WorkflowValidationError(issues: [yamlSyntaxIssue(error, file: path)])
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ relative: String) -> String {
+            relative.hasPrefix("/") ? relative : folder.appendingPathComponent(relative).standardizedFileURL.path
+        }
+
+        guard let top = reader.mapping(root, path: "the workflow", allowed: topKeys) else {
+            throw WorkflowValidationError(issues: reader.issues)
+        }
+        if let version = top["version"], let number = reader.int(version.value, path: "version", range: 1...1000), number != 1 {
+            reader.issue("workflow version \(number) is not supported", at: version.value, hint: "this Stockwerk reads `version: 1`")
+        }
+        let name = top["name"].flatMap { reader.string($0.value, path: "name") }
+            ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+
+        var imports: [WorkflowSpec.ImportSource] = []
+        if let entry = top["import"] {
+            let items: [Node]
+            if case .sequence(let list) = entry.value { items = Array(list) } else { items = [entry.value] }
+            for (index, item) in items.enumerated() {
+                let label = items.count > 1 ? "import[\(index)]" : "import"
+                if let source = parseImport(item, path: label, reader: reader, resolve: resolve) { imports.append(source) }
+            }
+        } else {
+            reader.issue("the workflow has no `import` section, so there are no images to work on", at: root,
+                         hint: "add `import:` with `files: \"photos/*.jpg\"` (see docs/workflow.md)")
+        }
+
+        var finish = FinishSettings()
+        var finishLocation = WorkflowSpec.Location(line: 1, column: 1)
+        if let entry = top["finish"] {
+            finishLocation = .init(line: entry.key.mark?.line ?? 1, column: entry.key.mark?.column ?? 1)
+            finish = parseFinish(entry.value, reader: reader) ?? finish
+        }
+
+        var metadata = WorkflowSpec.MetadataDefaults()
+        if let entry = top["metadata"] { metadata = parseMetadata(entry.value, reader: reader) ?? metadata }
+
+        var agencies: [String] = []
+        var agencyLocations: [String: WorkflowSpec.Location] = [:]
+        if let entry = top["agencies"] {
+            let nodes: [Node]
+            switch entry.value {
+            case .sequence(let list): nodes = Array(list)
+            case .scalar: nodes = [entry.value]
+            default:
+                reader.issue("agencies must be a list of agency names", at: entry.value, hint: "write `agencies: [adobe-stock, shutterstock]`")
+                nodes = []
+            }
+            for node in nodes {
+                guard let agency = reader.string(node, path: "agencies[]") else { continue }
+                agencies.append(agency)
+                agencyLocations[agency] = .init(line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+            }
+        }
+
+        var output = resolve("out/" + name)
+        if let entry = top["output"], let text = reader.string(entry.value, path: "output") {
+            if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                reader.issue("output is empty", at: entry.value, hint: "name a folder, e.g. `output: out/my-batch`")
+            } else {
+                output = resolve(text)
+            }
+        }
+
+        guard reader.issues.isEmpty else { throw WorkflowValidationError(issues: reader.issues) }
+        return WorkflowSpec(file: path, name: name, imports: imports, finish: finish, metadata: metadata,
+                            agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
+    }
+
+    static func yamlSyntaxIssue(_ error: YamlError, file: String) -> WorkflowIssue {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
+            let what = [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
+            return WorkflowIssue("YAML syntax error: \(what)", file: file, line: mark.line, column: mark.column,
+                                 hint: "check indentation (spaces, not tabs) and quotes around text holding `:` or `#`")
+        default:
+            return WorkflowIssue("YAML error: \(error)", file: file, line: 1, column: 1, hint: "check the file's YAML syntax")
+        }
+    }
+
+    static func parseImport(_ node: Node, path: String, reader: YAMLNodeReader, resolve: (String) -> String) -> WorkflowSpec.ImportSource? {
+        guard let map = reader.mapping(node, path: path, allowed: importKeys) else { return nil }
+        guard let files = map["files"] else {
+            reader.issue("\(path) needs `files`", at: node, hint: "add `files: \"photos/*.jpg\"` (a glob relative to the workflow file)")
+            return nil
+        }
+        guard let patterns = reader.strings(files.value, path: path + ".files"), !patterns.isEmpty else { return nil }
+        return WorkflowSpec.ImportSource(
+            patterns: patterns.map(resolve),
+            aiGenerated: map["ai_generated"].flatMap { reader.bool($0.value, path: path + ".ai_generated") } ?? false,
+            readSidecars: map["sidecars"].flatMap { reader.bool($0.value, path: path + ".sidecars") } ?? true,
+            readEmbeddedMetadata: map["embedded_metadata"].flatMap { reader.bool($0.value, path: path + ".embedded_metadata") } ?? true,
+            location: .init(line: files.value.mark?.line ?? 1, column: files.value.mark?.column ?? 1))
+    }
+
+    static func parseFinish(_ node: Node, reader: YAMLNodeReader) -> FinishSettings? {
+        guard let map = reader.mapping(node, path: "finish", allowed: finishKeys) else { return nil }
+        var settings = FinishSettings()
+        if let edge = map["long_edge"], let megapixels = map["megapixels"] {
+            reader.issue("finish has both long_edge and megapixels", at: megapixels.key,
+                         hint: "keep one: long_edge (pixels of the longer side) or megapixels (total size)")
+            _ = edge
+        } else if let edge = map["long_edge"] {
+            if let value = reader.int(edge.value, path: "finish.long_edge", range: 16...maxEdge) { settings.target = .longEdge(value) }
+        } else if let megapixels = map["megapixels"] {
+            if let value = reader.double(megapixels.value, path: "finish.megapixels", range: 0.01...1000) { settings.target = .megapixels(value) }
+        }
+        if let entry = map["shrink_kernel"], let value = reader.choice(entry.value, path: "finish.shrink_kernel", FinishSettings.ShrinkKernel.self, cases: FinishSettings.ShrinkKernel.allCases) {
+            settings.shrinkKernel = value
+        }
+        if let entry = map["enlarge_interpolator"], let value = reader.choice(entry.value, path: "finish.enlarge_interpolator", FinishSettings.Interpolator.self, cases: FinishSettings.Interpolator.allCases) {
+            settings.enlargeInterpolator = value
+        }
+        if let entry = map["max_enlargement"], let value = reader.double(entry.value, path: "finish.max_enlargement", range: 1...64) {
+            settings.maxEnlargement = value
+        }
+        if let entry = map["sharpen"] { settings.sharpen = parseSharpen(entry.value, reader: reader) ?? settings.sharpen }
+        if let entry = map["quality"], let value = reader.int(entry.value, path: "finish.quality", range: 1...100) { settings.quality = value }
+        if let entry = map["chroma_subsampling"], let value = reader.choice(entry.value, path: "finish.chroma_subsampling", FinishSettings.ChromaSubsampling.self, cases: FinishSettings.ChromaSubsampling.allCases) {
+            settings.chromaSubsampling = value
+        }
+        if let entry = map["progressive"], let value = reader.bool(entry.value, path: "finish.progressive") { settings.progressive = value }
+        return settings
+    }
+
+    /// `sharpen: none | mild | strong` or a mapping of the vips_sharpen parameters.
+    static func parseSharpen(_ node: Node, reader: YAMLNodeReader) -> FinishSettings.Sharpen?? {
+        if case .scalar(let scalar) = node {
+            switch scalar.string {
+            case "none", "false", "off": return .some(nil)
+            case "mild", "true", "on": return .some(.mild)
+            case "strong": return .some(.strong)
+            default:
+                reader.issue("finish.sharpen cannot be `\(scalar.string)`", at: node,
+                             hint: "use none, mild, strong, or a mapping with sigma, threshold, flat_amount, amount")
+                return nil
+            }
+        }
+        guard let map = reader.mapping(node, path: "finish.sharpen", allowed: sharpenKeys) else { return nil }
+        var sharpen = FinishSettings.Sharpen.mild
+        if let entry = map["sigma"], let value = reader.double(entry.value, path: "finish.sharpen.sigma", range: 0.1...10) { sharpen.sigma = value }
+        if let entry = map["threshold"], let value = reader.double(entry.value, path: "finish.sharpen.threshold", range: 0...100) { sharpen.threshold = value }
+        if let entry = map["flat_amount"], let value = reader.double(entry.value, path: "finish.sharpen.flat_amount", range: 0...10) { sharpen.flatAmount = value }
+        if let entry = map["amount"], let value = reader.double(entry.value, path: "finish.sharpen.amount", range: 0...10) { sharpen.amount = value }
+        return .some(sharpen)
+    }
+
+    static func parseMetadata(_ node: Node, reader: YAMLNodeReader) -> WorkflowSpec.MetadataDefaults? {
+        guard let map = reader.mapping(node, path: "metadata", allowed: metadataKeys) else { return nil }
+        var defaults = WorkflowSpec.MetadataDefaults()
+        defaults.title = map["title"].flatMap { reader.string($0.value, path: "metadata.title") }
+        defaults.description = map["description"].flatMap { reader.string($0.value, path: "metadata.description") }
+        defaults.keywords = map["keywords"].flatMap { reader.strings($0.value, path: "metadata.keywords", splitCommas: true) } ?? []
+        defaults.creators = map["creator"].flatMap { reader.strings($0.value, path: "metadata.creator") } ?? []
+        defaults.copyright = map["copyright"].flatMap { reader.string($0.value, path: "metadata.copyright") }
+        if let entry = map["digital_source_type"], let value = reader.choice(entry.value, path: "metadata.digital_source_type", WorkflowSpec.DigitalSourceTypeChoice.self, cases: WorkflowSpec.DigitalSourceTypeChoice.allCases) {
+            defaults.digitalSourceType = value
+        }
+        if let entry = map["categories"] {
+            if case .mapping(let categories) = entry.value {
+                for (key, value) in categories {
+                    guard let agency = reader.string(key, path: "metadata.categories") else { continue }
+                    if let names = reader.strings(value, path: "metadata.categories.\(agency)") {
+                        defaults.categories[agency] = names.joined(separator: ",")
+                    }
+                }
+            } else {
+                reader.issue("metadata.categories must map agency names to categories", at: entry.value,
+                             hint: "e.g. `categories: {adobe-stock: 11, shutterstock: [Nature, Science]}`")
+            }
+        }
+        if let entry = map["editorial"], let value = reader.bool(entry.value, path: "metadata.editorial") { defaults.editorial = value }
+        return defaults
+    }
+}

@@ -15,6 +15,11 @@ public struct ImageInfo: Sendable, Equatable, Codable {
     /// The colour space the pixels are in: "srgb" when sRGB (by profile, or untagged RGB), else a name.
     public var colorSpace: String
 
+    public init(width: Int, height: Int, format: Format, bands: Int, fileSize: Int64, iccDescription: String?, colorSpace: String) {
+        self.width = width; self.height = height; self.format = format; self.bands = bands
+        self.fileSize = fileSize; self.iccDescription = iccDescription; self.colorSpace = colorSpace
+    }
+
     public var megapixels: Double { Double(width * height) / 1_000_000 }
     public var longEdge: Int { max(width, height) }
 
@@ -45,7 +50,7 @@ public struct ImageInfo: Sendable, Equatable, Codable {
             let lower = description.lowercased()
             if lower.contains("srgb") || lower.contains("iec61966-2") { return "srgb" }
             if lower.contains("adobe rgb") { return "adobe-rgb" }
-            if lower.contains("display p3") || lower.contains(" p3") { return "display-p3" }
+            if lower.contains("p3") { return "display-p3" }  // "Display P3", vips' compact "sP3C"
             if lower.contains("prophoto") { return "prophoto-rgb" }
             return "icc:" + description
         }

@@ -1,0 +1,94 @@
+import Foundation
+
+/// Helpers shared by the test targets: temporary folders, external readers, the CLI binary.
+public enum TestSupport {
+    /// The repository root (for presets/ and Workflows/).
+    public static let repositoryRoot: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }()
+
+    public static var presetsFolder: String { repositoryRoot + "/presets" }
+
+    public static func temporaryFolder(_ label: String = "test") throws -> String {
+        let path = NSTemporaryDirectory() + "stockwerk-\(label)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    public struct ProcessResult {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs a program to completion and captures its output.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], currentDirectory: String? = nil) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read before waiting so a full pipe cannot block the child.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// ExifTool's reading of a file: tag name (with group prefix) → value, as JSON.
+    public static func exiftool(_ path: String, _ tags: [String] = []) throws -> [String: Any] {
+        let result = try run("exiftool", ["-json", "-G1", "-a", "-struct"] + tags + [path])
+        guard result.status == 0, let data = result.stdout.data(using: .utf8),
+              let array = try JSONSerialization.jsonObject(with: data) as? [[String: Any]], let first = array.first else {
+            throw NSError(domain: "exiftool", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: result.stderr])
+        }
+        return first
+    }
+
+    /// A tag value as a list (ExifTool prints a one-item list as a plain value).
+    public static func list(_ value: Any?) -> [String]? {
+        if let array = value as? [String] { return array }
+        if let single = value as? String { return [single] }
+        return nil
+    }
+
+    /// exiv2's reading of a file: key → values (repeated keys collect all values).
+    public static func exiv2(_ path: String) throws -> [String: [String]] {
+        let result = try run("exiv2", ["-q", "-PEIXkt", path])
+        var values: [String: [String]] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard let key = parts.first else { continue }
+            let value = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+            values[String(key), default: []].append(value)
+        }
+        return values
+    }
+
+    /// The built `stockwerk` executable, next to the test bundle.
+    public static var stockwerkBinary: String {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for folder in [here, here.deletingLastPathComponent()] {
+            let candidate = folder.appendingPathComponent("stockwerk").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return repositoryRoot + "/.build/debug/stockwerk"
+    }
+
+    /// All file paths under a folder (recursive), relative to it.
+    public static func allFiles(under folder: String) -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return [] }
+        var files: [String] = []
+        while let path = walker.nextObject() as? String {
+            var isFolder: ObjCBool = false
+            FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isFolder)
+            if !isFolder.boolValue { files.append(path) }
+        }
+        return files.sorted()
+    }
+}

@@ -68,7 +68,7 @@ public struct FinishSettings: Codable, Hashable, Sendable {
     public var progressive: Bool
 
     public init(target: Target = .longEdge(6144), shrinkKernel: ShrinkKernel = .lanczos3,
-                enlargeInterpolator: Interpolator = .nohalo, maxEnlargement: Double = 8,
+                enlargeInterpolator: Interpolator = .bicubic, maxEnlargement: Double = 8,
                 sharpen: Sharpen? = .mild, quality: Int = 92,
                 chromaSubsampling: ChromaSubsampling = .off, progressive: Bool = false) {
         self.target = target; self.shrinkKernel = shrinkKernel; self.enlargeInterpolator = enlargeInterpolator

@@ -44,8 +44,12 @@ for f in "\$@"; do convert "\$f" -colorspace sRGB -resize 6144x6144 -quality 92 
 IM
 timed "ImageMagick convert -resize (default filter)" bash "$work/im.sh" "${inputs[@]}"
 im=$(cat "$work/last")
-printf 'ratio ImageMagick / stockwerk (bicubic): %.2f×; / stockwerk (default): %.2f×\n' \
-  "$(echo "$im / $sw_bicubic" | bc -l)" "$(echo "$im / $sw_default" | bc -l)"
+mkdir -p "$work/im-sharp"
+sed -e 's/-resize 6144x6144/-resize 6144x6144 -unsharp 0x0.8+1+0.008/' -e "s#$work/im/#$work/im-sharp/#" "$work/im.sh" > "$work/im-sharp.sh"
+timed "ImageMagick convert -resize -unsharp 0x0.8" bash "$work/im-sharp.sh" "${inputs[@]}"
+im_sharp=$(cat "$work/last")
+printf 'ratio ImageMagick / stockwerk, no sharpening: %.2f×; with sharpening: %.2f×\n' \
+  "$(echo "$im / $sw_bicubic" | bc -l)" "$(echo "$im_sharp / $sw_default" | bc -l)"
 
 echo
 echo "== metadata: full field set written into 6K JPEGs =="

@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "CExif", dependencies: ["CExifSystem"]),
 
         .target(name: "AtomicFiles"),
+        .target(name: "Neural", dependencies: ["AtomicFiles"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [
             "CExif", "AtomicFiles",
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "AgenciesTests", dependencies: ["Agencies", "TestSupport",
                                                           .product(name: "CSV", package: "CSV.swift")]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", .product(name: "CSV", package: "CSV.swift")]),
     ]

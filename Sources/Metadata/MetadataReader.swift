@@ -37,7 +37,9 @@ public enum MetadataReader {
         var result = EmbeddedMetadata(hasICCProfile: hasICCProfile)
         if let exif { result.exif = EXIFBlock.read(exif) }
         if let xmp { result.xmp = try XMPPacket.parse(xmp) }
-        if let photoshop {
+        if var photoshop {
+            // libvips hands over JPEG APP13 with its "Photoshop 3.0" header; the resources follow it.
+            if photoshop.starts(with: JPEGFile.photoshopSignature) { photoshop = photoshop.dropFirst(JPEGFile.photoshopSignature.count) }
             let iimData: Data?
             if photoshop.first == 0x1C {
                 iimData = photoshop  // bare IIM (TIFF stores it so)

@@ -86,7 +86,7 @@ public enum TestSupport {
         var files: [String] = []
         while let path = walker.nextObject() as? String {
             var isFolder: ObjCBool = false
-            FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isFolder)
+            _ = FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isFolder)
             if !isFolder.boolValue { files.append(path) }
         }
         return files.sorted()

@@ -56,24 +56,22 @@ final class YAMLNodeReader {
     }
 
     func int(_ node: Node, path: String, range: ClosedRange<Int>) -> Int? {
-        guard case .scalar = node, let value = node.int else {
-            issue("\(path) must be a whole number, found \(describe(node))", at: node, hint: "use a number between \(range.lowerBound) and \(range.upperBound)")
-            return nil
-        }
-        guard range.contains(value) else {
-            issue("\(path) is \(value), outside \(range.lowerBound)…\(range.upperBound)", at: node, hint: "use a number between \(range.lowerBound) and \(range.upperBound)")
-            return nil
-        }
-        return value
+        number(node, path: path, range: range, kind: "a whole number") { $0.int }
     }
 
     func double(_ node: Node, path: String, range: ClosedRange<Double>) -> Double? {
-        guard case .scalar = node, let value = node.float ?? node.int.map(Double.init) else {
-            issue("\(path) must be a number, found \(describe(node))", at: node, hint: "use a number between \(range.lowerBound) and \(range.upperBound)")
+        number(node, path: path, range: range, kind: "a number") { $0.float ?? $0.int.map(Double.init) }
+    }
+
+    private func number<T: Comparable>(_ node: Node, path: String, range: ClosedRange<T>, kind: String,
+                                       _ parse: (Node) -> T?) -> T? {
+        let hint = "use a number between \(range.lowerBound) and \(range.upperBound)"
+        guard case .scalar = node, let value = parse(node) else {
+            issue("\(path) must be \(kind), found \(describe(node))", at: node, hint: hint)
             return nil
         }
         guard range.contains(value) else {
-            issue("\(path) is \(value), outside \(range.lowerBound)…\(range.upperBound)", at: node, hint: "use a number between \(range.lowerBound) and \(range.upperBound)")
+            issue("\(path) is \(value), outside \(range.lowerBound)…\(range.upperBound)", at: node, hint: hint)
             return nil
         }
         return value

@@ -108,3 +108,32 @@ import Testing
         #expect(issue.hint.contains("did you mean `keywords`?"))
     }
 }
+
+@Suite struct ImportListTests {
+    @Test func severalSourcesWithTheirOwnAIFlag() throws {
+        let folder = try TestSupport.temporaryFolder("imports")
+        try FileManager.default.createDirectory(atPath: folder + "/photos/day 1", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/ai", withIntermediateDirectories: true)
+        try TestImages.write(width: 1200, height: 800, to: folder + "/photos/day 1/beach.jpg")
+        try TestImages.write(width: 1024, height: 1024, to: folder + "/ai/beach.png")
+        try "A beach at sunrise, golden light".write(toFile: folder + "/ai/beach.txt", atomically: true, encoding: .utf8)
+        let yaml = """
+            import:
+              - files: "photos/**/*.jpg"
+              - files: ["ai/*.png"]
+                ai_generated: true
+            finish: {megapixels: 24}
+            metadata: {title: Beach, keywords: "beach, sea"}
+            """
+        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
+        #expect(plan.jobs.map(\.name) == ["beach", "beach-2"])
+        #expect(plan.jobs[0].aiReason == nil && plan.jobs[0].metadata.digitalSourceType == nil)
+        #expect(plan.jobs[1].aiReason?.contains("import.ai_generated") == true)
+        #expect(plan.jobs[1].metadata.digitalSourceType == .trainedAlgorithmicMedia)
+        // The .txt sidecar is the prompt, used as the description when there is no other.
+        #expect(plan.jobs[1].metadata.description == "A beach at sunrise, golden light")
+        #expect(plan.jobs[1].metadata.keywords == ["beach", "sea"])
+        #expect(abs(Double(plan.jobs[0].planned.width * plan.jobs[0].planned.height) / 1e6 - 24) < 0.01)
+    }
+}

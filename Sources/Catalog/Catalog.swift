@@ -164,6 +164,15 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Runs still marked as running were killed (the caller holds the output's lock): say so.
+    @discardableResult
+    public func markInterruptedRuns() throws -> Int {
+        try write("marking interrupted runs") { db in
+            try db.execute(sql: "UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            return db.changesCount
+        }
+    }
+
     public func finishRun(_ id: Int64, status: String) throws {
         try write("finishing a run") { db in
             try db.execute(sql: "UPDATE runs SET finished_at = ?, status = ? WHERE id = ?", arguments: [Date(), status, id])

@@ -15,6 +15,7 @@ enum ErrorReporting {
         case let error as ImagingError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as MetadataError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as AgencyError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
+        case let error as OutputBusyError: (text, code) = (error.description, 2)
         case let error as StageFailure: (text, code) = (error.description, 3)
         case let error as CatalogError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 3)
         default: (text, code) = ("error: \(error)\nhint: this is a bug in Stockwerk; please report it with the command you ran", 3)

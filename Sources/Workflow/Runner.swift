@@ -31,11 +31,15 @@ public final class Runner {
                 throw StageFailure(job: "-", stage: "preparing the output", message: "cannot create \(folder): \(error.localizedDescription)",
                                    hint: "check the permissions of the output folder, or set `output:` elsewhere")
             }
-            AtomicFile.removeLeftovers(in: folder)
         }
+        // One run per output folder at a time; the lock goes with the process, even on kill -9.
+        let lock = try OutputLock(folder: output + "/.stockwerk")
+        defer { lock.release() }
+        for folder in [output, finishFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder) }
         PackageBuilder.removeLeftovers(in: packagesFolder)
 
         let catalog = try Catalog(path: catalogPath)
+        try catalog.markInterruptedRuns()
         let workflowHash = (try? Hashing.file(plan.spec.file)) ?? ""
         let runID = try catalog.beginRun(workflowPath: plan.spec.file, workflowHash: workflowHash)
         report(.started(runID: runID, jobs: plan.jobs.count, output: output))

@@ -30,3 +30,11 @@ public struct StageFailure: Error, Sendable, CustomStringConvertible {
     public var hint: String
     public var description: String { "error: \(stage) failed for \(job): \(message)\nhint: \(hint)" }
 }
+
+/// Another run holds the output folder.
+public struct OutputBusyError: Error, Sendable, CustomStringConvertible {
+    public var output: String
+    public var description: String {
+        "error: another stockwerk run is using the output folder (\(output))\nhint: wait for it to finish, or set a different `output:` in the workflow"
+    }
+}

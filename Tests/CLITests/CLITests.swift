@@ -104,5 +104,16 @@ import Testing
         let sqlite = try TestSupport.run("sqlite3", [folder + "/out/catalog.sqlite",
             "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM stage_results WHERE stage IN ('finish','tag')), (SELECT count(DISTINCT path) = count(*) FROM artifacts)"])
         #expect(sqlite.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "4|8|1")
+        // Killed runs are recorded as interrupted, the last one as finished.
+        let runs = try TestSupport.run("sqlite3", [folder + "/out/catalog.sqlite", "SELECT DISTINCT status FROM runs ORDER BY status"])
+        #expect(Set(runs.stdout.split(separator: "\n").map(String.init)).isSubset(of: ["finished", "interrupted"]))
+
+        // While another run holds the output folder, a second one refuses to start.
+        let lockFile = open(folder + "/out/.stockwerk/lock", O_RDWR)
+        #expect(flock(lockFile, LOCK_EX | LOCK_NB) == 0)
+        let busy = try TestSupport.run(binary, ["run", folder + "/w.yaml", "--presets", TestSupport.presetsFolder])
+        close(lockFile)
+        #expect(busy.status == 2)
+        #expect(busy.stderr.contains("another stockwerk run is using the output folder"))
     }
 }

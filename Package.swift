@@ -22,12 +22,14 @@ let package = Package(
                        providers: [.apt(["libvips-dev"])]),
         .systemLibrary(name: "CExifSystem", pkgConfig: "libexif",
                        providers: [.apt(["libexif-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Thin C shims: fixed-argument wrappers for libvips' variadic API, libexif entry helpers.
         .target(name: "CVips", dependencies: ["CVipsSystem"]),
         .target(name: "CExif", dependencies: ["CExifSystem"]),
 
         .target(name: "AtomicFiles"),
         .target(name: "Neural", dependencies: ["AtomicFiles"]),
+        .target(name: "Diffusion", dependencies: ["Neural", "CZlib"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [
             "CExif", "AtomicFiles",
@@ -60,6 +62,7 @@ let package = Package(
                                                           .product(name: "CSV", package: "CSV.swift")]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "TestSupport"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", .product(name: "CSV", package: "CSV.swift")]),
     ]

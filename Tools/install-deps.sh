@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   pkg-config libvips-dev libexif-dev libsqlite3-dev   # build: libvips, libexif, SQLite (GRDB)
+  zlib1g-dev libopenblas-dev libdnnl-dev               # build: gzip, BLAS and oneDNN for the engine
   libimage-exiftool-perl exiv2 sqlite3                # tests: independent metadata readers, catalog queries
   imagemagick bc time                                 # tests and benchmarks: ImageMagick comparison, timing
 )

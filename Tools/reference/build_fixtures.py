@@ -59,7 +59,111 @@ def build_safetensors():
     save_file(tensors, os.path.join(FIXTURES, "reference_writer.safetensors"), metadata=metadata)
 
 
-GROUPS = {"randn": build_randn, "safetensors": build_safetensors}
+CLIP_MERGES = os.path.join(ROOT, "presets", "clip", "bpe_simple_vocab_16e6.txt.gz")
+
+
+def clip_vocab_and_merges():
+    """vocab.json / merges.txt content for CLIP, built from the standard merges file the way
+    OpenAI's SimpleTokenizer (and every SD tokenizer folder on the Hub) lays it out."""
+    import gzip
+    lines = gzip.open(CLIP_MERGES).read().decode("utf-8").split("\n")
+    merges = [tuple(line.split()) for line in lines[1:49152 - 256 - 2 + 1]]
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    byte_chars = [chr(b) for b in printable]
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            byte_chars.append(chr(256 + extra))
+            extra += 1
+    vocab = byte_chars + [c + "</w>" for c in byte_chars] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    return {token: index for index, token in enumerate(vocab)}, merges
+
+
+def tokenizer_prompts():
+    """At least 300 varied prompts: stock subjects and styles, prompt syntax, punctuation,
+    numbers, accents, scripts, emoji, odd whitespace, special-token text and over-long input."""
+    handwritten = [
+        "a photo of a cat", "A PHOTO OF A CAT", "portrait of a woman, 85mm, f/1.8, bokeh",
+        "(masterpiece:1.2), best quality, ((ultra detailed)), [blurry:0.5]",
+        "8k uhd, dslr, soft lighting, high quality, film grain, Fujifilm XT3",
+        "it's a dog's life, don't worry, we'll see, they've gone, I'm here, you'd know",
+        "café crème brûlée on a marble table", "Straße in München im Winter", "naïve façade, résumé",
+        "東京の夜景、ネオンサイン", "北京烤鸭 on a plate", "서울의 밤거리", "Москва, Красная площадь зимой",
+        "ΟΔΥΣΣΕΥΣ on a ship, Greek vase painting", "مدينة الرياض ليلا", "मुंबई की बारिश", "İstanbul ışıkları",
+        "cute 🐱 astronaut 🚀 in space 🌌", "👩‍🚀👨‍👩‍👧‍👦🏳️‍🌈 emoji sequences", "✨🔥💯 trending",
+        "tabs\tand\nnewlines\r\nand   spaces", "non\u00a0breaking\u2009thin\u3000ideographic space",
+        "e\u0301 combining accent and \uFB01 ligature ﬁsh", "ＦＵＬＬＷＩＤＴＨ ｔｅｘｔ １２３",
+        "1920s speakeasy, 1,000,000 lights, 3.14159, 42nd street, 2nd place, 100%",
+        "<|startoftext|>hidden special<|endoftext|> tokens", "email me: jane.doe@example.com / https://example.com/a?b=c",
+        "#hashtag @mention $100 & 50% off!!!", "__colors__ {red|green|blue} <lora:detail:0.7>",
+        "--ar 16:9 --v 6 --style raw", "what?! no... yes!!! (maybe) [sure] {ok}", "'quoted' \"double\" `backtick`",
+        "underscore_separated_words and hyphen-separated-words", "CamelCaseWords and snake_case", "x", "", "   ",
+        "!!!", "'s't're've'm'll'd", "rock'n'roll", "o'clock", "l'été", "ℌ𝔢𝔩𝔩𝔬 mathematical letters 𝟙𝟚𝟛",
+        "Ⅻ roman numerals ½ ¾ ² ³", "C++ & C# code, a<b>c, 2*3=6, x^2, ~tilde~", "…ellipsis — em dash – en dash",
+        "«guillemets» „German quotes“ “curly” ‘single’", "€ £ ¥ ₿ currencies", "⚡️ variation selector",
+        "Zoë's naïve café, Zürich", "a a a a a a a", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "pneumonoultramicroscopicsilicovolcanoconiosis", "supercalifragilisticexpialidocious",
+        "golden retriever puppy running through autumn leaves, shallow depth of field",
+        "aerial view of turquoise lagoon with white sand beach, drone photography",
+        "minimalist flat lay of office desk with laptop, coffee and notebook, top view, copy space",
+        "young business team brainstorming in modern office, candid, natural light",
+        "fresh vegetables on rustic wooden table, healthy eating concept",
+        "abstract background with blue and purple gradient waves, vector style",
+        "snow-capped mountains reflected in alpine lake at sunrise, landscape photography",
+        "close-up of water droplets on a green leaf, macro photography",
+    ]
+    subjects = ["a red fox", "an old lighthouse", "a bowl of ramen", "a vintage car", "a mountain village",
+                "a cup of matcha", "a robot barista", "a field of sunflowers", "a city skyline", "a sailing boat",
+                "a snowy forest", "a desert canyon", "a futuristic train", "a cozy reading nook", "a koi pond"]
+    styles = ["photorealistic", "oil painting", "watercolor", "isometric 3D render", "studio photo, white background",
+              "cinematic lighting, 35mm", "low poly", "pencil sketch", "(anime style:1.1)", "long exposure at night"]
+    extras = ["", ", 4k", ", trending on artstation", " -- highly detailed!", ", golden hour", " (no people)",
+              ", 16:9", ", très belle", ", 日本", " 🌅"]
+    prompts = list(handwritten)
+    index = 0
+    for subject in subjects:
+        for style in styles:
+            for variant in range(2):
+                prompts.append(f"{subject}, {style}{extras[(index + 3 * variant) % len(extras)]}")
+            index += 1
+    long_words = " ".join(["stock", "photo", "of", "a", "beautiful", "landscape,"] * 30)
+    prompts += [long_words, "word " * 80, ", ".join(subjects + styles), "🙂" * 100,
+                "a" * 500, "Lorem ipsum dolor sit amet, " * 12, "1 2 3 4 5 6 7 8 9 0 " * 10,
+                "ÄÖÜ äöü ß " * 20, "東京" * 60, "(((((((((nested))))))))) " * 8]
+    return prompts
+
+
+def build_tokenizer():
+    """transformers' CLIPTokenizer on the prompts, SD1 padding (end token) and SD2 padding ("!")."""
+    import json
+    import tempfile
+    from transformers import CLIPTokenizer
+    vocab, merges = clip_vocab_and_merges()
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False)
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+    sd1 = CLIPTokenizer.from_pretrained(folder)
+    sd2 = CLIPTokenizer.from_pretrained(folder, pad_token="!")
+    prompts = tokenizer_prompts()
+    cases = []
+    for prompt in prompts:
+        one = sd1(prompt, padding="max_length", max_length=77, truncation=True).input_ids
+        two = sd2(prompt, padding="max_length", max_length=77, truncation=True).input_ids
+        cases.append({"prompt": prompt, "sd1": one, "sd2": two})
+    import transformers
+    import tokenizers
+    out = {"transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
+           "vocab_size": len(vocab), "known_ids": {t: vocab[t] for t in ["a</w>", "photo</w>", "cat</w>", "!", "<|endoftext|>"]},
+           "cases": cases}
+    os.makedirs(os.path.join(ROOT, "Tests", "Fixtures", "clip"), exist_ok=True)
+    with open(os.path.join(ROOT, "Tests", "Fixtures", "clip", "tokenizer_cases.json"), "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=0)
+    print(f"{len(cases)} prompts")
+
+
+GROUPS = {"randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer}
 
 if __name__ == "__main__":
     os.makedirs(FIXTURES, exist_ok=True)

@@ -22,13 +22,14 @@ let package = Package(
                        providers: [.apt(["libvips-dev"])]),
         .systemLibrary(name: "CExifSystem", pkgConfig: "libexif",
                        providers: [.apt(["libexif-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Thin C shims: fixed-argument wrappers for libvips' variadic API, libexif entry helpers.
         .target(name: "CVips", dependencies: ["CVipsSystem"]),
         .target(name: "CExif", dependencies: ["CExifSystem"]),
 
         .target(name: "AtomicFiles"),
-        .target(name: "Neural", dependencies: ["AtomicFiles"]),
+        .target(name: "Neural", dependencies: ["AtomicFiles", "CBLAS"]),
         .target(name: "Diffusion", dependencies: ["Neural", "CZlib"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [

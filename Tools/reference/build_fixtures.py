@@ -163,7 +163,43 @@ def build_tokenizer():
     print(f"{len(cases)} prompts")
 
 
-GROUPS = {"randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer}
+def build_text_encoders():
+    """Tiny random-weight CLIP text towers in the SD1 (quick-GELU) and SD2 (GELU) layouts, saved as
+    model folders, with transformers' hidden states for a few token sequences."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+    for name, act, heads in [("tiny-sd1", "quick_gelu", 4), ("tiny-sd2", "gelu", 2)]:
+        torch.manual_seed(0 if name == "tiny-sd1" else 1)
+        config = CLIPTextConfig(vocab_size=1000, hidden_size=32, intermediate_size=37, num_hidden_layers=3,
+                                num_attention_heads=heads, max_position_embeddings=77, hidden_act=act,
+                                layer_norm_eps=1e-5, bos_token_id=998, eos_token_id=999, pad_token_id=1,
+                                projection_dim=32)
+        model = CLIPTextModel(config).eval()
+        # Random init is near zero for LayerNorm biases; widen every weight so all paths matter.
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.add_(torch.randn_like(parameter) * 0.05)
+        folder = os.path.join(ROOT, "Tests", "Fixtures", "clip", name)
+        model.save_pretrained(folder, safe_serialization=True)
+        generator = torch.Generator("cpu").manual_seed(5)
+        sequences = []
+        for length in [3, 10, 75]:
+            body = torch.randint(2, 998, (length,), generator=generator).tolist()
+            ids = [998] + body + [999]
+            pad = 999 if name == "tiny-sd1" else 0
+            sequences.append(ids + [pad] * (77 - len(ids)))
+        ids = torch.tensor(sequences)
+        with torch.no_grad():
+            output = model(input_ids=ids, output_hidden_states=True)
+        tensors = {"input_ids": ids.to(torch.float32), "last_hidden_state": output.last_hidden_state,
+                   "pooler_output": output.pooler_output, "penultimate_hidden_state": output.hidden_states[-2]}
+        import transformers
+        metadata = versions()
+        metadata["transformers"] = transformers.__version__
+        save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(folder, "expected.safetensors"), metadata=metadata)
+
+
+GROUPS = {"randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+          "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":
     os.makedirs(FIXTURES, exist_ok=True)

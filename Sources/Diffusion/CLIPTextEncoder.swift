@@ -1,0 +1,134 @@
+import Foundation
+import Neural
+
+/// Reads named tensors from a safetensors file, accepting both key layouts found in the wild:
+/// with the `text_model.` prefix (Hub SD folders, older transformers) and without (transformers ≥ 5).
+struct CLIPTextWeights {
+    let file: SafeTensorsFile
+    let prefix: String
+
+    init(file: SafeTensorsFile) {
+        self.file = file
+        prefix = file.entries["text_model.embeddings.token_embedding.weight"] != nil ? "text_model." : ""
+    }
+
+    func callAsFunction(_ name: String, shape: [Int]) throws -> Tensor {
+        let tensor = try file.tensor(prefix + name)
+        guard tensor.shape == shape else {
+            throw NeuralError.shapeMismatch("\(prefix + name) in \(file.path) is \(tensor.shape), the config needs \(shape)")
+        }
+        return tensor
+    }
+}
+
+/// The CLIP text transformer that conditions Stable Diffusion (transformers' CLIPTextModel):
+/// token + position embeddings, pre-norm causal self-attention blocks, final layer norm.
+public final class CLIPTextEncoder: @unchecked Sendable {
+    struct Layer {
+        var norm1Weight, norm1Bias, norm2Weight, norm2Bias: Tensor
+        var qWeight, qBias, kWeight, kBias, vWeight, vBias, outWeight, outBias: Tensor
+        var fc1Weight, fc1Bias, fc2Weight, fc2Bias: Tensor
+    }
+
+    public let config: CLIPTextConfig
+    let tokenEmbedding: Tensor
+    let positionEmbedding: Tensor
+    let layers: [Layer]
+    let finalNormWeight: Tensor
+    let finalNormBias: Tensor
+
+    /// Loads `config.json` and `model.safetensors` (or `model.fp16.safetensors`) from a folder.
+    public convenience init(folder: String) throws {
+        guard let data = FileManager.default.contents(atPath: folder + "/config.json") else {
+            throw NeuralError.cannotOpen(file: folder + "/config.json", reason: "missing")
+        }
+        let config = try JSONDecoder().decode(CLIPTextConfig.self, from: data)
+        let candidates = ["model.safetensors", "model.fp16.safetensors"].map { folder + "/" + $0 }
+        guard let weights = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw NeuralError.cannotOpen(file: folder + "/model.safetensors", reason: "no weights (model.safetensors or model.fp16.safetensors)")
+        }
+        try self.init(config: config, weights: SafeTensorsFile(path: weights))
+    }
+
+    public init(config: CLIPTextConfig, weights file: SafeTensorsFile) throws {
+        self.config = config
+        let w = CLIPTextWeights(file: file)
+        let h = config.hiddenSize, i = config.intermediateSize
+        tokenEmbedding = try w("embeddings.token_embedding.weight", shape: [config.vocabSize, h])
+        positionEmbedding = try w("embeddings.position_embedding.weight", shape: [config.maxPositions, h])
+        layers = try (0..<config.layers).map { index in
+            let p = "encoder.layers.\(index)."
+            return Layer(norm1Weight: try w(p + "layer_norm1.weight", shape: [h]), norm1Bias: try w(p + "layer_norm1.bias", shape: [h]),
+                         norm2Weight: try w(p + "layer_norm2.weight", shape: [h]), norm2Bias: try w(p + "layer_norm2.bias", shape: [h]),
+                         qWeight: try w(p + "self_attn.q_proj.weight", shape: [h, h]), qBias: try w(p + "self_attn.q_proj.bias", shape: [h]),
+                         kWeight: try w(p + "self_attn.k_proj.weight", shape: [h, h]), kBias: try w(p + "self_attn.k_proj.bias", shape: [h]),
+                         vWeight: try w(p + "self_attn.v_proj.weight", shape: [h, h]), vBias: try w(p + "self_attn.v_proj.bias", shape: [h]),
+                         outWeight: try w(p + "self_attn.out_proj.weight", shape: [h, h]), outBias: try w(p + "self_attn.out_proj.bias", shape: [h]),
+                         fc1Weight: try w(p + "mlp.fc1.weight", shape: [i, h]), fc1Bias: try w(p + "mlp.fc1.bias", shape: [i]),
+                         fc2Weight: try w(p + "mlp.fc2.weight", shape: [h, i]), fc2Bias: try w(p + "mlp.fc2.bias", shape: [h]))
+        }
+        finalNormWeight = try w("final_layer_norm.weight", shape: [h])
+        finalNormBias = try w("final_layer_norm.bias", shape: [h])
+    }
+
+    public struct Output: Sendable {
+        /// [tokens, hidden] after the final layer norm: what the UNet attends to.
+        public var lastHiddenState: Tensor
+        /// The input of the last block ([tokens, hidden], no final norm), for "clip skip".
+        public var penultimateHiddenState: Tensor
+        /// The final state at the end token: [hidden].
+        public var pooled: Tensor
+    }
+
+    public func encode(_ ids: [Int]) throws -> Output {
+        guard ids.count <= config.maxPositions else {
+            throw NeuralError.shapeMismatch("\(ids.count) tokens, the model takes at most \(config.maxPositions)")
+        }
+        let h = config.hiddenSize
+        var hidden = try Ops.add(try Ops.embedding(ids, table: tokenEmbedding),
+                                 Tensor(shape: [ids.count, h], storage: Array(positionEmbedding.storage.prefix(ids.count * h))))
+        var penultimate = hidden
+        for (index, layer) in layers.enumerated() {
+            if index == layers.count - 1 { penultimate = hidden }
+            hidden = try block(hidden, layer)
+        }
+        let last = try Ops.layerNorm(hidden, weight: finalNormWeight, bias: finalNormBias, epsilon: config.layerNormEpsilon)
+        // transformers: the first end token, or (old configs with eos id 2) the highest id.
+        let endIndex = config.eosTokenID == 2 ? ids.indices.max { ids[$0] < ids[$1] }! : (ids.firstIndex(of: config.eosTokenID) ?? ids.count - 1)
+        let pooled = Tensor(shape: [h], storage: Array(last.storage[(endIndex * h)..<((endIndex + 1) * h)]))
+        return Output(lastHiddenState: last, penultimateHiddenState: penultimate, pooled: pooled)
+    }
+
+    func block(_ input: Tensor, _ layer: Layer) throws -> Tensor {
+        let eps = config.layerNormEpsilon
+        let normed = try Ops.layerNorm(input, weight: layer.norm1Weight, bias: layer.norm1Bias, epsilon: eps)
+        let q = try LinearAlgebra.linear(normed, weight: layer.qWeight, bias: layer.qBias)
+        let k = try LinearAlgebra.linear(normed, weight: layer.kWeight, bias: layer.kBias)
+        let v = try LinearAlgebra.linear(normed, weight: layer.vWeight, bias: layer.vBias)
+        let attended = try Attention.scaledDotProduct(query: Heads.split(q, heads: config.heads), key: Heads.split(k, heads: config.heads),
+                                                      value: Heads.split(v, heads: config.heads), causal: true)
+        let projected = try LinearAlgebra.linear(Heads.merge(attended), weight: layer.outWeight, bias: layer.outBias)
+        let afterAttention = try Ops.add(input, projected)
+        let normed2 = try Ops.layerNorm(afterAttention, weight: layer.norm2Weight, bias: layer.norm2Bias, epsilon: eps)
+        var inner = try LinearAlgebra.linear(normed2, weight: layer.fc1Weight, bias: layer.fc1Bias)
+        inner = config.activation == .quickGELU ? Ops.quickGELU(inner) : Ops.gelu(inner)
+        return try Ops.add(afterAttention, try LinearAlgebra.linear(inner, weight: layer.fc2Weight, bias: layer.fc2Bias))
+    }
+}
+
+/// [tokens, heads·d] ⇄ [heads, tokens, d].
+enum Heads {
+    static func split(_ x: Tensor, heads: Int) -> Tensor {
+        let tokens = x.shape[0], width = x.shape[1], d = width / heads
+        var out = [Float](repeating: 0, count: x.count)
+        for t in 0..<tokens { for h in 0..<heads { for j in 0..<d { out[(h * tokens + t) * d + j] = x.storage[t * width + h * d + j] } } }
+        return Tensor(shape: [heads, tokens, d], storage: out)
+    }
+
+    static func merge(_ x: Tensor) -> Tensor {
+        let heads = x.shape[0], tokens = x.shape[1], d = x.shape[2]
+        var out = [Float](repeating: 0, count: x.count)
+        for h in 0..<heads { for t in 0..<tokens { for j in 0..<d { out[t * heads * d + h * d + j] = x.storage[(h * tokens + t) * d + j] } } }
+        return Tensor(shape: [tokens, heads * d], storage: out)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// Scaled dot-product attention, computed in blocks of query rows with a running (streaming)
+/// softmax over blocks of keys, so memory stays O(block²) however long the sequence is.
+public enum Attention {
+    /// q: [heads, queries, d], k and v: [heads, keys, d]. Returns [heads, queries, d].
+    public static func scaledDotProduct(query q: Tensor, key k: Tensor, value v: Tensor, causal: Bool = false,
+                                        blockSize: Int = 256) throws -> Tensor {
+        guard q.shape.count == 3, k.shape.count == 3, v.shape == k.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2] else {
+            throw NeuralError.shapeMismatch("attention: q \(q.shape), k \(k.shape), v \(v.shape)")
+        }
+        let heads = q.shape[0], queries = q.shape[1], keys = k.shape[1], d = q.shape[2]
+        let scale = 1 / Float(d).squareRoot()
+        var out = Tensor(zeros: q.shape)
+        let queryBlocks = (queries + blockSize - 1) / blockSize
+        q.storage.withUnsafeBufferPointer { qp in
+            k.storage.withUnsafeBufferPointer { kp in
+                v.storage.withUnsafeBufferPointer { vp in
+                    out.storage.withUnsafeMutableBufferPointer { op in
+                        nonisolated(unsafe) let qp = qp, kp = kp, vp = vp, op = op  // disjoint writes per task
+                        // Heads × query blocks are independent; BLAS inside runs single-threaded per task.
+                        DispatchQueue.concurrentPerform(iterations: heads * queryBlocks) { task in
+                            let head = task / queryBlocks, block = task % queryBlocks
+                            let q0 = block * blockSize, rows = min(blockSize, queries - q0)
+                            attendBlock(q: qp.baseAddress! + (head * queries + q0) * d, k: kp.baseAddress! + head * keys * d,
+                                        v: vp.baseAddress! + head * keys * d, out: op.baseAddress! + (head * queries + q0) * d,
+                                        rows: rows, firstQuery: q0, keys: keys, d: d, scale: scale, causal: causal, blockSize: blockSize)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func attendBlock(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+                            rows: Int, firstQuery: Int, keys: Int, d: Int, scale: Float, causal: Bool, blockSize: Int) {
+        var scores = [Float](repeating: 0, count: rows * blockSize)
+        var runningMax = [Float](repeating: -.infinity, count: rows)
+        var runningSum = [Float](repeating: 0, count: rows)
+        var accumulator = [Float](repeating: 0, count: rows * d)
+        var partial = [Float](repeating: 0, count: rows * d)
+        let lastKey = causal ? min(keys, firstQuery + rows) : keys
+        var k0 = 0
+        while k0 < lastKey {
+            let columns = min(blockSize, lastKey - k0)
+            scores.withUnsafeMutableBufferPointer { s in
+                LinearAlgebra.gemm(q, k + k0 * d, s.baseAddress!, m: rows, n: columns, k: d, transposeB: true, alpha: scale)
+                for r in 0..<rows {
+                    let row = s.baseAddress! + r * columns
+                    if causal {
+                        let allowed = firstQuery + r - k0  // keys up to the query's own position
+                        if allowed + 1 < columns { for c in max(0, allowed + 1)..<columns { row[c] = -.infinity } }
+                    }
+                    var blockMax = -Float.infinity
+                    for c in 0..<columns { blockMax = max(blockMax, row[c]) }
+                    let newMax = max(runningMax[r], blockMax)
+                    let correction = runningMax[r] == -.infinity ? 0 : expf(runningMax[r] - newMax)
+                    var sum: Float = 0
+                    for c in 0..<columns {
+                        let e = newMax == -.infinity ? 0 : expf(row[c] - newMax)
+                        row[c] = e
+                        sum += e
+                    }
+                    runningSum[r] = runningSum[r] * correction + sum
+                    runningMax[r] = newMax
+                    if correction != 1 { for j in 0..<d { accumulator[r * d + j] *= correction } }
+                }
+                partial.withUnsafeMutableBufferPointer { p in
+                    LinearAlgebra.gemm(s.baseAddress!, v + k0 * d, p.baseAddress!, m: rows, n: d, k: columns)
+                }
+            }
+            for i in 0..<(rows * d) { accumulator[i] += partial[i] }
+            k0 += columns
+        }
+        for r in 0..<rows {
+            let inverse = runningSum[r] > 0 ? 1 / runningSum[r] : 0
+            for j in 0..<d { out[r * d + j] = accumulator[r * d + j] * inverse }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Activations, normalisation and element-wise arithmetic.
+public enum Ops {
+    public static func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        guard a.shape == b.shape else { throw NeuralError.shapeMismatch("add: \(a.shape) + \(b.shape)") }
+        var out = a
+        out.storage.withUnsafeMutableBufferPointer { o in
+            b.storage.withUnsafeBufferPointer { y in
+                nonisolated(unsafe) let o = o, y = y
+                Parallel.forRanges(o.count) { range in for i in range { o[i] += y[i] } }
+            }
+        }
+        return out
+    }
+
+    static func map(_ x: Tensor, _ f: @escaping @Sendable (Float) -> Float) -> Tensor {
+        var out = x
+        out.storage.withUnsafeMutableBufferPointer { o in
+            nonisolated(unsafe) let o = o
+            Parallel.forRanges(o.count, minimumChunk: 4096) { range in for i in range { o[i] = f(o[i]) } }
+        }
+        return out
+    }
+
+    /// x · sigmoid(1.702 x), CLIP ViT-L's activation.
+    public static func quickGELU(_ x: Tensor) -> Tensor { map(x) { $0 / (1 + expf(-1.702 * $0)) } }
+
+    /// The exact GELU, 0.5 x (1 + erf(x / √2)), as torch computes it by default.
+    public static func gelu(_ x: Tensor) -> Tensor { map(x) { 0.5 * $0 * (1 + erff($0 * 0.707_106_77)) } }
+
+    public static func silu(_ x: Tensor) -> Tensor { map(x) { $0 / (1 + expf(-$0)) } }
+
+    /// Layer normalisation over the last dimension (population variance, as torch).
+    public static func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float = 1e-5) throws -> Tensor {
+        guard let width = x.shape.last, weight.count == width, bias.count == width else {
+            throw NeuralError.shapeMismatch("layer norm: input \(x.shape), weight \(weight.shape), bias \(bias.shape)")
+        }
+        var out = x
+        let rows = x.count / width
+        out.storage.withUnsafeMutableBufferPointer { o in
+            weight.storage.withUnsafeBufferPointer { w in
+                bias.storage.withUnsafeBufferPointer { b in
+                    nonisolated(unsafe) let o = o, w = w, b = b
+                    Parallel.forRanges(rows, minimumChunk: max(1, 16_384 / width)) { range in
+                        for row in range {
+                            let base = row * width
+                            var mean = 0.0, squares = 0.0
+                            for i in 0..<width { mean += Double(o[base + i]) }
+                            mean /= Double(width)
+                            for i in 0..<width { let d = Double(o[base + i]) - mean; squares += d * d }
+                            let inverse = 1 / (squares / Double(width) + Double(epsilon)).squareRoot()
+                            for i in 0..<width {
+                                o[base + i] = Float((Double(o[base + i]) - mean) * inverse) * w[i] + b[i]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Rows of `table` for each id: [ids.count × width].
+    public static func embedding(_ ids: [Int], table: Tensor) throws -> Tensor {
+        guard table.shape.count == 2 else { throw NeuralError.shapeMismatch("embedding table \(table.shape)") }
+        let width = table.shape[1]
+        var out = Tensor(zeros: [ids.count, width])
+        for (row, id) in ids.enumerated() {
+            guard id >= 0, id < table.shape[0] else { throw NeuralError.shapeMismatch("token id \(id) outside the table of \(table.shape[0])") }
+            out.storage.replaceSubrange((row * width)..<((row + 1) * width), with: table.storage[(id * width)..<((id + 1) * width)])
+        }
+        return out
+    }
+}

@@ -23,13 +23,14 @@ let package = Package(
         .systemLibrary(name: "CExifSystem", pkgConfig: "libexif",
                        providers: [.apt(["libexif-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Thin C shims: fixed-argument wrappers for libvips' variadic API, libexif entry helpers.
         .target(name: "CVips", dependencies: ["CVipsSystem"]),
         .target(name: "CExif", dependencies: ["CExifSystem"]),
 
         .target(name: "AtomicFiles"),
-        .target(name: "Neural", dependencies: ["AtomicFiles", "CBLAS"]),
+        .target(name: "Neural", dependencies: ["AtomicFiles", "CBLAS", "CDNNL"]),
         .target(name: "Diffusion", dependencies: ["Neural", "CZlib"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [
@@ -53,7 +54,7 @@ let package = Package(
             "Workflow", "Agencies", "Metadata", "Imaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Imaging", "Metadata"],
+        .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Imaging", "Metadata", "Neural", "Diffusion"],
                           path: "Tools/bench/StockwerkBench"),
 
         .target(name: "TestSupport", dependencies: ["Imaging"], path: "Tests/TestSupport"),

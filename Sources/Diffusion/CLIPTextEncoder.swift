@@ -26,7 +26,8 @@ struct CLIPTextWeights {
 public final class CLIPTextEncoder: @unchecked Sendable {
     struct Layer {
         var norm1Weight, norm1Bias, norm2Weight, norm2Bias: Tensor
-        var qWeight, qBias, kWeight, kBias, vWeight, vBias, outWeight, outBias: Tensor
+        /// q, k and v projections stacked into one [3·hidden, hidden] matrix: one larger GEMM is faster.
+        var qkvWeight, qkvBias, outWeight, outBias: Tensor
         var fc1Weight, fc1Bias, fc2Weight, fc2Bias: Tensor
     }
 
@@ -50,25 +51,39 @@ public final class CLIPTextEncoder: @unchecked Sendable {
         try self.init(config: config, weights: SafeTensorsFile(path: weights))
     }
 
-    public init(config: CLIPTextConfig, weights file: SafeTensorsFile) throws {
+    public convenience init(config: CLIPTextConfig, weights file: SafeTensorsFile) throws {
+        let weights = CLIPTextWeights(file: file)
+        try self.init(config: config) { name, shape in try weights(name, shape: shape) }
+    }
+
+    /// Random weights (normal, σ = 0.02, layer norms at 1 and 0) for benchmarks: no download needed.
+    public static func random(config: CLIPTextConfig, seed: UInt64) throws -> CLIPTextEncoder {
+        var generator = TorchGenerator(seed: seed)
+        return try CLIPTextEncoder(config: config) { name, shape in
+            let count = shape.reduce(1, *)
+            if name.contains("norm") { return Tensor(shape: shape, storage: [Float](repeating: name.hasSuffix("weight") ? 1 : 0, count: count)) }
+            return Tensor(shape: shape, storage: generator.randn(count: count).map { $0 * 0.02 })
+        }
+    }
+
+    /// Builds the model from a source of named tensors of the given shapes.
+    init(config: CLIPTextConfig, tensor w: (String, [Int]) throws -> Tensor) throws {
         self.config = config
-        let w = CLIPTextWeights(file: file)
         let h = config.hiddenSize, i = config.intermediateSize
-        tokenEmbedding = try w("embeddings.token_embedding.weight", shape: [config.vocabSize, h])
-        positionEmbedding = try w("embeddings.position_embedding.weight", shape: [config.maxPositions, h])
+        tokenEmbedding = try w("embeddings.token_embedding.weight", [config.vocabSize, h])
+        positionEmbedding = try w("embeddings.position_embedding.weight", [config.maxPositions, h])
         layers = try (0..<config.layers).map { index in
             let p = "encoder.layers.\(index)."
-            return Layer(norm1Weight: try w(p + "layer_norm1.weight", shape: [h]), norm1Bias: try w(p + "layer_norm1.bias", shape: [h]),
-                         norm2Weight: try w(p + "layer_norm2.weight", shape: [h]), norm2Bias: try w(p + "layer_norm2.bias", shape: [h]),
-                         qWeight: try w(p + "self_attn.q_proj.weight", shape: [h, h]), qBias: try w(p + "self_attn.q_proj.bias", shape: [h]),
-                         kWeight: try w(p + "self_attn.k_proj.weight", shape: [h, h]), kBias: try w(p + "self_attn.k_proj.bias", shape: [h]),
-                         vWeight: try w(p + "self_attn.v_proj.weight", shape: [h, h]), vBias: try w(p + "self_attn.v_proj.bias", shape: [h]),
-                         outWeight: try w(p + "self_attn.out_proj.weight", shape: [h, h]), outBias: try w(p + "self_attn.out_proj.bias", shape: [h]),
-                         fc1Weight: try w(p + "mlp.fc1.weight", shape: [i, h]), fc1Bias: try w(p + "mlp.fc1.bias", shape: [i]),
-                         fc2Weight: try w(p + "mlp.fc2.weight", shape: [h, i]), fc2Bias: try w(p + "mlp.fc2.bias", shape: [h]))
+            return Layer(norm1Weight: try w(p + "layer_norm1.weight", [h]), norm1Bias: try w(p + "layer_norm1.bias", [h]),
+                         norm2Weight: try w(p + "layer_norm2.weight", [h]), norm2Bias: try w(p + "layer_norm2.bias", [h]),
+                         qkvWeight: try stack(["q", "k", "v"].map { try w(p + "self_attn.\($0)_proj.weight", [h, h]) }),
+                         qkvBias: try stack(["q", "k", "v"].map { try w(p + "self_attn.\($0)_proj.bias", [h]) }),
+                         outWeight: try w(p + "self_attn.out_proj.weight", [h, h]), outBias: try w(p + "self_attn.out_proj.bias", [h]),
+                         fc1Weight: try w(p + "mlp.fc1.weight", [i, h]), fc1Bias: try w(p + "mlp.fc1.bias", [i]),
+                         fc2Weight: try w(p + "mlp.fc2.weight", [h, i]), fc2Bias: try w(p + "mlp.fc2.bias", [h]))
         }
-        finalNormWeight = try w("final_layer_norm.weight", shape: [h])
-        finalNormBias = try w("final_layer_norm.bias", shape: [h])
+        finalNormWeight = try w("final_layer_norm.weight", [h])
+        finalNormBias = try w("final_layer_norm.bias", [h])
     }
 
     public struct Output: Sendable {
@@ -102,11 +117,9 @@ public final class CLIPTextEncoder: @unchecked Sendable {
     func block(_ input: Tensor, _ layer: Layer) throws -> Tensor {
         let eps = config.layerNormEpsilon
         let normed = try Ops.layerNorm(input, weight: layer.norm1Weight, bias: layer.norm1Bias, epsilon: eps)
-        let q = try LinearAlgebra.linear(normed, weight: layer.qWeight, bias: layer.qBias)
-        let k = try LinearAlgebra.linear(normed, weight: layer.kWeight, bias: layer.kBias)
-        let v = try LinearAlgebra.linear(normed, weight: layer.vWeight, bias: layer.vBias)
-        let attended = try Attention.scaledDotProduct(query: Heads.split(q, heads: config.heads), key: Heads.split(k, heads: config.heads),
-                                                      value: Heads.split(v, heads: config.heads), causal: true)
+        let qkv = try LinearAlgebra.linear(normed, weight: layer.qkvWeight, bias: layer.qkvBias)
+        let (q, k, v) = Heads.splitQKV(qkv, heads: config.heads)
+        let attended = try Attention.scaledDotProduct(query: q, key: k, value: v, causal: true)
         let projected = try LinearAlgebra.linear(Heads.merge(attended), weight: layer.outWeight, bias: layer.outBias)
         let afterAttention = try Ops.add(input, projected)
         let normed2 = try Ops.layerNorm(afterAttention, weight: layer.norm2Weight, bias: layer.norm2Bias, epsilon: eps)
@@ -116,19 +129,44 @@ public final class CLIPTextEncoder: @unchecked Sendable {
     }
 }
 
+/// Concatenates tensors along the first dimension.
+func stack(_ parts: [Tensor]) throws -> Tensor {
+    guard let first = parts.first, parts.allSatisfy({ Array($0.shape.dropFirst()) == Array(first.shape.dropFirst()) }) else {
+        throw NeuralError.shapeMismatch("stacking \(parts.map(\.shape))")
+    }
+    return Tensor(shape: [parts.reduce(0) { $0 + $1.shape[0] }] + first.shape.dropFirst(), storage: parts.flatMap(\.storage))
+}
+
 /// [tokens, heads·d] ⇄ [heads, tokens, d].
 enum Heads {
-    static func split(_ x: Tensor, heads: Int) -> Tensor {
-        let tokens = x.shape[0], width = x.shape[1], d = width / heads
-        var out = [Float](repeating: 0, count: x.count)
-        for t in 0..<tokens { for h in 0..<heads { for j in 0..<d { out[(h * tokens + t) * d + j] = x.storage[t * width + h * d + j] } } }
-        return Tensor(shape: [heads, tokens, d], storage: out)
+    /// Splits a fused [tokens, 3·heads·d] projection into q, k, v as [heads, tokens, d] each.
+    static func splitQKV(_ x: Tensor, heads: Int) -> (Tensor, Tensor, Tensor) {
+        let tokens = x.shape[0], width = x.shape[1] / 3, d = width / heads
+        var parts = [[Float]](repeating: [Float](repeating: 0, count: tokens * width), count: 3)
+        x.storage.withUnsafeBufferPointer { source in
+            for part in 0..<3 {
+                parts[part].withUnsafeMutableBufferPointer { out in
+                    for t in 0..<tokens {
+                        for h in 0..<heads {
+                            let from = t * 3 * width + part * width + h * d, to = (h * tokens + t) * d
+                            for j in 0..<d { out[to + j] = source[from + j] }
+                        }
+                    }
+                }
+            }
+        }
+        return (Tensor(shape: [heads, tokens, d], storage: parts[0]), Tensor(shape: [heads, tokens, d], storage: parts[1]),
+                Tensor(shape: [heads, tokens, d], storage: parts[2]))
     }
 
     static func merge(_ x: Tensor) -> Tensor {
         let heads = x.shape[0], tokens = x.shape[1], d = x.shape[2]
         var out = [Float](repeating: 0, count: x.count)
-        for h in 0..<heads { for t in 0..<tokens { for j in 0..<d { out[t * heads * d + h * d + j] = x.storage[(h * tokens + t) * d + j] } } }
+        x.storage.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { out in
+                for h in 0..<heads { for t in 0..<tokens { for j in 0..<d { out[t * heads * d + h * d + j] = source[(h * tokens + t) * d + j] } } }
+            }
+        }
         return Tensor(shape: [tokens, heads * d], storage: out)
     }
 }

@@ -1,8 +1,10 @@
 // Release-build benchmark for the finish and metadata stages (see docs/benchmarks.md and
 // Tools/bench/bench.sh, which runs ImageMagick and ExifTool on the same inputs in the same run).
+import Diffusion
 import Foundation
 import Imaging
 import Metadata
+import Neural
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\nusage: stockwerk-bench finish OUT_DIR [bicubic|nohalo|lbb] [sharpen|nosharpen] FILES… | metadata FILES…\n".utf8))
@@ -39,6 +41,63 @@ case "metadata":
         do { try MetadataWriter.write(metadata, source: file, destination: file) } catch { fail("\(error)") }
         count += 1
     }
+case "sgemm":
+    // sgemm N REPEATS: square single-precision matrix products through OpenBLAS.
+    guard arguments.count == 3, let n = Int(arguments[1]), let repeats = Int(arguments[2]) else { fail("usage: sgemm N REPEATS") }
+    var generator = TorchGenerator(seed: 0)
+    let a = generator.randn(count: n * n), b = generator.randn(count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    func product() {
+        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+            LinearAlgebra.gemm(a.baseAddress!, b.baseAddress!, c.baseAddress!, m: n, n: n, k: n)
+        } } }
+    }
+    product()  // warm-up: thread start, page faults
+    let begin = Date()
+    for _ in 0..<repeats { product() }
+    let seconds = Date().timeIntervalSince(begin)
+    print(String(format: "sgemm %d: %.1f GFLOP/s (%d runs, %.3f s)", n, 2 * pow(Double(n), 3) * Double(repeats) / seconds / 1e9, repeats, seconds))
+    exit(0)
+case "linear-shapes":
+    // The projection shapes of a 77-token text encoder, timed one by one.
+    var generator = TorchGenerator(seed: 0)
+    for (m, n, k) in [(77, 768, 768), (77, 3072, 768), (77, 768, 3072), (77, 2304, 768)] {
+        let x = Tensor(shape: [m, k], storage: generator.randn(count: m * k))
+        let w = Tensor(shape: [n, k], storage: generator.randn(count: n * k))
+        let bias = Tensor(shape: [n], storage: generator.randn(count: n))
+        _ = try! LinearAlgebra.linear(x, weight: w, bias: bias)
+        let begin = Date()
+        for _ in 0..<200 { _ = try! LinearAlgebra.linear(x, weight: w, bias: bias) }
+        let seconds = Date().timeIntervalSince(begin) / 200
+        print(String(format: "linear %dx%dx%d: %.3f ms, %.1f GFLOP/s", m, n, k, seconds * 1000, 2 * Double(m * n * k) / seconds / 1e9))
+    }
+    let q = Tensor(shape: [12, 77, 64], storage: generator.randn(count: 12 * 77 * 64))
+    _ = try! Attention.scaledDotProduct(query: q, key: q, value: q, causal: true)
+    let begin = Date()
+    for _ in 0..<200 { _ = try! Attention.scaledDotProduct(query: q, key: q, value: q, causal: true) }
+    print(String(format: "attention 12x77x64 causal: %.3f ms", Date().timeIntervalSince(begin) / 200 * 1000))
+    let x = Tensor(shape: [77, 3072], storage: generator.randn(count: 77 * 3072))
+    let beginGELU = Date()
+    for _ in 0..<200 { _ = Ops.quickGELU(x) }
+    print(String(format: "quick-GELU 77x3072: %.3f ms", Date().timeIntervalSince(beginGELU) / 200 * 1000))
+    exit(0)
+case "text-encoder":
+    // text-encoder REPEATS: full-size SD 1.5 text tower (random weights), one 77-token prompt.
+    guard arguments.count == 2, let repeats = Int(arguments[1]) else { fail("usage: text-encoder REPEATS") }
+    do {
+        let encoder = try CLIPTextEncoder.random(config: .sd1, seed: 0)
+        let ids = [49406] + (0..<20).map { 320 + $0 } + Array(repeating: 49407, count: 56)
+        _ = try encoder.encode(ids)  // warm-up
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let begin = Date()
+            _ = try encoder.encode(ids)
+            times.append(Date().timeIntervalSince(begin) * 1000)
+        }
+        times.sort()
+        print(String(format: "text-encoder sd1.5: median %.1f ms, best %.1f ms per prompt (%d runs)", times[times.count / 2], times[0], repeats))
+    } catch { fail("\(error)") }
+    exit(0)
 default:
     fail("unknown mode \(mode)")
 }

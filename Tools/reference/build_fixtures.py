@@ -198,7 +198,31 @@ def build_text_encoders():
         save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(folder, "expected.safetensors"), metadata=metadata)
 
 
-GROUPS = {"randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+def build_ops():
+    """torch results for the Neural ops: attention (causal and not, long enough for several
+    blocks), layer norm, GELU, quick-GELU, SiLU."""
+    generator = torch.Generator("cpu").manual_seed(11)
+    q = torch.randn(3, 300, 16, generator=generator)
+    k = torch.randn(3, 280, 16, generator=generator)
+    v = torch.randn(3, 280, 16, generator=generator)
+    square_k = torch.randn(3, 300, 16, generator=generator)
+    square_v = torch.randn(3, 300, 16, generator=generator)
+    F = torch.nn.functional
+    x = torch.randn(7, 50, generator=generator) * 3
+    weight = torch.randn(50, generator=generator)
+    bias = torch.randn(50, generator=generator)
+    tensors = {
+        "q": q, "k": k, "v": v, "square_k": square_k, "square_v": square_v,
+        "attention": F.scaled_dot_product_attention(q, k, v),
+        "attention_causal": F.scaled_dot_product_attention(q, square_k, square_v, is_causal=True),
+        "x": x, "ln_weight": weight, "ln_bias": bias,
+        "layer_norm": F.layer_norm(x, (50,), weight, bias, eps=1e-5),
+        "gelu": F.gelu(x), "quick_gelu": x * torch.sigmoid(1.702 * x), "silu": F.silu(x),
+    }
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(FIXTURES, "ops.safetensors"), metadata=versions())
+
+
+GROUPS = {"ops": build_ops, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
           "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

@@ -1,0 +1,45 @@
+import Foundation
+import Neural
+import TestSupport
+import Testing
+
+/// The Neural ops against torch (Tools/reference/build_fixtures.py ops).
+@Suite struct OpsTests {
+    let file: SafeTensorsFile
+
+    init() throws {
+        file = try SafeTensorsFile(path: TestSupport.repositoryRoot + "/Tests/Fixtures/neural/ops.safetensors")
+    }
+
+    func worst(_ a: Tensor, _ b: Tensor) -> Float {
+        a.shape == b.shape ? zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0 : .infinity
+    }
+
+    @Test(arguments: [16, 64, 1000])
+    func streamingAttentionMatchesTorchForAnyBlockSize(blockSize: Int) throws {
+        let q = try file.tensor("q")
+        let plain = try Attention.scaledDotProduct(query: q, key: try file.tensor("k"), value: try file.tensor("v"), blockSize: blockSize)
+        #expect(worst(plain, try file.tensor("attention")) <= 1e-5)
+        let causal = try Attention.scaledDotProduct(query: q, key: try file.tensor("square_k"), value: try file.tensor("square_v"),
+                                                    causal: true, blockSize: blockSize)
+        #expect(worst(causal, try file.tensor("attention_causal")) <= 1e-5)
+    }
+
+    @Test func normsAndActivationsMatchTorch() throws {
+        let x = try file.tensor("x")
+        #expect(worst(try Ops.layerNorm(x, weight: try file.tensor("ln_weight"), bias: try file.tensor("ln_bias")), try file.tensor("layer_norm")) <= 1e-5)
+        #expect(worst(Ops.gelu(x), try file.tensor("gelu")) <= 1e-5)
+        #expect(worst(Ops.quickGELU(x), try file.tensor("quick_gelu")) <= 1e-5)
+        #expect(worst(Ops.silu(x), try file.tensor("silu")) <= 1e-5)
+    }
+
+    @Test func linearMatchesAPlainProduct() throws {
+        // 2×3 · (4×3)ᵀ + bias, small enough to check by hand.
+        let x = Tensor(shape: [2, 3], storage: [1, 2, 3, 4, 5, 6])
+        let w = Tensor(shape: [4, 3], storage: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1])
+        let y = try LinearAlgebra.linear(x, weight: w, bias: Tensor(shape: [4], storage: [0.5, 0, 0, -1]))
+        #expect(y.shape == [2, 4])
+        #expect(y.storage == [1.5, 2, 3, 5, 4.5, 5, 6, 14])
+        #expect(throws: NeuralError.self) { try LinearAlgebra.linear(x, weight: Tensor(zeros: [4, 2]), bias: nil) }
+    }
+}

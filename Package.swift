@@ -23,11 +23,11 @@ let package = Package(
         .systemLibrary(name: "CExifSystem", pkgConfig: "libexif",
                        providers: [.apt(["libexif-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Thin C shims: fixed-argument wrappers for libvips' variadic API, libexif entry helpers.
         .target(name: "CVips", dependencies: ["CVipsSystem"]),
         .target(name: "CExif", dependencies: ["CExifSystem"]),
+        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl")]),  // oneDNN (libdnnl-dev)
 
         .target(name: "AtomicFiles"),
         .target(name: "Neural", dependencies: ["AtomicFiles", "CBLAS", "CDNNL"]),

@@ -10,7 +10,7 @@ public enum LinearAlgebra {
                             alpha: Float = 1, beta: Float = 0) {
         if useDNNL {
             // 'N' = 78, 'T' = 84.
-            _ = dnnl_sgemm(transposeA ? 84 : 78, transposeB ? 84 : 78, Int64(m), Int64(n), Int64(k), alpha, a, Int64(transposeA ? m : k),
+            _ = sw_dnnl_sgemm(transposeA ? 84 : 78, transposeB ? 84 : 78, Int64(m), Int64(n), Int64(k), alpha, a, Int64(transposeA ? m : k),
                            b, Int64(transposeB ? k : n), beta, c, Int64(n))
             return
         }

@@ -43,3 +43,44 @@ import Testing
         #expect(throws: NeuralError.self) { try LinearAlgebra.linear(x, weight: Tensor(zeros: [4, 2]), bias: nil) }
     }
 }
+
+@Suite struct SpatialOpsTests {
+    let file: SafeTensorsFile
+
+    init() throws {
+        file = try SafeTensorsFile(path: TestSupport.repositoryRoot + "/Tests/Fixtures/neural/ops.safetensors")
+    }
+
+    func worst(_ a: Tensor, _ b: Tensor) -> Float {
+        a.shape == b.shape ? zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0 : .infinity
+    }
+
+    @Test func convolutionMatchesTorch() throws {
+        let image = try file.tensor("image"), weight = try file.tensor("conv_weight"), bias = try file.tensor("conv_bias")
+        #expect(worst(try Convolution.conv2d(image, weight: weight, bias: bias, padding: 1), try file.tensor("conv_same")) <= 1e-5)
+        #expect(worst(try Convolution.conv2d(image, weight: weight, bias: bias, stride: 2, padding: 1), try file.tensor("conv_stride2")) <= 1e-5)
+        // Cached primitive, second call with the same shape.
+        #expect(worst(try Convolution.conv2d(image, weight: weight, bias: bias, padding: 1), try file.tensor("conv_same")) <= 1e-5)
+        var center = [Float]()
+        for o in 0..<5 { for i in 0..<8 { center.append(weight.storage[((o * 8 + i) * 3 + 1) * 3 + 1]) } }
+        #expect(worst(try Convolution.conv2d(image, weight: Tensor(shape: [5, 8, 1, 1], storage: center), bias: nil), try file.tensor("conv_1x1")) <= 1e-5)
+        #expect(throws: NeuralError.self) { try Convolution.conv2d(image, weight: Tensor(zeros: [5, 3, 3, 3]), bias: nil) }
+    }
+
+    @Test func groupNormSoftmaxAndConcatMatchTorch() throws {
+        let image = try file.tensor("image")
+        let normed = try Ops.groupNorm(image, groups: 4, weight: try file.tensor("gn_weight"), bias: try file.tensor("gn_bias"), epsilon: 1e-6)
+        #expect(worst(normed, try file.tensor("group_norm")) <= 1e-5)
+        #expect(worst(Ops.softmax(try file.tensor("x")), try file.tensor("softmax")) <= 1e-6)
+        let a = Tensor(shape: [2, 1, 2], storage: [1, 2, 3, 4]), b = Tensor(shape: [2, 2, 2], storage: [5, 6, 7, 8, 9, 10, 11, 12])
+        let joined = try Ops.concat([a, b], axis: 1)
+        #expect(joined.shape == [2, 3, 2] && joined.storage == [1, 2, 5, 6, 7, 8, 3, 4, 9, 10, 11, 12])
+    }
+
+    @Test(arguments: Interpolation.Mode.allCases)
+    func interpolationMatchesTorch(mode: Interpolation.Mode) throws {
+        let image = try file.tensor("image")
+        #expect(worst(try Interpolation.resize(image, height: 18, width: 14, mode: mode), try file.tensor("up_" + mode.rawValue)) <= 1e-5)
+        #expect(worst(try Interpolation.resize(image, height: 13, width: 5, mode: mode), try file.tensor("odd_" + mode.rawValue)) <= 1e-5)
+    }
+}

@@ -218,7 +218,23 @@ def build_ops():
         "x": x, "ln_weight": weight, "ln_bias": bias,
         "layer_norm": F.layer_norm(x, (50,), weight, bias, eps=1e-5),
         "gelu": F.gelu(x), "quick_gelu": x * torch.sigmoid(1.702 * x), "silu": F.silu(x),
+        "softmax": torch.softmax(x, dim=-1),
     }
+    image = torch.randn(2, 8, 9, 7, generator=generator)
+    tensors["image"] = image
+    gn_weight, gn_bias = torch.randn(8, generator=generator), torch.randn(8, generator=generator)
+    tensors.update({"gn_weight": gn_weight, "gn_bias": gn_bias,
+                    "group_norm": F.group_norm(image, 4, gn_weight, gn_bias, eps=1e-6)})
+    conv_weight = torch.randn(5, 8, 3, 3, generator=generator) * 0.2
+    conv_bias = torch.randn(5, generator=generator)
+    tensors.update({"conv_weight": conv_weight, "conv_bias": conv_bias,
+                    "conv_same": F.conv2d(image, conv_weight, conv_bias, padding=1),
+                    "conv_stride2": F.conv2d(image, conv_weight, conv_bias, stride=2, padding=1),
+                    "conv_1x1": F.conv2d(image, conv_weight[:, :, 1:2, 1:2].contiguous(), None)})
+    for mode in ["nearest", "nearest-exact", "bilinear", "bicubic"]:
+        extra = {} if mode.startswith("nearest") else {"align_corners": False}
+        tensors[f"up_{mode}"] = F.interpolate(image, size=(18, 14), mode=mode, **extra)
+        tensors[f"odd_{mode}"] = F.interpolate(image, size=(13, 5), mode=mode, **extra)
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(FIXTURES, "ops.safetensors"), metadata=versions())
 
 

@@ -1,0 +1,89 @@
+#include "cdnnl.h"
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <string.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static dnnl_engine_t engine = NULL;
+static dnnl_stream_t stream = NULL;
+
+static int ensure_engine(void) {
+    if (engine) return 0;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return -1;
+    if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) return -1;
+    return 0;
+}
+
+int sw_dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    return dnnl_sgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == dnnl_success ? 0 : -1;
+}
+
+// A created primitive for one convolution shape.
+typedef struct {
+    int64_t key[10];
+    dnnl_primitive_t primitive;
+    dnnl_memory_desc_t src, weights, bias, dst;
+} conv_entry;
+
+#define CACHE_SIZE 128
+static conv_entry cache[CACHE_SIZE];
+static int cache_count = 0;
+
+static conv_entry *find_or_create(const int64_t key[10], int has_bias, int *status) {
+    for (int i = 0; i < cache_count; i++)
+        if (memcmp(cache[i].key, key, sizeof(int64_t) * 10) == 0) return &cache[i];
+    if (cache_count == CACHE_SIZE) { *status = -2; return NULL; }
+    conv_entry *entry = &cache[cache_count];
+    memcpy(entry->key, key, sizeof(int64_t) * 10);
+    int64_t batch = key[0], ic = key[1], h = key[2], w = key[3], oc = key[4], kh = key[5], kw = key[6];
+    int64_t stride = key[7], pad = key[8];
+    int64_t oh = (h + 2 * pad - kh) / stride + 1, ow = (w + 2 * pad - kw) / stride + 1;
+    dnnl_dims_t src_dims = {batch, ic, h, w}, weight_dims = {oc, ic, kh, kw}, bias_dims = {oc}, dst_dims = {batch, oc, oh, ow};
+    dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
+    dnnl_memory_desc_init_by_tag(&entry->src, 4, src_dims, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&entry->weights, 4, weight_dims, dnnl_f32, dnnl_oihw);
+    dnnl_memory_desc_init_by_tag(&entry->bias, 1, bias_dims, dnnl_f32, dnnl_x);
+    dnnl_memory_desc_init_by_tag(&entry->dst, 4, dst_dims, dnnl_f32, dnnl_nchw);
+    dnnl_convolution_desc_t desc;
+    dnnl_status_t s = dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+        &entry->src, &entry->weights, has_bias ? &entry->bias : NULL, &entry->dst, strides, padding, padding);
+    if (s != dnnl_success) { *status = (int)s; return NULL; }
+    dnnl_primitive_desc_t pd;
+    s = dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL);
+    if (s != dnnl_success) { *status = (int)s; return NULL; }
+    s = dnnl_primitive_create(&entry->primitive, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (s != dnnl_success) { *status = (int)s; return NULL; }
+    cache_count++;
+    return entry;
+}
+
+int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
+                   const float *weights, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
+                   const float *bias, int64_t stride, int64_t padding, float *dst, int64_t out_h, int64_t out_w) {
+    int status = 0;
+    pthread_mutex_lock(&lock);
+    if (ensure_engine() != 0) { pthread_mutex_unlock(&lock); return -1; }
+    int64_t key[10] = {batch, in_channels, height, width, out_channels, kernel_h, kernel_w, stride, padding, bias != NULL};
+    conv_entry *entry = find_or_create(key, bias != NULL, &status);
+    if (!entry) { pthread_mutex_unlock(&lock); return status ? status : -1; }
+    if ((height + 2 * padding - kernel_h) / stride + 1 != out_h || (width + 2 * padding - kernel_w) / stride + 1 != out_w) {
+        pthread_mutex_unlock(&lock);
+        return -3;
+    }
+    dnnl_memory_t m_src, m_weights, m_bias = NULL, m_dst;
+    dnnl_memory_create(&m_src, &entry->src, engine, (void *)src);
+    dnnl_memory_create(&m_weights, &entry->weights, engine, (void *)weights);
+    if (bias) dnnl_memory_create(&m_bias, &entry->bias, engine, (void *)bias);
+    dnnl_memory_create(&m_dst, &entry->dst, engine, dst);
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, m_src}, {DNNL_ARG_WEIGHTS, m_weights}, {DNNL_ARG_DST, m_dst}, {DNNL_ARG_BIAS, m_bias}};
+    dnnl_status_t s = dnnl_primitive_execute(entry->primitive, stream, bias ? 4 : 3, args);
+    if (s == dnnl_success) s = dnnl_stream_wait(stream);
+    dnnl_memory_destroy(m_src);
+    dnnl_memory_destroy(m_weights);
+    if (m_bias) dnnl_memory_destroy(m_bias);
+    dnnl_memory_destroy(m_dst);
+    pthread_mutex_unlock(&lock);
+    return s == dnnl_success ? 0 : (int)s;
+}

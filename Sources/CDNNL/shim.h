@@ -1,1 +1,0 @@
-#include <oneapi/dnnl/dnnl.h>

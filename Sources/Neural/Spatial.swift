@@ -1,0 +1,134 @@
+import Foundation
+
+/// Image-shaped ops on [batch, channels, height, width] tensors, as torch defines them.
+extension Ops {
+    /// Group normalisation: mean and (population) variance per sample and channel group.
+    public static func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, epsilon: Float = 1e-5) throws -> Tensor {
+        guard x.shape.count >= 2, x.shape[1] % groups == 0, weight.count == x.shape[1], bias.count == x.shape[1] else {
+            throw NeuralError.shapeMismatch("group norm: input \(x.shape), \(groups) groups, weight \(weight.shape)")
+        }
+        let batch = x.shape[0], channels = x.shape[1], spatial = x.count / (batch * channels)
+        let perGroup = channels / groups
+        var out = x
+        out.storage.withUnsafeMutableBufferPointer { o in
+            weight.storage.withUnsafeBufferPointer { w in
+                bias.storage.withUnsafeBufferPointer { b in
+                    nonisolated(unsafe) let o = o, w = w, b = b
+                    Parallel.forRanges(batch * groups, minimumChunk: max(1, 131_072 / (perGroup * spatial))) { range in
+                        for task in range {
+                            let start = task * perGroup * spatial, count = perGroup * spatial
+                            var mean = 0.0, squares = 0.0
+                            for i in start..<(start + count) { mean += Double(o[i]) }
+                            mean /= Double(count)
+                            for i in start..<(start + count) { let d = Double(o[i]) - mean; squares += d * d }
+                            let inverse = Float(1 / (squares / Double(count) + Double(epsilon)).squareRoot())
+                            let meanF = Float(mean)
+                            for c in 0..<perGroup {
+                                let channel = (task % groups) * perGroup + c
+                                let scale = w[channel] * inverse, shift = b[channel] - meanF * scale
+                                let base = start + c * spatial
+                                for i in base..<(base + spatial) { o[i] = o[i] * scale + shift }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Softmax over the last dimension.
+    public static func softmax(_ x: Tensor) -> Tensor {
+        guard let width = x.shape.last, width > 0 else { return x }
+        var out = x
+        out.storage.withUnsafeMutableBufferPointer { o in
+            for row in 0..<(o.count / width) {
+                let base = row * width
+                var maximum = -Float.infinity
+                for i in base..<(base + width) { maximum = max(maximum, o[i]) }
+                var sum: Float = 0
+                for i in base..<(base + width) { o[i] = expf(o[i] - maximum); sum += o[i] }
+                for i in base..<(base + width) { o[i] /= sum }
+            }
+        }
+        return out
+    }
+
+    /// Concatenation along `axis`; all other dimensions must agree.
+    public static func concat(_ parts: [Tensor], axis: Int) throws -> Tensor {
+        guard let first = parts.first, axis >= 0, axis < first.shape.count else { throw NeuralError.shapeMismatch("concat of nothing") }
+        for part in parts where part.shape.count != first.shape.count
+            || zip(part.shape, first.shape).enumerated().contains(where: { $0.offset != axis && $0.element.0 != $0.element.1 }) {
+            throw NeuralError.shapeMismatch("concat on axis \(axis): \(parts.map(\.shape))")
+        }
+        let outer = first.shape[..<axis].reduce(1, *), inner = first.shape[(axis + 1)...].reduce(1, *)
+        var storage: [Float] = []
+        storage.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for o in 0..<outer {
+            for part in parts {
+                let block = part.shape[axis] * inner
+                storage.append(contentsOf: part.storage[(o * block)..<((o + 1) * block)])
+            }
+        }
+        var shape = first.shape
+        shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
+        return Tensor(shape: shape, storage: storage)
+    }
+}
+
+/// Resizing of [batch, channels, h, w] tensors with torch's `F.interpolate` rules (align_corners=False).
+public enum Interpolation {
+    public enum Mode: String, Sendable, CaseIterable { case nearest, nearestExact = "nearest-exact", bilinear, bicubic }
+
+    public static func resize(_ x: Tensor, height outH: Int, width outW: Int, mode: Mode) throws -> Tensor {
+        guard x.shape.count == 4, outH > 0, outW > 0 else { throw NeuralError.shapeMismatch("interpolate: input \(x.shape) to \(outH)x\(outW)") }
+        let planes = x.shape[0] * x.shape[1], inH = x.shape[2], inW = x.shape[3]
+        let scaleY = Float(inH) / Float(outH), scaleX = Float(inW) / Float(outW)
+        var out = [Float](repeating: 0, count: planes * outH * outW)
+        x.storage.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for plane in 0..<planes {
+                    let s = src.baseAddress! + plane * inH * inW, d = dst.baseAddress! + plane * outH * outW
+                    func at(_ y: Int, _ x: Int) -> Float { s[min(max(y, 0), inH - 1) * inW + min(max(x, 0), inW - 1)] }
+                    for oy in 0..<outH {
+                        for ox in 0..<outW {
+                            let value: Float
+                            switch mode {
+                            case .nearest:
+                                value = at(min(Int((Float(oy) * scaleY).rounded(.down)), inH - 1), min(Int((Float(ox) * scaleX).rounded(.down)), inW - 1))
+                            case .nearestExact:
+                                value = at(min(Int(((Float(oy) + 0.5) * scaleY).rounded(.down)), inH - 1), min(Int(((Float(ox) + 0.5) * scaleX).rounded(.down)), inW - 1))
+                            case .bilinear:
+                                let sy = max((Float(oy) + 0.5) * scaleY - 0.5, 0), sx = max((Float(ox) + 0.5) * scaleX - 0.5, 0)
+                                let y0 = Int(sy), x0 = Int(sx), fy = sy - Float(y0), fx = sx - Float(x0)
+                                let y1 = min(y0 + 1, inH - 1), x1 = min(x0 + 1, inW - 1)
+                                value = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1))
+                            case .bicubic:
+                                let sy = (Float(oy) + 0.5) * scaleY - 0.5, sx = (Float(ox) + 0.5) * scaleX - 0.5
+                                let y0 = Int(sy.rounded(.down)), x0 = Int(sx.rounded(.down))
+                                let wy = cubicWeights(sy - Float(y0)), wx = cubicWeights(sx - Float(x0))
+                                var sum: Float = 0
+                                for i in 0..<4 {
+                                    var row: Float = 0
+                                    for j in 0..<4 { row += wx[j] * at(y0 - 1 + i, x0 - 1 + j) }
+                                    sum += wy[i] * row
+                                }
+                                value = sum
+                            }
+                            d[oy * outW + ox] = value
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [x.shape[0], x.shape[1], outH, outW], storage: out)
+    }
+
+    /// Keys' cubic convolution weights with A = −0.75 (torch's bicubic), for offset t in [0, 1).
+    static func cubicWeights(_ t: Float) -> [Float] {
+        let a: Float = -0.75
+        func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }
+        func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+        return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    }
+}

@@ -3,17 +3,17 @@ import Neural
 import TestSupport
 import Testing
 
+let opsFixture = TestSupport.repositoryRoot + "/Tests/Fixtures/neural/ops.safetensors"
+
+/// Largest element difference, or infinity when the shapes differ.
+func worst(_ a: Tensor, _ b: Tensor) -> Float {
+    a.shape == b.shape ? zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0 : .infinity
+}
+
 /// The Neural ops against torch (Tools/reference/build_fixtures.py ops).
 @Suite struct OpsTests {
     let file: SafeTensorsFile
-
-    init() throws {
-        file = try SafeTensorsFile(path: TestSupport.repositoryRoot + "/Tests/Fixtures/neural/ops.safetensors")
-    }
-
-    func worst(_ a: Tensor, _ b: Tensor) -> Float {
-        a.shape == b.shape ? zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0 : .infinity
-    }
+    init() throws { file = try SafeTensorsFile(path: opsFixture) }
 
     @Test(arguments: [16, 64, 1000])
     func streamingAttentionMatchesTorchForAnyBlockSize(blockSize: Int) throws {
@@ -46,14 +46,7 @@ import Testing
 
 @Suite struct SpatialOpsTests {
     let file: SafeTensorsFile
-
-    init() throws {
-        file = try SafeTensorsFile(path: TestSupport.repositoryRoot + "/Tests/Fixtures/neural/ops.safetensors")
-    }
-
-    func worst(_ a: Tensor, _ b: Tensor) -> Float {
-        a.shape == b.shape ? zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0 : .infinity
-    }
+    init() throws { file = try SafeTensorsFile(path: opsFixture) }
 
     @Test func convolutionMatchesTorch() throws {
         let image = try file.tensor("image"), weight = try file.tensor("conv_weight"), bias = try file.tensor("conv_bias")

@@ -27,7 +27,7 @@ let package = Package(
         // Thin C shims: fixed-argument wrappers for libvips' variadic API, libexif entry helpers.
         .target(name: "CVips", dependencies: ["CVipsSystem"]),
         .target(name: "CExif", dependencies: ["CExifSystem"]),
-        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl")]),  // oneDNN (libdnnl-dev)
+        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary(":libgomp.so.1")]),  // oneDNN (libdnnl-dev) and its OpenMP runtime
 
         .target(name: "AtomicFiles"),
         .target(name: "Neural", dependencies: ["AtomicFiles", "CBLAS", "CDNNL"]),

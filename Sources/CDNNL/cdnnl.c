@@ -87,3 +87,27 @@ int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t
     pthread_mutex_unlock(&lock);
     return s == dnnl_success ? 0 : (int)s;
 }
+
+// libgomp's entry points (the ABI GCC emits for `#pragma omp parallel`); oneDNN links libgomp.
+extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+extern int omp_get_thread_num(void);
+extern int omp_get_num_threads(void);
+
+typedef struct {
+    void (*body)(int64_t, int64_t, void *);
+    void *context;
+    int64_t count;
+} range_job;
+
+static void run_range(void *data) {
+    range_job *job = data;
+    int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+    int64_t size = (job->count + threads - 1) / threads;
+    int64_t start = thread * size, end = start + size < job->count ? start + size : job->count;
+    if (start < end) job->body(start, end, job->context);
+}
+
+void sw_parallel_ranges(int64_t count, void (*body)(int64_t, int64_t, void *), void *context) {
+    range_job job = {body, context, count};
+    GOMP_parallel(run_range, &job, 0, 0);
+}

@@ -17,14 +17,17 @@ public enum Attention {
             k.storage.withUnsafeBufferPointer { kp in
                 v.storage.withUnsafeBufferPointer { vp in
                     out.storage.withUnsafeMutableBufferPointer { op in
-                        // Tasks run one after another: each gemm already uses BLAS's threads, and calling
-                        // BLAS from several threads at once made the whole encoder 1.6× slower.
-                        for task in 0..<(heads * queryBlocks) {
-                            let head = task / queryBlocks, block = task % queryBlocks
-                            let q0 = block * blockSize, rows = min(blockSize, queries - q0)
-                            attendBlock(q: qp.baseAddress! + (head * queries + q0) * d, k: kp.baseAddress! + head * keys * d,
-                                        v: vp.baseAddress! + head * keys * d, out: op.baseAddress! + (head * queries + q0) * d,
-                                        rows: rows, firstQuery: q0, keys: keys, d: d, scale: scale, causal: causal, blockSize: blockSize)
+                        // Heads × query blocks are independent. They are shared out on oneDNN's OpenMP
+                        // team; each GEMM inside then runs on its own thread (OpenMP does not nest).
+                        nonisolated(unsafe) let qp = qp, kp = kp, vp = vp, op = op  // disjoint writes per task
+                        Parallel.forRanges(heads * queryBlocks, minimumChunk: 1) { tasks in
+                            for task in tasks {
+                                let head = task / queryBlocks, block = task % queryBlocks
+                                let q0 = block * blockSize, rows = min(blockSize, queries - q0)
+                                attendBlock(q: qp.baseAddress! + (head * queries + q0) * d, k: kp.baseAddress! + head * keys * d,
+                                            v: vp.baseAddress! + head * keys * d, out: op.baseAddress! + (head * queries + q0) * d,
+                                            rows: rows, firstQuery: q0, keys: keys, d: d, scale: scale, causal: causal, blockSize: blockSize)
+                            }
                         }
                     }
                 }

@@ -20,7 +20,7 @@ public enum Ops {
         var out = x
         out.storage.withUnsafeMutableBufferPointer { o in
             nonisolated(unsafe) let o = o
-            Parallel.forRanges(o.count, minimumChunk: 65_536) { range in
+            Parallel.forRanges(o.count, minimumChunk: 4_096) { range in
                 switch kind {
                 case .quickGELU: for i in range { let v = o[i]; o[i] = v / (1 + expf(-1.702 * v)) }
                 case .gelu: for i in range { let v = o[i]; o[i] = 0.5 * v * (1 + erff(v * 0.707_106_77)) }
@@ -52,7 +52,7 @@ public enum Ops {
             weight.storage.withUnsafeBufferPointer { w in
                 bias.storage.withUnsafeBufferPointer { b in
                     nonisolated(unsafe) let o = o, w = w, b = b
-                    Parallel.forRanges(rows, minimumChunk: max(1, 131_072 / width)) { range in
+                    Parallel.forRanges(rows, minimumChunk: max(1, 8_192 / width)) { range in
                         for row in range {
                             let base = row * width
                             var mean = 0.0, squares = 0.0

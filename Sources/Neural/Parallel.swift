@@ -1,19 +1,27 @@
-import Dispatch
+import CDNNL
 import Foundation
 
-/// Splits element-wise work over the available cores (BLAS runs its own threads). Small jobs run
-/// inline: waking threads costs more than it saves, and competes with BLAS's spinning workers.
+/// Splits work over the cores on the OpenMP thread team oneDNN uses for its GEMMs and
+/// convolutions: one set of threads for everything, instead of a second pool competing with
+/// oneDNN's spinning workers. Small jobs run inline, where waking threads would cost more.
 enum Parallel {
     static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    /// Calls `body(range)` for disjoint ranges covering 0..<count; small jobs run inline.
-    static func forRanges(_ count: Int, minimumChunk: Int = 131_072, _ body: @Sendable (Range<Int>) -> Void) {
-        let chunks = min(cores, max(1, count / minimumChunk))
-        if chunks <= 1 { body(0..<count); return }
-        let size = (count + chunks - 1) / chunks
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = chunk * size
-            if start < count { body(start..<min(count, start + size)) }
+    private final class Job {
+        let body: (Range<Int>) -> Void
+        init(_ body: @escaping (Range<Int>) -> Void) { self.body = body }
+    }
+
+    /// Calls `body(range)` for disjoint ranges covering 0..<count.
+    static func forRanges(_ count: Int, minimumChunk: Int = 8_192, _ body: (Range<Int>) -> Void) {
+        // With the OpenBLAS fallback, BLAS has its own threads; a second team would fight them.
+        if cores <= 1 || count < 2 * minimumChunk || !LinearAlgebra.useDNNL { body(0..<count); return }
+        withoutActuallyEscaping(body) { escapable in
+            let job = Unmanaged.passRetained(Job(escapable))
+            defer { job.release() }
+            sw_parallel_ranges(Int64(count), { start, end, context in
+                Unmanaged<Job>.fromOpaque(context!).takeUnretainedValue().body(Int(start)..<Int(end))
+            }, job.toOpaque())
         }
     }
 }

@@ -14,7 +14,7 @@ extension Ops {
             weight.storage.withUnsafeBufferPointer { w in
                 bias.storage.withUnsafeBufferPointer { b in
                     nonisolated(unsafe) let o = o, w = w, b = b
-                    Parallel.forRanges(batch * groups, minimumChunk: max(1, 131_072 / (perGroup * spatial))) { range in
+                    Parallel.forRanges(batch * groups, minimumChunk: max(1, 8_192 / (perGroup * spatial))) { range in
                         for task in range {
                             let start = task * perGroup * spatial, count = perGroup * spatial
                             var mean = 0.0, squares = 0.0

@@ -14,3 +14,8 @@ int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t
                    const float *weights, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
                    const float *bias, int64_t stride, int64_t padding, float *dst, int64_t out_h, int64_t out_w);
 #endif
+
+/// Runs body(start, end, context) over disjoint ranges covering [0, count) on the OpenMP (libgomp)
+/// thread team that oneDNN already uses, so element-wise work and GEMMs share one set of threads
+/// instead of competing with it. A GEMM called inside body runs single-threaded (no nesting).
+void sw_parallel_ranges(int64_t count, void (*body)(int64_t start, int64_t end, void *context), void *context);

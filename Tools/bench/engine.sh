@@ -11,8 +11,8 @@ export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 for round in 1 2 3; do
   echo "-- round $round"
-  "$bench" sgemm 2048 10
-  STOCKWERK_GEMM=openblas "$bench" sgemm 2048 10 | sed 's/^/openblas /'
+  "$bench" sgemm 2048 15
+  STOCKWERK_GEMM=openblas "$bench" sgemm 2048 15 | sed 's/^/openblas /'
   "$bench" text-encoder 30
   STOCKWERK_GEMM=openblas "$bench" text-encoder 30 | sed 's/^/openblas /'
   "$python" Tools/bench/engine_reference.py 2 30

@@ -53,10 +53,14 @@ case "sgemm":
         } } }
     }
     product()  // warm-up: thread start, page faults
-    let begin = Date()
-    for _ in 0..<repeats { product() }
-    let seconds = Date().timeIntervalSince(begin)
-    print(String(format: "sgemm %d: %.1f GFLOP/s (%d runs, %.3f s)", n, 2 * pow(Double(n), 3) * Double(repeats) / seconds / 1e9, repeats, seconds))
+    var rates: [Double] = []
+    for _ in 0..<repeats {
+        let begin = Date()
+        product()
+        rates.append(2 * pow(Double(n), 3) / Date().timeIntervalSince(begin) / 1e9)
+    }
+    rates.sort()
+    print(String(format: "sgemm %d: median %.1f GFLOP/s, best %.1f (%d runs)", n, rates[rates.count / 2], rates.last!, repeats))
     exit(0)
 case "linear-shapes":
     // The projection shapes of a 77-token text encoder, timed one by one.

@@ -85,6 +85,15 @@ case "linear-shapes":
     for _ in 0..<200 { _ = Ops.quickGELU(x) }
     print(String(format: "quick-GELU 77x3072: %.3f ms", Date().timeIntervalSince(beginGELU) / 200 * 1000))
     exit(0)
+case "attention-4096":
+    // SD 1.5's largest self-attention (64×64 latent = 4096 tokens, 8 heads × 40): time and, with
+    // /usr/bin/time, peak memory. The full score matrix alone would be 8 × 4096² × 4 B = 537 MB.
+    var generator = TorchGenerator(seed: 0)
+    let q = Tensor(shape: [8, 4096, 40], storage: generator.randn(count: 8 * 4096 * 40))
+    let begin = Date()
+    let out = try! Attention.scaledDotProduct(query: q, key: q, value: q)
+    print(String(format: "attention 8x4096x40: %.0f ms, output %d values", Date().timeIntervalSince(begin) * 1000, out.count))
+    exit(0)
 case "text-encoder":
     // text-encoder REPEATS: full-size SD 1.5 text tower (random weights), one 77-token prompt.
     guard arguments.count == 2, let repeats = Int(arguments[1]) else { fail("usage: text-encoder REPEATS") }

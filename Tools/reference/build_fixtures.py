@@ -238,7 +238,51 @@ def build_ops():
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(FIXTURES, "ops.safetensors"), metadata=versions())
 
 
-GROUPS = {"ops": build_ops, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+def build_schedulers():
+    """diffusers' DDIM, Euler and Euler ancestral schedulers on SD-style configs: timesteps, sigmas,
+    scaled inputs and every step's output for fixed samples and model outputs (10 steps)."""
+    from diffusers import DDIMScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler
+    base = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                steps_offset=1, clip_sample=False, set_alpha_to_one=False)
+    configs = {
+        "sd1_leading_eps": dict(base, prediction_type="epsilon", timestep_spacing="leading"),
+        "sd2_leading_v": dict(base, prediction_type="v_prediction", timestep_spacing="leading"),
+        "trailing_eps": dict(base, prediction_type="epsilon", timestep_spacing="trailing"),
+        "linspace_v": dict(base, prediction_type="v_prediction", timestep_spacing="linspace"),
+    }
+    kinds = {"ddim": DDIMScheduler, "euler": EulerDiscreteScheduler, "euler_a": EulerAncestralDiscreteScheduler}
+    tensors = {}
+    steps = 10
+    for config_name, config in configs.items():
+        for kind, cls in kinds.items():
+            scheduler = cls.from_config(config)
+            scheduler.set_timesteps(steps)
+            prefix = f"{kind}.{config_name}."
+            tensors[prefix + "timesteps"] = scheduler.timesteps.to(torch.float32)
+            tensors[prefix + "init_noise_sigma"] = torch.tensor([float(scheduler.init_noise_sigma)], dtype=torch.float32)
+            if hasattr(scheduler, "sigmas"):
+                tensors[prefix + "sigmas"] = scheduler.sigmas.to(torch.float32)
+            data = torch.Generator("cpu").manual_seed(2024)
+            sample = torch.randn((1, 4, 8, 8), generator=data) * float(scheduler.init_noise_sigma)
+            noise_generator = torch.Generator("cpu").manual_seed(99)
+            tensors[prefix + "sample"] = sample
+            for index, t in enumerate(scheduler.timesteps):
+                scaled = scheduler.scale_model_input(sample, t)
+                model_output = torch.randn((1, 4, 8, 8), generator=data)
+                tensors[prefix + f"scaled.{index}"] = scaled.clone()
+                tensors[prefix + f"model_output.{index}"] = model_output
+                if kind == "euler_a":
+                    sample = scheduler.step(model_output, t, sample, generator=noise_generator).prev_sample
+                else:
+                    sample = scheduler.step(model_output, t, sample).prev_sample
+                tensors[prefix + f"prev_sample.{index}"] = sample
+    import diffusers
+    metadata = versions()
+    metadata["diffusers"] = diffusers.__version__
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(FIXTURES, "schedulers.safetensors"), metadata=metadata)
+
+
+GROUPS = {"ops": build_ops, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
           "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

@@ -1,0 +1,64 @@
+import Foundation
+import Neural
+
+/// diffusers' EulerDiscreteScheduler (ancestral: false) and EulerAncestralDiscreteScheduler (true).
+public struct EulerScheduler: Scheduler {
+    public let config: SchedulerConfig
+    public let ancestral: Bool
+    /// σ per step, then a final 0.
+    public let sigmas: [Float]
+    public let timesteps: [Float]
+
+    public init(config: SchedulerConfig, steps count: Int, ancestral: Bool = false) {
+        self.config = config
+        self.ancestral = ancestral
+        let table = NoiseSchedule(config).sigmas
+        let steps = TimestepSpacing.timesteps(config, steps: count)
+        timesteps = steps.map(Float.init)
+        sigmas = steps.map { table[$0] } + [0]
+    }
+
+    public var initNoiseSigma: Float {
+        let maximum = sigmas.max() ?? 1
+        return config.spacing == .leading ? (maximum * maximum + 1).squareRoot() : maximum
+    }
+
+    public func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor {
+        let sigma = sigmas[index]
+        let divisor = (sigma * sigma + 1).squareRoot()
+        var out = sample
+        for i in 0..<out.count { out.storage[i] = sample.storage[i] / divisor }
+        return out
+    }
+
+    public func step(_ modelOutput: Tensor, step index: Int, sample: Tensor, generator: inout TorchGenerator) throws -> Tensor {
+        let sigma = sigmas[index], next = sigmas[index + 1]
+        let original: Tensor
+        switch config.prediction {
+        case .epsilon: original = try combine(sample, 1, modelOutput, -sigma)
+        case .vPrediction:
+            var x0 = sample
+            let a = -sigma / (sigma * sigma + 1).squareRoot(), b = sigma * sigma + 1
+            for i in 0..<x0.count { x0.storage[i] = modelOutput.storage[i] * a + sample.storage[i] / b }
+            original = x0
+        case .sample: original = modelOutput
+        }
+        var target = next
+        var noiseScale: Float = 0
+        if ancestral {
+            noiseScale = (next * next * (sigma * sigma - next * next) / (sigma * sigma)).squareRoot()
+            target = (next * next - noiseScale * noiseScale).squareRoot()
+        }
+        let dt = target - sigma
+        var out = sample
+        for i in 0..<out.count {
+            let derivative = (sample.storage[i] - original.storage[i]) / sigma
+            out.storage[i] = sample.storage[i] + derivative * dt
+        }
+        if ancestral {
+            let noise = generator.randn(count: out.count)
+            for i in 0..<out.count { out.storage[i] += noise[i] * noiseScale }
+        }
+        return out
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+import Neural
+
+/// A sampler stepping latents from noise to image, step by step, like diffusers' schedulers.
+public protocol Scheduler: Sendable {
+    /// The UNet's timestep for each step, in order.
+    var timesteps: [Float] { get }
+    /// What the initial noise is multiplied by.
+    var initNoiseSigma: Float { get }
+    /// The UNet input for step `index` (Euler-type samplers divide by √(σ² + 1)).
+    func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor
+    /// One denoising step; ancestral samplers draw their noise from `generator`.
+    func step(_ modelOutput: Tensor, step index: Int, sample: Tensor, generator: inout TorchGenerator) throws -> Tensor
+}
+
+/// sample·a + other·b, element-wise, for same-shaped tensors (float32, as torch evaluates it).
+func combine(_ sample: Tensor, _ a: Float, _ other: Tensor, _ b: Float) throws -> Tensor {
+    guard sample.shape == other.shape else { throw NeuralError.shapeMismatch("scheduler: \(sample.shape) vs \(other.shape)") }
+    var out = sample
+    for i in 0..<out.count { out.storage[i] = sample.storage[i] * a + other.storage[i] * b }
+    return out
+}

@@ -1,0 +1,48 @@
+import Diffusion
+import Foundation
+import Neural
+import TestSupport
+import Testing
+
+/// Schedulers against diffusers (Tools/reference/build_fixtures.py schedulers): timesteps, sigmas,
+/// scaled inputs and ten steps of outputs for fixed samples and model outputs.
+@Suite struct SchedulerTests {
+    static let configs: [(String, SchedulerConfig)] = [
+        ("sd1_leading_eps", SchedulerConfig(prediction: .epsilon, spacing: .leading)),
+        ("sd2_leading_v", SchedulerConfig(prediction: .vPrediction, spacing: .leading)),
+        ("trailing_eps", SchedulerConfig(prediction: .epsilon, spacing: .trailing)),
+        ("linspace_v", SchedulerConfig(prediction: .vPrediction, spacing: .linspace)),
+    ]
+
+    func worst(_ a: Tensor, _ b: Tensor) -> Float {
+        a.shape == b.shape ? zip(a.storage, b.storage).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0 : .infinity
+    }
+
+    @Test(arguments: ["ddim", "euler", "euler_a"])
+    func stepsMatchDiffusers(kind: String) throws {
+        let file = try SafeTensorsFile(path: TestSupport.repositoryRoot + "/Tests/Fixtures/neural/schedulers.safetensors")
+        for (name, config) in Self.configs {
+            let prefix = "\(kind).\(name)."
+            let scheduler: Scheduler = kind == "ddim" ? DDIMScheduler(config: config, steps: 10)
+                : EulerScheduler(config: config, steps: 10, ancestral: kind == "euler_a")
+            #expect(scheduler.timesteps == (try file.tensor(prefix + "timesteps")).storage, "\(prefix)timesteps")
+            let initSigma = try file.tensor(prefix + "init_noise_sigma").storage[0]
+            #expect(abs(scheduler.initNoiseSigma - initSigma) <= 1e-5 * initSigma, "\(prefix)init_noise_sigma")
+            if let euler = scheduler as? EulerScheduler {
+                let expected = try file.tensor(prefix + "sigmas").storage
+                #expect(zip(euler.sigmas, expected).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, $1) }, "\(prefix)sigmas")
+            }
+            var generator = TorchGenerator(seed: 99)
+            var sample = try file.tensor(prefix + "sample")
+            for index in 0..<10 {
+                #expect(worst(scheduler.scaleModelInput(sample, step: index), try file.tensor(prefix + "scaled.\(index)")) <= 2e-5,
+                        "\(prefix)scaled.\(index)")
+                sample = try scheduler.step(try file.tensor(prefix + "model_output.\(index)"), step: index, sample: sample, generator: &generator)
+                let error = worst(sample, try file.tensor(prefix + "prev_sample.\(index)"))
+                #expect(error <= 2e-5, "\(prefix)prev_sample.\(index): \(error)")
+                // Continue from diffusers' own sample so an early error does not hide later ones.
+                sample = try file.tensor(prefix + "prev_sample.\(index)")
+            }
+        }
+    }
+}

@@ -239,9 +239,10 @@ def build_ops():
 
 
 def build_schedulers():
-    """diffusers' DDIM, Euler and Euler ancestral schedulers on SD-style configs: timesteps, sigmas,
+    """diffusers' DDIM, Euler, Euler ancestral and DPM++ 2M (plain and Karras) schedulers on SD-style configs: timesteps, sigmas,
     scaled inputs and every step's output for fixed samples and model outputs (10 steps)."""
-    from diffusers import DDIMScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler
+    from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
+                           EulerDiscreteScheduler)
     base = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                 steps_offset=1, clip_sample=False, set_alpha_to_one=False)
     configs = {
@@ -250,12 +251,16 @@ def build_schedulers():
         "trailing_eps": dict(base, prediction_type="epsilon", timestep_spacing="trailing"),
         "linspace_v": dict(base, prediction_type="v_prediction", timestep_spacing="linspace"),
     }
-    kinds = {"ddim": DDIMScheduler, "euler": EulerDiscreteScheduler, "euler_a": EulerAncestralDiscreteScheduler}
+    kinds = {"ddim": DDIMScheduler, "euler": EulerDiscreteScheduler, "euler_a": EulerAncestralDiscreteScheduler,
+             "dpmpp_2m": DPMSolverMultistepScheduler, "dpmpp_2m_karras": DPMSolverMultistepScheduler}
     tensors = {}
     steps = 10
     for config_name, config in configs.items():
         for kind, cls in kinds.items():
-            scheduler = cls.from_config(config)
+            extra = {"use_karras_sigmas": True} if kind == "dpmpp_2m_karras" else {}
+            if kind.startswith("dpmpp"):
+                extra.update(algorithm_type="dpmsolver++", solver_order=2, solver_type="midpoint", lower_order_final=True)
+            scheduler = cls.from_config(dict(config, **extra))
             scheduler.set_timesteps(steps)
             prefix = f"{kind}.{config_name}."
             tensors[prefix + "timesteps"] = scheduler.timesteps.to(torch.float32)

@@ -18,7 +18,7 @@ import Testing
         a.shape == b.shape ? zip(a.storage, b.storage).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0 : .infinity
     }
 
-    @Test(arguments: ["ddim", "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras"])
+    @Test(arguments: ["ddim", "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "lcm"])
     func stepsMatchDiffusers(kind: String) throws {
         let file = try SafeTensorsFile(path: TestSupport.repositoryRoot + "/Tests/Fixtures/neural/schedulers.safetensors")
         for (name, config) in Self.configs {
@@ -26,6 +26,7 @@ import Testing
             let scheduler: Scheduler
             switch kind {
             case "ddim": scheduler = DDIMScheduler(config: config, steps: 10)
+            case "lcm": scheduler = LCMScheduler(config: config, steps: 10)
             case "dpmpp_2m", "dpmpp_2m_karras": scheduler = DPMSolverScheduler(config: config, steps: 10, karras: kind == "dpmpp_2m_karras")
             default: scheduler = EulerScheduler(config: config, steps: 10, ancestral: kind == "euler_a")
             }
@@ -50,5 +51,26 @@ import Testing
                 sample = try file.tensor(prefix + "prev_sample.\(index)")
             }
         }
+    }
+}
+
+@Suite struct SchedulerConfigTests {
+    @Test func readsADiffusersSchedulerConfig() throws {
+        let folder = try TestSupport.temporaryFolder("scheduler")
+        // The SD 2.1 (768-v) file as diffusers writes it, with keys we do not use.
+        let json = """
+            {"_class_name": "DDIMScheduler", "_diffusers_version": "0.8.0", "beta_end": 0.012,
+             "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": false,
+             "num_train_timesteps": 1000, "prediction_type": "v_prediction", "set_alpha_to_one": false,
+             "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null}
+            """
+        try json.write(toFile: folder + "/scheduler_config.json", atomically: true, encoding: .utf8)
+        let config = try SchedulerConfig.load(folder + "/scheduler_config.json")
+        #expect(config.prediction == .vPrediction && config.spacing == .leading && config.stepsOffset == 1)
+        #expect(Sampler(rawValue: "dpmpp-2m-karras")?.makeScheduler(config: config, steps: 20).timesteps.count == 20)
+        #expect(Sampler.allCases.map(\.rawValue) == ["ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras", "lcm"])
+        try "{\"prediction_type\": \"x0\"}".write(toFile: folder + "/bad.json", atomically: true, encoding: .utf8)
+        #expect(throws: DiffusionError.self) { try SchedulerConfig.load(folder + "/bad.json") }
+        #expect(throws: DiffusionError.self) { try SchedulerConfig.load(folder + "/missing.json") }
     }
 }

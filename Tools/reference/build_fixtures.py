@@ -239,10 +239,10 @@ def build_ops():
 
 
 def build_schedulers():
-    """diffusers' DDIM, Euler, Euler ancestral and DPM++ 2M (plain and Karras) schedulers on SD-style configs: timesteps, sigmas,
+    """diffusers' DDIM, Euler, Euler ancestral DPM++ 2M (plain and Karras) and LCM schedulers on SD-style configs: timesteps, sigmas,
     scaled inputs and every step's output for fixed samples and model outputs (10 steps)."""
     from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-                           EulerDiscreteScheduler)
+                           EulerDiscreteScheduler, LCMScheduler)
     base = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                 steps_offset=1, clip_sample=False, set_alpha_to_one=False)
     configs = {
@@ -252,7 +252,8 @@ def build_schedulers():
         "linspace_v": dict(base, prediction_type="v_prediction", timestep_spacing="linspace"),
     }
     kinds = {"ddim": DDIMScheduler, "euler": EulerDiscreteScheduler, "euler_a": EulerAncestralDiscreteScheduler,
-             "dpmpp_2m": DPMSolverMultistepScheduler, "dpmpp_2m_karras": DPMSolverMultistepScheduler}
+             "dpmpp_2m": DPMSolverMultistepScheduler, "dpmpp_2m_karras": DPMSolverMultistepScheduler,
+             "lcm": LCMScheduler}
     tensors = {}
     steps = 10
     for config_name, config in configs.items():
@@ -276,7 +277,7 @@ def build_schedulers():
                 model_output = torch.randn((1, 4, 8, 8), generator=data)
                 tensors[prefix + f"scaled.{index}"] = scaled.clone()
                 tensors[prefix + f"model_output.{index}"] = model_output
-                if kind == "euler_a":
+                if kind in ("euler_a", "lcm"):
                     sample = scheduler.step(model_output, t, sample, generator=noise_generator).prev_sample
                 else:
                     sample = scheduler.step(model_output, t, sample).prev_sample

@@ -14,11 +14,15 @@ public struct SchedulerConfig: Decodable, Sendable, Equatable {
     public var spacing = Spacing.leading
     public var stepsOffset = 1
     public var setAlphaToOne = false
+    /// LCM: the distillation schedule's step count and the boundary-condition time scale.
+    public var originalInferenceSteps = 50
+    public var timestepScaling: Float = 10
 
     enum CodingKeys: String, CodingKey {
         case trainTimesteps = "num_train_timesteps", betaStart = "beta_start", betaEnd = "beta_end"
         case betaSchedule = "beta_schedule", prediction = "prediction_type", spacing = "timestep_spacing"
         case stepsOffset = "steps_offset", setAlphaToOne = "set_alpha_to_one"
+        case originalInferenceSteps = "original_inference_steps", timestepScaling = "timestep_scaling"
     }
 
     public init(prediction: Prediction = .epsilon, spacing: Spacing = .leading) {
@@ -36,6 +40,8 @@ public struct SchedulerConfig: Decodable, Sendable, Equatable {
         spacing = try c.decodeIfPresent(Spacing.self, forKey: .spacing) ?? spacing
         stepsOffset = try c.decodeIfPresent(Int.self, forKey: .stepsOffset) ?? stepsOffset
         setAlphaToOne = try c.decodeIfPresent(Bool.self, forKey: .setAlphaToOne) ?? setAlphaToOne
+        originalInferenceSteps = try c.decodeIfPresent(Int.self, forKey: .originalInferenceSteps) ?? originalInferenceSteps
+        timestepScaling = try c.decodeIfPresent(Float.self, forKey: .timestepScaling) ?? timestepScaling
     }
 }
 

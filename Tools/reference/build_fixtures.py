@@ -288,7 +288,29 @@ def build_schedulers():
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(FIXTURES, "schedulers.safetensors"), metadata=metadata)
 
 
-GROUPS = {"ops": build_ops, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+def build_vae():
+    """A tiny random-weight AutoencoderKL (SD layout, two levels) saved as a diffusers folder, with
+    diffusers' decoder output for a random latent."""
+    from diffusers import AutoencoderKL
+    torch.manual_seed(3)
+    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
+                        up_block_types=["UpDecoderBlock2D"] * 2, block_out_channels=[32, 64], layers_per_block=1,
+                        latent_channels=4, norm_num_groups=32, sample_size=32, scaling_factor=0.18215).eval()
+    with torch.no_grad():
+        for parameter in vae.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    folder = os.path.join(ROOT, "Tests", "Fixtures", "vae", "tiny-sd")
+    vae.save_pretrained(folder, safe_serialization=True)
+    latents = torch.randn((1, 4, 8, 8), generator=torch.Generator("cpu").manual_seed(8))
+    with torch.no_grad():
+        image = vae.decode(latents / vae.config.scaling_factor).sample
+    import diffusers
+    metadata = versions()
+    metadata["diffusers"] = diffusers.__version__
+    save_file({"latents": latents, "image": image.contiguous()}, os.path.join(folder, "expected.safetensors"), metadata=metadata)
+
+
+GROUPS = {"ops": build_ops, "vae": build_vae, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
           "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

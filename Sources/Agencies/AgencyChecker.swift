@@ -18,13 +18,7 @@ public struct CheckSubject: Sendable {
     /// failing that, from the embedded Digital Source Type.
     public static func read(_ path: String, flaggedAI: Bool? = nil) throws -> CheckSubject {
         let info = try ImageInfo.read(path)
-        let embedded: StockMetadata
-        if info.format == .jpeg {
-            embedded = try MetadataReader.read(jpeg: path).reconciled
-        } else {
-            let blobs = try EmbeddedBlobs.read(path)
-            embedded = try MetadataReader.read(exif: blobs.exif, xmp: blobs.xmp, photoshop: blobs.iptc).reconciled
-        }
+        let embedded = try embeddedMetadata(of: path, info: info).reconciled
         var reason: String?
         if flaggedAI == true {
             reason = "the workflow marks it as AI-generated"
@@ -33,6 +27,14 @@ public struct CheckSubject: Sendable {
         }
         return CheckSubject(path: path, info: info, metadata: embedded, aiReason: reason)
     }
+}
+
+/// The metadata embedded in any image Stockwerk reads: our own JPEG segment reader for JPEG,
+/// libvips' metadata blocks for PNG, TIFF and WebP.
+public func embeddedMetadata(of path: String, info: ImageInfo) throws -> EmbeddedMetadata {
+    if info.format == .jpeg { return try MetadataReader.read(jpeg: path) }
+    let blobs = try EmbeddedBlobs.read(path)
+    return try MetadataReader.read(exif: blobs.exif, xmp: blobs.xmp, photoshop: blobs.iptc, hasICCProfile: info.iccDescription != nil)
 }
 
 /// One reason a file is refused (or warned about), with the rule's source.

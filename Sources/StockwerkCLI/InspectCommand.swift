@@ -1,3 +1,4 @@
+import Agencies
 import ArgumentParser
 import Foundation
 import Imaging
@@ -21,13 +22,7 @@ struct InspectCommand: ParsableCommand {
         let report: Report
         do {
             let info = try ImageInfo.read(file)
-            let embedded: EmbeddedMetadata
-            if info.format == .jpeg {
-                embedded = try MetadataReader.read(jpeg: file)
-            } else {
-                let blobs = try EmbeddedBlobs.read(file)
-                embedded = try MetadataReader.read(exif: blobs.exif, xmp: blobs.xmp, photoshop: blobs.iptc, hasICCProfile: info.iccDescription != nil)
-            }
+            let embedded = try embeddedMetadata(of: file, info: info)
             report = Report(file: file, image: info, metadata: embedded, reconciled: embedded.reconciled)
         } catch { throw ErrorReporting.exit(for: error) }
         if json { ErrorReporting.printJSON(report); return }

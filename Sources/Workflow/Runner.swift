@@ -54,10 +54,10 @@ public final class Runner {
                 let tagged = try tagStage(job, finished: finished, index: index, catalog: catalog, runID: runID)
                 image.output = tagged.path
                 image.warnings = tagged.warnings
-                let info = try ImageInfo.read(tagged.path)
-                image.width = info.width
-                image.height = info.height
-                image.verdicts = try checkStage(job, taggedPath: tagged.path, taggedHash: tagged.hash, index: index, catalog: catalog, runID: runID)
+                let checked = try checkStage(job, taggedPath: tagged.path, taggedHash: tagged.hash, index: index, catalog: catalog, runID: runID)
+                image.width = checked.info.width
+                image.height = checked.info.height
+                image.verdicts = checked.verdicts
                 finalPaths[job.id] = tagged.path
             } catch {
                 image.failure = "\(error)"
@@ -154,7 +154,9 @@ public final class Runner {
     }
 
     /// check: every target agency's rules, on the file as written (read back, not assumed).
-    func checkStage(_ job: Job, taggedPath: String, taggedHash: String, index: Int, catalog: Catalog, runID: Int64) throws -> [Verdict] {
+    /// Returns the verdicts and the file facts they were made from (read once, used for the summary too).
+    func checkStage(_ job: Job, taggedPath: String, taggedHash: String, index: Int, catalog: Catalog, runID: Int64)
+        throws -> (verdicts: [Verdict], info: ImageInfo) {
         try timed(job, "check", index: index) {
             var subject = try CheckSubject.read(taggedPath, flaggedAI: job.aiReason != nil)
             if let reason = job.aiReason { subject.aiReason = reason }
@@ -168,7 +170,7 @@ public final class Runner {
                                                artifactHash: nil, details: Hashing.json(verdict), runID: runID))
             }
             let rejected = verdicts.filter { !$0.accepted }.map(\.agency)
-            return (verdicts, false, rejected.isEmpty ? "accepted everywhere" : "rejected by \(rejected.joined(separator: ", "))")
+            return ((verdicts, subject.info), false, rejected.isEmpty ? "accepted everywhere" : "rejected by \(rejected.joined(separator: ", "))")
         }
     }
 

@@ -3,6 +3,10 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+// Guards the primitive cache and the shared scratch buffer below; each convolution already uses
+// every core, so serialising them costs nothing.
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static dnnl_engine_t engine = NULL;
 static dnnl_stream_t stream = NULL;
@@ -23,8 +27,24 @@ int sw_dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, flo
 typedef struct {
     int64_t key[10];
     dnnl_primitive_t primitive;
-    dnnl_memory_desc_t src, weights, bias, dst;
+    dnnl_memory_desc_t src, weights, bias, dst, scratch;
+    size_t scratch_size;
 } conv_entry;
+
+// Convolutions get their scratch memory from us (user scratchpad mode). oneDNN's own "library"
+// scratchpad in Debian's build is one buffer per *creating* thread, so a primitive created on one
+// thread and run on another writes past a buffer sized for someone else (heap corruption seen
+// when tests run models on several threads). One growing buffer, used under `lock`, is enough.
+static void *scratch = NULL;
+static size_t scratch_capacity = 0;
+
+static void *scratch_of_size(size_t size) {
+    if (size <= scratch_capacity) return scratch;
+    free(scratch);
+    scratch = aligned_alloc(64, (size + 63) / 64 * 64);
+    scratch_capacity = scratch ? size : 0;
+    return scratch;
+}
 
 #define CACHE_SIZE 128
 static conv_entry cache[CACHE_SIZE];
@@ -49,9 +69,15 @@ static conv_entry *find_or_create(const int64_t key[10], int has_bias, int *stat
     dnnl_status_t s = dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
         &entry->src, &entry->weights, has_bias ? &entry->bias : NULL, &entry->dst, strides, padding, padding);
     if (s != dnnl_success) { *status = (int)s; return NULL; }
+    dnnl_primitive_attr_t attributes;
+    dnnl_primitive_attr_create(&attributes);
+    dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user);
     dnnl_primitive_desc_t pd;
-    s = dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL);
+    s = dnnl_primitive_desc_create(&pd, &desc, attributes, engine, NULL);
+    dnnl_primitive_attr_destroy(attributes);
     if (s != dnnl_success) { *status = (int)s; return NULL; }
+    entry->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    entry->scratch_size = dnnl_memory_desc_get_size(&entry->scratch);
     s = dnnl_primitive_create(&entry->primitive, pd);
     dnnl_primitive_desc_destroy(pd);
     if (s != dnnl_success) { *status = (int)s; return NULL; }
@@ -72,18 +98,25 @@ int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t
         pthread_mutex_unlock(&lock);
         return -3;
     }
-    dnnl_memory_t m_src, m_weights, m_bias = NULL, m_dst;
+    void *scratch_buffer = entry->scratch_size ? scratch_of_size(entry->scratch_size) : NULL;
+    if (entry->scratch_size && !scratch_buffer) { pthread_mutex_unlock(&lock); return -4; }
+    dnnl_memory_t m_src, m_weights, m_bias = NULL, m_dst, m_scratch = NULL;
     dnnl_memory_create(&m_src, &entry->src, engine, (void *)src);
     dnnl_memory_create(&m_weights, &entry->weights, engine, (void *)weights);
     if (bias) dnnl_memory_create(&m_bias, &entry->bias, engine, (void *)bias);
     dnnl_memory_create(&m_dst, &entry->dst, engine, dst);
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, m_src}, {DNNL_ARG_WEIGHTS, m_weights}, {DNNL_ARG_DST, m_dst}, {DNNL_ARG_BIAS, m_bias}};
-    dnnl_status_t s = dnnl_primitive_execute(entry->primitive, stream, bias ? 4 : 3, args);
+    if (scratch_buffer) dnnl_memory_create(&m_scratch, &entry->scratch, engine, scratch_buffer);
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, m_src}, {DNNL_ARG_WEIGHTS, m_weights}, {DNNL_ARG_DST, m_dst}};
+    int count = 3;
+    if (m_scratch) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, m_scratch};
+    if (m_bias) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, m_bias};
+    dnnl_status_t s = dnnl_primitive_execute(entry->primitive, stream, count, args);
     if (s == dnnl_success) s = dnnl_stream_wait(stream);
     dnnl_memory_destroy(m_src);
     dnnl_memory_destroy(m_weights);
     if (m_bias) dnnl_memory_destroy(m_bias);
     dnnl_memory_destroy(m_dst);
+    if (m_scratch) dnnl_memory_destroy(m_scratch);
     pthread_mutex_unlock(&lock);
     return s == dnnl_success ? 0 : (int)s;
 }

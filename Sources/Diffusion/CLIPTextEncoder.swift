@@ -139,6 +139,17 @@ func stack(_ parts: [Tensor]) throws -> Tensor {
 
 /// [tokens, heads·d] ⇄ [heads, tokens, d].
 enum Heads {
+    static func split(_ x: Tensor, heads: Int) -> Tensor {
+        let tokens = x.shape[0], width = x.shape[1], d = width / heads
+        var out = [Float](repeating: 0, count: x.count)
+        x.storage.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { out in
+                for t in 0..<tokens { for h in 0..<heads { for j in 0..<d { out[(h * tokens + t) * d + j] = source[t * width + h * d + j] } } }
+            }
+        }
+        return Tensor(shape: [heads, tokens, d], storage: out)
+    }
+
     /// Splits a fused [tokens, 3·heads·d] projection into q, k, v as [heads, tokens, d] each.
     static func splitQKV(_ x: Tensor, heads: Int) -> (Tensor, Tensor, Tensor) {
         let tokens = x.shape[0], width = x.shape[1] / 3, d = width / heads

@@ -310,7 +310,36 @@ def build_vae():
     save_file({"latents": latents, "image": image.contiguous()}, os.path.join(folder, "expected.safetensors"), metadata=metadata)
 
 
-GROUPS = {"ops": build_ops, "vae": build_vae, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+def build_unets():
+    """Tiny random-weight UNet2DConditionModels in the SD1 layout (conv projections, one head count)
+    and the SD2 layout (linear projections, head counts per block), with diffusers' outputs."""
+    from diffusers import UNet2DConditionModel
+    for name, linear, heads, seed in [("tiny-sd1", False, 2, 4), ("tiny-sd2", True, [2, 4], 5)]:
+        torch.manual_seed(seed)
+        unet = UNet2DConditionModel(
+            sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
+            down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+            cross_attention_dim=24, attention_head_dim=heads, norm_num_groups=32, use_linear_projection=linear).eval()
+        with torch.no_grad():
+            for parameter in unet.parameters():
+                parameter.add_(torch.randn_like(parameter) * 0.05)
+        folder = os.path.join(ROOT, "Tests", "Fixtures", "unet", name)
+        unet.save_pretrained(folder, safe_serialization=True)
+        generator = torch.Generator("cpu").manual_seed(6)
+        sample = torch.randn((2, 4, 8, 8), generator=generator)
+        context = torch.randn((2, 5, 24), generator=generator)
+        timesteps = torch.tensor([981, 21])
+        with torch.no_grad():
+            out0 = unet(sample[:1], timesteps[0], encoder_hidden_states=context[:1]).sample
+            out1 = unet(sample[1:], timesteps[1], encoder_hidden_states=context[1:]).sample
+        import diffusers
+        metadata = versions()
+        metadata["diffusers"] = diffusers.__version__
+        save_file({"sample": sample, "context": context, "timesteps": timesteps.to(torch.float32),
+                   "output": torch.cat([out0, out1]).contiguous()}, os.path.join(folder, "expected.safetensors"), metadata=metadata)
+
+
+GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
           "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

@@ -1,0 +1,207 @@
+import Foundation
+import Neural
+
+/// UNet2DConditionModel's shape, from a diffusers `unet/config.json` (SD 1.x and 2.x layouts).
+public struct UNetConfig: Decodable, Sendable, Equatable {
+    public var blockOutChannels: [Int]
+    public var layersPerBlock: Int
+    public var downBlockTypes: [String]
+    public var upBlockTypes: [String]
+    /// diffusers reads `attention_head_dim` as the number of heads (an old naming quirk it keeps).
+    public var heads: [Int]
+    public var normGroups: Int
+    public var normEpsilon: Float
+    public var useLinearProjection: Bool
+    public var inChannels: Int
+    public var outChannels: Int
+    public var crossAttentionDim: Int
+
+    enum CodingKeys: String, CodingKey {
+        case blockOutChannels = "block_out_channels", layersPerBlock = "layers_per_block", downBlockTypes = "down_block_types"
+        case upBlockTypes = "up_block_types", attentionHeadDim = "attention_head_dim", numAttentionHeads = "num_attention_heads"
+        case normGroups = "norm_num_groups", normEpsilon = "norm_eps", useLinearProjection = "use_linear_projection"
+        case inChannels = "in_channels", outChannels = "out_channels", crossAttentionDim = "cross_attention_dim"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        blockOutChannels = try c.decode([Int].self, forKey: .blockOutChannels)
+        layersPerBlock = try c.decodeIfPresent(Int.self, forKey: .layersPerBlock) ?? 2
+        downBlockTypes = try c.decode([String].self, forKey: .downBlockTypes)
+        upBlockTypes = try c.decode([String].self, forKey: .upBlockTypes)
+        let key: CodingKeys = (try? c.decodeNil(forKey: .numAttentionHeads)) == false ? .numAttentionHeads : .attentionHeadDim
+        if let list = try? c.decode([Int].self, forKey: key) { heads = list } else {
+            heads = Array(repeating: try c.decodeIfPresent(Int.self, forKey: key) ?? 8, count: blockOutChannels.count)
+        }
+        normGroups = try c.decodeIfPresent(Int.self, forKey: .normGroups) ?? 32
+        normEpsilon = try c.decodeIfPresent(Float.self, forKey: .normEpsilon) ?? 1e-5
+        useLinearProjection = try c.decodeIfPresent(Bool.self, forKey: .useLinearProjection) ?? false
+        inChannels = try c.decodeIfPresent(Int.self, forKey: .inChannels) ?? 4
+        outChannels = try c.decodeIfPresent(Int.self, forKey: .outChannels) ?? 4
+        crossAttentionDim = try c.decodeIfPresent(Int.self, forKey: .crossAttentionDim) ?? 768
+    }
+}
+
+/// Stable Diffusion's denoising UNet (diffusers' UNet2DConditionModel, SD 1.x/2.x block types).
+public final class UNet: @unchecked Sendable {
+    public let config: UNetConfig
+    private let weights: SafeTensorsFile
+
+    public init(folder: String) throws {
+        guard let data = FileManager.default.contents(atPath: folder + "/config.json") else {
+            throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "missing")
+        }
+        do { config = try JSONDecoder().decode(UNetConfig.self, from: data) } catch {
+            throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a UNet config: \(error)")
+        }
+        let supported: Set<String> = ["CrossAttnDownBlock2D", "DownBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"]
+        if let unknown = (config.downBlockTypes + config.upBlockTypes).first(where: { !supported.contains($0) }) {
+            throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "block type \(unknown) is not supported (SD 1.x/2.x UNets are)")
+        }
+        let names = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"]
+        guard let file = names.map({ folder + "/" + $0 }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw DiffusionError.modelFiles(path: folder, reason: "no diffusion_pytorch_model.safetensors")
+        }
+        weights = try SafeTensorsFile(path: file)
+    }
+
+    private func w(_ name: String) throws -> Tensor { try weights.tensor(name) }
+
+    /// Predicts noise (or v) for one latent [1, C, H, W] at `timestep`, attending to `context` [tokens, dim].
+    public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor) throws -> Tensor {
+        guard sample.shape.count == 4, sample.shape[0] == 1, context.shape.count == 2, context.shape[1] == config.crossAttentionDim else {
+            throw NeuralError.shapeMismatch("UNet input \(sample.shape) with context \(context.shape)")
+        }
+        let temb = try timeEmbedding(timestep)
+        var x = try Convolution.conv2d(sample, weight: try w("conv_in.weight"), bias: try w("conv_in.bias"), padding: 1)
+        var skips = [x]
+        for (level, type) in config.downBlockTypes.enumerated() {
+            let p = "down_blocks.\(level)"
+            for j in 0..<config.layersPerBlock {
+                x = try resnet(x, "\(p).resnets.\(j)", temb)
+                if type.hasPrefix("CrossAttn") { x = try transformer(x, "\(p).attentions.\(j)", context, heads: config.heads[level]) }
+                skips.append(x)
+            }
+            if level != config.downBlockTypes.count - 1 {
+                x = try Convolution.conv2d(x, weight: try w("\(p).downsamplers.0.conv.weight"), bias: try w("\(p).downsamplers.0.conv.bias"),
+                                           stride: 2, padding: 1)
+                skips.append(x)
+            }
+        }
+        x = try resnet(x, "mid_block.resnets.0", temb)
+        x = try transformer(x, "mid_block.attentions.0", context, heads: config.heads.last!)
+        x = try resnet(x, "mid_block.resnets.1", temb)
+        let upHeads = Array(config.heads.reversed())
+        for (level, type) in config.upBlockTypes.enumerated() {
+            let p = "up_blocks.\(level)"
+            for j in 0...config.layersPerBlock {
+                x = try Ops.concat([x, skips.removeLast()], axis: 1)
+                x = try resnet(x, "\(p).resnets.\(j)", temb)
+                if type.hasPrefix("CrossAttn") { x = try transformer(x, "\(p).attentions.\(j)", context, heads: upHeads[level]) }
+            }
+            if level != config.upBlockTypes.count - 1 {
+                x = try Interpolation.resize(x, height: x.shape[2] * 2, width: x.shape[3] * 2, mode: .nearest)
+                x = try Convolution.conv2d(x, weight: try w("\(p).upsamplers.0.conv.weight"), bias: try w("\(p).upsamplers.0.conv.bias"), padding: 1)
+            }
+        }
+        x = try Ops.groupNorm(x, groups: config.normGroups, weight: try w("conv_norm_out.weight"), bias: try w("conv_norm_out.bias"),
+                              epsilon: config.normEpsilon)
+        return try Convolution.conv2d(Ops.silu(x), weight: try w("conv_out.weight"), bias: try w("conv_out.bias"), padding: 1)
+    }
+
+    /// Sinusoidal timestep features ([cos, sin], as flip_sin_to_cos), then two linear layers.
+    func timeEmbedding(_ timestep: Float) throws -> Tensor {
+        let dim = config.blockOutChannels[0], half = dim / 2
+        var features = [Float](repeating: 0, count: dim)
+        for i in 0..<half {
+            let frequency = expf(-logf(10_000) * Float(i) / Float(half))
+            let angle = timestep * frequency
+            features[i] = cosf(angle)
+            features[half + i] = sinf(angle)
+        }
+        let hidden = Ops.silu(try LinearAlgebra.linear(Tensor(shape: [1, dim], storage: features), weight: try w("time_embedding.linear_1.weight"),
+                                                       bias: try w("time_embedding.linear_1.bias")))
+        return try LinearAlgebra.linear(hidden, weight: try w("time_embedding.linear_2.weight"), bias: try w("time_embedding.linear_2.bias"))
+    }
+
+    /// ResnetBlock2D with the time embedding added after the first convolution.
+    func resnet(_ x: Tensor, _ p: String, _ temb: Tensor) throws -> Tensor {
+        let eps = config.normEpsilon, groups = config.normGroups
+        var h = try Ops.groupNorm(x, groups: groups, weight: try w(p + ".norm1.weight"), bias: try w(p + ".norm1.bias"), epsilon: eps)
+        h = try Convolution.conv2d(Ops.silu(h), weight: try w(p + ".conv1.weight"), bias: try w(p + ".conv1.bias"), padding: 1)
+        let shift = try LinearAlgebra.linear(Ops.silu(temb), weight: try w(p + ".time_emb_proj.weight"), bias: try w(p + ".time_emb_proj.bias"))
+        let plane = h.shape[2] * h.shape[3]
+        for c in 0..<h.shape[1] { for i in 0..<plane { h.storage[c * plane + i] += shift.storage[c] } }
+        h = try Ops.groupNorm(h, groups: groups, weight: try w(p + ".norm2.weight"), bias: try w(p + ".norm2.bias"), epsilon: eps)
+        h = try Convolution.conv2d(Ops.silu(h), weight: try w(p + ".conv2.weight"), bias: try w(p + ".conv2.bias"), padding: 1)
+        let shortcut = weights.entries[p + ".conv_shortcut.weight"] == nil ? x
+            : try Convolution.conv2d(x, weight: try w(p + ".conv_shortcut.weight"), bias: try w(p + ".conv_shortcut.bias"))
+        return try Ops.add(shortcut, h)
+    }
+
+    /// Transformer2DModel: group norm, projection in, transformer blocks, projection out, residual.
+    func transformer(_ x: Tensor, _ p: String, _ context: Tensor, heads: Int) throws -> Tensor {
+        let (channels, height, width) = (x.shape[1], x.shape[2], x.shape[3])
+        let pixels = height * width
+        var h = try Ops.groupNorm(x, groups: config.normGroups, weight: try w(p + ".norm.weight"), bias: try w(p + ".norm.bias"), epsilon: 1e-6)
+        if config.useLinearProjection {
+            h = try LinearAlgebra.linear(Layout.channelsLast(h), weight: try w(p + ".proj_in.weight"), bias: try w(p + ".proj_in.bias"))
+        } else {
+            h = Layout.channelsLast(try Convolution.conv2d(h, weight: try w(p + ".proj_in.weight"), bias: try w(p + ".proj_in.bias")))
+        }
+        h = try transformerBlock(h, p + ".transformer_blocks.0", context, heads: heads)
+        if config.useLinearProjection {
+            h = Layout.channelsFirst(try LinearAlgebra.linear(h, weight: try w(p + ".proj_out.weight"), bias: try w(p + ".proj_out.bias")),
+                                     height: height, width: width)
+        } else {
+            h = try Convolution.conv2d(Layout.channelsFirst(h, height: height, width: width), weight: try w(p + ".proj_out.weight"),
+                                       bias: try w(p + ".proj_out.bias"))
+        }
+        _ = (channels, pixels)
+        return try Ops.add(x, h)
+    }
+
+    /// BasicTransformerBlock: self-attention, cross-attention, GEGLU feed-forward; pre-norm, residuals.
+    func transformerBlock(_ input: Tensor, _ p: String, _ context: Tensor, heads: Int) throws -> Tensor {
+        var h = input
+        let n1 = try Ops.layerNorm(h, weight: try w(p + ".norm1.weight"), bias: try w(p + ".norm1.bias"))
+        h = try Ops.add(h, try attention(n1, n1, p + ".attn1", heads: heads))
+        let n2 = try Ops.layerNorm(h, weight: try w(p + ".norm2.weight"), bias: try w(p + ".norm2.bias"))
+        h = try Ops.add(h, try attention(n2, context, p + ".attn2", heads: heads))
+        let n3 = try Ops.layerNorm(h, weight: try w(p + ".norm3.weight"), bias: try w(p + ".norm3.bias"))
+        let projected = try LinearAlgebra.linear(n3, weight: try w(p + ".ff.net.0.proj.weight"), bias: try w(p + ".ff.net.0.proj.bias"))
+        let inner = projected.shape[1] / 2, rows = projected.shape[0]
+        var gated = [Float](repeating: 0, count: rows * inner)
+        let gates = Ops.gelu(Tensor(shape: [rows, inner], storage: (0..<rows).flatMap { r in projected.storage[(r * 2 * inner + inner)..<((r + 1) * 2 * inner)] }))
+        for r in 0..<rows { for i in 0..<inner { gated[r * inner + i] = projected.storage[r * 2 * inner + i] * gates.storage[r * inner + i] } }
+        let ff = try LinearAlgebra.linear(Tensor(shape: [rows, inner], storage: gated), weight: try w(p + ".ff.net.2.weight"), bias: try w(p + ".ff.net.2.bias"))
+        return try Ops.add(h, ff)
+    }
+
+    /// Multi-head attention from `x` [tokens, dim] to `source` [tokens', dim'] (q/k/v without bias).
+    func attention(_ x: Tensor, _ source: Tensor, _ p: String, heads: Int) throws -> Tensor {
+        let q = try LinearAlgebra.linear(x, weight: try w(p + ".to_q.weight"), bias: nil)
+        let k = try LinearAlgebra.linear(source, weight: try w(p + ".to_k.weight"), bias: nil)
+        let v = try LinearAlgebra.linear(source, weight: try w(p + ".to_v.weight"), bias: nil)
+        let attended = try Attention.scaledDotProduct(query: Heads.split(q, heads: heads), key: Heads.split(k, heads: heads),
+                                                      value: Heads.split(v, heads: heads))
+        return try LinearAlgebra.linear(Heads.merge(attended), weight: try w(p + ".to_out.0.weight"), bias: try w(p + ".to_out.0.bias"))
+    }
+}
+
+/// [1, C, H, W] ⇄ [H·W, C].
+enum Layout {
+    static func channelsLast(_ x: Tensor) -> Tensor {
+        let (c, pixels) = (x.shape[1], x.shape[2] * x.shape[3])
+        var out = [Float](repeating: 0, count: c * pixels)
+        for ch in 0..<c { for i in 0..<pixels { out[i * c + ch] = x.storage[ch * pixels + i] } }
+        return Tensor(shape: [pixels, c], storage: out)
+    }
+
+    static func channelsFirst(_ x: Tensor, height: Int, width: Int) -> Tensor {
+        let (pixels, c) = (x.shape[0], x.shape[1])
+        var out = [Float](repeating: 0, count: c * pixels)
+        for ch in 0..<c { for i in 0..<pixels { out[ch * pixels + i] = x.storage[i * c + ch] } }
+        return Tensor(shape: [1, c, height, width], storage: out)
+    }
+}

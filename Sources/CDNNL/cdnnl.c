@@ -25,7 +25,7 @@ int sw_dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, flo
 
 // A created primitive for one convolution shape.
 typedef struct {
-    int64_t key[10];
+    int64_t key[11];
     dnnl_primitive_t primitive;
     dnnl_memory_desc_t src, weights, bias, dst, scratch;
     size_t scratch_size;
@@ -50,24 +50,24 @@ static void *scratch_of_size(size_t size) {
 static conv_entry cache[CACHE_SIZE];
 static int cache_count = 0;
 
-static conv_entry *find_or_create(const int64_t key[10], int has_bias, int *status) {
+static conv_entry *find_or_create(const int64_t key[11], int has_bias, int *status) {
     for (int i = 0; i < cache_count; i++)
-        if (memcmp(cache[i].key, key, sizeof(int64_t) * 10) == 0) return &cache[i];
+        if (memcmp(cache[i].key, key, sizeof(int64_t) * 11) == 0) return &cache[i];
     if (cache_count == CACHE_SIZE) { *status = -2; return NULL; }
     conv_entry *entry = &cache[cache_count];
-    memcpy(entry->key, key, sizeof(int64_t) * 10);
+    memcpy(entry->key, key, sizeof(int64_t) * 11);
     int64_t batch = key[0], ic = key[1], h = key[2], w = key[3], oc = key[4], kh = key[5], kw = key[6];
-    int64_t stride = key[7], pad = key[8];
-    int64_t oh = (h + 2 * pad - kh) / stride + 1, ow = (w + 2 * pad - kw) / stride + 1;
+    int64_t stride = key[7], pad = key[8], pad_end = key[10];
+    int64_t oh = (h + pad + pad_end - kh) / stride + 1, ow = (w + pad + pad_end - kw) / stride + 1;
     dnnl_dims_t src_dims = {batch, ic, h, w}, weight_dims = {oc, ic, kh, kw}, bias_dims = {oc}, dst_dims = {batch, oc, oh, ow};
-    dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
+    dnnl_dims_t strides = {stride, stride}, padding = {pad, pad}, padding_end = {pad_end, pad_end};
     dnnl_memory_desc_init_by_tag(&entry->src, 4, src_dims, dnnl_f32, dnnl_nchw);
     dnnl_memory_desc_init_by_tag(&entry->weights, 4, weight_dims, dnnl_f32, dnnl_oihw);
     dnnl_memory_desc_init_by_tag(&entry->bias, 1, bias_dims, dnnl_f32, dnnl_x);
     dnnl_memory_desc_init_by_tag(&entry->dst, 4, dst_dims, dnnl_f32, dnnl_nchw);
     dnnl_convolution_desc_t desc;
     dnnl_status_t s = dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
-        &entry->src, &entry->weights, has_bias ? &entry->bias : NULL, &entry->dst, strides, padding, padding);
+        &entry->src, &entry->weights, has_bias ? &entry->bias : NULL, &entry->dst, strides, padding, padding_end);
     if (s != dnnl_success) { *status = (int)s; return NULL; }
     dnnl_primitive_attr_t attributes;
     dnnl_primitive_attr_create(&attributes);
@@ -87,14 +87,14 @@ static conv_entry *find_or_create(const int64_t key[10], int has_bias, int *stat
 
 int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
                    const float *weights, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
-                   const float *bias, int64_t stride, int64_t padding, float *dst, int64_t out_h, int64_t out_w) {
+                   const float *bias, int64_t stride, int64_t padding, int64_t padding_end, float *dst, int64_t out_h, int64_t out_w) {
     int status = 0;
     pthread_mutex_lock(&lock);
     if (ensure_engine() != 0) { pthread_mutex_unlock(&lock); return -1; }
-    int64_t key[10] = {batch, in_channels, height, width, out_channels, kernel_h, kernel_w, stride, padding, bias != NULL};
+    int64_t key[11] = {batch, in_channels, height, width, out_channels, kernel_h, kernel_w, stride, padding, bias != NULL, padding_end};
     conv_entry *entry = find_or_create(key, bias != NULL, &status);
     if (!entry) { pthread_mutex_unlock(&lock); return status ? status : -1; }
-    if ((height + 2 * padding - kernel_h) / stride + 1 != out_h || (width + 2 * padding - kernel_w) / stride + 1 != out_w) {
+    if ((height + padding + padding_end - kernel_h) / stride + 1 != out_h || (width + padding + padding_end - kernel_w) / stride + 1 != out_w) {
         pthread_mutex_unlock(&lock);
         return -3;
     }

@@ -44,11 +44,7 @@ public final class CLIPTextEncoder: @unchecked Sendable {
             throw NeuralError.cannotOpen(file: folder + "/config.json", reason: "missing")
         }
         let config = try JSONDecoder().decode(CLIPTextConfig.self, from: data)
-        let candidates = ["model.safetensors", "model.fp16.safetensors"].map { folder + "/" + $0 }
-        guard let weights = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw NeuralError.cannotOpen(file: folder + "/model.safetensors", reason: "no weights (model.safetensors or model.fp16.safetensors)")
-        }
-        try self.init(config: config, weights: SafeTensorsFile(path: weights))
+        try self.init(config: config, weights: SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "model")))
     }
 
     public convenience init(config: CLIPTextConfig, weights file: SafeTensorsFile) throws {

@@ -1,7 +1,8 @@
 import Foundation
 
 extension CLIPTokenizer {
-    /// Loads a diffusers `tokenizer/` folder: vocab.json, merges.txt, and the padding token from
+    /// Loads a diffusers `tokenizer/` folder: vocab.json + merges.txt (the classic layout), or
+    /// tokenizer.json (what current transformers writes), and the padding token from
     /// tokenizer_config.json or special_tokens_map.json when they name one.
     public static func load(folder: String) throws -> CLIPTokenizer {
         func read(_ name: String) throws -> Data {
@@ -10,13 +11,20 @@ extension CLIPTokenizer {
             }
             return data
         }
-        guard let vocabulary = try JSONSerialization.jsonObject(with: read("vocab.json")) as? [String: Int] else {
-            throw DiffusionError.tokenizerFiles(path: folder, reason: "vocab.json is not a JSON object of token ids")
-        }
-        let mergesText = String(decoding: try read("merges.txt"), as: UTF8.self)
-        let merges = mergesText.split(separator: "\n").filter { !$0.hasPrefix("#version") }.compactMap { line -> (String, String)? in
-            let parts = line.split(separator: " ")
-            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+        let vocabulary: [String: Int]
+        let merges: [(String, String)]
+        if FileManager.default.fileExists(atPath: folder + "/vocab.json") || !FileManager.default.fileExists(atPath: folder + "/tokenizer.json") {
+            guard let table = try JSONSerialization.jsonObject(with: read("vocab.json")) as? [String: Int] else {
+                throw DiffusionError.tokenizerFiles(path: folder, reason: "vocab.json is not a JSON object of token ids")
+            }
+            vocabulary = table
+            let mergesText = String(decoding: try read("merges.txt"), as: UTF8.self)
+            merges = mergesText.split(separator: "\n").filter { !$0.hasPrefix("#version") }.compactMap { line -> (String, String)? in
+                let parts = line.split(separator: " ")
+                return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+            }
+        } else {
+            (vocabulary, merges) = try bpeModel(fromTokenizerJSON: read("tokenizer.json"), folder: folder)
         }
         var pad = endText
         for name in ["tokenizer_config.json", "special_tokens_map.json"] {
@@ -55,5 +63,25 @@ extension CLIPTokenizer {
         var vocabulary: [String: Int] = [:]
         for (id, token) in tokens.enumerated() where vocabulary[token] == nil { vocabulary[token] = id }
         return try CLIPTokenizer(vocabulary: vocabulary, merges: merges, padToken: padToken)
+    }
+
+    /// The BPE vocabulary and merges inside a Hugging Face `tokenizer.json` (merges written either
+    /// as "a b" strings or as ["a", "b"] pairs, depending on the tokenizers version).
+    static func bpeModel(fromTokenizerJSON data: Data, folder: String) throws -> ([String: Int], [(String, String)]) {
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let model = root["model"] as? [String: Any],
+              model["type"] as? String == "BPE", let vocabulary = model["vocab"] as? [String: Int], let rawMerges = model["merges"] as? [Any] else {
+            throw DiffusionError.tokenizerFiles(path: folder, reason: "tokenizer.json does not hold a BPE model with vocab and merges")
+        }
+        var merges: [(String, String)] = []
+        merges.reserveCapacity(rawMerges.count)
+        for item in rawMerges {
+            if let pair = item as? [String], pair.count == 2 { merges.append((pair[0], pair[1])); continue }
+            if let text = item as? String {
+                let parts = text.split(separator: " ")
+                if parts.count == 2 { merges.append((String(parts[0]), String(parts[1]))); continue }
+            }
+            throw DiffusionError.tokenizerFiles(path: folder, reason: "tokenizer.json has a merge that is not a pair: \(item)")
+        }
+        return (vocabulary, merges)
     }
 }

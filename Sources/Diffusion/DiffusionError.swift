@@ -3,17 +3,28 @@ import Foundation
 public enum DiffusionError: Error, CustomStringConvertible, Equatable {
     case tokenizerFiles(path: String, reason: String)
     case modelFiles(path: String, reason: String)
+    case pickleRefused(path: String)
+    case request(String)
 
     public var description: String {
         switch self {
         case let .tokenizerFiles(path, reason): return "cannot load the CLIP tokenizer from \(path): \(reason)"
         case let .modelFiles(path, reason): return "cannot load \(path): \(reason)"
+        case let .pickleRefused(path):
+            return "refusing to open \(path): it is a PyTorch pickle file, and loading a pickle runs whatever code its maker put in it"
+        case let .request(reason): return reason
         }
     }
 
     public var hint: String {
         switch self {
         case .tokenizerFiles: return "a diffusers model folder has tokenizer/vocab.json and tokenizer/merges.txt; Stockwerk's own copy is presets/clip/bpe_simple_vocab_16e6.txt.gz"
+        case .pickleRefused:
+            return "convert it to safetensors once, in a Python environment you trust: `pip install torch safetensors` then "
+                + "`python3 -c \"import torch, safetensors.torch as s; d = torch.load('IN.ckpt', weights_only=True); "
+                + "s.save_file({k: v.contiguous() for k, v in d.get('state_dict', d).items() if hasattr(v, 'contiguous')}, 'OUT.safetensors')\"` "
+                + "(weights_only=True refuses code), or download the model's .safetensors release"
+        case .request: return "see `stockwerk generate --help` for the accepted values"
         case .modelFiles: return "check that the model folder is a complete diffusers layout (model_index.json, scheduler/, text_encoder/, unet/, vae/)"
         }
     }

@@ -58,20 +58,26 @@ public final class UNet: @unchecked Sendable {
         if let unknown = (config.downBlockTypes + config.upBlockTypes).first(where: { !supported.contains($0) }) {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "block type \(unknown) is not supported (SD 1.x/2.x UNets are)")
         }
-        let names = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"]
-        guard let file = names.map({ folder + "/" + $0 }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw DiffusionError.modelFiles(path: folder, reason: "no diffusion_pytorch_model.safetensors")
-        }
-        weights = try SafeTensorsFile(path: file)
+        weights = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
     }
 
     private func w(_ name: String) throws -> Tensor { try weights.tensor(name) }
 
-    /// Predicts noise (or v) for one latent [1, C, H, W] at `timestep`, attending to `context` [tokens, dim].
+    /// Predicts noise (or v) for latents [N, C, H, W] at one `timestep`; sample n attends to
+    /// `context` [N, tokens, dim] row n (or [tokens, dim] when N is 1). Guided sampling passes the
+    /// unconditional and conditional halves as one batch of two, as diffusers does.
     public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor) throws -> Tensor {
-        guard sample.shape.count == 4, sample.shape[0] == 1, context.shape.count == 2, context.shape[1] == config.crossAttentionDim else {
-            throw NeuralError.shapeMismatch("UNet input \(sample.shape) with context \(context.shape)")
+        let batch = sample.shape.first ?? 0
+        let contexts = context.shape.count == 2 ? [context] : (0..<(context.shape.first ?? 0)).map { context.item($0) }
+        guard sample.shape.count == 4, batch >= 1, sample.shape[1] == config.inChannels, contexts.count == batch,
+              contexts.allSatisfy({ $0.shape.count == 2 && $0.shape[1] == config.crossAttentionDim }) else {
+            throw NeuralError.shapeMismatch("UNet input \(sample.shape) with context \(context.shape): expected [N, \(config.inChannels), h, w] and [N, tokens, \(config.crossAttentionDim)]")
         }
+        let multiple = 1 << (config.blockOutChannels.count - 1)
+        guard sample.shape[2] % multiple == 0, sample.shape[3] % multiple == 0 else {
+            throw NeuralError.shapeMismatch("UNet input \(sample.shape): latent height and width must be multiples of \(multiple)")
+        }
+        let context = contexts
         let temb = try timeEmbedding(timestep)
         var x = try Convolution.conv2d(sample, weight: try w("conv_in.weight"), bias: try w("conv_in.bias"), padding: 1)
         var skips = [x]
@@ -130,8 +136,7 @@ public final class UNet: @unchecked Sendable {
         var h = try Ops.groupNorm(x, groups: groups, weight: try w(p + ".norm1.weight"), bias: try w(p + ".norm1.bias"), epsilon: eps)
         h = try Convolution.conv2d(Ops.silu(h), weight: try w(p + ".conv1.weight"), bias: try w(p + ".conv1.bias"), padding: 1)
         let shift = try LinearAlgebra.linear(Ops.silu(temb), weight: try w(p + ".time_emb_proj.weight"), bias: try w(p + ".time_emb_proj.bias"))
-        let plane = h.shape[2] * h.shape[3]
-        for c in 0..<h.shape[1] { for i in 0..<plane { h.storage[c * plane + i] += shift.storage[c] } }
+        Ops.addPerChannel(&h, shift.storage)
         h = try Ops.groupNorm(h, groups: groups, weight: try w(p + ".norm2.weight"), bias: try w(p + ".norm2.bias"), epsilon: eps)
         h = try Convolution.conv2d(Ops.silu(h), weight: try w(p + ".conv2.weight"), bias: try w(p + ".conv2.bias"), padding: 1)
         let shortcut = weights.entries[p + ".conv_shortcut.weight"] == nil ? x
@@ -139,10 +144,15 @@ public final class UNet: @unchecked Sendable {
         return try Ops.add(shortcut, h)
     }
 
+    /// Transformer2DModel over each sample of the batch with its own context.
+    func transformer(_ x: Tensor, _ p: String, _ contexts: [Tensor], heads: Int) throws -> Tensor {
+        if contexts.count == 1 { return try transformer(x, p, contexts[0], heads: heads) }
+        return try Ops.concat(try contexts.indices.map { try transformer(x.item($0, keepingAxis: true), p, contexts[$0], heads: heads) }, axis: 0)
+    }
+
     /// Transformer2DModel: group norm, projection in, transformer blocks, projection out, residual.
     func transformer(_ x: Tensor, _ p: String, _ context: Tensor, heads: Int) throws -> Tensor {
-        let (channels, height, width) = (x.shape[1], x.shape[2], x.shape[3])
-        let pixels = height * width
+        let (height, width) = (x.shape[2], x.shape[3])
         var h = try Ops.groupNorm(x, groups: config.normGroups, weight: try w(p + ".norm.weight"), bias: try w(p + ".norm.bias"), epsilon: 1e-6)
         if config.useLinearProjection {
             h = try LinearAlgebra.linear(Layout.channelsLast(h), weight: try w(p + ".proj_in.weight"), bias: try w(p + ".proj_in.bias"))
@@ -157,7 +167,6 @@ public final class UNet: @unchecked Sendable {
             h = try Convolution.conv2d(Layout.channelsFirst(h, height: height, width: width), weight: try w(p + ".proj_out.weight"),
                                        bias: try w(p + ".proj_out.bias"))
         }
-        _ = (channels, pixels)
         return try Ops.add(x, h)
     }
 
@@ -170,11 +179,7 @@ public final class UNet: @unchecked Sendable {
         h = try Ops.add(h, try attention(n2, context, p + ".attn2", heads: heads))
         let n3 = try Ops.layerNorm(h, weight: try w(p + ".norm3.weight"), bias: try w(p + ".norm3.bias"))
         let projected = try LinearAlgebra.linear(n3, weight: try w(p + ".ff.net.0.proj.weight"), bias: try w(p + ".ff.net.0.proj.bias"))
-        let inner = projected.shape[1] / 2, rows = projected.shape[0]
-        var gated = [Float](repeating: 0, count: rows * inner)
-        let gates = Ops.gelu(Tensor(shape: [rows, inner], storage: (0..<rows).flatMap { r in projected.storage[(r * 2 * inner + inner)..<((r + 1) * 2 * inner)] }))
-        for r in 0..<rows { for i in 0..<inner { gated[r * inner + i] = projected.storage[r * 2 * inner + i] * gates.storage[r * inner + i] } }
-        let ff = try LinearAlgebra.linear(Tensor(shape: [rows, inner], storage: gated), weight: try w(p + ".ff.net.2.weight"), bias: try w(p + ".ff.net.2.bias"))
+        let ff = try LinearAlgebra.linear(Ops.geglu(projected), weight: try w(p + ".ff.net.2.weight"), bias: try w(p + ".ff.net.2.bias"))
         return try Ops.add(h, ff)
     }
 

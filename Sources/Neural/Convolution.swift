@@ -3,15 +3,18 @@ import Foundation
 
 /// 2-D convolution through oneDNN (primitives created once per shape and cached).
 public enum Convolution {
-    /// x: [batch, in, h, w]; weight: [out, in, kh, kw]; bias: [out]. Square stride and zero padding.
-    public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) throws -> Tensor {
-        guard x.shape.count == 4, weight.shape.count == 4, x.shape[1] == weight.shape[1], stride >= 1, padding >= 0 else {
+    /// x: [batch, in, h, w]; weight: [out, in, kh, kw]; bias: [out]. Square stride; `padding` zeros
+    /// before each spatial axis and `paddingEnd` (default: the same) after it, as the VAE encoder's
+    /// downsampler pads only bottom and right.
+    public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, paddingEnd: Int? = nil) throws -> Tensor {
+        let paddingEnd = paddingEnd ?? padding
+        guard x.shape.count == 4, weight.shape.count == 4, x.shape[1] == weight.shape[1], stride >= 1, padding >= 0, paddingEnd >= 0 else {
             throw NeuralError.shapeMismatch("conv2d: input \(x.shape), weight \(weight.shape)")
         }
         if let bias, bias.count != weight.shape[0] { throw NeuralError.shapeMismatch("conv2d: bias \(bias.shape) for \(weight.shape[0]) outputs") }
         let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (outChannels, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        let outH = (height + 2 * padding - kh) / stride + 1, outW = (width + 2 * padding - kw) / stride + 1
+        let outH = (height + padding + paddingEnd - kh) / stride + 1, outW = (width + padding + paddingEnd - kw) / stride + 1
         guard outH > 0, outW > 0 else { throw NeuralError.shapeMismatch("conv2d: kernel \(kh)x\(kw) larger than the padded input \(height)x\(width)") }
         var status: Int32 = 0
         let storage = [Float](unsafeUninitializedCapacity: batch * outChannels * outH * outW) { out, initialized in
@@ -20,12 +23,12 @@ public enum Convolution {
                     if let bias {
                         bias.storage.withUnsafeBufferPointer { b in
                             status = sw_dnnl_conv2d(src.baseAddress, Int64(batch), Int64(channels), Int64(height), Int64(width), w.baseAddress,
-                                                    Int64(outChannels), Int64(kh), Int64(kw), b.baseAddress, Int64(stride), Int64(padding),
+                                                    Int64(outChannels), Int64(kh), Int64(kw), b.baseAddress, Int64(stride), Int64(padding), Int64(paddingEnd),
                                                     out.baseAddress, Int64(outH), Int64(outW))
                         }
                     } else {
                         status = sw_dnnl_conv2d(src.baseAddress, Int64(batch), Int64(channels), Int64(height), Int64(width), w.baseAddress,
-                                                Int64(outChannels), Int64(kh), Int64(kw), nil, Int64(stride), Int64(padding),
+                                                Int64(outChannels), Int64(kh), Int64(kw), nil, Int64(stride), Int64(padding), Int64(paddingEnd),
                                                 out.baseAddress, Int64(outH), Int64(outW))
                     }
                 }

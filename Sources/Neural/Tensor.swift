@@ -15,3 +15,12 @@ public struct Tensor: Sendable, Equatable {
 
     public var count: Int { storage.count }
 }
+
+extension Tensor {
+    /// Entry `index` along the first axis: [N, a, b…] → [a, b…], or [1, a, b…] with `keepingAxis`.
+    public func item(_ index: Int, keepingAxis: Bool = false) -> Tensor {
+        let size = count / shape[0]
+        let rest = Array(shape.dropFirst())
+        return Tensor(shape: keepingAxis ? [1] + rest : rest, storage: Array(storage[(index * size)..<((index + 1) * size)]))
+    }
+}

@@ -339,7 +339,122 @@ def build_unets():
                    "output": torch.cat([out0, out1]).contiguous()}, os.path.join(folder, "expected.safetensors"), metadata=metadata)
 
 
-GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+PIPELINE_PROMPT = "a photo of a red fox in snow, golden light"
+PIPELINE_NEGATIVE = "blurry, watermark"
+PIPELINE_SAMPLERS = {"ddim": ("DDIMScheduler", {}), "euler": ("EulerDiscreteScheduler", {}),
+                     "euler-a": ("EulerAncestralDiscreteScheduler", {}),
+                     "dpmpp-2m": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2}),
+                     "dpmpp-2m-karras": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": True}),
+                     "lcm": ("LCMScheduler", {})}
+
+
+def tiny_pipeline(style):
+    """A tiny random-weight StableDiffusionPipeline: SD1 layout (ε, quick-GELU text tower, conv
+    projections, end-token padding) or SD2 layout (v-prediction, GELU, linear projections with
+    per-block heads, "!" padding). The tokenizer keeps CLIP's byte alphabet and first 486 merges."""
+    import json
+    import tempfile
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    sd2 = style == "sd2"
+    vocab, merges = clip_vocab_and_merges()
+    merges = merges[:1000 - 512 - 2]
+    tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])][:512] + ["".join(m) for m in merges]
+    small_vocab = {t: i for i, t in enumerate(tokens + ["<|startoftext|>", "<|endoftext|>"])}
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(small_vocab, f, ensure_ascii=False)
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+    tokenizer = CLIPTokenizer.from_pretrained(folder, pad_token="!" if sd2 else "<|endoftext|>", model_max_length=77)
+    torch.manual_seed(11 if sd2 else 10)
+    text_config = CLIPTextConfig(vocab_size=1000, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                                 num_attention_heads=4, max_position_embeddings=77, hidden_act="gelu" if sd2 else "quick_gelu",
+                                 layer_norm_eps=1e-5, bos_token_id=998, eos_token_id=999, pad_token_id=0 if sd2 else 1, projection_dim=32)
+    text_encoder = CLIPTextModel(text_config).eval()
+    unet = UNet2DConditionModel(
+        sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=32, attention_head_dim=[2, 4] if sd2 else 2, norm_num_groups=32,
+        use_linear_projection=sd2, upcast_attention=sd2).eval()
+    vae = AutoencoderKL(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
+                        up_block_types=["UpDecoderBlock2D"] * 2, block_out_channels=[32, 64], layers_per_block=1,
+                        latent_channels=4, norm_num_groups=32, sample_size=16, scaling_factor=0.18215).eval()
+    with torch.no_grad():
+        for model in (text_encoder, unet, vae):
+            for parameter in model.parameters():
+                parameter.add_(torch.randn_like(parameter) * 0.05)
+    scheduler = DDIMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                              steps_offset=1, clip_sample=False, set_alpha_to_one=False,
+                              prediction_type="v_prediction" if sd2 else "epsilon", timestep_spacing="leading")
+    return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+
+
+def build_pipelines():
+    """Tiny SD1- and SD2-style pipelines saved in diffusers layout, with diffusers' final latents
+    and decoded images for every sampler (txt2img with and without guidance) and img2img."""
+    import json
+    import shutil
+    import diffusers
+    from diffusers import StableDiffusionImg2ImgPipeline
+    shutil.rmtree(os.path.join(ROOT, "Tests", "Fixtures", "pipelines"), ignore_errors=True)
+    for style in ("sd1", "sd2"):
+        pipe = tiny_pipeline(style)
+        folder = os.path.join(ROOT, "Tests", "Fixtures", "pipelines", "tiny-" + style)
+        pipe.save_pretrained(folder, safe_serialization=True)
+        if style == "sd2":
+            # Older tokenizer folders (most SD checkpoints on the Hub) have vocab.json + merges.txt
+            # instead of tokenizer.json; keep one fixture in that form so both loaders are tested.
+            tokenizer_folder = os.path.join(folder, "tokenizer")
+            with open(os.path.join(tokenizer_folder, "tokenizer.json"), encoding="utf-8") as f:
+                model = json.load(f)["model"]
+            with open(os.path.join(tokenizer_folder, "vocab.json"), "w", encoding="utf-8") as f:
+                json.dump(model["vocab"], f, ensure_ascii=False)
+            with open(os.path.join(tokenizer_folder, "merges.txt"), "w", encoding="utf-8") as f:
+                f.write("#version: 0.2\n" + "\n".join(m if isinstance(m, str) else " ".join(m) for m in model["merges"]) + "\n")
+            os.remove(os.path.join(tokenizer_folder, "tokenizer.json"))
+        pipe = diffusers.StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
+        base_config = dict(pipe.scheduler.config)
+        tensors = {}
+        cases = []
+        init = torch.Generator("cpu").manual_seed(77)
+        init_image = torch.rand((1, 3, 16, 16), generator=init) * 2 - 1
+        tensors["init_image"] = init_image
+        for sampler, (cls_name, extra) in PIPELINE_SAMPLERS.items():
+            scheduler = getattr(diffusers, cls_name).from_config(dict(base_config, **extra))
+            for guidance in (0.0, 7.5):
+                cases.append(("txt2img", sampler, guidance, 1.0, scheduler))
+            cases.append(("img2img", sampler, 7.5, 0.6, scheduler))
+        for index, (mode, sampler, guidance, strength, scheduler) in enumerate(cases):
+            seed = 1000 + index
+            common = dict(prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, num_inference_steps=5, guidance_scale=guidance)
+            if mode == "txt2img":
+                pipe.scheduler = scheduler
+                run = lambda kind: pipe(height=16, width=16, generator=torch.Generator("cpu").manual_seed(seed), output_type=kind, **common)
+            else:
+                img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+                img2img.scheduler = scheduler
+                run = lambda kind: img2img(image=(init_image + 1) / 2, strength=strength, generator=torch.Generator("cpu").manual_seed(seed),
+                                           output_type=kind, **common)
+            with torch.no_grad():
+                latents = run("latent").images
+                image = run("pt").images
+            key = f"{mode}.{sampler}.{guidance:g}"
+            tensors[key + ".latents"] = latents
+            tensors[key + ".image"] = image
+            tensors[key + ".seed"] = torch.tensor([float(seed)])
+            tensors[key + ".strength"] = torch.tensor([float(strength)])
+        metadata = versions()
+        metadata["diffusers"] = diffusers.__version__
+        metadata["prompt"] = PIPELINE_PROMPT
+        metadata["negative_prompt"] = PIPELINE_NEGATIVE
+        metadata["steps"] = "5"
+        save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(folder, "expected.safetensors"), metadata=metadata)
+        print(style, len(cases), "cases")
+
+
+GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
           "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

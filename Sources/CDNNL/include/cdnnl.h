@@ -8,11 +8,12 @@
 int sw_dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
-/// 2-D convolution, forward inference. bias may be NULL. Output size follows from stride and padding.
+/// 2-D convolution, forward inference. bias may be NULL. `padding` zeros go before each spatial
+/// axis (top, left) and `padding_end` after it (bottom, right). Output size follows from both.
 /// Returns 0 on success, otherwise a oneDNN status code.
 int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
                    const float *weights, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
-                   const float *bias, int64_t stride, int64_t padding, float *dst, int64_t out_h, int64_t out_w);
+                   const float *bias, int64_t stride, int64_t padding, int64_t padding_end, float *dst, int64_t out_h, int64_t out_w);
 #endif
 
 /// Runs body(start, end, context) over disjoint ranges covering [0, count) on the OpenMP (libgomp)

@@ -17,6 +17,10 @@ public struct DDIMScheduler: Scheduler {
         steps = TimestepSpacing.timesteps(config, steps: count)
     }
 
+    public func addNoise(_ original: Tensor, noise: Tensor, step index: Int) throws -> Tensor {
+        try Diffusion.addNoise(original, noise: noise, alphaCumprod: alphasCumprod[steps[index]])
+    }
+
     public func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor { sample }
 
     public func step(_ modelOutput: Tensor, step index: Int, sample: Tensor, generator: inout TorchGenerator) throws -> Tensor {

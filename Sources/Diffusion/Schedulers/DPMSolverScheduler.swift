@@ -59,6 +59,12 @@ public struct DPMSolverScheduler: Scheduler {
         return (1 - w) * Double(low) + w * Double(low + 1)
     }
 
+    /// αₜ·x + σₜ·ε with αₜ, σₜ from this step's σ.
+    public func addNoise(_ original: Tensor, noise: Tensor, step index: Int) throws -> Tensor {
+        let (alpha, sigma) = Self.alphaSigma(sigmas[index])
+        return try combine(original, alpha, noise, sigma)
+    }
+
     public func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor { sample }
 
     static func alphaSigma(_ sigma: Float) -> (alpha: Float, sigma: Float) {

@@ -23,6 +23,11 @@ public struct EulerScheduler: Scheduler {
         return config.spacing == .leading ? (maximum * maximum + 1).squareRoot() : maximum
     }
 
+    /// Euler-type noising: x + σ·ε.
+    public func addNoise(_ original: Tensor, noise: Tensor, step index: Int) throws -> Tensor {
+        try combine(original, 1, noise, sigmas[index])
+    }
+
     public func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor {
         let sigma = sigmas[index]
         let divisor = (sigma * sigma + 1).squareRoot()

@@ -19,6 +19,10 @@ public struct LCMScheduler: Scheduler {
         steps = (0..<count).map { origin[Int((Double($0) * Double(origin.count) / Double(count)).rounded(.down))] }
     }
 
+    public func addNoise(_ original: Tensor, noise: Tensor, step index: Int) throws -> Tensor {
+        try Diffusion.addNoise(original, noise: noise, alphaCumprod: alphasCumprod[steps[index]])
+    }
+
     public func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor { sample }
 
     public func step(_ modelOutput: Tensor, step index: Int, sample: Tensor, generator: inout TorchGenerator) throws -> Tensor {

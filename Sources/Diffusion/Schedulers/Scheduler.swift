@@ -11,6 +11,13 @@ public protocol Scheduler: Sendable {
     func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor
     /// One denoising step; ancestral samplers draw their noise from `generator`.
     func step(_ modelOutput: Tensor, step index: Int, sample: Tensor, generator: inout TorchGenerator) throws -> Tensor
+    /// img2img: `original` noised to the level of step `index` (diffusers' `add_noise` at the begin index).
+    func addNoise(_ original: Tensor, noise: Tensor, step index: Int) throws -> Tensor
+}
+
+/// add_noise for schedulers indexed by training timestep: √ᾱₜ·x + √(1−ᾱₜ)·ε.
+func addNoise(_ original: Tensor, noise: Tensor, alphaCumprod: Float) throws -> Tensor {
+    try combine(original, alphaCumprod.squareRoot(), noise, (1 - alphaCumprod).squareRoot())
 }
 
 /// sample·a + other·b, element-wise, for same-shaped tensors (float32, as torch evaluates it).

@@ -1,0 +1,121 @@
+import Foundation
+import Neural
+
+/// What to generate: diffusers' StableDiffusionPipeline (txt2img) and, with an init image,
+/// StableDiffusionImg2ImgPipeline arguments.
+public struct GenerationRequest: Sendable, Equatable {
+    public var prompt: String
+    public var negativePrompt: String
+    public var seed: UInt64
+    public var steps: Int
+    public var guidance: Float
+    public var sampler: Sampler
+    public var width: Int
+    public var height: Int
+    /// img2img: [1, 3, height, width] in [-1, 1].
+    public var initImage: Tensor?
+    /// img2img: how much of the schedule to run (1 = from pure noise).
+    public var strength: Double
+
+    public init(prompt: String, negativePrompt: String = "", seed: UInt64, steps: Int, guidance: Float, sampler: Sampler,
+                width: Int, height: Int, initImage: Tensor? = nil, strength: Double = 0.75) {
+        self.prompt = prompt
+        self.negativePrompt = negativePrompt
+        self.seed = seed
+        self.steps = steps
+        self.guidance = guidance
+        self.sampler = sampler
+        self.width = width
+        self.height = height
+        self.initImage = initImage
+        self.strength = strength
+    }
+
+    /// Classifier-free guidance runs only above 1, as in diffusers; 0 or 1 is one UNet pass per step.
+    public var isGuided: Bool { guidance > 1 }
+}
+
+public struct GenerationResult: Sendable {
+    /// The final denoised latents, before division by the VAE scaling factor: [1, 4, h, w].
+    public var latents: Tensor
+    /// The decoded image, [1, 3, height, width] in [0, 1].
+    public var image: Tensor
+}
+
+/// Runs a request through a model: text encoding, the denoising loop, VAE decoding.
+public struct Pipeline: Sendable {
+    public let model: StableDiffusionModel
+
+    public init(model: StableDiffusionModel) { self.model = model }
+
+    /// `progress(done, total)` is called after each denoising step.
+    public func generate(_ request: GenerationRequest, progress: (Int, Int) -> Void = { _, _ in }) throws -> GenerationResult {
+        try validate(request)
+        let context = try encodePrompts(request)
+        let scheduler = request.sampler.makeScheduler(config: model.schedulerConfig, steps: request.steps)
+        var generator = TorchGenerator(seed: request.seed)
+        let shape = [1, model.unet.config.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
+        var latents: Tensor
+        var first = 0
+        if let image = request.initImage {
+            // diffusers' get_timesteps: the last int(steps × strength) steps run.
+            let run = min(Int(Double(request.steps) * request.strength), request.steps)
+            first = request.steps - run
+            let encoded = try model.encoder.sampleLatents(image, generator: &generator)
+            let noise = generator.randn(shape: shape)
+            latents = try scheduler.addNoise(encoded, noise: noise, step: first)
+        } else {
+            latents = generator.randn(shape: shape)
+            let sigma = scheduler.initNoiseSigma
+            for i in 0..<latents.count { latents.storage[i] *= sigma }
+        }
+        let total = scheduler.timesteps.count - first
+        for index in first..<scheduler.timesteps.count {
+            let input = request.isGuided ? try Ops.concat([latents, latents], axis: 0) : latents
+            let prediction = try model.unet(scheduler.scaleModelInput(input, step: index), timestep: scheduler.timesteps[index], context: context)
+            let guided = request.isGuided ? guide(prediction, scale: request.guidance) : prediction
+            latents = try scheduler.step(guided, step: index, sample: latents, generator: &generator)
+            progress(index - first + 1, total)
+        }
+        var image = try model.decoder.decode(latents: latents)
+        for i in 0..<image.count { image.storage[i] = min(max(image.storage[i] / 2 + 0.5, 0), 1) }
+        return GenerationResult(latents: latents, image: image)
+    }
+
+    func validate(_ request: GenerationRequest) throws {
+        let multiple = model.sizeMultiple
+        guard request.width > 0, request.height > 0, request.width % multiple == 0, request.height % multiple == 0 else {
+            throw DiffusionError.request("size \(request.width)x\(request.height) is not possible: width and height must be positive multiples of \(multiple) for this model")
+        }
+        guard (1...1000).contains(request.steps) else { throw DiffusionError.request("steps must be between 1 and 1000, not \(request.steps)") }
+        guard request.guidance >= 0, request.guidance.isFinite else { throw DiffusionError.request("guidance must be 0 or more, not \(request.guidance)") }
+        if let image = request.initImage {
+            guard image.shape == [1, model.encoder.config.inChannels, request.height, request.width] else {
+                throw DiffusionError.request("the init image is \(image.shape), expected [1, 3, \(request.height), \(request.width)]")
+            }
+            guard request.strength > 0, request.strength <= 1 else { throw DiffusionError.request("strength must be in (0, 1], not \(request.strength)") }
+            guard Int(Double(request.steps) * request.strength) >= 1 else {
+                throw DiffusionError.request("strength \(request.strength) with \(request.steps) steps runs no step; raise the strength or the steps")
+            }
+        }
+    }
+
+    /// The UNet's context: [1, 77, dim] for the prompt, or [2, 77, dim] (negative, prompt) when guided.
+    func encodePrompts(_ request: GenerationRequest) throws -> Tensor {
+        let prompt = try model.textEncoder.encode(model.tokenizer.encode(request.prompt)).lastHiddenState
+        guard request.isGuided else { return Tensor(shape: [1] + prompt.shape, storage: prompt.storage) }
+        let negative = try model.textEncoder.encode(model.tokenizer.encode(request.negativePrompt)).lastHiddenState
+        return Tensor(shape: [2] + prompt.shape, storage: negative.storage + prompt.storage)
+    }
+
+    /// uncond + scale·(cond − uncond), from a batch of two predictions (uncond first).
+    func guide(_ prediction: Tensor, scale: Float) -> Tensor {
+        let half = prediction.count / 2
+        var out = [Float](repeating: 0, count: half)
+        for i in 0..<half {
+            let uncond = prediction.storage[i], cond = prediction.storage[half + i]
+            out[i] = uncond + scale * (cond - uncond)
+        }
+        return Tensor(shape: [1] + prediction.shape.dropFirst(), storage: out)
+    }
+}

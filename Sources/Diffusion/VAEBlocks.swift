@@ -1,0 +1,78 @@
+import Foundation
+import Neural
+
+/// The weights of one AutoencoderKL and the blocks its encoder and decoder share.
+struct VAEBlocks: @unchecked Sendable {
+    let config: VAEConfig
+    let weights: SafeTensorsFile
+
+    /// Reads `config.json` and `diffusion_pytorch_model.safetensors` (or its fp16 variant) from a folder.
+    init(folder: String) throws {
+        guard let data = FileManager.default.contents(atPath: folder + "/config.json") else {
+            throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "missing")
+        }
+        do { config = try JSONDecoder().decode(VAEConfig.self, from: data) } catch {
+            throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a VAE config: \(error)")
+        }
+        weights = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
+    }
+
+    init(config: VAEConfig, weights: SafeTensorsFile) {
+        self.config = config
+        self.weights = weights
+    }
+
+    /// A tensor that must have `shape`; a mismatch names the tensor, the file and both shapes.
+    func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
+        let value = try weights.tensor(name)
+        guard value.shape == shape else {
+            throw NeuralError.shapeMismatch("\(name) in \(weights.path) is \(value.shape), the config needs \(shape)")
+        }
+        return value
+    }
+
+    /// Checks a ResnetBlock2D's tensor shapes without computing anything.
+    func checkResnet(_ p: String, from a: Int, to b: Int) throws {
+        for (name, shape) in [(".norm1.weight", [a]), (".conv1.weight", [b, a, 3, 3]), (".norm2.weight", [b]), (".conv2.weight", [b, b, 3, 3])] {
+            _ = try tensor(p + name, shape)
+        }
+        if a != b { _ = try tensor(p + ".conv_shortcut.weight", [b, a, 1, 1]) }
+    }
+
+    /// ResnetBlock2D without time embedding: GN → SiLU → conv → GN → SiLU → conv, plus the shortcut.
+    func resnet(_ x: Tensor, _ p: String, from a: Int, to b: Int) throws -> Tensor {
+        var h = try Ops.groupNorm(x, groups: config.normGroups, weight: try tensor(p + ".norm1.weight", [a]),
+                                  bias: try tensor(p + ".norm1.bias", [a]), epsilon: 1e-6)
+        h = try Convolution.conv2d(Ops.silu(h), weight: try tensor(p + ".conv1.weight", [b, a, 3, 3]), bias: try tensor(p + ".conv1.bias", [b]), padding: 1)
+        h = try Ops.groupNorm(h, groups: config.normGroups, weight: try tensor(p + ".norm2.weight", [b]),
+                              bias: try tensor(p + ".norm2.bias", [b]), epsilon: 1e-6)
+        h = try Convolution.conv2d(Ops.silu(h), weight: try tensor(p + ".conv2.weight", [b, b, 3, 3]), bias: try tensor(p + ".conv2.bias", [b]), padding: 1)
+        let shortcut = a == b ? x : try Convolution.conv2d(x, weight: try tensor(p + ".conv_shortcut.weight", [b, a, 1, 1]),
+                                                           bias: try tensor(p + ".conv_shortcut.bias", [b]))
+        return try Ops.add(shortcut, h)
+    }
+
+    /// The mid-block self-attention over all pixels (one head, group-normed input, residual).
+    func attention(_ x: Tensor, _ p: String, channels c: Int) throws -> Tensor {
+        let normed = try Ops.groupNorm(x, groups: config.normGroups, weight: try tensor(p + ".group_norm.weight", [c]),
+                                       bias: try tensor(p + ".group_norm.bias", [c]), epsilon: 1e-6)
+        let (batch, height, width) = (x.shape[0], x.shape[2], x.shape[3])
+        let pixels = height * width
+        var out = x
+        for n in 0..<batch {
+            // [c, pixels] → [pixels, c]
+            var tokens = [Float](repeating: 0, count: pixels * c)
+            for ch in 0..<c { for i in 0..<pixels { tokens[i * c + ch] = normed.storage[(n * c + ch) * pixels + i] } }
+            let input = Tensor(shape: [pixels, c], storage: tokens)
+            func project(_ name: String) throws -> Tensor {
+                let y = try LinearAlgebra.linear(input, weight: try tensor(p + ".\(name).weight", [c, c]), bias: try tensor(p + ".\(name).bias", [c]))
+                return Tensor(shape: [1, pixels, c], storage: y.storage)
+            }
+            let attended = try Attention.scaledDotProduct(query: try project("to_q"), key: try project("to_k"), value: try project("to_v"))
+            let projected = try LinearAlgebra.linear(Tensor(shape: [pixels, c], storage: attended.storage),
+                                                     weight: try tensor(p + ".to_out.0.weight", [c, c]), bias: try tensor(p + ".to_out.0.bias", [c]))
+            for ch in 0..<c { for i in 0..<pixels { out.storage[(n * c + ch) * pixels + i] += projected.storage[i * c + ch] } }
+        }
+        return out
+    }
+}

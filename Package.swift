@@ -51,7 +51,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "StockwerkCLI", dependencies: [
-            "Workflow", "Agencies", "Metadata", "Imaging",
+            "Workflow", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Imaging", "Metadata", "Neural", "Diffusion"],
@@ -66,6 +66,6 @@ let package = Package(
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "TestSupport"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", .product(name: "CSV", package: "CSV.swift")]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
     ]
 )

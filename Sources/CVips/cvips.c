@@ -181,3 +181,16 @@ int sw_stats(VipsImage *in, double *mean, double *deviation) {
     if (vips_avg(in, mean, NULL)) return -1;
     return vips_deviate(in, deviation, NULL);
 }
+
+int sw_from_rgb_bytes(const unsigned char *data, int width, int height, VipsImage **out) {
+    *out = vips_image_new_from_memory_copy(data, (size_t)width * height * 3, width, height, 3, VIPS_FORMAT_UCHAR);
+    if (!*out) return -1;
+    (*out)->Type = VIPS_INTERPRETATION_sRGB;
+    return 0;
+}
+
+unsigned char *sw_to_rgb_bytes(VipsImage *in, size_t *length) {
+    return vips_image_write_to_memory(in, length);
+}
+
+void sw_free_bytes(void *bytes) { g_free(bytes); }

@@ -15,12 +15,14 @@ public struct UNetConfig: Decodable, Sendable, Equatable {
     public var inChannels: Int
     public var outChannels: Int
     public var crossAttentionDim: Int
+    /// The latent size the model was trained at (64 for SD 1.x, 96 for SD 2.x 768-v).
+    public var sampleSize: Int
 
     enum CodingKeys: String, CodingKey {
         case blockOutChannels = "block_out_channels", layersPerBlock = "layers_per_block", downBlockTypes = "down_block_types"
         case upBlockTypes = "up_block_types", attentionHeadDim = "attention_head_dim", numAttentionHeads = "num_attention_heads"
         case normGroups = "norm_num_groups", normEpsilon = "norm_eps", useLinearProjection = "use_linear_projection"
-        case inChannels = "in_channels", outChannels = "out_channels", crossAttentionDim = "cross_attention_dim"
+        case inChannels = "in_channels", outChannels = "out_channels", crossAttentionDim = "cross_attention_dim", sampleSize = "sample_size"
     }
 
     public init(from decoder: Decoder) throws {
@@ -39,6 +41,7 @@ public struct UNetConfig: Decodable, Sendable, Equatable {
         inChannels = try c.decodeIfPresent(Int.self, forKey: .inChannels) ?? 4
         outChannels = try c.decodeIfPresent(Int.self, forKey: .outChannels) ?? 4
         crossAttentionDim = try c.decodeIfPresent(Int.self, forKey: .crossAttentionDim) ?? 768
+        sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize) ?? 64
     }
 }
 

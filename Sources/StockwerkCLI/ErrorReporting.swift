@@ -1,9 +1,11 @@
 import Agencies
 import ArgumentParser
 import Catalog
+import Diffusion
 import Foundation
 import Imaging
 import Metadata
+import Neural
 import Workflow
 
 /// Prints an error as `error: what (where)` + `hint:` and returns the exit code for it.
@@ -15,6 +17,8 @@ enum ErrorReporting {
         case let error as ImagingError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as MetadataError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as AgencyError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
+        case let error as DiffusionError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
+        case let error as NeuralError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as OutputBusyError: (text, code) = (error.description, 2)
         case let error as StageFailure: (text, code) = (error.description, 3)
         case let error as CatalogError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 3)

@@ -35,6 +35,10 @@ int sw_sharpen(VipsImage *in, VipsImage **out, double sigma, double x1, double m
 /// subsample: 0 auto, 1 always 4:2:0, 2 never (4:4:4). Optimized Huffman tables, metadata kept.
 int sw_save_jpeg(VipsImage *in, const char *path, int quality, int subsample, int interlace);
 int sw_save_png(VipsImage *in, const char *path);
+// 8-bit interleaved RGB in and out of memory (the diffusion engine's pixels).
+int sw_from_rgb_bytes(const unsigned char *data, int width, int height, VipsImage **out);
+unsigned char *sw_to_rgb_bytes(VipsImage *in, size_t *length);
+void sw_free_bytes(void *bytes);
 /// Saves with the saver chosen by the file name's extension.
 int sw_save_by_extension(VipsImage *in, const char *path);
 /// A metadata blob ("exif-data", "xmp-data", "iptc-data", "icc-profile-data") or NULL.

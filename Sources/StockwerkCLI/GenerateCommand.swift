@@ -1,0 +1,83 @@
+import ArgumentParser
+import Diffusion
+import Foundation
+import Imaging
+import Neural
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate one image with the built-in Stable Diffusion engine (txt2img, or img2img with --init-image).",
+        discussion: """
+        --model is a diffusers model folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, \
+        scheduler/) with .safetensors weights. The same seed, steps, sampler and guidance give the same \
+        image as diffusers on the CPU.
+        """)
+
+    @Option(help: "A diffusers model folder.") var model: String
+    @Option(help: "What to draw.") var prompt: String
+    @Option(help: "What to steer away from (used when --guidance is above 1).") var negative = ""
+    @Option(help: "Random seed (the same seed gives the same image).") var seed: UInt64 = 0
+    @Option(help: "Denoising steps.") var steps = 25
+    @Option(help: "Classifier-free guidance scale; 0 or 1 turns guidance off (SD-Turbo, LCM).") var guidance: Float = 7.5
+    @Option(help: "Sampler: \(Sampler.allCases.map(\.rawValue).joined(separator: ", ")).") var sampler = "dpmpp-2m-karras"
+    @Option(help: "Image size WxH, multiples of 64 (default: the model's native size, or the init image's).") var size: String?
+    @Option(help: "Where to write the image (.png, .jpg, .tif).") var output: String
+    @Option(help: "img2img: the starting image.") var initImage: String?
+    @Option(help: "img2img: how much to change the init image, (0, 1].") var strength = 0.75
+    @Option(help: "Also write the final latents (before the VAE scaling) as safetensors, key `latents`.") var latentsOut: String?
+    @Flag(help: "Print nothing but errors.") var quiet = false
+
+    func run() throws {
+        do {
+            guard let sampler = Sampler(rawValue: sampler) else {
+                throw BadOption("unknown sampler '\(self.sampler)'; choose one of \(Sampler.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let requestedSize = try size.map(Self.parseSize)
+            let started = Date()
+            let loaded = try StableDiffusionModel(path: model)
+            note(String(format: "model loaded in %.1f s", Date().timeIntervalSince(started)))
+            var width = requestedSize?.width ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor
+            var height = requestedSize?.height ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor
+            var initTensor: Tensor?
+            if let initImage {
+                if requestedSize == nil {
+                    // Like diffusers: the init image's own size, rounded down to what the model takes.
+                    let info = try ImageInfo.read(initImage)
+                    width = info.width / loaded.sizeMultiple * loaded.sizeMultiple
+                    height = info.height / loaded.sizeMultiple * loaded.sizeMultiple
+                }
+                let pixels = try RGBImage.read(initImage, size: (width, height))
+                initTensor = ImagePixels.tensor(fromRGB: pixels.pixels, width: width, height: height)
+            }
+            let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: seed, steps: steps, guidance: guidance,
+                                            sampler: sampler, width: width, height: height, initImage: initTensor, strength: strength)
+            let loopStart = Date()
+            let result = try Pipeline(model: loaded).generate(request) { done, total in
+                note(String(format: "step %d/%d  %.1f s", done, total, Date().timeIntervalSince(loopStart)))
+            }
+            try RGBImage(width: width, height: height, pixels: ImagePixels.rgb(from: result.image)).write(to: output)
+            if let latentsOut { try SafeTensorsWriter.write([("latents", result.latents)], to: latentsOut) }
+            note(String(format: "wrote %@ (%dx%d, seed %llu) in %.1f s", output, width, height, seed, Date().timeIntervalSince(started)))
+        } catch let error as BadOption {
+            ErrorReporting.stderr("error: \(error.message)\nhint: see `stockwerk generate --help`")
+            throw ExitCode(2)
+        } catch { throw ErrorReporting.exit(for: error) }
+    }
+
+    private func note(_ line: String) { if !quiet { ErrorReporting.stderr(line) } }
+
+    static func parseSize(_ text: String) throws -> (width: Int, height: Int) {
+        let parts = text.lowercased().split(separator: "x")
+        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]), width > 0, height > 0 else {
+            throw BadOption("--size '\(text)' is not WIDTHxHEIGHT, for example 512x768")
+        }
+        return (width, height)
+    }
+}
+
+/// A malformed option value: exit code 2 like every other bad input (ArgumentParser's own is 64).
+struct BadOption: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

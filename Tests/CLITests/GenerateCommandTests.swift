@@ -1,0 +1,58 @@
+import Foundation
+import Imaging
+import Neural
+import TestSupport
+import Testing
+
+/// `stockwerk generate` end to end on the tiny SD1 fixture: the latents it writes and the PNG
+/// it saves equal diffusers' (build_fixtures.py pipelines, euler, guidance 7.5, seed 1004).
+@Suite struct GenerateCommandTests {
+    let binary = TestSupport.stockwerkBinary
+    let model = TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/tiny-sd1"
+
+    @Test func writesTheImageAndLatentsDiffusersMakes() throws {
+        let folder = try TestSupport.temporaryFolder("generate")
+        let expected = try SafeTensorsFile(path: model + "/expected.safetensors")
+        let result = try TestSupport.run(binary, [
+            "generate", "--model", model, "--prompt", try #require(expected.metadata["prompt"]),
+            "--negative", try #require(expected.metadata["negative_prompt"]), "--seed", "1004", "--steps", "5", "--guidance", "7.5",
+            "--sampler", "euler", "--size", "16x16", "--output", folder + "/fox.png", "--latents-out", folder + "/fox.safetensors",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("step 5/5"))
+        let latents = try SafeTensorsFile(path: folder + "/fox.safetensors").tensor("latents")
+        let reference = try expected.tensor("txt2img.euler.7.5.latents")
+        #expect(latents.shape == [1, 4, 8, 8])
+        #expect(zip(latents.storage, reference.storage).map { abs($0 - $1) }.max()! <= 1e-3)
+        let image = try RGBImage.read(folder + "/fox.png")
+        let pixels = try expected.tensor("txt2img.euler.7.5.image")
+        #expect(image.width == 16 && image.height == 16)
+        var worst: Float = 0
+        for i in 0..<(16 * 16) { for c in 0..<3 { worst = max(worst, abs(Float(image.pixels[i * 3 + c]) - pixels.storage[c * 256 + i] * 255)) } }
+        #expect(worst <= 1, "PNG pixels differ from diffusers' by up to \(worst)/255")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["fox.png", "fox.safetensors"])
+    }
+
+    @Test func badInputExitsTwoWithAReason() throws {
+        let folder = try TestSupport.temporaryFolder("generate-bad")
+        let output = folder + "/x.png"
+        let pickle = folder + "/model.ckpt"
+        try Data("not really".utf8).write(to: URL(fileURLWithPath: pickle))
+        let cases: [([String], String)] = [
+            (["--model", pickle], "pickle"),
+            (["--model", folder + "/missing"], "no such file"),
+            (["--model", folder], "model_index.json"),
+            (["--model", model, "--sampler", "fast"], "unknown sampler"),
+            (["--model", model, "--size", "15x16"], "multiples of"),
+            (["--model", model, "--size", "big"], "WIDTHxHEIGHT"),
+            (["--model", model, "--init-image", folder + "/none.png"], "none.png"),
+        ]
+        for (arguments, message) in cases {
+            let result = try TestSupport.run(binary, ["generate", "--prompt", "x", "--steps", "2", "--output", output] + arguments)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("hint:"), "\(arguments)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+}

@@ -48,7 +48,8 @@ public struct UNetConfig: Decodable, Sendable, Equatable {
 /// Stable Diffusion's denoising UNet (diffusers' UNet2DConditionModel, SD 1.x/2.x block types).
 public final class UNet: @unchecked Sendable {
     public let config: UNetConfig
-    private let weights: SafeTensorsFile
+    /// Every tensor, float32, loaded and shape-checked once (UNetParameters).
+    private let weights: [String: Tensor]
 
     public init(folder: String) throws {
         guard let data = FileManager.default.contents(atPath: folder + "/config.json") else {
@@ -57,14 +58,33 @@ public final class UNet: @unchecked Sendable {
         do { config = try JSONDecoder().decode(UNetConfig.self, from: data) } catch {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a UNet config: \(error)")
         }
-        let supported: Set<String> = ["CrossAttnDownBlock2D", "DownBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"]
-        if let unknown = (config.downBlockTypes + config.upBlockTypes).first(where: { !supported.contains($0) }) {
-            throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "block type \(unknown) is not supported (SD 1.x/2.x UNets are)")
-        }
-        weights = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
+        try Self.checkSupported(config, path: folder + "/config.json")
+        let file = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
+        weights = try UNetParameters.load(config, from: file)
     }
 
-    private func w(_ name: String) throws -> Tensor { try weights.tensor(name) }
+    /// A full model with random weights (benchmarks: no download needed).
+    public init(randomWeights config: UNetConfig, seed: UInt64 = 0) throws {
+        try Self.checkSupported(config, path: "UNet config")
+        self.config = config
+        weights = UNetParameters.random(config, seed: seed)
+    }
+
+    static func checkSupported(_ config: UNetConfig, path: String) throws {
+        let supported: Set<String> = ["CrossAttnDownBlock2D", "DownBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"]
+        if let unknown = (config.downBlockTypes + config.upBlockTypes).first(where: { !supported.contains($0) }) {
+            throw DiffusionError.modelFiles(path: path, reason: "block type \(unknown) is not supported (SD 1.x/2.x UNets are)")
+        }
+        guard config.heads.count == config.blockOutChannels.count, config.downBlockTypes.count == config.blockOutChannels.count,
+              config.upBlockTypes.count == config.blockOutChannels.count else {
+            throw DiffusionError.modelFiles(path: path, reason: "block_out_channels, attention heads and block types must have one entry per level")
+        }
+    }
+
+    private func w(_ name: String) throws -> Tensor {
+        guard let tensor = weights[name] else { throw NeuralError.shapeMismatch("UNet tensor \(name) is not in the model") }
+        return tensor
+    }
 
     /// Predicts noise (or v) for latents [N, C, H, W] at one `timestep`; sample n attends to
     /// `context` [N, tokens, dim] row n (or [tokens, dim] when N is 1). Guided sampling passes the
@@ -142,7 +162,7 @@ public final class UNet: @unchecked Sendable {
         Ops.addPerChannel(&h, shift.storage)
         h = try Ops.groupNorm(h, groups: groups, weight: try w(p + ".norm2.weight"), bias: try w(p + ".norm2.bias"), epsilon: eps)
         h = try Convolution.conv2d(Ops.silu(h), weight: try w(p + ".conv2.weight"), bias: try w(p + ".conv2.bias"), padding: 1)
-        let shortcut = weights.entries[p + ".conv_shortcut.weight"] == nil ? x
+        let shortcut = weights[p + ".conv_shortcut.weight"] == nil ? x
             : try Convolution.conv2d(x, weight: try w(p + ".conv_shortcut.weight"), bias: try w(p + ".conv_shortcut.bias"))
         return try Ops.add(shortcut, h)
     }

@@ -42,7 +42,6 @@ public enum Attention {
         var runningMax = [Float](repeating: -.infinity, count: rows)
         var runningSum = [Float](repeating: 0, count: rows)
         var accumulator = [Float](repeating: 0, count: rows * d)
-        var partial = [Float](repeating: 0, count: rows * d)
         let lastKey = causal ? min(keys, firstQuery + rows) : keys
         var k0 = 0
         while k0 < lastKey {
@@ -55,25 +54,24 @@ public enum Attention {
                         let allowed = firstQuery + r - k0  // keys up to the query's own position
                         if allowed + 1 < columns { for c in max(0, allowed + 1)..<columns { row[c] = -.infinity } }
                     }
-                    var blockMax = -Float.infinity
-                    for c in 0..<columns { blockMax = max(blockMax, row[c]) }
+                    let blockMax = Softmax.maximum(row, count: columns)
                     let newMax = max(runningMax[r], blockMax)
                     let correction = runningMax[r] == -.infinity ? 0 : expf(runningMax[r] - newMax)
-                    var sum: Float = 0
-                    for c in 0..<columns {
-                        let e = newMax == -.infinity ? 0 : expf(row[c] - newMax)
-                        row[c] = e
-                        sum += e
+                    let sum: Float
+                    if newMax == -.infinity {
+                        for c in 0..<columns { row[c] = 0 }
+                        sum = 0
+                    } else {
+                        sum = Softmax.exponentiate(row, count: columns, shift: newMax)
                     }
                     runningSum[r] = runningSum[r] * correction + sum
                     runningMax[r] = newMax
                     if correction != 1 { for j in 0..<d { accumulator[r * d + j] *= correction } }
                 }
-                partial.withUnsafeMutableBufferPointer { p in
-                    LinearAlgebra.gemm(s.baseAddress!, v + k0 * d, p.baseAddress!, m: rows, n: d, k: columns)
+                accumulator.withUnsafeMutableBufferPointer { a in
+                    LinearAlgebra.gemm(s.baseAddress!, v + k0 * d, a.baseAddress!, m: rows, n: d, k: columns, beta: 1)
                 }
             }
-            for i in 0..<(rows * d) { accumulator[i] += partial[i] }
             k0 += columns
         }
         for r in 0..<rows {

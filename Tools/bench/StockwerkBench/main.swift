@@ -94,6 +94,30 @@ case "attention-4096":
     let out = try! Attention.scaledDotProduct(query: q, key: q, value: q)
     print(String(format: "attention 8x4096x40: %.0f ms, output %d values", Date().timeIntervalSince(begin) * 1000, out.count))
     exit(0)
+case "unet-step":
+    // unet-step STEPS [SIZE]: full-size SD 1.5 UNet (random weights), guided steps (batch 2) at SIZE² pixels.
+    guard arguments.count >= 2, let steps = Int(arguments[1]) else { fail("usage: unet-step STEPS [SIZE]") }
+    let size = arguments.count > 2 ? Int(arguments[2]) ?? 512 : 512
+    let sd15 = """
+        {"block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2, "attention_head_dim": 8, "cross_attention_dim": 768,
+         "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+         "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], "sample_size": 64}
+        """
+    do {
+        let config = try JSONDecoder().decode(UNetConfig.self, from: Data(sd15.utf8))
+        let built = Date()
+        let unet = try UNet(randomWeights: config)
+        print(String(format: "built random SD 1.5 UNet in %.1f s", Date().timeIntervalSince(built)))
+        var generator = TorchGenerator(seed: 0)
+        let latent = generator.randn(shape: [2, 4, size / 8, size / 8])
+        let context = Tensor(shape: [2, 77, 768], storage: generator.randn(count: 2 * 77 * 768))
+        for step in 0..<steps {
+            let begin = Date()
+            let out = try unet(latent, timestep: Float(999 - step * 50), context: context)
+            print(String(format: "guided step %d at %dx%d: %.2f s (output %@)", step + 1, size, size, Date().timeIntervalSince(begin), "\(out.shape)"))
+        }
+    } catch { fail("\(error)") }
+    exit(0)
 case "text-encoder":
     // text-encoder REPEATS: full-size SD 1.5 text tower (random weights), one 77-token prompt.
     guard arguments.count == 2, let repeats = Int(arguments[1]) else { fail("usage: text-encoder REPEATS") }

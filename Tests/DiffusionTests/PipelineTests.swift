@@ -65,3 +65,49 @@ import Testing
         #expect(throws: DiffusionError.self) { try pipeline.generate(bad) }
     }
 }
+
+/// Broken model folders fail at load, naming the file and what is wrong.
+@Suite struct ModelLoadingTests {
+    func copyOfFixture() throws -> String {
+        let folder = try TestSupport.temporaryFolder("model") + "/tiny"
+        try FileManager.default.copyItem(atPath: PipelineTests.folder("tiny-sd1"), toPath: folder)
+        return folder
+    }
+
+    func loadError(_ path: String) -> String {
+        do { _ = try StableDiffusionModel(path: path); return "" } catch { return "\(error)" }
+    }
+
+    @Test func truncatedWeightsNameTheFile() throws {
+        let folder = try copyOfFixture()
+        let weights = folder + "/unet/diffusion_pytorch_model.safetensors"
+        let handle = try #require(FileHandle(forUpdatingAtPath: weights))
+        try handle.truncate(atOffset: 100_000)
+        try handle.close()
+        #expect(loadError(folder).contains("diffusion_pytorch_model.safetensors"))
+    }
+
+    @Test func weightsThatDoNotMatchTheConfigNameTheTensor() throws {
+        let folder = try copyOfFixture()
+        let config = folder + "/unet/config.json"
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "\"layers_per_block\": 1", with: "\"layers_per_block\": 2")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let message = loadError(folder)
+        #expect(message.contains("resnets.1") && message.contains("missing"), "\(message)")
+    }
+
+    @Test func pickleOnlyComponentsAreRefused() throws {
+        let folder = try copyOfFixture()
+        try FileManager.default.moveItem(atPath: folder + "/vae/diffusion_pytorch_model.safetensors", toPath: folder + "/vae/diffusion_pytorch_model.bin")
+        #expect(loadError(folder).contains("pickle"))
+        #expect(throws: DiffusionError.pickleRefused(path: "/x/model.ckpt")) { try StableDiffusionModel(path: "/x/model.ckpt") }
+    }
+
+    @Test func otherPipelinesAreRefused() throws {
+        let folder = try copyOfFixture()
+        let index = folder + "/model_index.json"
+        let text = try String(contentsOfFile: index, encoding: .utf8).replacingOccurrences(of: "\"StableDiffusionPipeline\"", with: "\"StableDiffusionXLPipeline\"")
+        try text.write(toFile: index, atomically: true, encoding: .utf8)
+        #expect(loadError(folder).contains("StableDiffusionXLPipeline"))
+    }
+}

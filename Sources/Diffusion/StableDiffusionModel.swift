@@ -17,6 +17,24 @@ public final class StableDiffusionModel: @unchecked Sendable {
     /// Image sizes must be multiples of this: the VAE factor times the UNet's downsampling.
     public var sizeMultiple: Int { vaeScaleFactor << (unet.config.blockOutChannels.count - 1) }
 
+    /// The full-size SD 1.5 architecture with random weights (benchmarks: nothing to download).
+    /// The tokenizer is CLIP's standard vocabulary from `clipMerges` (presets/clip/).
+    public init(randomSD15WithMerges clipMerges: String, seed: UInt64 = 0) throws {
+        path = "random SD 1.5"
+        tokenizer = try CLIPTokenizer.fromCLIPMerges(gzipFile: clipMerges)
+        func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T { try JSONDecoder().decode(type, from: Data(json.utf8)) }
+        textEncoder = try CLIPTextEncoder.random(config: decode(CLIPTextConfig.self, Self.sd15TextEncoder), seed: seed)
+        unet = try UNet(randomWeights: decode(UNetConfig.self, Self.sd15UNet), seed: seed)
+        let vae = VAEBlocks(randomWeights: try decode(VAEConfig.self, Self.sd15VAE), seed: seed)
+        decoder = try VAEDecoder(blocks: vae)
+        encoder = try VAEEncoder(blocks: vae)
+        schedulerConfig = try decode(SchedulerConfig.self, "{}")
+    }
+
+    static let sd15TextEncoder = #"{"vocab_size": 49408, "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12, "max_position_embeddings": 77, "hidden_act": "quick_gelu"}"#
+    public static let sd15UNet = #"{"block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2, "attention_head_dim": 8, "cross_attention_dim": 768, "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], "sample_size": 64}"#
+    static let sd15VAE = #"{"block_out_channels": [128, 256, 512, 512], "layers_per_block": 2, "latent_channels": 4, "scaling_factor": 0.18215}"#
+
     public init(path: String) throws {
         try ModelFiles.refusePickle(path)
         var isDirectory: ObjCBool = false

@@ -4,7 +4,9 @@ import Neural
 /// The weights of one AutoencoderKL and the blocks its encoder and decoder share.
 struct VAEBlocks: @unchecked Sendable {
     let config: VAEConfig
-    let weights: SafeTensorsFile
+    let weights: SafeTensorsFile?
+    /// Benchmarks: random tensors made on first use, then kept.
+    let random: RandomTensors?
 
     /// Reads `config.json` and `diffusion_pytorch_model.safetensors` (or its fp16 variant) from a folder.
     init(folder: String) throws {
@@ -15,15 +17,18 @@ struct VAEBlocks: @unchecked Sendable {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a VAE config: \(error)")
         }
         weights = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
+        random = nil
     }
 
-    init(config: VAEConfig, weights: SafeTensorsFile) {
+    init(randomWeights config: VAEConfig, seed: UInt64) {
         self.config = config
-        self.weights = weights
+        weights = nil
+        random = RandomTensors(seed: seed)
     }
 
     /// A tensor that must have `shape`; a mismatch names the tensor, the file and both shapes.
     func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
+        guard let weights else { return random!.tensor(name, shape) }
         let value = try weights.tensor(name)
         guard value.shape == shape else {
             throw NeuralError.shapeMismatch("\(name) in \(weights.path) is \(value.shape), the config needs \(shape)")

@@ -98,13 +98,8 @@ case "unet-step":
     // unet-step STEPS [SIZE]: full-size SD 1.5 UNet (random weights), guided steps (batch 2) at SIZE² pixels.
     guard arguments.count >= 2, let steps = Int(arguments[1]) else { fail("usage: unet-step STEPS [SIZE]") }
     let size = arguments.count > 2 ? Int(arguments[2]) ?? 512 : 512
-    let sd15 = """
-        {"block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2, "attention_head_dim": 8, "cross_attention_dim": 768,
-         "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
-         "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], "sample_size": 64}
-        """
     do {
-        let config = try JSONDecoder().decode(UNetConfig.self, from: Data(sd15.utf8))
+        let config = try JSONDecoder().decode(UNetConfig.self, from: Data(StableDiffusionModel.sd15UNet.utf8))
         let built = Date()
         let unet = try UNet(randomWeights: config)
         print(String(format: "built random SD 1.5 UNet in %.1f s", Date().timeIntervalSince(built)))
@@ -116,6 +111,26 @@ case "unet-step":
             let out = try unet(latent, timestep: Float(999 - step * 50), context: context)
             print(String(format: "guided step %d at %dx%d: %.2f s (output %@)", step + 1, size, size, Date().timeIntervalSince(begin), "\(out.shape)"))
         }
+    } catch { fail("\(error)") }
+    exit(0)
+case "pipeline":
+    // pipeline STEPS: the whole txt2img pipeline, full-size SD 1.5 (random weights), 512x512,
+    // guidance 7.5, DDIM: per-step seconds and VAE decode time; run under /usr/bin/time for peak RSS.
+    guard arguments.count == 2, let steps = Int(arguments[1]) else { fail("usage: pipeline STEPS") }
+    do {
+        let built = Date()
+        let model = try StableDiffusionModel(randomSD15WithMerges: "presets/clip/bpe_simple_vocab_16e6.txt.gz")
+        print(String(format: "built random SD 1.5 pipeline in %.1f s", Date().timeIntervalSince(built)))
+        let request = GenerationRequest(prompt: "a lighthouse on a cliff at dawn, photo", negativePrompt: "blurry", seed: 0, steps: steps,
+                                        guidance: 7.5, sampler: .ddim, width: 512, height: 512)
+        let begin = Date()
+        var last = begin
+        let result = try Pipeline(model: model).generate(request) { done, total in
+            print(String(format: "step %d/%d: %.2f s", done, total, Date().timeIntervalSince(last)))
+            last = Date()
+        }
+        print(String(format: "VAE decode and output: %.2f s; whole generate: %.1f s; image %@", Date().timeIntervalSince(last),
+                     Date().timeIntervalSince(begin), "\(result.image.shape)"))
     } catch { fail("\(error)") }
     exit(0)
 case "text-encoder":

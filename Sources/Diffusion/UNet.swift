@@ -216,20 +216,3 @@ public final class UNet: @unchecked Sendable {
         return try LinearAlgebra.linear(Heads.merge(attended), weight: try w(p + ".to_out.0.weight"), bias: try w(p + ".to_out.0.bias"))
     }
 }
-
-/// [1, C, H, W] ⇄ [H·W, C].
-enum Layout {
-    static func channelsLast(_ x: Tensor) -> Tensor {
-        let (c, pixels) = (x.shape[1], x.shape[2] * x.shape[3])
-        var out = [Float](repeating: 0, count: c * pixels)
-        for ch in 0..<c { for i in 0..<pixels { out[i * c + ch] = x.storage[ch * pixels + i] } }
-        return Tensor(shape: [pixels, c], storage: out)
-    }
-
-    static func channelsFirst(_ x: Tensor, height: Int, width: Int) -> Tensor {
-        let (pixels, c) = (x.shape[0], x.shape[1])
-        var out = [Float](repeating: 0, count: c * pixels)
-        for ch in 0..<c { for i in 0..<pixels { out[ch * pixels + i] = x.storage[i * c + ch] } }
-        return Tensor(shape: [1, c, height, width], storage: out)
-    }
-}

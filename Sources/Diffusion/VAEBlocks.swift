@@ -61,23 +61,18 @@ struct VAEBlocks: @unchecked Sendable {
     func attention(_ x: Tensor, _ p: String, channels c: Int) throws -> Tensor {
         let normed = try Ops.groupNorm(x, groups: config.normGroups, weight: try tensor(p + ".group_norm.weight", [c]),
                                        bias: try tensor(p + ".group_norm.bias", [c]), epsilon: 1e-6)
-        let (batch, height, width) = (x.shape[0], x.shape[2], x.shape[3])
-        let pixels = height * width
-        var out = x
-        for n in 0..<batch {
-            // [c, pixels] → [pixels, c]
-            var tokens = [Float](repeating: 0, count: pixels * c)
-            for ch in 0..<c { for i in 0..<pixels { tokens[i * c + ch] = normed.storage[(n * c + ch) * pixels + i] } }
-            let input = Tensor(shape: [pixels, c], storage: tokens)
+        let (height, width, pixels) = (x.shape[2], x.shape[3], x.shape[2] * x.shape[3])
+        let attended = try (0..<x.shape[0]).map { n -> Tensor in
+            let input = Layout.channelsLast(normed.item(n, keepingAxis: true))
             func project(_ name: String) throws -> Tensor {
                 let y = try LinearAlgebra.linear(input, weight: try tensor(p + ".\(name).weight", [c, c]), bias: try tensor(p + ".\(name).bias", [c]))
                 return Tensor(shape: [1, pixels, c], storage: y.storage)
             }
-            let attended = try Attention.scaledDotProduct(query: try project("to_q"), key: try project("to_k"), value: try project("to_v"))
-            let projected = try LinearAlgebra.linear(Tensor(shape: [pixels, c], storage: attended.storage),
+            let heads = try Attention.scaledDotProduct(query: try project("to_q"), key: try project("to_k"), value: try project("to_v"))
+            let projected = try LinearAlgebra.linear(Tensor(shape: [pixels, c], storage: heads.storage),
                                                      weight: try tensor(p + ".to_out.0.weight", [c, c]), bias: try tensor(p + ".to_out.0.bias", [c]))
-            for ch in 0..<c { for i in 0..<pixels { out.storage[(n * c + ch) * pixels + i] += projected.storage[i * c + ch] } }
+            return Layout.channelsFirst(projected, height: height, width: width)
         }
-        return out
+        return try Ops.add(x, Ops.concat(attended, axis: 0))
     }
 }

@@ -1,21 +1,21 @@
 import Foundation
 import Neural
 
-/// Reads named tensors from a safetensors file, accepting both key layouts found in the wild:
+/// Reads named tensors from a weight source, accepting both key layouts found in the wild:
 /// with the `text_model.` prefix (Hub SD folders, older transformers) and without (transformers ≥ 5).
 struct CLIPTextWeights {
-    let file: SafeTensorsFile
+    let source: WeightSource
     let prefix: String
 
-    init(file: SafeTensorsFile) {
-        self.file = file
-        prefix = file.entries["text_model.embeddings.token_embedding.weight"] != nil ? "text_model." : ""
+    init(source: WeightSource) {
+        self.source = source
+        prefix = source.shape(of: "text_model.embeddings.token_embedding.weight") != nil ? "text_model." : ""
     }
 
     func callAsFunction(_ name: String, shape: [Int]) throws -> Tensor {
-        let tensor = try file.tensor(prefix + name)
+        let tensor = try source.tensor(prefix + name)
         guard tensor.shape == shape else {
-            throw NeuralError.shapeMismatch("\(prefix + name) in \(file.path) is \(tensor.shape), the config needs \(shape)")
+            throw NeuralError.shapeMismatch("\(prefix + name) in \(source.path) is \(tensor.shape), the config needs \(shape)")
         }
         return tensor
     }
@@ -48,7 +48,11 @@ public final class CLIPTextEncoder: @unchecked Sendable {
     }
 
     public convenience init(config: CLIPTextConfig, weights file: SafeTensorsFile) throws {
-        let weights = CLIPTextWeights(file: file)
+        try self.init(config: config, source: file)
+    }
+
+    convenience init(config: CLIPTextConfig, source: WeightSource) throws {
+        let weights = CLIPTextWeights(source: source)
         try self.init(config: config) { name, shape in try weights(name, shape: shape) }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import Neural
 
-/// A Stable Diffusion model loaded from a diffusers folder (model_index.json, tokenizer/,
-/// text_encoder/, unet/, vae/, scheduler/). Weights stay memory-mapped; nothing is converted.
+/// A Stable Diffusion 1.x/2.x model, from a diffusers folder (model_index.json, tokenizer/,
+/// text_encoder/, unet/, vae/, scheduler/) or a single-file original checkpoint in safetensors.
 public final class StableDiffusionModel: @unchecked Sendable {
     public let path: String
     public let tokenizer: CLIPTokenizer
@@ -28,23 +28,65 @@ public final class StableDiffusionModel: @unchecked Sendable {
         let vae = VAEBlocks(randomWeights: try decode(VAEConfig.self, Self.sd15VAE), seed: seed)
         decoder = try VAEDecoder(blocks: vae)
         encoder = try VAEEncoder(blocks: vae)
-        schedulerConfig = try decode(SchedulerConfig.self, "{}")
+        schedulerConfig = SchedulerConfig()
     }
 
     static let sd15TextEncoder = #"{"vocab_size": 49408, "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12, "max_position_embeddings": 77, "hidden_act": "quick_gelu"}"#
     public static let sd15UNet = #"{"block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2, "attention_head_dim": 8, "cross_attention_dim": 768, "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], "sample_size": 64}"#
     static let sd15VAE = #"{"block_out_channels": [128, 256, 512, 512], "layers_per_block": 2, "latent_channels": 4, "scaling_factor": 0.18215}"#
 
-    public init(path: String) throws {
+    /// How to read a model. Only single-file checkpoints need more than the path.
+    public struct LoadOptions: Sendable {
+        /// A diffusers folder whose configs (tokenizer/, text_encoder/, unet/, vae/, scheduler/)
+        /// describe a single-file checkpoint, like diffusers' `from_single_file(config:)`. When nil,
+        /// the configs are inferred from the tensors (SingleFileCheckpoint).
+        public var configFolder: String?
+        /// CLIP's merges file (presets/clip/bpe_simple_vocab_16e6.txt.gz): the tokenizer of a
+        /// single file without `configFolder`.
+        public var clipMerges: String?
+        /// Overrides the scheduler's prediction type. Needed for SD 2.x single files, whose tensors
+        /// do not tell 768-v (v-prediction, the default) from base (epsilon).
+        public var prediction: SchedulerConfig.Prediction?
+
+        public init(configFolder: String? = nil, clipMerges: String? = nil, prediction: SchedulerConfig.Prediction? = nil) {
+            self.configFolder = configFolder
+            self.clipMerges = clipMerges
+            self.prediction = prediction
+        }
+    }
+
+    /// Opens a diffusers folder or a single-file `.safetensors` checkpoint.
+    public convenience init(path: String, options: LoadOptions = LoadOptions()) throws {
         try ModelFiles.refusePickle(path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw DiffusionError.modelFiles(path: path, reason: "no such file or folder")
         }
-        guard isDirectory.boolValue else {
-            throw DiffusionError.modelFiles(path: path, reason: "single-file checkpoints are not supported yet; use the model's diffusers folder")
-        }
+        let parts = isDirectory.boolValue ? try Self.folderParts(path) : try Self.singleFileParts(path, options: options)
+        var scheduler = parts.scheduler
+        if let prediction = options.prediction { scheduler.prediction = prediction }
+        try self.init(path: path, tokenizer: parts.tokenizer, textEncoder: parts.textEncoder, unet: parts.unet, vae: parts.vae, scheduler: scheduler)
+    }
+
+    private init(path: String, tokenizer: CLIPTokenizer, textEncoder: CLIPTextEncoder, unet: UNet, vae: VAEBlocks, scheduler: SchedulerConfig) throws {
         self.path = path
+        self.tokenizer = tokenizer
+        self.textEncoder = textEncoder
+        self.unet = unet
+        decoder = try VAEDecoder(blocks: vae)
+        encoder = try VAEEncoder(blocks: vae)
+        schedulerConfig = scheduler
+        guard textEncoder.config.hiddenSize == unet.config.crossAttentionDim else {
+            throw DiffusionError.modelFiles(path: path, reason: "the text encoder gives \(textEncoder.config.hiddenSize)-wide states but the UNet attends to \(unet.config.crossAttentionDim)")
+        }
+        guard unet.config.inChannels == vae.config.latentChannels else {
+            throw DiffusionError.modelFiles(path: path, reason: "the UNet takes \(unet.config.inChannels) channels but the VAE makes \(vae.config.latentChannels) (inpainting UNets are not supported)")
+        }
+    }
+
+    private typealias Parts = (tokenizer: CLIPTokenizer, textEncoder: CLIPTextEncoder, unet: UNet, vae: VAEBlocks, scheduler: SchedulerConfig)
+
+    private static func folderParts(_ path: String) throws -> Parts {
         let index = path + "/model_index.json"
         guard let data = FileManager.default.contents(atPath: index) else {
             throw DiffusionError.modelFiles(path: index, reason: "missing: this is not a diffusers model folder")
@@ -57,18 +99,45 @@ public final class StableDiffusionModel: @unchecked Sendable {
         guard known.contains(pipelineClass) else {
             throw DiffusionError.modelFiles(path: index, reason: "\(pipelineClass) is not a Stable Diffusion 1.x/2.x pipeline (SDXL, SD3 and others are not supported)")
         }
-        tokenizer = try CLIPTokenizer.load(folder: path + "/tokenizer")
-        textEncoder = try CLIPTextEncoder(folder: path + "/text_encoder")
-        unet = try UNet(folder: path + "/unet")
-        let vae = try VAEBlocks(folder: path + "/vae")
-        decoder = try VAEDecoder(blocks: vae)
-        encoder = try VAEEncoder(blocks: vae)
-        schedulerConfig = try SchedulerConfig.load(path + "/scheduler/scheduler_config.json")
-        guard textEncoder.config.hiddenSize == unet.config.crossAttentionDim else {
-            throw DiffusionError.modelFiles(path: path, reason: "the text encoder gives \(textEncoder.config.hiddenSize)-wide states but the UNet attends to \(unet.config.crossAttentionDim)")
+        return (try CLIPTokenizer.load(folder: path + "/tokenizer"), try CLIPTextEncoder(folder: path + "/text_encoder"),
+                try UNet(folder: path + "/unet"), try VAEBlocks(folder: path + "/vae"),
+                try SchedulerConfig.load(path + "/scheduler/scheduler_config.json"))
+    }
+
+    private static func singleFileParts(_ path: String, options: LoadOptions) throws -> Parts {
+        guard path.lowercased().hasSuffix(".safetensors") else {
+            throw DiffusionError.modelFiles(path: path, reason: "a model is a diffusers folder or a single .safetensors checkpoint")
         }
-        guard unet.config.inChannels == vae.config.latentChannels else {
-            throw DiffusionError.modelFiles(path: path, reason: "the UNet takes \(unet.config.inChannels) channels but the VAE makes \(vae.config.latentChannels) (inpainting UNets are not supported)")
+        let file = try SafeTensorsFile(path: path)
+        let inferred = try SingleFileCheckpoint(shapes: file.entries.mapValues(\.shape), path: path)
+        var configs = inferred
+        let tokenizer: CLIPTokenizer, scheduler: SchedulerConfig
+        if let folder = options.configFolder {
+            func read<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
+                guard let data = FileManager.default.contents(atPath: folder + "/" + name) else {
+                    throw DiffusionError.modelFiles(path: folder + "/" + name, reason: "missing: the config folder must be a diffusers model folder")
+                }
+                do { return try JSONDecoder().decode(type, from: data) } catch {
+                    throw DiffusionError.modelFiles(path: folder + "/" + name, reason: "not a valid config: \(error)")
+                }
+            }
+            configs.textEncoder = try read(CLIPTextConfig.self, "text_encoder/config.json")
+            configs.unet = try read(UNetConfig.self, "unet/config.json")
+            configs.vae = try read(VAEConfig.self, "vae/config.json")
+            tokenizer = try CLIPTokenizer.load(folder: folder + "/tokenizer")
+            scheduler = try SchedulerConfig.load(folder + "/scheduler/scheduler_config.json")
+        } else {
+            guard let merges = options.clipMerges else {
+                throw DiffusionError.modelFiles(path: path, reason: "a single-file checkpoint needs CLIP's merges file (presets/clip/) or a config folder")
+            }
+            // SD 2.x's tokenizer pads with "!" (id 0) where SD 1.x repeats the end token.
+            tokenizer = try CLIPTokenizer.fromCLIPMerges(gzipFile: merges, padToken: inferred.family == .sd2 ? "!" : CLIPTokenizer.endText)
+            scheduler = SchedulerConfig(prediction: inferred.family == .sd2 ? .vPrediction : .epsilon)
         }
+        let parts = configs.parts(of: file)
+        let configName = "the \(inferred.family.rawValue) UNet config"
+        return (tokenizer, try CLIPTextEncoder(config: configs.textEncoder, source: parts.textEncoder),
+                try UNet(config: configs.unet, weights: parts.unet, configName: configName),
+                VAEBlocks(config: configs.vae, weights: parts.vae), scheduler)
     }
 }

@@ -63,6 +63,13 @@ public final class UNet: @unchecked Sendable {
         weights = try UNetParameters.load(config, from: file)
     }
 
+    /// A UNet whose tensors come from `source` (one part of a single-file checkpoint).
+    init(config: UNetConfig, weights source: WeightSource, configName: String) throws {
+        try Self.checkSupported(config, path: configName)
+        self.config = config
+        weights = try UNetParameters.load(config, from: source, configName: configName)
+    }
+
     /// A full model with random weights (benchmarks: no download needed).
     public init(randomWeights config: UNetConfig, seed: UInt64 = 0) throws {
         try Self.checkSupported(config, path: "UNet config")

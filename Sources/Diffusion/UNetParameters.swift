@@ -66,19 +66,19 @@ enum UNetParameters {
         return out
     }
 
-    /// Reads every listed tensor from `file` as float32, checking names and shapes first.
-    static func load(_ config: UNetConfig, from file: SafeTensorsFile) throws -> [String: Tensor] {
+    /// Reads every listed tensor as float32, checking every name and shape before reading any.
+    static func load(_ config: UNetConfig, from source: WeightSource, configName: String = "unet/config.json") throws -> [String: Tensor] {
         let wanted = shapes(config)
         for (name, shape) in wanted {
-            guard let entry = file.entries[name] else {
-                throw DiffusionError.modelFiles(path: file.path, reason: "tensor \(name) is missing (the file does not match unet/config.json)")
+            guard let actual = source.shape(of: name) else {
+                throw DiffusionError.modelFiles(path: source.path, reason: "tensor \(name) is missing (the file does not match \(configName))")
             }
-            guard entry.shape == shape else {
-                throw DiffusionError.modelFiles(path: file.path, reason: "tensor \(name) is \(entry.shape), unet/config.json needs \(shape)")
+            guard actual == shape else {
+                throw DiffusionError.modelFiles(path: source.path, reason: "tensor \(name) is \(actual), \(configName) needs \(shape)")
             }
         }
         var weights: [String: Tensor] = [:]
-        for (name, _) in wanted { weights[name] = try file.tensor(name) }
+        for (name, _) in wanted { weights[name] = try source.tensor(name) }
         return weights
     }
 

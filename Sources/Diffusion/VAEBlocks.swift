@@ -4,7 +4,7 @@ import Neural
 /// The weights of one AutoencoderKL and the blocks its encoder and decoder share.
 struct VAEBlocks: @unchecked Sendable {
     let config: VAEConfig
-    let weights: SafeTensorsFile?
+    let weights: WeightSource?
     /// Benchmarks: random tensors made on first use, then kept.
     let random: RandomTensors?
 
@@ -17,6 +17,12 @@ struct VAEBlocks: @unchecked Sendable {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a VAE config: \(error)")
         }
         weights = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
+        random = nil
+    }
+
+    init(config: VAEConfig, weights: WeightSource) {
+        self.config = config
+        self.weights = weights
         random = nil
     }
 

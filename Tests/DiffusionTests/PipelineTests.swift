@@ -4,25 +4,38 @@ import Neural
 import TestSupport
 import Testing
 
-/// Whole pipelines against diffusers (build_fixtures.py pipelines): tiny SD1-style (ε) and
-/// SD2-style (v-prediction, linear projections) models in diffusers layout, every sampler, txt2img
-/// with and without guidance and img2img, 5 steps, 16×16 pixels.
+/// Whole pipelines against diffusers (build_fixtures.py pipelines, single-file): tiny SD1-style (ε)
+/// and SD2-style (v-prediction, linear projections) models, each as a diffusers folder and as a
+/// single original-layout checkpoint (which diffusers' from_single_file ran for the expected
+/// values); every sampler, txt2img with and without guidance and img2img, 5 steps, 16×16 pixels.
 @Suite struct PipelineTests {
-    static let styles = ["tiny-sd1", "tiny-sd2"]
+    static let styles = ["tiny-sd1", "tiny-sd2", "tiny-sd1.safetensors", "tiny-sd2.safetensors"]
     static let modes = ["txt2img.0", "txt2img.7.5", "img2img.7.5"]
 
     static let models: [String: StableDiffusionModel] = {
         var loaded: [String: StableDiffusionModel] = [:]
-        for style in styles { loaded[style] = try? StableDiffusionModel(path: folder(style)) }
+        for style in styles { loaded[style] = try? load(style) }
         return loaded
     }()
 
     static func folder(_ style: String) -> String { TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/" + style }
 
+    /// A folder, or a single file read with its folder's configs (diffusers' `config=`).
+    static func load(_ style: String) throws -> StableDiffusionModel {
+        guard style.hasSuffix(".safetensors") else { return try StableDiffusionModel(path: folder(style)) }
+        let configs = folder(String(style.dropLast(".safetensors".count)))
+        return try StableDiffusionModel(path: folder(style), options: .init(configFolder: configs))
+    }
+
+    static func expectedValues(_ style: String) -> String {
+        guard style.hasSuffix(".safetensors") else { return folder(style) + "/expected.safetensors" }
+        return folder("expected-single-" + style.dropFirst("tiny-".count))
+    }
+
     @Test(arguments: styles, Sampler.allCases)
     func matchesDiffusers(style: String, sampler: Sampler) throws {
-        let model = try #require(Self.models[style], "the \(style) fixture loads")
-        let expected = try SafeTensorsFile(path: Self.folder(style) + "/expected.safetensors")
+        let model = try #require(Self.models[style], "the \(style) fixture loads: \(String(describing: Result { try Self.load(style) }))")
+        let expected = try SafeTensorsFile(path: Self.expectedValues(style))
         let prompt = try #require(expected.metadata["prompt"]), negative = try #require(expected.metadata["negative_prompt"])
         for mode in Self.modes {
             let key = mode.replacingOccurrences(of: "2img.", with: "2img.\(sampler.rawValue).")

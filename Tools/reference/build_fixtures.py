@@ -4,6 +4,7 @@
 Usage: build_fixtures.py [GROUP ...]   (no group: all of them)
 """
 import os
+import re
 import sys
 
 # torch.randn's float kernel differs slightly between CPU dispatch levels (about 1e-6 between the
@@ -454,7 +455,152 @@ def build_pipelines():
         print(style, len(cases), "cases")
 
 
-GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+def ldm_unet_name(name, layers, attention_levels):
+    """diffusers UNet2DConditionModel name -> original LDM checkpoint name (model.diffusion_model.*)."""
+    resnet = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
+              ("norm2", "out_layers.0"), ("conv2", "out_layers.3"), ("conv_shortcut", "skip_connection")]
+
+    def rename_resnet(rest):
+        for new, old in resnet:
+            if rest.startswith(new + "."):
+                return old + rest[len(new):]
+        raise ValueError(rest)
+    fixed = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
+             "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+    for new, old in fixed.items():
+        if name.startswith(new + "."):
+            return old + name[len(new):]
+    m = re.match(r"down_blocks\.(\d+)\.(resnets|attentions|downsamplers)\.(\d+)\.(.*)", name)
+    if m:
+        level, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
+        if kind == "downsamplers":
+            return f"input_blocks.{1 + level * (layers + 1) + layers}.0.op.{rest.removeprefix('conv.')}"
+        index = 1 + level * (layers + 1) + j
+        return f"input_blocks.{index}.0.{rename_resnet(rest)}" if kind == "resnets" else f"input_blocks.{index}.1.{rest}"
+    m = re.match(r"mid_block\.(resnets|attentions)\.(\d+)\.(.*)", name)
+    if m:
+        if m[1] == "attentions":
+            return "middle_block.1." + m[3]
+        return f"middle_block.{0 if m[2] == '0' else 2}.{rename_resnet(m[3])}"
+    m = re.match(r"up_blocks\.(\d+)\.(resnets|attentions|upsamplers)\.(\d+)\.(.*)", name)
+    if m:
+        level, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
+        if kind == "upsamplers":
+            return f"output_blocks.{level * (layers + 1) + layers}.{2 if level in attention_levels else 1}.{rest}"
+        index = level * (layers + 1) + j
+        return f"output_blocks.{index}.0.{rename_resnet(rest)}" if kind == "resnets" else f"output_blocks.{index}.1.{rest}"
+    raise ValueError(name)
+
+
+def ldm_vae_name(name, levels):
+    """diffusers AutoencoderKL name -> original LDM checkpoint name (first_stage_model.*)."""
+    attention = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
+    name = name.replace("conv_norm_out", "norm_out").replace("conv_shortcut", "nin_shortcut")
+    m = re.match(r"(encoder|decoder)\.mid_block\.(resnets|attentions)\.(\d+)\.(.*)", name)
+    if m:
+        if m[2] == "resnets":
+            return f"{m[1]}.mid.block_{int(m[3]) + 1}.{m[4]}"
+        module, _, field = m[4].rpartition(".")
+        return f"{m[1]}.mid.attn_1.{attention[module]}.{field}"
+    m = re.match(r"encoder\.down_blocks\.(\d+)\.(resnets\.(\d+)|downsamplers\.0)\.(.*)", name)
+    if m:
+        return f"encoder.down.{m[1]}.block.{m[3]}.{m[4]}" if m[3] is not None else f"encoder.down.{m[1]}.downsample.{m[4]}"
+    m = re.match(r"decoder\.up_blocks\.(\d+)\.(resnets\.(\d+)|upsamplers\.0)\.(.*)", name)
+    if m:
+        level = levels - 1 - int(m[1])
+        return f"decoder.up.{level}.block.{m[3]}.{m[4]}" if m[3] is not None else f"decoder.up.{level}.upsample.{m[4]}"
+    return name
+
+
+def ldm_checkpoint(pipe, sd2):
+    """The pipeline's weights as one original-layout (LDM) checkpoint, the way SD 1.x/2.x files
+    on the Hub and Civitai are laid out: SD1 keeps the transformers CLIP names, SD2 uses OpenCLIP
+    names with fused q/k/v and one more text layer than diffusers runs (SD2 conditions on the
+    penultimate layer), plus the unused text projection."""
+    tensors = {}
+    unet_config = pipe.unet.config
+    attention_levels = {i for i, t in enumerate(unet_config.up_block_types) if t.startswith("CrossAttn")}
+    for name, value in pipe.unet.state_dict().items():
+        tensors["model.diffusion_model." + ldm_unet_name(name, unet_config.layers_per_block, attention_levels)] = value
+    levels = len(pipe.vae.config.block_out_channels)
+    for name, value in pipe.vae.state_dict().items():
+        if ".mid_block.attentions." in name and name.endswith(".weight") and value.dim() == 2:
+            value = value[:, :, None, None]
+        tensors["first_stage_model." + ldm_vae_name(name, levels)] = value
+    text = {k.removeprefix("text_model."): v for k, v in pipe.text_encoder.state_dict().items()}
+    if not sd2:
+        for name, value in text.items():
+            tensors["cond_stage_model.transformer.text_model." + name] = value
+        return {k: v.contiguous() for k, v in tensors.items()}
+    prefix = "cond_stage_model.model."
+    tensors[prefix + "token_embedding.weight"] = text["embeddings.token_embedding.weight"]
+    tensors[prefix + "positional_embedding"] = text["embeddings.position_embedding.weight"]
+    tensors[prefix + "ln_final.weight"] = text["final_layer_norm.weight"]
+    tensors[prefix + "ln_final.bias"] = text["final_layer_norm.bias"]
+    width = text["final_layer_norm.weight"].shape[0]
+    tensors[prefix + "text_projection"] = torch.randn(width, width) * 0.05
+    layers = pipe.text_encoder.config.num_hidden_layers
+    for i in range(layers + 1):
+        source = i if i < layers else layers - 1  # the extra last layer: any values, diffusers skips it
+        p, b = f"encoder.layers.{source}.", f"{prefix}transformer.resblocks.{i}."
+        for field in ("weight", "bias"):
+            tensors[b + "attn.in_proj_" + field] = torch.cat([text[p + f"self_attn.{x}_proj.{field}"] for x in "qkv"])
+            tensors[b + "attn.out_proj." + field] = text[p + "self_attn.out_proj." + field]
+            tensors[b + "ln_1." + field] = text[p + "layer_norm1." + field]
+            tensors[b + "ln_2." + field] = text[p + "layer_norm2." + field]
+            tensors[b + "mlp.c_fc." + field] = text[p + "mlp.fc1." + field]
+            tensors[b + "mlp.c_proj." + field] = text[p + "mlp.fc2." + field]
+    return {k: v.contiguous().clone() for k, v in tensors.items()}
+
+
+def build_single_file():
+    """Each tiny pipeline also as one original-layout checkpoint (tiny-sd1.safetensors, ...).
+    diffusers itself loads it back (from_single_file with the folder's configs) and reruns every
+    case; its outputs are stored as expected-single.safetensors for the Swift tests."""
+    import diffusers
+    from safetensors.torch import load_file
+    from diffusers import StableDiffusionImg2ImgPipeline
+    base = os.path.join(ROOT, "Tests", "Fixtures", "pipelines")
+    for style in ("sd1", "sd2"):
+        folder = os.path.join(base, "tiny-" + style)
+        pipe = diffusers.StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
+        single = os.path.join(base, f"tiny-{style}.safetensors")
+        save_file(ldm_checkpoint(pipe, style == "sd2"), single, metadata={"format": "pt"})
+        pipe = diffusers.StableDiffusionPipeline.from_single_file(single, config=folder, local_files_only=True,
+                                                                   safety_checker=None, requires_safety_checker=False)
+        expected = load_file(os.path.join(folder, "expected.safetensors"))
+        tensors = {"init_image": expected["init_image"]}
+        base_config = dict(pipe.scheduler.config)
+        worst = 0.0
+        for key in sorted(k[:-len(".latents")] for k in expected if k.endswith(".latents")):
+            mode, sampler, guidance = key.split(".", 2)
+            cls_name, extra = PIPELINE_SAMPLERS[sampler]
+            scheduler = getattr(diffusers, cls_name).from_config(dict(base_config, **extra))
+            seed = int(expected[key + ".seed"].item())
+            strength = float(expected[key + ".strength"].item())
+            common = dict(prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, num_inference_steps=5,
+                          guidance_scale=float(guidance), generator=torch.Generator("cpu").manual_seed(seed))
+            runner = pipe if mode == "txt2img" else StableDiffusionImg2ImgPipeline(**pipe.components)
+            runner.scheduler = scheduler
+            if mode == "img2img":
+                common.update(image=(expected["init_image"] + 1) / 2, strength=strength)
+            else:
+                common.update(height=16, width=16)
+            with torch.no_grad():
+                latents = runner(output_type="latent", **dict(common, generator=torch.Generator("cpu").manual_seed(seed))).images
+                image = runner(output_type="pt", **common).images
+            worst = max(worst, (latents - expected[key + ".latents"]).abs().max().item())
+            for suffix, value in ((".latents", latents), (".image", image), (".seed", expected[key + ".seed"]),
+                                  (".strength", expected[key + ".strength"])):
+                tensors[key + suffix] = value
+        metadata = versions()
+        metadata.update(diffusers=diffusers.__version__, prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, steps="5",
+                        max_abs_diff_vs_folder=f"{worst:.3g}")
+        save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(base, f"expected-single-{style}.safetensors"), metadata=metadata)
+        print(style, "single-file: max |latents - folder latents| =", worst)
+
+
+GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
           "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

@@ -1,0 +1,34 @@
+import Foundation
+import Neural
+
+/// One model of a single-file checkpoint (UNet, VAE or text encoder), seen by diffusers names.
+struct CheckpointPart: WeightSource {
+    let file: SafeTensorsFile
+    let locate: @Sendable (String) -> CheckpointLocation?
+
+    var path: String { file.path }
+
+    func shape(of name: String) -> [Int]? {
+        guard let location = locate(name), let entry = file.entries[location.key] else { return nil }
+        return Self.shape(entry.shape, at: location)
+    }
+
+    func tensor(_ name: String) throws -> Tensor {
+        guard let location = locate(name) else { throw NeuralError.missingTensor(file: path, tensor: name) }
+        var tensor = try file.tensor(location.key)
+        if let rows = location.rows {
+            let width = tensor.shape.dropFirst().reduce(1, *)
+            guard rows.upperBound <= tensor.shape[0] else { throw NeuralError.missingTensor(file: path, tensor: "\(location.key) rows \(rows)") }
+            tensor = Tensor(shape: [rows.count] + tensor.shape.dropFirst(), storage: Array(tensor.storage[rows.lowerBound * width..<rows.upperBound * width]))
+        }
+        tensor.shape = Self.shape(tensor.shape, at: location)
+        return tensor
+    }
+
+    private static func shape(_ stored: [Int], at location: CheckpointLocation) -> [Int] {
+        var shape = stored
+        if let rows = location.rows, !shape.isEmpty { shape[0] = rows.count }
+        while location.squeeze, shape.count > 2, shape.last == 1 { shape.removeLast() }
+        return shape
+    }
+}

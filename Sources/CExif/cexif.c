@@ -78,3 +78,18 @@ int sw_exif_save(ExifData *exif, unsigned char **data, unsigned int *length) {
 }
 
 void sw_exif_close(ExifData *exif) { if (exif) exif_data_unref(exif); }
+
+int sw_exif_set_undefined(ExifData *exif, ExifIfd ifd, ExifTag tag, const unsigned char *bytes, unsigned int size) {
+    ExifEntry *entry = fresh_entry(exif, ifd, tag);
+    if (!entry) return -1;
+    return fill(entry, EXIF_FORMAT_UNDEFINED, bytes, size, size);
+}
+
+int sw_exif_get_undefined(ExifData *exif, ExifIfd ifd, ExifTag tag, unsigned char *buffer, unsigned int capacity) {
+    ExifEntry *entry = exif_content_get_entry(exif->ifd[ifd], tag);
+    if (!entry || !entry->data || entry->size > capacity) return -1;
+    memcpy(buffer, entry->data, entry->size);
+    return (int)entry->size;
+}
+
+int sw_exif_is_big_endian(ExifData *exif) { return exif_data_get_byte_order(exif) == EXIF_BYTE_ORDER_MOTOROLA; }

@@ -23,6 +23,12 @@ public enum EXIFBlock {
         try set(EXIF_TAG_ARTIST, metadata.creators.isEmpty ? nil : metadata.creators.joined(separator: "; "))
         try set(EXIF_TAG_COPYRIGHT, metadata.copyright)
         try set(EXIF_TAG_SOFTWARE, metadata.software)
+        if let generation = metadata.generation {
+            let comment = UserComment.encode(generation.a1111Text, bigEndian: sw_exif_is_big_endian(exif) != 0)
+            guard comment.withUnsafeBytes({ sw_exif_set_undefined(exif, EXIF_IFD_EXIF, EXIF_TAG_USER_COMMENT, $0.bindMemory(to: UInt8.self).baseAddress, UInt32($0.count)) }) == 0 else {
+                throw MetadataError.exifFailed(reason: "cannot set UserComment")
+            }
+        }
 
         var bytes: UnsafeMutablePointer<UInt8>?
         var length: UInt32 = 0
@@ -52,6 +58,42 @@ public enum EXIFBlock {
         if let artist = get(EXIF_TAG_ARTIST) { metadata.creators = [artist] }
         metadata.copyright = get(EXIF_TAG_COPYRIGHT)
         metadata.software = get(EXIF_TAG_SOFTWARE)
+        var comment = [UInt8](repeating: 0, count: 65_536)
+        let length = sw_exif_get_undefined(exif, EXIF_IFD_EXIF, EXIF_TAG_USER_COMMENT, &comment, UInt32(comment.count))
+        if length > 0, let text = UserComment.decode(Data(comment.prefix(Int(length))), bigEndian: sw_exif_is_big_endian(exif) != 0) {
+            metadata.generation = GenerationParameters.fromA1111(text)
+        }
         return metadata
+    }
+}
+
+/// EXIF UserComment: an 8-byte character-code prefix, then the text. Plain ASCII is stored as
+/// ASCII; anything else as UNICODE (UTF-16 in the block's byte order, which ExifTool and exiv2 read).
+enum UserComment {
+    static let asciiPrefix: [UInt8] = Array("ASCII".utf8) + [0, 0, 0]
+    static let unicodePrefix: [UInt8] = Array("UNICODE".utf8) + [0]
+
+    static func encode(_ text: String, bigEndian: Bool) -> Data {
+        if text.unicodeScalars.allSatisfy(\.isASCII) { return Data(asciiPrefix + Array(text.utf8)) }
+        var bytes = unicodePrefix
+        for unit in text.utf16 {
+            bytes += bigEndian ? [UInt8(unit >> 8), UInt8(unit & 0xFF)] : [UInt8(unit & 0xFF), UInt8(unit >> 8)]
+        }
+        return Data(bytes)
+    }
+
+    static func decode(_ data: Data, bigEndian: Bool) -> String? {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 8 else { return nil }
+        let body = Array(bytes[8...])
+        if Array(bytes[0..<8]) == unicodePrefix {
+            var units: [UInt16] = []
+            for i in stride(from: 0, to: body.count - 1, by: 2) {
+                units.append(bigEndian ? UInt16(body[i]) << 8 | UInt16(body[i + 1]) : UInt16(body[i + 1]) << 8 | UInt16(body[i]))
+            }
+            return String(decoding: units, as: UTF16.self)
+        }
+        let text = String(decoding: body, as: UTF8.self)
+        return text.trimmingCharacters(in: CharacterSet(charactersIn: "\0 "))
     }
 }

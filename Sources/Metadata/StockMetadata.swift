@@ -35,6 +35,8 @@ public struct StockMetadata: Codable, Sendable, Equatable {
     public var digitalSourceType: DigitalSourceType?
     /// Written to EXIF Software and XMP CreatorTool.
     public var software: String?
+    /// For generated images: how to make them again (XMP stockwerk:Generation, EXIF UserComment).
+    public var generation: GenerationParameters?
 
     public init(title: String? = nil, description: String? = nil, keywords: [String] = [],
                 creators: [String] = [], copyright: String? = nil,
@@ -59,6 +61,7 @@ public struct StockMetadata: Codable, Sendable, Equatable {
         merged.copyright = copyright ?? other.copyright
         merged.digitalSourceType = digitalSourceType ?? other.digitalSourceType
         merged.software = software ?? other.software
+        merged.generation = generation ?? other.generation
         return merged
     }
 }

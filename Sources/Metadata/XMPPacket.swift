@@ -10,7 +10,10 @@ public enum XMPPacket {
         ("photoshop", "http://ns.adobe.com/photoshop/1.0/"),
         ("Iptc4xmpExt", "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"),
         ("xmp", "http://ns.adobe.com/xap/1.0/"),
+        ("stockwerk", stockwerkNamespace),
     ]
+    /// Our namespace: stockwerk:Generation holds GenerationParameters as JSON.
+    public static let stockwerkNamespace = "http://ns.stockwerk.app/1.0/"
     static let rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
     /// The packet as UTF-8, with padding so other tools can edit it in place.
@@ -38,6 +41,7 @@ public enum XMPPacket {
         simple("photoshop:Headline", metadata.title)
         simple("Iptc4xmpExt:DigitalSourceType", metadata.digitalSourceType?.uri)
         simple("xmp:CreatorTool", metadata.software)
+        simple("stockwerk:Generation", metadata.generation?.json)
 
         let declarations = namespaces.map { "\n    xmlns:\($0.prefix)=\"\($0.uri)\"" }.joined()
         var packet = "<?xpacket begin=\"\u{FEFF}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
@@ -147,6 +151,7 @@ private final class XMPReader: NSObject, XMLParserDelegate {
         case ("http://iptc.org/std/Iptc4xmpExt/2008-02-29/", "DigitalSourceType"):
             metadata.digitalSourceType = first.flatMap(DigitalSourceType.init(uri:))
         case ("http://ns.adobe.com/xap/1.0/", "CreatorTool"): metadata.software = first
+        case (XMPPacket.stockwerkNamespace, "Generation"): metadata.generation = first.flatMap(GenerationParameters.fromJSON)
         default: break
         }
     }

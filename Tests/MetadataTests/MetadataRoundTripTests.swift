@@ -51,6 +51,42 @@ import Testing
         #expect((tags["ICC_Profile:ProfileDescription"] as? String)?.contains("sRGB") == true)
     }
 
+    static let generation = GenerationParameters(
+        prompt: "a red bicycle, (golden hour:1.2), Zürich 東京", negativePrompt: "blurry, text\nwatermark", seed: 4_000_000_123, steps: 25,
+        sampler: "dpmpp-2m-karras", guidance: 7.5, width: 512, height: 768, model: "sd15", modelHash: "6ce0161689")
+
+    /// Generation parameters: our JSON in XMP, A1111's text in EXIF UserComment, read back by
+    /// ExifTool, exiv2 and us; the UNICODE form for non-ASCII text, the ASCII form otherwise.
+    @Test(arguments: [false, true])
+    func generationParametersReadBackEverywhere(ascii: Bool) throws {
+        let path = try sampleJPEG("generation")
+        var metadata = Self.full
+        var generation = Self.generation
+        if ascii { generation.prompt = "a red bicycle, (golden hour:1.2)" }
+        metadata.generation = generation
+        try MetadataWriter.write(metadata, source: path, destination: path)
+        let text = generation.a1111Text
+        #expect(text == generation.prompt + "\nNegative prompt: blurry, text\nwatermark\nSteps: 25, Sampler: DPM++ 2M Karras, CFG scale: 7.5, "
+                + "Seed: 4000000123, Size: 512x768, Model hash: 6ce0161689, Model: sd15")
+        let tags = try TestSupport.exiftool(path)
+        #expect(tags["ExifIFD:UserComment"] as? String == text)
+        #expect((tags["XMP-stockwerk:Generation"] as? String).flatMap(GenerationParameters.fromJSON) == generation)
+        let keys = try TestSupport.exiv2(path)
+        let exiv2Comment = try #require(keys["Exif.Photo.UserComment"]?.first)
+        #expect(exiv2Comment.hasSuffix(generation.prompt.components(separatedBy: "\n")[0]) || exiv2Comment.contains("Steps: 25"), "\(exiv2Comment)")
+        let read = try MetadataReader.read(jpeg: path)
+        #expect(read.exif?.generation == GenerationParameters.fromA1111(text))
+        #expect(read.xmp?.generation == generation && read.reconciled.generation == generation)
+    }
+
+    @Test func a1111TextFromOtherToolsParses() throws {
+        let text = "portrait of a cat\nSteps: 30, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6, Seed: 42, Size: 768x512, Model hash: abc, Model: dreamshaper_8, Version: v1.10.1"
+        let parsed = try #require(GenerationParameters.fromA1111(text))
+        #expect(parsed.prompt == "portrait of a cat" && parsed.negativePrompt.isEmpty && parsed.sampler == "dpmpp-2m-karras")
+        #expect(parsed.steps == 30 && parsed.guidance == 6 && parsed.seed == 42 && parsed.width == 768 && parsed.height == 512 && parsed.model == "dreamshaper_8")
+        #expect(GenerationParameters.fromA1111("just a caption") == nil)
+    }
+
     @Test func exiv2ReadsEveryFieldBack() throws {
         let path = try sampleJPEG("exiv2")
         try MetadataWriter.write(Self.full, source: path, destination: path)

@@ -14,6 +14,12 @@ int sw_exif_set_short(ExifData *exif, ExifIfd ifd, ExifTag tag, unsigned short v
 void sw_exif_remove(ExifData *exif, ExifIfd ifd, ExifTag tag);
 /// Reads an ASCII tag's raw bytes (NUL-terminated copy in buffer); returns length or -1.
 int sw_exif_get_ascii(ExifData *exif, ExifIfd ifd, ExifTag tag, char *buffer, unsigned int capacity);
+/// Sets (or replaces) an UNDEFINED-format tag (e.g. UserComment in the EXIF IFD).
+int sw_exif_set_undefined(ExifData *exif, ExifIfd ifd, ExifTag tag, const unsigned char *bytes, unsigned int size);
+/// Copies an entry's raw bytes; returns their count, or -1 when absent or larger than capacity.
+int sw_exif_get_undefined(ExifData *exif, ExifIfd ifd, ExifTag tag, unsigned char *buffer, unsigned int capacity);
+/// 1 when the block is big-endian (Motorola), 0 for little-endian (Intel).
+int sw_exif_is_big_endian(ExifData *exif);
 /// Serialises to a block starting with "Exif\0\0"; free the result with free().
 int sw_exif_save(ExifData *exif, unsigned char **data, unsigned int *length);
 void sw_exif_close(ExifData *exif);

@@ -1,0 +1,83 @@
+import Foundation
+
+/// How an image was generated, complete enough to make it again (`stockwerk rerun`). Stored as
+/// our JSON in XMP (stockwerk:Generation) and as AUTOMATIC1111's "parameters" text in EXIF
+/// UserComment, the form most image browsers and prompt tools read.
+public struct GenerationParameters: Codable, Sendable, Equatable {
+    public var prompt: String
+    public var negativePrompt: String
+    public var seed: UInt64
+    public var steps: Int
+    /// Stockwerk's sampler id (`dpmpp-2m-karras`, …).
+    public var sampler: String
+    public var guidance: Double
+    public var width: Int
+    public var height: Int
+    /// The model's preset name, or its file or folder name.
+    public var model: String
+    /// AUTOMATIC1111's "AutoV2" hash: the first 10 hex digits of the weights file's SHA-256.
+    public var modelHash: String
+    /// Where the model was loaded from when the image was made (a path on that machine).
+    public var modelPath: String?
+    /// Prediction type forced on the model (SD 2.x single files), if any.
+    public var prediction: String?
+
+    public init(prompt: String, negativePrompt: String = "", seed: UInt64, steps: Int, sampler: String, guidance: Double,
+                width: Int, height: Int, model: String, modelHash: String, modelPath: String? = nil, prediction: String? = nil) {
+        self.prompt = prompt; self.negativePrompt = negativePrompt; self.seed = seed; self.steps = steps
+        self.sampler = sampler; self.guidance = guidance; self.width = width; self.height = height
+        self.model = model; self.modelHash = modelHash; self.modelPath = modelPath; self.prediction = prediction
+    }
+
+    /// Our sampler ids and AUTOMATIC1111's names for the same samplers.
+    static let a1111Samplers = ["ddim": "DDIM", "euler": "Euler", "euler-a": "Euler a", "dpmpp-2m": "DPM++ 2M",
+                                "dpmpp-2m-karras": "DPM++ 2M Karras", "lcm": "LCM"]
+
+    /// The JSON we keep in XMP (sorted keys: the same parameters give the same bytes).
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    public static func fromJSON(_ text: String) -> GenerationParameters? {
+        try? JSONDecoder().decode(GenerationParameters.self, from: Data(text.utf8))
+    }
+
+    /// AUTOMATIC1111's text: the prompt, `Negative prompt: …`, then one line of `Key: value` pairs.
+    public var a1111Text: String {
+        var lines = [prompt]
+        if !negativePrompt.isEmpty { lines.append("Negative prompt: " + negativePrompt) }
+        let cfg = guidance == guidance.rounded() ? String(Int(guidance)) : String(guidance)
+        lines.append("Steps: \(steps), Sampler: \(Self.a1111Samplers[sampler] ?? sampler), CFG scale: \(cfg), Seed: \(seed), "
+                     + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Reads AUTOMATIC1111's text (ours, or one written by A1111, Forge or similar tools).
+    /// Returns nil when the settings line lacks steps, sampler, CFG scale, seed or size.
+    public static func fromA1111(_ text: String) -> GenerationParameters? {
+        var lines = text.components(separatedBy: "\n")
+        guard let settingsIndex = lines.lastIndex(where: { $0.hasPrefix("Steps: ") }) else { return nil }
+        let settings = lines[settingsIndex]
+        lines.removeSubrange(settingsIndex...)
+        var negative = ""
+        if let index = lines.firstIndex(where: { $0.hasPrefix("Negative prompt: ") }) {
+            negative = ([String(lines[index].dropFirst("Negative prompt: ".count))] + lines[(index + 1)...]).joined(separator: "\n")
+            lines.removeSubrange(index...)
+        }
+        var values: [String: String] = [:]
+        for pair in settings.components(separatedBy: ", ") {
+            guard let colon = pair.range(of: ": ") else { continue }
+            values[String(pair[..<colon.lowerBound])] = String(pair[colon.upperBound...])
+        }
+        let size = values["Size"]?.split(separator: "x").compactMap { Int($0) } ?? []
+        let samplerName = values["Sampler"].map { name in values["Schedule type"] == "Karras" && !name.hasSuffix("Karras") ? name + " Karras" : name }
+        guard let steps = values["Steps"].flatMap(Int.init), let samplerName, let guidance = values["CFG scale"].flatMap(Double.init),
+              let seed = values["Seed"].flatMap(UInt64.init), size.count == 2 else { return nil }
+        let sampler = a1111Samplers.first { $0.value == samplerName }?.key ?? samplerName
+        return GenerationParameters(prompt: lines.joined(separator: "\n"), negativePrompt: negative, seed: seed, steps: steps, sampler: sampler,
+                                    guidance: guidance, width: size[0], height: size[1], model: values["Model"] ?? "",
+                                    modelHash: values["Model hash"] ?? "")
+    }
+}

@@ -7,7 +7,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "stockwerk", targets: ["StockwerkCLI"]),
-        .library(name: "StockwerkKit", targets: ["Workflow", "Catalog", "Imaging", "Metadata", "Agencies"]),
+        .library(name: "StockwerkKit", targets: ["Workflow", "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -46,7 +46,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "Workflow", dependencies: [
-            "Catalog", "Imaging", "Metadata", "Agencies",
+            "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "TestSupport"]),
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "TestSupport"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
     ]
 )

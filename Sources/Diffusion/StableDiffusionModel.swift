@@ -47,11 +47,15 @@ public final class StableDiffusionModel: @unchecked Sendable {
         /// Overrides the scheduler's prediction type. Needed for SD 2.x single files, whose tensors
         /// do not tell 768-v (v-prediction, the default) from base (epsilon).
         public var prediction: SchedulerConfig.Prediction?
+        /// Overrides the scheduler's timestep spacing (SD-Turbo's single file needs `trailing`).
+        public var spacing: SchedulerConfig.Spacing?
 
-        public init(configFolder: String? = nil, clipMerges: String? = nil, prediction: SchedulerConfig.Prediction? = nil) {
+        public init(configFolder: String? = nil, clipMerges: String? = nil, prediction: SchedulerConfig.Prediction? = nil,
+                    spacing: SchedulerConfig.Spacing? = nil) {
             self.configFolder = configFolder
             self.clipMerges = clipMerges
             self.prediction = prediction
+            self.spacing = spacing
         }
     }
 
@@ -65,6 +69,7 @@ public final class StableDiffusionModel: @unchecked Sendable {
         let parts = isDirectory.boolValue ? try Self.folderParts(path) : try Self.singleFileParts(path, options: options)
         var scheduler = parts.scheduler
         if let prediction = options.prediction { scheduler.prediction = prediction }
+        if let spacing = options.spacing { scheduler.spacing = spacing }
         try self.init(path: path, tokenizer: parts.tokenizer, textEncoder: parts.textEncoder, unet: parts.unet, vae: parts.vae, scheduler: scheduler)
     }
 

@@ -18,6 +18,8 @@ public struct Job: Sendable {
     public var categories: [String: String]
     public var editorial: Bool
     public var planned: FinishResult
+    /// For generated images: what the generate stage makes `source` from.
+    public var generation: GenerationPlan? = nil
 }
 
 public struct WorkflowPlan: Sendable {
@@ -84,6 +86,9 @@ public enum Planner {
                 issue("no image files match \(source.patterns.map { "`\(relative($0, to: spec.file))`" }.joined(separator: ", "))", source.location,
                       hint: "check the path (relative to the workflow file's folder); JPEG, PNG, TIFF and WebP files are read")
             }
+        }
+        if let generate = spec.generate {
+            jobs += generationJobs(generate, spec: spec, presetsFolder: presetsFolder, usedNames: &usedNames, issues: &issues)
         }
         guard issues.isEmpty else { throw WorkflowValidationError(issues: issues) }
         return WorkflowPlan(spec: spec, jobs: jobs, agencies: presets, presetsFolder: presetsFolder ?? "")

@@ -1,6 +1,7 @@
 import Agencies
 import AtomicFiles
 import Catalog
+import Diffusion
 import Foundation
 import Imaging
 import Metadata
@@ -21,12 +22,15 @@ public final class Runner {
 
     var output: String { plan.spec.output }
     var finishFolder: String { output + "/.stockwerk/finish" }
+    var generateFolder: String { output + "/.stockwerk/generate" }
+    /// The model last loaded by the generate stage (one at a time: a model is gigabytes).
+    private var loadedModel: (path: String, model: StableDiffusionModel)?
     var imagesFolder: String { output + "/images" }
     var packagesFolder: String { output + "/packages" }
     public var catalogPath: String { output + "/catalog.sqlite" }
 
     public func run() throws -> RunSummary {
-        for folder in [output, finishFolder, imagesFolder, packagesFolder] {
+        for folder in [output, finishFolder, generateFolder, imagesFolder, packagesFolder] {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 throw StageFailure(job: "-", stage: "preparing the output", message: "cannot create \(folder): \(error.localizedDescription)",
                                    hint: "check the permissions of the output folder, or set `output:` elsewhere")
@@ -35,7 +39,7 @@ public final class Runner {
         // One run per output folder at a time; the lock goes with the process, even on kill -9.
         let lock = try OutputLock(folder: output + "/.stockwerk")
         defer { lock.release() }
-        for folder in [output, finishFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder) }
+        for folder in [output, finishFolder, generateFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder) }
         PackageBuilder.removeLeftovers(in: packagesFolder)
 
         let catalog = try Catalog(path: catalogPath)
@@ -50,6 +54,7 @@ public final class Runner {
             var image = RunSummary.Image(name: job.name, source: job.source, aiGenerated: job.aiReason != nil, verdicts: [], warnings: [])
             do {
                 try catalog.ensureJob(JobRecord(id: job.id, name: job.name, sourcePath: job.source, sourceHash: job.sourceHash, firstRunID: runID))
+                if let generation = job.generation { try generateStage(job, generation, index: index, catalog: catalog, runID: runID) }
                 let finished = try finishStage(job, index: index, catalog: catalog, runID: runID)
                 let tagged = try tagStage(job, finished: finished, index: index, catalog: catalog, runID: runID)
                 image.output = tagged.path
@@ -113,6 +118,42 @@ public final class Runner {
                           seconds: Date().timeIntervalSince(start), note: "\(error)"))
             throw error
         }
+    }
+
+    /// generate: the built-in engine makes the source PNG. Cached by every input that decides the
+    /// pixels (the engine is deterministic), so a rerun or resumed run skips images already made.
+    func generateStage(_ job: Job, _ generation: GenerationPlan, index: Int, catalog: Catalog, runID: Int64) throws {
+        let parameters = generation.parameters
+        try timed(job, "generate", index: index) {
+            if let cached = reusable(try catalog.stage("generate", inputsHash: generation.inputsHash)), cached.artifactPath == job.source {
+                if cached.jobID != job.id {
+                    try catalog.record(StageRecord(jobID: job.id, stage: "generate", inputsHash: generation.inputsHash, artifactPath: cached.artifactPath,
+                                                   artifactHash: cached.artifactHash, details: cached.details, runID: runID))
+                }
+                return ((), true, nil)
+            }
+            guard let sampler = Sampler(rawValue: parameters.sampler) else {
+                throw StageFailure(job: job.name, stage: "generate", message: "unknown sampler \(parameters.sampler)", hint: "choose one of \(Sampler.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let model = try model(at: generation.modelPath, options: generation.options)
+            let request = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
+                                            steps: parameters.steps, guidance: Float(parameters.guidance), sampler: sampler,
+                                            width: parameters.width, height: parameters.height)
+            let result = try Pipeline(model: model).generate(request)
+            try RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)).write(to: job.source)
+            let hash = try Hashing.file(job.source)
+            try catalog.record(StageRecord(jobID: job.id, stage: "generate", inputsHash: generation.inputsHash, artifactPath: job.source,
+                                           artifactHash: hash, details: parameters.json, runID: runID), artifactSize: fileSize(job.source))
+            return ((), false, "\(parameters.width)x\(parameters.height), seed \(parameters.seed)")
+        }
+    }
+
+    private func model(at path: String, options: StableDiffusionModel.LoadOptions) throws -> StableDiffusionModel {
+        if let loadedModel, loadedModel.path == path { return loadedModel.model }
+        loadedModel = nil  // free the previous one first
+        let model = try StableDiffusionModel(path: path, options: options)
+        loadedModel = (path, model)
+        return model
     }
 
     /// finish: source → sRGB JPEG at agency size (libvips). Cached by source content + settings.

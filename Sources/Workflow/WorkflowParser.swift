@@ -4,7 +4,10 @@ import Yams
 
 /// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
 public enum WorkflowParser {
-    static let topKeys = ["version", "name", "import", "finish", "metadata", "agencies", "output"]
+    static let topKeys = ["version", "name", "import", "generate", "finish", "metadata", "agencies", "output"]
+    static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
+                               "sampler", "guidance", "wildcards", "max_prompts"]
+    static let samplers = ["ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras", "lcm"]
     static let importKeys = ["files", "ai_generated", "sidecars", "embedded_metadata"]
     static let finishKeys = ["long_edge", "megapixels", "shrink_kernel", "enlarge_interpolator", "max_enlargement",
                              "sharpen", "quality", "chroma_subsampling", "progressive"]
@@ -56,9 +59,12 @@ public enum WorkflowParser {
                 let label = items.count > 1 ? "import[\(index)]" : "import"
                 if let source = parseImport(item, path: label, reader: reader, resolve: resolve) { imports.append(source) }
             }
-        } else {
-            reader.issue("the workflow has no `import` section, so there are no images to work on", at: root,
-                         hint: "add `import:` with `files: \"photos/*.jpg\"` (see docs/workflow.md)")
+        }
+        var generate: WorkflowSpec.GenerateSource?
+        if let entry = top["generate"] { generate = parseGenerate(entry.value, at: entry.key, reader: reader, resolve: resolve) }
+        if top["import"] == nil, top["generate"] == nil {
+            reader.issue("the workflow has no `import` or `generate` section, so there are no images to work on", at: root,
+                         hint: "add `import:` with `files: \"photos/*.jpg\"`, or `generate:` with a model and prompts (see docs/workflow.md)")
         }
 
         var finish = FinishSettings()
@@ -99,7 +105,7 @@ public enum WorkflowParser {
         }
 
         guard reader.issues.isEmpty else { throw WorkflowValidationError(issues: reader.issues) }
-        return WorkflowSpec(file: path, name: name, imports: imports, finish: finish, metadata: metadata,
+        return WorkflowSpec(file: path, name: name, imports: imports, generate: generate, finish: finish, metadata: metadata,
                             agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
     }
 
@@ -127,6 +133,88 @@ public enum WorkflowParser {
             readSidecars: map["sidecars"].flatMap { reader.bool($0.value, path: path + ".sidecars") } ?? true,
             readEmbeddedMetadata: map["embedded_metadata"].flatMap { reader.bool($0.value, path: path + ".embedded_metadata") } ?? true,
             location: .init(line: files.value.mark?.line ?? 1, column: files.value.mark?.column ?? 1))
+    }
+
+    static func location(_ node: Node) -> WorkflowSpec.Location { .init(line: node.mark?.line ?? 1, column: node.mark?.column ?? 1) }
+
+    static func parseGenerate(_ node: Node, at key: Node, reader: YAMLNodeReader, resolve: (String) -> String) -> WorkflowSpec.GenerateSource? {
+        guard let map = reader.mapping(node, path: "generate", allowed: generateKeys) else { return nil }
+        guard let model = map["model"], let modelName = reader.string(model.value, path: "generate.model") else {
+            reader.issue("generate needs `model`", at: node, hint: "name a preset from presets/models/ (e.g. `model: sd15`) or a path to a diffusers folder or .safetensors file")
+            return nil
+        }
+        var prompts: [String] = [], promptLocations: [WorkflowSpec.Location] = []
+        if map["prompts"] != nil, map["prompt"] != nil {
+            reader.issue("generate has both `prompt` and `prompts`", at: map["prompt"]!.key, hint: "keep one: `prompts` takes a list")
+        }
+        if let entry = map["prompts"] ?? map["prompt"] {
+            let nodes: [Node]
+            if case .sequence(let list) = entry.value { nodes = Array(list) } else { nodes = [entry.value] }
+            for item in nodes {
+                guard let prompt = reader.string(item, path: "generate.prompts[]") else { continue }
+                if prompt.trimmingCharacters(in: .whitespaces).isEmpty {
+                    reader.issue("a prompt is empty", at: item, hint: "describe the image, e.g. \"a red bicycle against a white wall\"")
+                    continue
+                }
+                prompts.append(prompt)
+                promptLocations.append(location(item))
+            }
+        } else {
+            reader.issue("generate needs `prompts`", at: node, hint: "add `prompts: [\"a red bicycle against a white wall\"]`")
+        }
+        var seeds: [UInt64] = []
+        if let entry = map["seeds"] {
+            if map["count"] != nil || map["seed"] != nil {
+                reader.issue("generate has `seeds` and also `seed`/`count`", at: entry.key, hint: "give a list of seeds, or a first `seed` and a `count`")
+            }
+            let nodes: [Node]
+            if case .sequence(let list) = entry.value { nodes = Array(list) } else { nodes = [entry.value] }
+            for item in nodes {
+                guard let text = reader.string(item, path: "generate.seeds[]") else { continue }
+                guard let seed = UInt64(text) else {
+                    reader.issue("seed `\(text)` is not a whole number from 0 to \(UInt64.max)", at: item, hint: "write seeds like `seeds: [1, 2, 3]`")
+                    continue
+                }
+                seeds.append(seed)
+            }
+        } else {
+            let first = map["seed"].flatMap { entry -> UInt64? in
+                guard let text = reader.string(entry.value, path: "generate.seed") else { return nil }
+                guard let seed = UInt64(text) else {
+                    reader.issue("seed `\(text)` is not a whole number from 0 to \(UInt64.max)", at: entry.value, hint: "write e.g. `seed: 1000`")
+                    return nil
+                }
+                return seed
+            } ?? 0
+            let count = map["count"].flatMap { reader.int($0.value, path: "generate.count", range: 1...100_000) } ?? 1
+            seeds = (0..<count).map { first &+ UInt64($0) }
+        }
+        var width: Int?, height: Int?
+        if let entry = map["size"], let text = reader.string(entry.value, path: "generate.size") {
+            let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
+            if parts.count == 2, parts.allSatisfy({ (8...4096).contains($0) && $0 % 8 == 0 }) {
+                width = parts[0]; height = parts[1]
+            } else {
+                reader.issue("generate.size `\(text)` is not WIDTHxHEIGHT in multiples of 8 (8 to 4096)", at: entry.value,
+                             hint: "SD 1.x is trained at 512x512, SD 2.1 at 768x768; e.g. `size: 512x768`")
+            }
+        }
+        var sampler: String?
+        if let entry = map["sampler"], let text = reader.string(entry.value, path: "generate.sampler") {
+            if samplers.contains(text) { sampler = text } else {
+                let suggestion = YAMLNodeReader.closest(to: text, in: samplers).map { "did you mean `\($0)`? " } ?? ""
+                reader.issue("unknown sampler `\(text)`", at: entry.value, hint: "\(suggestion)samplers: \(samplers.joined(separator: ", "))")
+            }
+        }
+        return WorkflowSpec.GenerateSource(
+            model: modelName, modelsFolder: map["models_folder"].flatMap { reader.string($0.value, path: "generate.models_folder") }.map(resolve),
+            prompts: prompts, negativePrompt: map["negative"].flatMap { reader.string($0.value, path: "generate.negative") } ?? "",
+            seeds: seeds, width: width, height: height,
+            steps: map["steps"].flatMap { reader.int($0.value, path: "generate.steps", range: 1...1000) },
+            sampler: sampler, guidance: map["guidance"].flatMap { reader.double($0.value, path: "generate.guidance", range: 0...50) },
+            wildcardsFolder: resolve(map["wildcards"].flatMap { reader.string($0.value, path: "generate.wildcards") } ?? "wildcards"),
+            maxPrompts: map["max_prompts"].flatMap { reader.int($0.value, path: "generate.max_prompts", range: 1...1_000_000) } ?? 100,
+            location: location(key), modelLocation: location(model.value), promptLocations: promptLocations)
     }
 
     static func parseFinish(_ node: Node, reader: YAMLNodeReader) -> FinishSettings? {

@@ -14,6 +14,29 @@ public struct WorkflowSpec: Sendable {
         var location: Location
     }
 
+    /// `generate:` images with the built-in engine, one job per prompt (after expanding
+    /// `{a|b}` groups and `__name__` wildcards) and seed.
+    public struct GenerateSource: Sendable {
+        /// A preset name from presets/models/ or a path (relative to the workflow file's folder).
+        public var model: String
+        public var modelsFolder: String?
+        public var prompts: [String]
+        public var negativePrompt: String
+        public var seeds: [UInt64]
+        /// nil: the model preset's recommendation, else the model's native size.
+        public var width: Int?
+        public var height: Int?
+        public var steps: Int?
+        public var sampler: String?
+        public var guidance: Double?
+        public var wildcardsFolder: String
+        /// Most prompts one template may expand to; more is an error, never a silent cut.
+        public var maxPrompts: Int
+        var location: Location
+        var modelLocation: Location
+        var promptLocations: [Location]
+    }
+
     public struct MetadataDefaults: Sendable {
         public var title: String?
         public var description: String?
@@ -37,6 +60,7 @@ public struct WorkflowSpec: Sendable {
     public var file: String
     public var name: String
     public var imports: [ImportSource]
+    public var generate: GenerateSource?
     public var finish: FinishSettings
     public var metadata: MetadataDefaults
     public var agencies: [String]

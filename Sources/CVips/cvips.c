@@ -136,6 +136,25 @@ int sw_save_jpeg(VipsImage *in, const char *path, int quality, int subsample, in
 int sw_save_png(VipsImage *in, const char *path) { return vips_pngsave(in, path, NULL); }
 int sw_save_by_extension(VipsImage *in, const char *path) { return vips_image_write_to_file(in, path, NULL); }
 
+void sw_set_string(VipsImage *image, const char *name, const char *value) { vips_image_set_string(image, name, value); }
+
+char *sw_png_text(VipsImage *image, const char *key) {
+    // libvips names PNG text chunks "png-comment-N-KEY", N counting chunks in file order.
+    char **fields = vips_image_get_fields(image);
+    char *found = NULL;
+    size_t key_length = strlen(key);
+    for (int i = 0; fields[i] && !found; i++) {
+        const char *name = fields[i];
+        if (strncmp(name, "png-comment-", 12) != 0) continue;
+        const char *dash = strchr(name + 12, '-');
+        const char *value = NULL;
+        if (dash && strlen(dash + 1) == key_length && strcmp(dash + 1, key) == 0 && vips_image_get_string(image, name, &value) == 0 && value)
+            found = g_strdup(value);
+    }
+    g_strfreev(fields);
+    return found;
+}
+
 const void *sw_blob(VipsImage *image, const char *name, size_t *length) {
     const void *data = NULL;
     *length = 0;

@@ -45,13 +45,25 @@ public struct RGBImage: Sendable, Equatable {
         return RGBImage(width: image.width, height: image.height, pixels: Array(UnsafeBufferPointer(start: bytes, count: length)))
     }
 
+    /// The PNG text chunk `key` of a file (nil when it has none, or is not a PNG).
+    public static func pngText(_ path: String, key: String) throws -> String? {
+        let image = try VipsImageRef.open(path, sequential: true)
+        guard let text = sw_png_text(image.pointer, key) else { return nil }
+        defer { sw_free_bytes(text) }
+        return String(cString: text)
+    }
+
     /// Writes a PNG (or any format by extension) through a temporary name and a rename.
-    public func write(to path: String) throws {
+    /// `pngText` becomes PNG text chunks (key → text), e.g. AUTOMATIC1111's `parameters`.
+    public func write(to path: String, pngText: [String: String] = [:]) throws {
         try Vips.ensureStarted()
         var output: UnsafeMutablePointer<VipsImage>?
         let status = pixels.withUnsafeBufferPointer { sw_from_rgb_bytes($0.baseAddress, Int32(width), Int32(height), &output) }
         guard status == 0, let pointer = output else { throw ImagingError.operationFailed(operation: "making an image", path: path, reason: Vips.lastError()) }
         let image = VipsImageRef(pointer)
+        for (index, (key, text)) in pngText.sorted(by: { $0.key < $1.key }).enumerated() {
+            sw_set_string(image.pointer, "png-comment-\(index)-\(key)", text)
+        }
         try AtomicFile.produce(path) { temporary in
             guard sw_save_by_extension(image.pointer, temporary) == 0 else {
                 throw ImagingError.operationFailed(operation: "saving", path: path, reason: Vips.lastError())

@@ -40,7 +40,8 @@ public struct StockMetadata: Codable, Sendable, Equatable {
 
     public init(title: String? = nil, description: String? = nil, keywords: [String] = [],
                 creators: [String] = [], copyright: String? = nil,
-                digitalSourceType: DigitalSourceType? = nil, software: String? = nil) {
+                digitalSourceType: DigitalSourceType? = nil, software: String? = nil, generation: GenerationParameters? = nil) {
+        self.generation = generation
         self.title = title; self.description = description; self.keywords = keywords
         self.creators = creators; self.copyright = copyright
         self.digitalSourceType = digitalSourceType; self.software = software

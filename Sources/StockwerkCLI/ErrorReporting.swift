@@ -20,6 +20,7 @@ enum ErrorReporting {
         case let error as DiffusionError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as NeuralError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as OutputBusyError: (text, code) = (error.description, 2)
+        case let error as ModelLookupError: (text, code) = (error.description, 2)
         case let error as StageFailure: (text, code) = (error.description, 3)
         case let error as CatalogError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 3)
         default: (text, code) = ("error: \(error)\nhint: this is a bug in Stockwerk; please report it with the command you ran", 3)

@@ -2,7 +2,9 @@ import ArgumentParser
 import Diffusion
 import Foundation
 import Imaging
+import Metadata
 import Neural
+import Workflow
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,11 +12,17 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Generate one image with the built-in Stable Diffusion engine (txt2img, or img2img with --init-image).",
         discussion: """
         --model is a diffusers model folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, \
-        scheduler/) with .safetensors weights. The same seed, steps, sampler and guidance give the same \
-        image as diffusers on the CPU.
+        scheduler/) with .safetensors weights, a single-file SD 1.x/2.x .safetensors checkpoint, or a \
+        preset name from presets/models/ (looked up in $STOCKWERK_MODELS, default \
+        ~/.local/share/stockwerk/models). The same seed, steps, sampler and guidance give the same image \
+        as diffusers on the CPU. The parameters are written into the image (PNG text chunks \
+        `parameters` and `stockwerk`; for JPEG, EXIF UserComment and XMP), so `stockwerk rerun` can \
+        make it again.
         """)
 
-    @Option(help: "A diffusers model folder.") var model: String
+    @Option(help: "A diffusers folder, a .safetensors checkpoint, or a preset name (stockwerk models lists them).") var model: String
+    @Option(help: "Single files: a diffusers folder whose configs describe the checkpoint (default: inferred from its tensors).") var config: String?
+    @Option(help: "Single files: epsilon or v_prediction (SD 2.x files default to v_prediction, the 768-v model).") var prediction: String?
     @Option(help: "What to draw.") var prompt: String
     @Option(help: "What to steer away from (used when --guidance is above 1).") var negative = ""
     @Option(help: "Random seed (the same seed gives the same image).") var seed: UInt64 = 0
@@ -35,7 +43,16 @@ struct GenerateCommand: ParsableCommand {
             }
             let requestedSize = try size.map(Self.parseSize)
             let started = Date()
-            let loaded = try StableDiffusionModel(path: model)
+            var resolved = try ModelLocator.resolve(model, baseFolder: FileManager.default.currentDirectoryPath, presetsFolder: PresetLocator.locate(),
+                                                    modelsFolder: ModelLocator.defaultModelsFolder())
+            if let config { resolved.options.configFolder = config }
+            if let prediction {
+                guard let value = SchedulerConfig.Prediction(rawValue: prediction) else {
+                    throw BadOption("--prediction '\(prediction)' is not epsilon or v_prediction")
+                }
+                resolved.options.prediction = value
+            }
+            let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options)
             note(String(format: "model loaded in %.1f s", Date().timeIntervalSince(started)))
             var width = requestedSize?.width ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor
             var height = requestedSize?.height ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor
@@ -56,7 +73,18 @@ struct GenerateCommand: ParsableCommand {
             let result = try Pipeline(model: loaded).generate(request) { done, total in
                 note(String(format: "step %d/%d  %.1f s", done, total, Date().timeIntervalSince(loopStart)))
             }
-            try RGBImage(width: width, height: height, pixels: ImagePixels.rgb(from: result.image)).write(to: output)
+            let parameters = GenerationParameters(
+                prompt: prompt, negativePrompt: negative, seed: seed, steps: steps, sampler: sampler.rawValue, guidance: Double(guidance),
+                width: width, height: height, model: resolved.name, modelHash: try ModelLocator.modelHash(resolved.path),
+                modelPath: URL(fileURLWithPath: resolved.path).standardizedFileURL.path, prediction: resolved.options.prediction?.rawValue)
+            let image = RGBImage(width: width, height: height, pixels: ImagePixels.rgb(from: result.image))
+            // img2img results depend on the init image too, so only txt2img records how to rerun.
+            let record = initImage == nil ? parameters : nil
+            try image.write(to: output, pngText: record.map { ["parameters": $0.a1111Text, "stockwerk": $0.json] } ?? [:])
+            if let record, ["jpg", "jpeg"].contains(URL(fileURLWithPath: output).pathExtension.lowercased()) {
+                let metadata = StockMetadata(digitalSourceType: .trainedAlgorithmicMedia, software: "Stockwerk", generation: record)
+                try MetadataWriter.write(metadata, source: output, destination: output)
+            }
             if let latentsOut { try SafeTensorsWriter.write([("latents", result.latents)], to: latentsOut) }
             note(String(format: "wrote %@ (%dx%d, seed %llu) in %.1f s", output, width, height, seed, Date().timeIntervalSince(started)))
         } catch let error as BadOption {

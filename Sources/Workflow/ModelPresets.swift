@@ -88,7 +88,7 @@ public enum ModelLocator {
         }
         if reference.contains("/") || reference.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: asPath) {
             guard FileManager.default.fileExists(atPath: asPath) else {
-                throw ModelLookupError(message: "model \(asPath) does not exist", hint: "give a diffusers folder or a .safetensors checkpoint, or a preset name: \(presets.map(\.id).joined(separator: ", "))")
+                throw ModelLookupError(message: "no such file or folder: \(asPath)", hint: "give a diffusers folder or a .safetensors checkpoint, or a preset name: \(presets.map(\.id).joined(separator: ", "))")
             }
             let name = URL(fileURLWithPath: asPath).deletingPathExtension().lastPathComponent
             return ResolvedModel(name: name, path: asPath, preset: nil, options: .init(clipMerges: clipMerges))

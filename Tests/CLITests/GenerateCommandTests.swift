@@ -56,3 +56,48 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 }
+
+/// Parameters travel with the image, and `stockwerk rerun` makes the same pixels from them.
+@Suite struct RerunCommandTests {
+    let binary = TestSupport.stockwerkBinary
+    let folderModel = TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/tiny-sd1"
+    let singleFile = TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/tiny-sd1.safetensors"
+
+    @Test func rerunMakesTheSamePixelsFromPNGAndJPEG() throws {
+        let folder = try TestSupport.temporaryFolder("rerun")
+        let common = ["--prompt", "a lighthouse, storm", "--negative", "blurry", "--seed", "77", "--steps", "4", "--guidance", "6",
+                      "--sampler", "dpmpp-2m-karras", "--size", "16x16"]
+        for output in ["first.png", "first.jpg"] {
+            let made = try TestSupport.run(binary, ["generate", "--model", folderModel, "--output", folder + "/" + output] + common)
+            #expect(made.status == 0, "\(made.stderr)")
+        }
+        let tags = try TestSupport.exiftool(folder + "/first.png")
+        #expect((tags["PNG:Parameters"] as? String)?.hasPrefix("a lighthouse, storm\nNegative prompt: blurry\nSteps: 4, Sampler: DPM++ 2M Karras, CFG scale: 6, Seed: 77") == true, "\(tags)")
+        let jpegTags = try TestSupport.exiftool(folder + "/first.jpg")
+        #expect((jpegTags["ExifIFD:UserComment"] as? String)?.contains("Seed: 77, Size: 16x16") == true)
+        #expect(jpegTags["XMP-iptcExt:DigitalSourceType"] as? String == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia")
+
+        for source in ["first.png", "first.jpg"] {
+            let again = try TestSupport.run(binary, ["rerun", folder + "/" + source, "--output", folder + "/again-\(source).png"])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(try RGBImage.read(folder + "/again-\(source).png") == RGBImage.read(folder + "/first.png"), "rerun of \(source)")
+        }
+        // The same model as one original-layout file (configs from the folder) makes the same image.
+        let single = try TestSupport.run(binary, ["generate", "--model", singleFile, "--config", folderModel, "--output", folder + "/single.png"] + common)
+        #expect(single.status == 0, "\(single.stderr)")
+        let difference = zip(try RGBImage.read(folder + "/single.png").pixels, try RGBImage.read(folder + "/first.png").pixels).map { abs(Int($0) - Int($1)) }.max()
+        #expect(difference.map { $0 <= 1 } == true, "single file vs folder: \(String(describing: difference))")
+    }
+
+    @Test func imagesWithoutParametersOrModelsExitTwo() throws {
+        let folder = try TestSupport.temporaryFolder("rerun-bad")
+        try TestImages.write(width: 32, height: 32, to: folder + "/plain.png")
+        let plain = try TestSupport.run(binary, ["rerun", folder + "/plain.png"])
+        #expect(plain.status == 2 && plain.stderr.contains("no generation parameters") && plain.stderr.contains("hint:"), "\(plain.stderr)")
+
+        let made = try TestSupport.run(binary, ["generate", "--model", folderModel, "--prompt", "x", "--steps", "1", "--size", "16x16", "--output", folder + "/x.png"])
+        #expect(made.status == 0)
+        let missing = try TestSupport.run(binary, ["rerun", folder + "/x.png", "--model", folder + "/gone"])
+        #expect(missing.status == 2 && missing.stderr.contains("no such file"), "\(missing.stderr)")
+    }
+}

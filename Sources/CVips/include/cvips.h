@@ -39,6 +39,10 @@ int sw_save_png(VipsImage *in, const char *path);
 int sw_from_rgb_bytes(const unsigned char *data, int width, int height, VipsImage **out);
 unsigned char *sw_to_rgb_bytes(VipsImage *in, size_t *length);
 void sw_free_bytes(void *bytes);
+/// Sets a string item (e.g. "png-comment-0-parameters", written as a PNG text chunk).
+void sw_set_string(VipsImage *image, const char *name, const char *value);
+/// A copy of the PNG text chunk KEY, or NULL; free it with sw_free_bytes.
+char *sw_png_text(VipsImage *image, const char *key);
 /// Saves with the saver chosen by the file name's extension.
 int sw_save_by_extension(VipsImage *in, const char *path);
 /// A metadata blob ("exif-data", "xmp-data", "iptc-data", "icc-profile-data") or NULL.

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Metadata
+import Workflow
+
+struct RerunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rerun",
+        abstract: "Generate an image again from the parameters embedded in it.",
+        discussion: """
+        Reads the generation parameters Stockwerk wrote into IMAGE (XMP, EXIF UserComment or PNG text; \
+        AUTOMATIC1111's `parameters` text is read too) and runs the same prompt, seed, sampler, steps, \
+        guidance and size again. The model is taken from --model, else from where the image was made, \
+        else by its recorded name as a preset. Same model and settings: the same pixels.
+        """)
+
+    @Argument(help: "A JPEG or PNG with embedded generation parameters.") var image: String
+    @Option(help: "The model to use instead of the recorded one (folder, .safetensors file or preset name).") var model: String?
+    @Option(help: "Where to write the new image (default: IMAGE-rerun.png beside it).") var output: String?
+    @Flag(help: "Print the parameters and stop.") var dryRun = false
+    @Flag(help: "Print nothing but errors.") var quiet = false
+
+    func run() throws {
+        do {
+            let parameters = try Rerun.parameters(of: image)
+            note(parameters.a1111Text)
+            if dryRun { return }
+            let resolved = try Rerun.model(for: parameters, override: model, presetsFolder: PresetLocator.locate(),
+                                           modelsFolder: ModelLocator.defaultModelsFolder())
+            let started = Date()
+            let (result, warning) = try Rerun.generate(parameters, model: resolved) { done, total in
+                note(String(format: "step %d/%d  %.1f s", done, total, Date().timeIntervalSince(started)))
+            }
+            if let warning { ErrorReporting.stderr("warning: " + warning) }
+            let destination = output ?? URL(fileURLWithPath: image).deletingPathExtension().path + "-rerun.png"
+            var record = parameters
+            record.modelPath = URL(fileURLWithPath: resolved.path).standardizedFileURL.path
+            try result.write(to: destination, pngText: ["parameters": record.a1111Text, "stockwerk": record.json])
+            note("wrote \(destination)")
+        } catch let error as ModelLookupError {
+            ErrorReporting.stderr(error.description)
+            throw ExitCode(2)
+        } catch { throw ErrorReporting.exit(for: error) }
+    }
+
+    private func note(_ line: String) { if !quiet { ErrorReporting.stderr(line) } }
+}

@@ -1,0 +1,69 @@
+import Diffusion
+import Foundation
+import Imaging
+import Metadata
+
+/// Making an image again from the generation parameters embedded in it.
+public enum Rerun {
+    /// The parameters in `path`: our JSON (XMP, or the PNG `stockwerk` chunk) when there, else
+    /// AUTOMATIC1111's text (EXIF UserComment, or the PNG `parameters` chunk other tools write).
+    public static func parameters(of path: String) throws -> GenerationParameters {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ModelLookupError(message: "\(path) does not exist", hint: "give an image Stockwerk (or AUTOMATIC1111) generated")
+        }
+        let info = try ImageInfo.read(path)
+        var found: GenerationParameters?
+        switch info.format {
+        case .jpeg:
+            let embedded = try MetadataReader.read(jpeg: path)
+            found = embedded.xmp?.generation ?? embedded.exif?.generation
+        case .png:
+            found = try RGBImage.pngText(path, key: "stockwerk").flatMap(GenerationParameters.fromJSON)
+                ?? RGBImage.pngText(path, key: "parameters").flatMap(GenerationParameters.fromA1111)
+        default:
+            break
+        }
+        guard let found else {
+            throw ModelLookupError(message: "\(path) holds no generation parameters",
+                                   hint: "Stockwerk reads them from XMP (stockwerk:Generation), EXIF UserComment or a PNG `parameters` chunk")
+        }
+        return found
+    }
+
+    /// The model to use: `override` when given, else where the image was made, else its name
+    /// as a preset or path.
+    public static func model(for parameters: GenerationParameters, override: String?, presetsFolder: String?, modelsFolder: String) throws -> ResolvedModel {
+        let cwd = FileManager.default.currentDirectoryPath
+        if let override { return try ModelLocator.resolve(override, baseFolder: cwd, presetsFolder: presetsFolder, modelsFolder: modelsFolder) }
+        if let path = parameters.modelPath, FileManager.default.fileExists(atPath: path) {
+            var model = try ModelLocator.resolve(path, baseFolder: cwd, presetsFolder: presetsFolder, modelsFolder: modelsFolder)
+            model.name = parameters.model
+            if let prediction = parameters.prediction { model.options.prediction = SchedulerConfig.Prediction(rawValue: prediction) }
+            return model
+        }
+        do {
+            return try ModelLocator.resolve(parameters.model, baseFolder: cwd, presetsFolder: presetsFolder, modelsFolder: modelsFolder)
+        } catch let error as ModelLookupError {
+            throw ModelLookupError(message: "the model that made this image (\(parameters.model)) is not available: \(error.message)",
+                                   hint: "pass --model with its folder or .safetensors file; \(error.hint)")
+        }
+    }
+
+    /// Generates the image again. `warning` says when the model's hash differs from the one recorded.
+    public static func generate(_ parameters: GenerationParameters, model resolved: ResolvedModel,
+                                progress: (Int, Int) -> Void = { _, _ in }) throws -> (image: RGBImage, warning: String?) {
+        guard let sampler = Sampler(rawValue: parameters.sampler) else {
+            throw ModelLookupError(message: "the image names sampler `\(parameters.sampler)`, which Stockwerk does not have",
+                                   hint: "samplers: \(Sampler.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let hash = try ModelLocator.modelHash(resolved.path)
+        let warning = parameters.modelHash.isEmpty || parameters.modelHash == hash ? nil
+            : "the model's hash is \(hash), the image was made with \(parameters.modelHash): the result will differ"
+        let model = try StableDiffusionModel(path: resolved.path, options: resolved.options)
+        let request = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
+                                        steps: parameters.steps, guidance: Float(parameters.guidance), sampler: sampler,
+                                        width: parameters.width, height: parameters.height)
+        let result = try Pipeline(model: model).generate(request, progress: progress)
+        return (RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)), warning)
+    }
+}

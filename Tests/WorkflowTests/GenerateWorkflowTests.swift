@@ -126,6 +126,27 @@ import Testing
         #expect(issues(pickle).first?.message.contains("pickle") == true)
     }
 
+    /// Every model preset names its files, where to get them, its licence and usable settings.
+    @Test func modelPresetsAreComplete() throws {
+        let presets = try ModelLocator.presets(in: TestSupport.presetsFolder)
+        #expect(Set(presets.map(\.id)).isSuperset(of: ["sd15", "sd21", "sd21-base", "sd-turbo"]))
+        for preset in presets {
+            #expect(!preset.files.isEmpty && preset.files.contains { $0.hasSuffix(".safetensors") }, "\(preset.id)")
+            #expect(preset.get.contains("https://") && !preset.license.isEmpty, "\(preset.id)")
+            #expect(WorkflowParser.samplers.contains(preset.recommended.sampler) && Planner.parseSize(preset.recommended.size) != nil, "\(preset.id)")
+            #expect(["sd1", "sd2"].contains(preset.family), "\(preset.id)")
+            #expect(preset.prediction.map { ["epsilon", "v_prediction"].contains($0) } ?? true, "\(preset.id)")
+        }
+        // A preset found on disk: single files get the preset's scheduler settings, folders keep their own.
+        let models = try TestSupport.temporaryFolder("models")
+        FileManager.default.createFile(atPath: models + "/sd_turbo.safetensors", contents: Data())
+        let turbo = try ModelLocator.resolve("sd-turbo", baseFolder: "/", presetsFolder: TestSupport.presetsFolder, modelsFolder: models)
+        #expect(turbo.path == models + "/sd_turbo.safetensors" && turbo.options.spacing == .trailing && turbo.options.prediction == .epsilon)
+        try FileManager.default.createDirectory(atPath: models + "/sd-turbo", withIntermediateDirectories: true)
+        let folder = try ModelLocator.resolve("sd-turbo", baseFolder: "/", presetsFolder: TestSupport.presetsFolder, modelsFolder: models)
+        #expect(folder.path == models + "/sd-turbo" && folder.options.spacing == nil && folder.options.prediction == nil)
+    }
+
     @Test func promptExpansionRules() throws {
         let folder = try TestSupport.temporaryFolder("wildcards")
         try "red\n{pale|deep} blue\n".write(toFile: folder + "/colour.txt", atomically: true, encoding: .utf8)

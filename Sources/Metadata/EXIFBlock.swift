@@ -23,6 +23,11 @@ public enum EXIFBlock {
         try set(EXIF_TAG_ARTIST, metadata.creators.isEmpty ? nil : metadata.creators.joined(separator: "; "))
         try set(EXIF_TAG_COPYRIGHT, metadata.copyright)
         try set(EXIF_TAG_SOFTWARE, metadata.software)
+        if let date = metadata.dateCreated.flatMap(DateCreated.init) {
+            guard sw_exif_set_ascii(exif, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL, date.exif) == 0 else {
+                throw MetadataError.exifFailed(reason: "cannot set DateTimeOriginal")
+            }
+        }
         if let generation = metadata.generation {
             let comment = UserComment.encode(generation.a1111Text, bigEndian: sw_exif_is_big_endian(exif) != 0)
             guard comment.withUnsafeBytes({ sw_exif_set_undefined(exif, EXIF_IFD_EXIF, EXIF_TAG_USER_COMMENT, $0.bindMemory(to: UInt8.self).baseAddress, UInt32($0.count)) }) == 0 else {
@@ -46,9 +51,9 @@ public enum EXIFBlock {
         }
         guard let exif else { return StockMetadata() }
         defer { sw_exif_close(exif) }
-        func get(_ tag: ExifTag) -> String? {
+        func get(_ tag: ExifTag, ifd: ExifIfd = EXIF_IFD_0) -> String? {
             var buffer = [CChar](repeating: 0, count: 65_536)
-            let length = sw_exif_get_ascii(exif, EXIF_IFD_0, tag, &buffer, UInt32(buffer.count))
+            let length = sw_exif_get_ascii(exif, ifd, tag, &buffer, UInt32(buffer.count))
             guard length > 0 else { return nil }
             let bytes = buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }
             return String(bytes: bytes, encoding: .utf8) ?? String(bytes: bytes, encoding: .isoLatin1)
@@ -58,12 +63,23 @@ public enum EXIFBlock {
         if let artist = get(EXIF_TAG_ARTIST) { metadata.creators = [artist] }
         metadata.copyright = get(EXIF_TAG_COPYRIGHT)
         metadata.software = get(EXIF_TAG_SOFTWARE)
+        metadata.dateCreated = EXIFBlock.isoDate(fromEXIF: get(EXIF_TAG_DATE_TIME_ORIGINAL, ifd: EXIF_IFD_EXIF))
         var comment = [UInt8](repeating: 0, count: 65_536)
         let length = sw_exif_get_undefined(exif, EXIF_IFD_EXIF, EXIF_TAG_USER_COMMENT, &comment, UInt32(comment.count))
         if length > 0, let text = UserComment.decode(Data(comment.prefix(Int(length))), bigEndian: sw_exif_is_big_endian(exif) != 0) {
             metadata.generation = GenerationParameters.fromA1111(text)
         }
         return metadata
+    }
+}
+
+extension EXIFBlock {
+    /// "YYYY:MM:DD HH:MM:SS" → "YYYY-MM-DDTHH:MM:SS" (nil for blank or malformed values).
+    static func isoDate(fromEXIF text: String?) -> String? {
+        guard let text, text.count == 19 else { return nil }
+        var characters = Array(text)
+        characters[4] = "-"; characters[7] = "-"; characters[10] = "T"
+        return DateCreated(String(characters))?.iso
     }
 }
 

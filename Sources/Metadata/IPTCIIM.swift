@@ -10,27 +10,27 @@ public struct IPTCIIM: Sendable, Equatable {
 
     /// Datasets Stockwerk writes, with their byte limits (ExifTool IPTC.pm, exiv2 iptc.xml).
     public enum Field: UInt8, CaseIterable, Sendable {
-        case objectName = 5, keywords = 25, byline = 80, headline = 105, copyright = 116, caption = 120
+        case objectName = 5, instructions = 40, dateCreated = 55, timeCreated = 60, keywords = 25, byline = 80, city = 90
+        case country = 101, headline = 105, credit = 110, source = 115, copyright = 116, caption = 120
 
         public var maxBytes: Int {
             switch self {
-            case .objectName, .keywords: return 64
-            case .byline: return 32
-            case .headline: return 256
+            case .objectName, .keywords, .country: return 64
+            case .byline, .city, .credit, .source: return 32
+            case .headline, .instructions: return 256
             case .copyright: return 128
             case .caption: return 2000
+            case .dateCreated: return 8
+            case .timeCreated: return 11
             }
         }
 
         public var name: String {
-            switch self {
-            case .objectName: return "IPTC ObjectName (2:05)"
-            case .keywords: return "IPTC Keywords (2:25)"
-            case .byline: return "IPTC By-line (2:80)"
-            case .headline: return "IPTC Headline (2:105)"
-            case .copyright: return "IPTC CopyrightNotice (2:116)"
-            case .caption: return "IPTC Caption-Abstract (2:120)"
-            }
+            let names: [Field: String] = [.objectName: "ObjectName", .instructions: "SpecialInstructions", .dateCreated: "DateCreated",
+                                          .timeCreated: "TimeCreated", .keywords: "Keywords", .byline: "By-line", .city: "City",
+                                          .country: "Country-PrimaryLocationName", .headline: "Headline", .credit: "Credit",
+                                          .source: "Source", .copyright: "CopyrightNotice", .caption: "Caption-Abstract"]
+            return "IPTC \(names[self]!) (2:\(String(format: "%02d", rawValue)))"
         }
     }
 
@@ -41,12 +41,17 @@ public struct IPTCIIM: Sendable, Equatable {
 
     public init(dataSets: [DataSet] = []) { self.dataSets = dataSets }
 
-    /// Builds the IIM for `metadata`, cutting values to their byte limits on UTF-8 boundaries.
-    public static func build(from metadata: StockMetadata, warnings: inout [MetadataWarning]) -> IPTCIIM {
+    /// Builds the IIM for `metadata`: the datasets Stockwerk owns from its values, cut to their
+    /// byte limits on UTF-8 boundaries, after every foreign dataset of `existing` (kept as found).
+    public static func build(from metadata: StockMetadata, keeping existing: IPTCIIM = IPTCIIM(), warnings: inout [MetadataWarning]) -> IPTCIIM {
+        let owned = Set(Field.allCases.map(\.rawValue))
         var sets: [DataSet] = [
             DataSet(record: 1, number: 90, value: utf8CharacterSet),
             DataSet(record: 2, number: 0, value: Data([0x00, 0x04])),  // record version 4
         ]
+        sets += existing.dataSets.filter { set in
+            !(set.record == 1 && set.number == 90) && !(set.record == 2 && (set.number == 0 || owned.contains(set.number)))
+        }
         func add(_ field: Field, _ text: String?) {
             guard let text, !text.isEmpty else { return }
             let fitted = fit(text, maxBytes: field.maxBytes)
@@ -56,12 +61,14 @@ public struct IPTCIIM: Sendable, Equatable {
             }
             sets.append(DataSet(record: 2, number: field.rawValue, value: fitted))
         }
-        add(.objectName, metadata.title)
+        for field in TextField.all { if let iim = field.iim { add(iim, metadata[keyPath: field.keyPath]) } }
         for keyword in metadata.keywords { add(.keywords, keyword) }
         for creator in metadata.creators { add(.byline, creator) }
         add(.headline, metadata.title)
-        add(.copyright, metadata.copyright)
-        add(.caption, metadata.description)
+        if let date = metadata.dateCreated.flatMap(DateCreated.init) {
+            add(.dateCreated, date.iimDate)
+            add(.timeCreated, date.iimTime)
+        }
         return IPTCIIM(dataSets: sets)
     }
 

@@ -24,12 +24,25 @@ public struct EmbeddedMetadata: Codable, Sendable, Equatable {
 
 public enum MetadataReader {
     public static func read(jpeg path: String) throws -> EmbeddedMetadata {
-        let jpeg = try JPEGFile(contentsOf: path)
+        try read(jpeg: JPEGFile(contentsOf: path))
+    }
+
+    public static func read(jpegData data: Data) throws -> EmbeddedMetadata {
+        try read(jpeg: JPEGFile(data: data))
+    }
+
+    static func read(jpeg: JPEGFile) throws -> EmbeddedMetadata {
         let iccPresent = jpeg.first(JPEGFile.app2, signature: JPEGFile.iccSignature) != nil
-        return try read(exif: jpeg.body(JPEGFile.app1, signature: JPEGFile.exifSignature).map { Data(JPEGFile.exifSignature) + $0 },
-                        xmp: jpeg.body(JPEGFile.app1, signature: JPEGFile.xmpSignature),
-                        photoshop: jpeg.body(JPEGFile.app13, signature: JPEGFile.photoshopSignature),
-                        hasICCProfile: iccPresent)
+        var result = try read(exif: jpeg.body(JPEGFile.app1, signature: JPEGFile.exifSignature).map { Data(JPEGFile.exifSignature) + $0 },
+                              xmp: jpeg.body(JPEGFile.app1, signature: JPEGFile.xmpSignature),
+                              photoshop: jpeg.body(JPEGFile.app13, signature: JPEGFile.photoshopSignature),
+                              hasICCProfile: iccPresent)
+        // Extended XMP adds to the main packet; the main packet's values win.
+        if let extended = try ExtendedXMP.packet(in: jpeg) {
+            let values = try XMPPacket.parse(extended)
+            result.xmp = (result.xmp ?? StockMetadata()).filled(from: values)
+        }
+        return result
     }
 
     /// Reads from raw blocks (as libvips hands them over for PNG, TIFF and WebP too).
@@ -53,11 +66,11 @@ public enum MetadataReader {
             if let iimData {
                 let iim = try IPTCIIM(parsing: iimData)
                 var values = StockMetadata()
-                values.title = iim.strings(.objectName).first ?? iim.strings(.headline).first
-                values.description = iim.strings(.caption).first
+                for field in TextField.all { if let dataset = field.iim { values[keyPath: field.keyPath] = iim.strings(dataset).first } }
+                values.title = values.title ?? iim.strings(.headline).first
                 values.keywords = iim.strings(.keywords)
                 values.creators = iim.strings(.byline)
-                values.copyright = iim.strings(.copyright).first
+                values.dateCreated = iim.strings(.dateCreated).first.flatMap { DateCreated(iimDate: $0, iimTime: iim.strings(.timeCreated).first)?.iso }
                 result.iptc = values
             }
         }

@@ -14,9 +14,10 @@ public enum MetadataWriter {
         let exif = try EXIFBlock.update(exifBody.map { Data(JPEGFile.exifSignature) + $0 }, with: metadata)
         jpeg.replace(JPEGFile.app1, signature: JPEGFile.exifSignature, with: exif)
 
-        // Our packet replaces the old one; extended XMP chunks belonged to the old packet.
+        // Foreign properties of the old packet (and of its Extended XMP, folded in) are kept.
+        let oldPackets = [jpeg.body(JPEGFile.app1, signature: JPEGFile.xmpSignature), try ExtendedXMP.packet(in: jpeg)].compactMap { $0 }
         jpeg.removeAll(JPEGFile.app1, signature: JPEGFile.extendedXMPSignature)
-        let xmp = XMPPacket.build(metadata)
+        let xmp = try XMPPacket.build(metadata, merging: oldPackets)
         guard xmp.count + JPEGFile.xmpSignature.count <= JPEGFile.maxPayload else {
             throw MetadataError.segmentTooLarge(kind: "XMP", bytes: xmp.count)
         }
@@ -26,7 +27,8 @@ public enum MetadataWriter {
         if let existing = jpeg.body(JPEGFile.app13, signature: JPEGFile.photoshopSignature) {
             resources = try PhotoshopResources(parsing: existing)
         }
-        resources.setIPTC(IPTCIIM.build(from: metadata, warnings: &warnings).serialized())
+        let oldIIM = try resources.data(for: PhotoshopResources.iptcID).map(IPTCIIM.init(parsing:)) ?? IPTCIIM()
+        resources.setIPTC(IPTCIIM.build(from: metadata, keeping: oldIIM, warnings: &warnings).serialized())
         jpeg.replace(JPEGFile.app13, signature: JPEGFile.photoshopSignature,
                      with: Data(JPEGFile.photoshopSignature) + resources.serialized())
         return (try jpeg.serialized(), warnings)

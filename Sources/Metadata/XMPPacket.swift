@@ -3,21 +3,36 @@ import Foundation
 import FoundationXML
 #endif
 
-/// Writes and reads the XMP packet for `StockMetadata` (Dublin Core, Photoshop, IPTC Extension).
+/// Writes and reads the XMP packet for `StockMetadata` (Dublin Core, Photoshop, IPTC Core and
+/// Extension, PLUS, ours). Writing into an existing packet replaces only the properties Stockwerk
+/// owns and keeps every other property as it was (Lightroom develop settings, history, ratings…).
 public enum XMPPacket {
     static let namespaces: [(prefix: String, uri: String)] = [
-        ("dc", "http://purl.org/dc/elements/1.1/"),
-        ("photoshop", "http://ns.adobe.com/photoshop/1.0/"),
-        ("Iptc4xmpExt", "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"),
-        ("xmp", "http://ns.adobe.com/xap/1.0/"),
+        ("dc", TextField.dc),
+        ("photoshop", TextField.photoshop),
+        ("Iptc4xmpExt", TextField.iptcExt),
+        ("xmp", TextField.xmpBasic),
+        ("plus", plusNamespace),
         ("stockwerk", stockwerkNamespace),
     ]
+    static let rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    static let xmpNote = "http://ns.adobe.com/xmp/note/"
     /// Our namespace: stockwerk:Generation holds GenerationParameters as JSON.
     public static let stockwerkNamespace = "http://ns.stockwerk.app/1.0/"
-    static let rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    public static let plusNamespace = "http://ns.useplus.org/ldf/xmp/1.0/"
 
-    /// The packet as UTF-8, with padding so other tools can edit it in place.
-    public static func build(_ metadata: StockMetadata) -> Data {
+    /// Properties Stockwerk writes (namespace URI + name): replaced on every write.
+    static let owned: Set<String> = {
+        var names = Set(TextField.all.map { $0.namespace + $0.property })
+        names.formUnion([TextField.dc + "subject", TextField.dc + "creator", TextField.photoshop + "Headline",
+                         TextField.photoshop + "DateCreated", TextField.iptcExt + "DigitalSourceType",
+                         plusNamespace + "DataMining", stockwerkNamespace + "Generation", xmpNote + "HasExtendedXMP"])
+        return names
+    }()
+
+    /// The packet as UTF-8, with padding so other tools can edit it in place. With `existing`,
+    /// every property of that packet Stockwerk does not own is kept.
+    public static func build(_ metadata: StockMetadata, merging existing: [Data] = []) throws -> Data {
         var body = ""
         func alt(_ name: String, _ value: String?) {
             guard let value, !value.isEmpty else { return }
@@ -33,23 +48,32 @@ public enum XMPPacket {
             guard let value, !value.isEmpty else { return }
             body += "   <\(name)>\(escape(value))</\(name)>\n"
         }
-        alt("dc:title", metadata.title)
-        alt("dc:description", metadata.description)
+        for field in TextField.all {
+            let prefix = namespaces.first { $0.uri == field.namespace }!.prefix
+            let value = metadata[keyPath: field.keyPath]
+            if field.languageAlternative { alt(prefix + ":" + field.property, value) } else { simple(prefix + ":" + field.property, value) }
+        }
         list("dc:subject", "Bag", metadata.keywords)
         list("dc:creator", "Seq", metadata.creators)
-        alt("dc:rights", metadata.copyright)
         simple("photoshop:Headline", metadata.title)
+        simple("photoshop:DateCreated", metadata.dateCreated.flatMap(DateCreated.init)?.iso ?? metadata.dateCreated)
         simple("Iptc4xmpExt:DigitalSourceType", metadata.digitalSourceType?.uri)
-        simple("xmp:CreatorTool", metadata.software)
+        simple("plus:DataMining", metadata.dataMining?.uri)
         simple("stockwerk:Generation", metadata.generation?.json)
 
-        let declarations = namespaces.map { "\n    xmlns:\($0.prefix)=\"\($0.uri)\"" }.joined()
+        var outer = Dictionary(uniqueKeysWithValues: namespaces.map { ($0.prefix, $0.uri) })
+        outer["rdf"] = rdf
+        outer["x"] = "adobe:ns:meta/"
+        let kept = try existing.flatMap { try XMPForeignProperties.extract(from: $0, outer: outer) }
+        let declarations = namespaces.map { " xmlns:\($0.prefix)=\"\($0.uri)\"" }
         var packet = "<?xpacket begin=\"\u{FEFF}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
         packet += "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\" x:xmptk=\"Stockwerk\">\n"
-        packet += " <rdf:RDF xmlns:rdf=\"\(rdf)\">\n"
-        packet += "  <rdf:Description rdf:about=\"\"\(declarations)>\n"
+        packet += " <rdf:RDF xmlns:rdf=\"\(rdf)\"\(declarations.joined(separator: "\n   "))>\n"
+        packet += "  <rdf:Description rdf:about=\"\">\n"
         packet += body
-        packet += "  </rdf:Description>\n </rdf:RDF>\n</x:xmpmeta>\n"
+        packet += "  </rdf:Description>\n"
+        for description in kept { packet += "  " + description + "\n" }
+        packet += " </rdf:RDF>\n</x:xmpmeta>\n"
         packet += String(repeating: String(repeating: " ", count: 99) + "\n", count: 20)
         packet += "<?xpacket end=\"w\"?>"
         return Data(packet.utf8)
@@ -75,30 +99,49 @@ public enum XMPPacket {
         return result
     }
 
+    /// XMP in JPEG is UTF-8. Anything else is refused before parsing: Foundation's XMLParser
+    /// traps on invalid UTF-8 in attribute values instead of reporting an error.
+    static func requireUTF8(_ packet: Data) throws {
+        guard String(validating: packet, as: UTF8.self) != nil else {
+            throw MetadataError.malformedSegment(kind: "XMP", reason: "the packet is not valid UTF-8")
+        }
+    }
+
     /// Reads the fields Stockwerk knows from an XMP packet; unknown properties are ignored.
     public static func parse(_ packet: Data) throws -> StockMetadata {
+        try requireUTF8(packet)
         let reader = XMPReader()
         let parser = XMLParser(data: packet)
         parser.shouldProcessNamespaces = true
         parser.delegate = reader
-        guard parser.parse() else {
-            let reason = parser.parserError.map { "\($0)" } ?? "not well-formed XML"
+        guard parser.parse(), reader.depth == 0 else {
+            let reason = parser.parserError.map { "\($0)" } ?? "not well-formed XML (elements left open)"
             throw MetadataError.malformedSegment(kind: "XMP", reason: reason)
         }
         return reader.metadata
     }
+
+    /// The GUID of the Extended XMP this packet points to (xmpNote:HasExtendedXMP), if any.
+    public static func extendedGUID(_ packet: Data) -> String? {
+        let text = String(decoding: packet, as: UTF8.self)
+        guard let range = text.range(of: #"HasExtendedXMP(?:="|>)([0-9A-Fa-f]{32})"#, options: .regularExpression) else { return nil }
+        return String(text[range].suffix(32))
+    }
 }
 
-/// SAX reader collecting dc/photoshop/Iptc4xmpExt values, in element and attribute form.
+/// SAX reader collecting the values of known properties, in element and attribute form.
 private final class XMPReader: NSObject, XMLParserDelegate {
     var metadata = StockMetadata()
     private var property: (namespace: String, name: String)?
     private var text = ""
     private var items: [String] = []
     private var inItem = false
+    /// Open elements: 0 again at the end of a well-formed packet.
+    private(set) var depth = 0
 
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
                 qualifiedName qName: String?, attributes: [String: String] = [:]) {
+        depth += 1
         let namespace = namespaceURI ?? ""
         if namespace == XMPPacket.rdf {
             if elementName == "li" { inItem = true; text = "" }
@@ -118,6 +161,7 @@ private final class XMPReader: NSObject, XMLParserDelegate {
     func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
 
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        depth -= 1
         if namespaceURI == XMPPacket.rdf, elementName == "li" {
             if inItem { items.append(text) }
             inItem = false
@@ -140,17 +184,17 @@ private final class XMPReader: NSObject, XMLParserDelegate {
 
     private func apply(namespace: String, name: String, values: [String]) {
         let first = values.first
+        if let field = TextField.all.first(where: { $0.namespace == namespace && $0.property == name }) {
+            metadata[keyPath: field.keyPath] = first
+            return
+        }
         switch (namespace, name) {
-        case ("http://purl.org/dc/elements/1.1/", "title"): metadata.title = first
-        case ("http://purl.org/dc/elements/1.1/", "description"): metadata.description = first
-        case ("http://purl.org/dc/elements/1.1/", "subject"): metadata.keywords = values
-        case ("http://purl.org/dc/elements/1.1/", "creator"): metadata.creators = values
-        case ("http://purl.org/dc/elements/1.1/", "rights"): metadata.copyright = first
-        case ("http://ns.adobe.com/photoshop/1.0/", "Headline"):
-            if metadata.title == nil { metadata.title = first }
-        case ("http://iptc.org/std/Iptc4xmpExt/2008-02-29/", "DigitalSourceType"):
-            metadata.digitalSourceType = first.flatMap(DigitalSourceType.init(uri:))
-        case ("http://ns.adobe.com/xap/1.0/", "CreatorTool"): metadata.software = first
+        case (TextField.dc, "subject"): metadata.keywords = values
+        case (TextField.dc, "creator"): metadata.creators = values
+        case (TextField.photoshop, "Headline"): if metadata.title == nil { metadata.title = first }
+        case (TextField.photoshop, "DateCreated"): metadata.dateCreated = first
+        case (TextField.iptcExt, "DigitalSourceType"): metadata.digitalSourceType = first.flatMap(DigitalSourceType.init(uri:))
+        case (XMPPacket.plusNamespace, "DataMining"): metadata.dataMining = first.flatMap(DataMining.init(uri:))
         case (XMPPacket.stockwerkNamespace, "Generation"): metadata.generation = first.flatMap(GenerationParameters.fromJSON)
         default: break
         }

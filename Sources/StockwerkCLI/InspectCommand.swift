@@ -33,13 +33,13 @@ struct InspectCommand: ParsableCommand {
         func show(_ label: String, _ values: StockMetadata?) {
             guard let values, !values.isEmpty || values.software != nil else { print("  \(label): none"); return }
             print("  \(label):")
-            if let title = values.title { print("    title: \(title)") }
-            if let description = values.description { print("    description: \(description)") }
+            for field in TextField.all { if let value = values[keyPath: field.keyPath] { print("    \(field.label): \(value)") } }
             if !values.keywords.isEmpty { print("    keywords (\(values.keywords.count)): \(values.keywords.joined(separator: ", "))") }
             if !values.creators.isEmpty { print("    creator: \(values.creators.joined(separator: "; "))") }
-            if let copyright = values.copyright { print("    copyright: \(copyright)") }
+            if let date = values.dateCreated { print("    date created: \(date)") }
             if let type = values.digitalSourceType { print("    digital source type: \(type.rawValue)") }
-            if let software = values.software { print("    software: \(software)") }
+            if let mining = values.dataMining { print("    data mining: \(mining.rawValue)") }
+            if let generation = values.generation { print("    generation: \(generation.a1111Text.replacingOccurrences(of: "\n", with: " | "))") }
         }
         show("XMP", report.metadata.xmp)
         show("IPTC IIM", report.metadata.iptc)

@@ -83,6 +83,11 @@ extension Planner {
                     metadata.title = metadata.title ?? PromptText.title(prompt)
                     metadata.description = metadata.description ?? PromptText.description(prompt)
                     metadata.generation = parameters
+                    // IPTC 2025.1 AI disclosure: which system, which weights, which prompt, by whom.
+                    metadata.aiSystem = "Stockwerk Stable Diffusion engine, model " + (model.preset?.name ?? model.name)
+                    metadata.aiSystemVersion = "model hash " + modelHash
+                    metadata.aiPrompt = prompt
+                    metadata.aiPromptWriter = spec.metadata.creators.first
                     let categories = spec.metadata.categories
                     let id = Hashing.of(["job-v1", inputsHash, name, Hashing.json(spec.finish), Hashing.json(metadata),
                                          Hashing.json(categories.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }), aiReason])

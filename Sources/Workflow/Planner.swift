@@ -126,9 +126,11 @@ public enum Planner {
     }
 
     /// The documented merge rule (docs/workflow.md): per-file values beat generic ones for what
-    /// describes the picture; the workflow's identity fields (creator, copyright) beat embedded ones.
+    /// describes the picture; the workflow's identity fields (creator, copyright, credit, source)
+    /// beat embedded ones; whatever else the file carries (AI fields, date, generation
+    /// parameters…) is kept, so tagging never loses a field Stockwerk did not set.
     static func merge(sidecar: Sidecar?, embedded: StockMetadata, defaults: WorkflowSpec.MetadataDefaults, aiReason: String?) -> StockMetadata {
-        var result = StockMetadata()
+        var result = embedded
         result.title = sidecar?.title ?? embedded.title ?? defaults.title
         result.description = sidecar?.description ?? embedded.description ?? sidecar?.prompt ?? defaults.description
         let fileKeywords = sidecar.map { $0.keywords.isEmpty ? embedded.keywords : $0.keywords } ?? embedded.keywords
@@ -136,6 +138,12 @@ public enum Planner {
         result.creators = !(sidecar?.creators.isEmpty ?? true) ? sidecar!.creators
             : (!defaults.creators.isEmpty ? defaults.creators : embedded.creators)
         result.copyright = sidecar?.copyright ?? defaults.copyright ?? embedded.copyright
+        result.credit = defaults.credit ?? embedded.credit
+        result.source = defaults.source ?? embedded.source
+        result.instructions = embedded.instructions ?? defaults.instructions
+        result.city = embedded.city ?? defaults.city
+        result.country = embedded.country ?? defaults.country
+        result.dataMining = defaults.dataMining ?? embedded.dataMining
         result.software = "Stockwerk"
         switch defaults.digitalSourceType {
         case .auto:

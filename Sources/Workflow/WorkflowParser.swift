@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Metadata
 import Yams
 
 /// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
@@ -12,8 +13,8 @@ public enum WorkflowParser {
     static let finishKeys = ["long_edge", "megapixels", "shrink_kernel", "enlarge_interpolator", "max_enlargement",
                              "sharpen", "quality", "chroma_subsampling", "progressive"]
     static let sharpenKeys = ["sigma", "threshold", "flat_amount", "amount"]
-    static let metadataKeys = ["title", "description", "keywords", "creator", "copyright", "digital_source_type",
-                               "categories", "editorial"]
+    static let metadataKeys = ["title", "description", "keywords", "creator", "copyright", "credit", "source", "instructions",
+                               "city", "country", "data_mining", "digital_source_type", "categories", "editorial"]
     /// JPEG can hold at most 65,535 px a side; agencies cap far lower.
     static let maxEdge = 65_000
 
@@ -277,6 +278,14 @@ public enum WorkflowParser {
         defaults.keywords = map["keywords"].flatMap { reader.strings($0.value, path: "metadata.keywords", splitCommas: true) } ?? []
         defaults.creators = map["creator"].flatMap { reader.strings($0.value, path: "metadata.creator") } ?? []
         defaults.copyright = map["copyright"].flatMap { reader.string($0.value, path: "metadata.copyright") }
+        defaults.credit = map["credit"].flatMap { reader.string($0.value, path: "metadata.credit") }
+        defaults.source = map["source"].flatMap { reader.string($0.value, path: "metadata.source") }
+        defaults.instructions = map["instructions"].flatMap { reader.string($0.value, path: "metadata.instructions") }
+        defaults.city = map["city"].flatMap { reader.string($0.value, path: "metadata.city") }
+        defaults.country = map["country"].flatMap { reader.string($0.value, path: "metadata.country") }
+        if let entry = map["data_mining"], let value = reader.choice(entry.value, path: "metadata.data_mining", DataMining.self, cases: DataMining.allCases) {
+            defaults.dataMining = value
+        }
         if let entry = map["digital_source_type"], let value = reader.choice(entry.value, path: "metadata.digital_source_type", WorkflowSpec.DigitalSourceTypeChoice.self, cases: WorkflowSpec.DigitalSourceTypeChoice.allCases) {
             defaults.digitalSourceType = value
         }

@@ -43,6 +43,12 @@ public struct WorkflowSpec: Sendable {
         public var keywords: [String] = []
         public var creators: [String] = []
         public var copyright: String?
+        public var credit: String?
+        public var source: String?
+        public var instructions: String?
+        public var city: String?
+        public var country: String?
+        public var dataMining: DataMining?
         /// `auto`: trainedAlgorithmicMedia for AI images, nothing for others.
         public var digitalSourceType: DigitalSourceTypeChoice = .auto
         /// Agency id → category (a number for Adobe Stock, names for Shutterstock).

@@ -84,6 +84,9 @@ import Testing
         #expect(comment.hasPrefix("a red bicycle by the sea\nNegative prompt: blurry\nSteps: 3, Sampler: Euler a, CFG scale: 7.5, Seed: 6, Size: 16x16"))
         #expect(tags["XMP-iptcExt:DigitalSourceType"] as? String == DigitalSourceType.trainedAlgorithmicMedia.uri)
         #expect(tags["XMP-dc:Title"] as? String == "A red bicycle by the sea")
+        #expect(tags["XMP-iptcExt:AIPromptInformation"] as? String == "a red bicycle by the sea")
+        #expect(tags["XMP-iptcExt:AIPromptWriterName"] as? String == "Test Suite")
+        #expect((tags["XMP-iptcExt:AISystemUsed"] as? String)?.hasSuffix("model tiny-sd1") == true)
 
         // A rerun does nothing; a lost image is made again, identical to the first time.
         let second = try Runner(plan: try self.plan(path)).run()

@@ -29,7 +29,8 @@ let package = Package(
         .target(name: "CExif", dependencies: ["CExifSystem"]),
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary(":libgomp.so.1")]),  // oneDNN (libdnnl-dev) and its OpenMP runtime
 
-        .target(name: "AtomicFiles"),
+        .target(name: "CFiles"),
+        .target(name: "AtomicFiles", dependencies: ["CFiles"]),
         .target(name: "Neural", dependencies: ["AtomicFiles", "CBLAS", "CDNNL"]),
         .target(name: "Diffusion", dependencies: ["Neural", "CZlib"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),

@@ -90,7 +90,7 @@ public enum AtomicFile {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    static func createParent(of path: String) throws {
+    public static func createParent(of path: String) throws {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A JPEG split into its marker segments up to the start of scan, plus the rest (scan data) as is.
 /// Only the segments we own are changed; everything else is written back byte for byte.
@@ -24,8 +27,10 @@ public struct JPEGFile: Sendable {
     public static let maxPayload = 65_533
 
     public var segments: [Segment]
-    /// From the SOS marker to the end of the file.
+    /// From the SOS marker to the end of the data parsed (the file, or the prefix read).
     public var scan: Data
+    /// Where the SOS marker starts in the data parsed: what follows is copied, never changed.
+    public private(set) var scanOffset = 0
 
     public init(data: Data, path: String = "image") throws {
         let bytes = [UInt8](data)
@@ -45,6 +50,7 @@ public struct JPEGFile: Sendable {
             let marker = bytes[markerOffset]
             if marker == Self.sos || marker == 0xD9 {
                 scan = data.subdata(in: (data.startIndex + offset)..<data.endIndex)
+                scanOffset = offset
                 break
             }
             if (0xD0...0xD7).contains(marker) || marker == 0x01 {  // markers without a length
@@ -73,7 +79,31 @@ public struct JPEGFile: Sendable {
         try self.init(data: data, path: path)
     }
 
-    public func serialized() throws -> Data {
+    /// Reads only as much of the file as its segments take (the image data is not read), for
+    /// rewriting the header and copying the rest. Returns the parsed header, the open file and its size.
+    public static func header(of path: String) throws -> (jpeg: JPEGFile, fd: Int32, size: Int) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw MetadataError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { close(fd); throw MetadataError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
+        let size = Int(info.st_size)
+        var want = min(size, 256 * 1024)
+        while true {
+            var prefix = Data(count: want)
+            let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, 0) }
+            guard got == want else { close(fd); throw MetadataError.cannotRead(path: path, reason: "short read") }
+            do {
+                return (try JPEGFile(data: prefix, path: path), fd, size)
+            } catch {
+                // The segments may continue past the prefix: read more, up to the whole file.
+                guard want < size else { close(fd); throw error }
+                want = min(size, want * 4)
+            }
+        }
+    }
+
+    /// The marker segments as file bytes, from SOI up to (not including) the SOS marker.
+    public func serializedHeader() throws -> Data {
         var output = Data([0xFF, 0xD8])
         for segment in segments {
             output.append(contentsOf: [0xFF, segment.marker])
@@ -85,6 +115,11 @@ public struct JPEGFile: Sendable {
             output.append(contentsOf: [UInt8(length >> 8), UInt8(length & 0xFF)])
             output.append(segment.payload)
         }
+        return output
+    }
+
+    public func serialized() throws -> Data {
+        var output = try serializedHeader()
         output.append(scan)
         return output
     }

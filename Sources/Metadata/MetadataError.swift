@@ -7,6 +7,7 @@ public enum MetadataError: Error, CustomStringConvertible, Equatable {
     case exifFailed(reason: String)
     case segmentTooLarge(kind: String, bytes: Int)
     case cannotRead(path: String, reason: String)
+    case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -16,6 +17,7 @@ public enum MetadataError: Error, CustomStringConvertible, Equatable {
         case let .exifFailed(reason): return "EXIF could not be written: \(reason)"
         case let .segmentTooLarge(kind, bytes): return "\(kind) block of \(bytes) bytes does not fit in one JPEG segment (65,533 bytes)"
         case let .cannotRead(path, reason): return "cannot read \(path): \(reason)"
+        case let .cannotWrite(path, reason): return "cannot write \(path): \(reason)"
         }
     }
 
@@ -26,6 +28,7 @@ public enum MetadataError: Error, CustomStringConvertible, Equatable {
         case .exifFailed: return "the existing EXIF block may be damaged; strip it with `exiftool -exif:all= FILE`"
         case .segmentTooLarge: return "shorten the description or keywords"
         case .cannotRead: return "check the path and permissions"
+        case .cannotWrite: return "check the folder's permissions and free space; the original file is unchanged"
         }
     }
 }

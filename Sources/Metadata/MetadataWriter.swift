@@ -1,5 +1,8 @@
 import AtomicFiles
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes `StockMetadata` into a JPEG: EXIF (libexif), XMP (APP1) and IPTC IIM (APP13) together.
 /// The ICC profile and every segment we do not own stay as they were, byte for byte.
@@ -8,6 +11,12 @@ public enum MetadataWriter {
     public static func embed(_ metadata: StockMetadata, into data: Data, path: String = "image") throws
         -> (data: Data, warnings: [MetadataWarning]) {
         var jpeg = try JPEGFile(data: data, path: path)
+        let warnings = try update(&jpeg, with: metadata)
+        return (try jpeg.serialized(), warnings)
+    }
+
+    /// Replaces Stockwerk's blocks in `jpeg`'s segments, keeping everything else.
+    static func update(_ jpeg: inout JPEGFile, with metadata: StockMetadata) throws -> [MetadataWarning] {
         var warnings: [MetadataWarning] = []
 
         let exifBody = jpeg.body(JPEGFile.app1, signature: JPEGFile.exifSignature)
@@ -31,17 +40,39 @@ public enum MetadataWriter {
         resources.setIPTC(IPTCIIM.build(from: metadata, keeping: oldIIM, warnings: &warnings).serialized())
         jpeg.replace(JPEGFile.app13, signature: JPEGFile.photoshopSignature,
                      with: Data(JPEGFile.photoshopSignature) + resources.serialized())
-        return (try jpeg.serialized(), warnings)
+        return warnings
     }
 
     /// Reads `source`, embeds the metadata and writes `destination` atomically (they may be the same).
     @discardableResult
     public static func write(_ metadata: StockMetadata, source: String, destination: String) throws -> [MetadataWarning] {
-        guard let data = FileManager.default.contents(atPath: source) else {
-            throw MetadataError.cannotRead(path: source, reason: "file missing or unreadable")
+        try write([(metadata, source, destination)])[0]
+    }
+
+    /// Writes many files as one batch: only each header is read and rebuilt; the image data is
+    /// copied in the kernel; one filesystem flush makes the batch durable before every file is
+    /// renamed into place. A failure leaves every destination as it was.
+    public static func write(_ files: [(metadata: StockMetadata, source: String, destination: String)]) throws -> [[MetadataWarning]] {
+        let batch = AtomicBatch()
+        var warnings: [[MetadataWarning]] = []
+        for (metadata, source, destination) in files {
+            var (jpeg, fd, size) = try JPEGFile.header(of: source)
+            defer { close(fd) }
+            warnings.append(try update(&jpeg, with: metadata))
+            let header = try jpeg.serializedHeader()
+            let scanOffset = jpeg.scanOffset
+            do {
+                try batch.add(destination) { out in
+                    try AtomicBatch.write(header, to: out, path: destination)
+                    try AtomicBatch.copy(from: fd, offset: scanOffset, length: size - scanOffset, to: out, path: destination)
+                }
+            } catch let error as AtomicFile.WriteError {
+                throw MetadataError.cannotWrite(path: destination, reason: error.reason)
+            }
         }
-        let result = try embed(metadata, into: data, path: source)
-        try AtomicFile.write(result.data, to: destination)
-        return result.warnings
+        do { try batch.commit() } catch let error as AtomicFile.WriteError {
+            throw MetadataError.cannotWrite(path: error.path, reason: error.reason)
+        }
+        return warnings
     }
 }

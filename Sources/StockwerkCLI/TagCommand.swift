@@ -63,10 +63,11 @@ struct TagCommand: ParsableCommand {
                 let info = try ImageInfo.read(file)
                 guard info.format == .jpeg else { throw BadOption("\(file) is \(info.format.rawValue.uppercased()); `tag` writes JPEG files") }
             }
-            for file in files {
-                let original = try MetadataReader.read(jpeg: file).reconciled
-                let warnings = try MetadataWriter.write(edit.applied(to: original), source: file, destination: file)
-                for warning in warnings { ErrorReporting.stderr("warning: \(file): \(warning)") }
+            // One batch: every file is written in full before any replaces its original.
+            let changes = try files.map { file in (edit.applied(to: try MetadataReader.read(jpeg: file).reconciled), file, file) }
+            let warnings = try MetadataWriter.write(changes)
+            for (file, fileWarnings) in zip(files, warnings) {
+                for warning in fileWarnings { ErrorReporting.stderr("warning: \(file): \(warning)") }
                 if !quiet { ErrorReporting.stderr("tagged \(file)") }
             }
         } catch let error as BadOption {

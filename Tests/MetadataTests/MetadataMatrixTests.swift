@@ -133,4 +133,24 @@ import Testing
         #expect(tags["IFD0:Make"] as? String == "TestCam" && tags["IFD0:Model"] as? String == "TC-1" && "\(tags["ExifIFD:ExposureTime"] ?? "")" == "1/250")
         #expect(tags["Photoshop:IPTCDigest"] as? String == tags["File:CurrentIPTCDigest"] as? String)
     }
+
+    /// A batch is all or nothing: one bad file leaves every file as it was, with no leftovers.
+    @Test func aBatchWithABadFileChangesNothing() throws {
+        let folder = try TestSupport.temporaryFolder("batch")
+        let good = try (0..<2).map { try Self.blankJPEG(in: folder, name: "good\($0)") }
+        let bad = folder + "/bad.jpg"
+        try Data("not a jpeg".utf8).write(to: URL(fileURLWithPath: bad))
+        let before = try (good + [bad]).map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        let files = (good + [bad]).map { (StockMetadata(title: "t"), $0, $0) }
+        #expect(throws: MetadataError.self) { try MetadataWriter.write(files) }
+        #expect(try (good + [bad]).map { try Data(contentsOf: URL(fileURLWithPath: $0)) } == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["bad.jpg", "good0.jpg", "good1.jpg"])
+        // And a good batch changes every file, keeping the image data byte for byte.
+        let results = try MetadataWriter.write(good.map { (StockMetadata(title: "batch"), $0, $0) })
+        #expect(results.count == 2)
+        for (path, old) in zip(good, before) {
+            #expect(try MetadataReader.read(jpeg: path).xmp?.title == "batch")
+            #expect(try JPEGFile(contentsOf: path).scan == JPEGFile(data: old).scan)
+        }
+    }
 }

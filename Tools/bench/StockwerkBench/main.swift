@@ -29,7 +29,9 @@ case "finish":
         count += 1
     }
 case "metadata":
-    let metadata = StockMetadata(
+    // The full field set of docs/benchmarks.md, the same values bench.sh gives ExifTool, written
+    // to every file as one batch (header read, image data copied in the kernel, one flush).
+    var metadata = StockMetadata(
         title: "Cup of coffee with latte art on a wooden café table",
         description: "A white porcelain cup of coffee with heart latte art on a saucer, on a rustic wooden café table, seen from above.",
         keywords: ["coffee", "latte art", "cup", "cappuccino", "café", "wooden table", "breakfast", "drink", "espresso",
@@ -37,10 +39,16 @@ case "metadata":
                    "rustic", "ceramic", "heart", "aroma", "relax", "break", "warm"],
         creators: ["Zoë Müller"], copyright: "© 2026 Zoë Müller",
         digitalSourceType: .trainedAlgorithmicMedia, software: "Stockwerk")
-    for file in arguments.dropFirst() {
-        do { try MetadataWriter.write(metadata, source: file, destination: file) } catch { fail("\(error)") }
-        count += 1
-    }
+    metadata.credit = "Zoë Müller / Stockwerk"
+    metadata.source = "Stockwerk"
+    metadata.city = "Zürich"
+    metadata.country = "Schweiz"
+    metadata.dateCreated = "2026-11-25T08:30:00+01:00"
+    metadata.aiSystem = "Stockwerk Stable Diffusion engine, model sd15"
+    metadata.aiPrompt = "cup of coffee with latte art, wooden table, top view"
+    let files = Array(arguments.dropFirst())
+    do { _ = try MetadataWriter.write(files.map { (metadata, $0, $0) }) } catch { fail("\(error)") }
+    count = files.count
 case "sgemm":
     // sgemm N REPEATS: square single-precision matrix products through OpenBLAS.
     guard arguments.count == 3, let n = Int(arguments[1]), let repeats = Int(arguments[2]) else { fail("usage: sgemm N REPEATS") }

@@ -9,9 +9,11 @@ public struct CheckSubject: Sendable {
     public var metadata: StockMetadata
     /// Why the image counts as AI-generated, or nil when it does not.
     public var aiReason: String?
+    /// The JPEG quality estimate (IJG scale), for JPEGs.
+    public var jpegQuality: Int?
 
-    public init(path: String, info: ImageInfo, metadata: StockMetadata, aiReason: String?) {
-        self.path = path; self.info = info; self.metadata = metadata; self.aiReason = aiReason
+    public init(path: String, info: ImageInfo, metadata: StockMetadata, aiReason: String?, jpegQuality: Int? = nil) {
+        self.path = path; self.info = info; self.metadata = metadata; self.aiReason = aiReason; self.jpegQuality = jpegQuality
     }
 
     /// Reads facts and embedded metadata from a file. AI status comes from the workflow flag or,
@@ -25,7 +27,8 @@ public struct CheckSubject: Sendable {
         } else if let type = embedded.digitalSourceType, type.isGenerativeAI {
             reason = "its embedded IPTC Digital Source Type is \(type.rawValue)"
         }
-        return CheckSubject(path: path, info: info, metadata: embedded, aiReason: reason)
+        let quality = info.format == .jpeg ? try JPEGQuality.estimate(path: path) : nil
+        return CheckSubject(path: path, info: info, metadata: embedded, aiReason: reason, jpegQuality: quality)
     }
 }
 
@@ -118,6 +121,34 @@ public struct AgencyChecker: Sendable {
         }
         if let rule = rules.maxDescriptionCharacters, description.count > rule.value {
             report(rule, "max_description_characters", "the description has \(description.count) characters, more than the maximum of \(rule.value)")
+        }
+        if let rule = rules.minTitleCharacters, !title.isEmpty, title.count < rule.value {
+            report(rule, "min_title_characters", "the title has \(title.count) characters, fewer than the minimum of \(rule.value)")
+        }
+        if let rule = rules.maxKeywordCharacters, let long = metadata.keywords.first(where: { $0.count > rule.value }) {
+            report(rule, "max_keyword_characters", "the keyword \"\(long)\" has \(long.count) characters, more than the maximum of \(rule.value)")
+        }
+        if let rule = rules.noDuplicateKeywords, rule.value {
+            var seen = Set<String>()
+            let repeated = metadata.keywords.filter { !seen.insert($0.lowercased()).inserted }
+            if !repeated.isEmpty { report(rule, "no_duplicate_keywords", "keywords repeat: \(repeated.joined(separator: ", "))") }
+        }
+        if let rule = rules.minFileSizeMB, sizeMB < rule.value {
+            report(rule, "min_file_size_mb", String(format: "the file is %.2f MB, below the minimum of %g MB", sizeMB, rule.value))
+        }
+        if let rule = rules.minJPEGQuality, let quality = subject.jpegQuality, quality < rule.value {
+            report(rule, "min_jpeg_quality", "the JPEG was saved at quality \(quality) (estimated), below the minimum of \(rule.value)")
+        }
+        if let rule = rules.bannedTerms {
+            for finding in BannedTerms.find(in: metadata, lists: rule.value.map { ($0, preset.bannedTermLists[$0] ?? TermList(text: "")) }) {
+                report(rule, "banned_terms", finding)
+            }
+        }
+        if var rule = rules.discouragedTerms {
+            rule.severity = .warning
+            for finding in BannedTerms.find(in: metadata, lists: rule.value.map { ($0, preset.bannedTermLists[$0] ?? TermList(text: "")) }) {
+                report(rule, "discouraged_terms", finding)
+            }
         }
         return Verdict(agency: preset.id, file: subject.path, accepted: reasons.isEmpty, reasons: reasons, warnings: warnings)
     }

@@ -66,6 +66,17 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
         public var maxTitleCharacters: Rule<Int>?
         public var descriptionRequired: Rule<Bool>?
         public var maxDescriptionCharacters: Rule<Int>?
+        public var minTitleCharacters: Rule<Int>?
+        public var maxKeywordCharacters: Rule<Int>?
+        public var noDuplicateKeywords: Rule<Bool>?
+        public var minFileSizeMB: Rule<Double>?
+        /// The lowest JPEG quality (IJG scale, estimated from the file's quantisation table).
+        public var minJPEGQuality: Rule<Int>?
+        /// Names of term lists in presets/banned/ (NAME.txt) that may not appear in the title,
+        /// description, keywords or prompt.
+        public var bannedTerms: Rule<[String]>?
+        /// Lists reported as warnings only (`severity` is ignored: always a warning).
+        public var discouragedTerms: Rule<[String]>?
 
         enum CodingKeys: String, CodingKey {
             case formats, colorSpaces = "color_spaces", minMegapixels = "min_megapixels"
@@ -74,6 +85,9 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
             case minKeywords = "min_keywords", maxKeywords = "max_keywords", titleRequired = "title_required"
             case maxTitleCharacters = "max_title_characters", descriptionRequired = "description_required"
             case maxDescriptionCharacters = "max_description_characters"
+            case minTitleCharacters = "min_title_characters", maxKeywordCharacters = "max_keyword_characters"
+            case noDuplicateKeywords = "no_duplicate_keywords", minFileSizeMB = "min_file_size_mb"
+            case minJPEGQuality = "min_jpeg_quality", bannedTerms = "banned_terms", discouragedTerms = "discouraged_terms"
         }
     }
 
@@ -83,6 +97,10 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
     public var rules: Rules
     /// The CSV layout this agency's portal reads (see CSVFormat).
     public var csv: String
+    /// The terms of each list named by `rules.banned_terms`, loaded with the preset.
+    public var bannedTermLists: [String: TermList] = [:]
+
+    enum CodingKeys: String, CodingKey { case id, name, ai, rules, csv }
 }
 
 public enum AgencyError: Error, CustomStringConvertible, Equatable {
@@ -111,7 +129,12 @@ public enum AgencyError: Error, CustomStringConvertible, Equatable {
 public struct AgencyCatalog: Sendable {
     public let folder: String
 
-    public init(presetsFolder: String) { folder = presetsFolder + "/agencies" }
+    public let bannedFolder: String
+
+    public init(presetsFolder: String) {
+        folder = presetsFolder + "/agencies"
+        bannedFolder = presetsFolder + "/banned"
+    }
 
     public func names() -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
@@ -131,7 +154,15 @@ public struct AgencyCatalog: Sendable {
             guard CSVFormat(rawValue: preset.csv) != nil else {
                 throw AgencyError.invalidPreset(path: path, reason: "unknown csv format \"\(preset.csv)\" (known: \(CSVFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            return preset
+            var loaded = preset
+            for list in (preset.rules.bannedTerms?.value ?? []) + (preset.rules.discouragedTerms?.value ?? []) {
+                let listPath = bannedFolder + "/" + list + ".txt"
+                guard let text = try? String(contentsOfFile: listPath, encoding: .utf8) else {
+                    throw AgencyError.invalidPreset(path: path, reason: "banned_terms names the list \"\(list)\", but \(listPath) is missing")
+                }
+                loaded.bannedTermLists[list] = TermList(text: text)
+            }
+            return loaded
         } catch let error as AgencyError {
             throw error
         } catch {

@@ -19,46 +19,117 @@ public struct PackageEntry: Sendable, Equatable {
     }
 }
 
-/// The CSV layouts that agency portals read, with their exact headers.
+/// The CSV layouts that agency portals read: header, separator, quoting, BOM and limits.
+/// Sources and confidence per layout are in presets/agencies/*.yaml (`csv_source`) and
+/// ../shared reference notes; the third-party layouts are marked unverified there.
 public enum CSVFormat: String, CaseIterable, Sendable {
-    /// helpx.adobe.com/stock/contributor/help/csv-requirements-content.html
-    case adobeStock = "adobe-stock"
-    /// submit.shutterstock.com/help/en/articles/10617486
-    case shutterstock
+    case adobeStock = "adobe-stock", shutterstock, gettyImages = "getty-images", alamy, dreamstime
+    case rf123 = "123rf", depositphotos, freepik, pond5, vecteezy
+
+    public enum Quoting: Sendable { case asNeeded, all, columns(Set<Int>) }
 
     public var header: [String] {
         switch self {
         case .adobeStock: return ["Filename", "Title", "Keywords", "Category", "Releases"]
         case .shutterstock: return ["Filename", "Description", "Keywords", "Categories", "Illustration", "Mature Content", "Editorial"]
+        case .gettyImages: return ["file name", "created date", "description", "country", "brief code", "title", "keywords"]
+        case .alamy: return ["Filename", "Caption", "Tags", "License type", "Username", "Super Tags", "Location", "Date taken", "Number of People",
+                             "Model release", "Property release", "Primary category", "Secondary category", "Image Type", "Exclusive to Alamy", "Additional Info"]
+        case .dreamstime: return ["Filename", "Title", "Description", "Keywords", "Category"]
+        case .rf123: return ["oldfilename", "123rf_filename", "description", "keywords", "country"]
+        case .depositphotos: return ["Filename", "description", "Keywords", "Nudity", "Editorial"]
+        case .freepik: return ["Filename", "Title", "Keywords", "Prompt", "Model"]
+        case .pond5: return ["originalfilename", "title", "description", "keywords", "location", "specifysource", "copyright", "price", "imagetype"]
+        case .vecteezy: return ["Filename", "Title", "Description", "Keywords", "License"]
         }
     }
 
+    public var delimiter: Character { self == .freepik ? ";" : "," }
+
+    public var quoting: Quoting {
+        switch self {
+        case .freepik: return .all
+        case .vecteezy: return .columns([3])
+        default: return .asNeeded
+        }
+    }
+
+    /// Rows per file and bytes per file the portal takes (Adobe: 5,000 rows, 1 MB); more is split.
+    public var limits: (rows: Int, bytes: Int)? { self == .adobeStock ? (5_000, 1_000_000) : nil }
+
     func row(for entry: PackageEntry) -> [String] {
-        let keywords = entry.metadata.keywords.joined(separator: ",")
+        let m = entry.metadata
+        let keywords = m.keywords.joined(separator: ",")
+        let title = m.title ?? "", description = m.description ?? m.title ?? ""
+        let location = [m.city, m.country].compactMap { $0 }.joined(separator: ", ")
         func yesNo(_ flag: Bool) -> String { flag ? "Yes" : "No" }
         switch self {
         case .adobeStock:
-            // Adobe's CSV page: the title has no commas (they would be read as separators by its importer).
-            let title = (entry.metadata.title ?? "").replacingOccurrences(of: ",", with: " ")
-                .split(separator: " ").joined(separator: " ")
-            return [entry.fileName, title, keywords, entry.category ?? "", ""]
+            // Adobe's CSV page: no commas in the title (its importer reads them as separators).
+            let cleaned = title.replacingOccurrences(of: ",", with: " ").split(separator: " ").joined(separator: " ")
+            return [entry.fileName, cleaned, keywords, entry.category ?? "", ""]
         case .shutterstock:
-            let description = entry.metadata.description ?? entry.metadata.title ?? ""
-            return [entry.fileName, description, keywords, entry.category ?? "",
-                    yesNo(entry.isIllustration), yesNo(entry.isMature), yesNo(entry.isEditorial)]
+            return [entry.fileName, description, keywords, entry.category ?? "", yesNo(entry.isIllustration), yesNo(entry.isMature), yesNo(entry.isEditorial)]
+        case .gettyImages:
+            return [entry.fileName, m.dateCreated.map { String($0.prefix(10)) } ?? "", description, m.country ?? "", "", title, keywords]
+        case .alamy:
+            return [entry.fileName, description, keywords, entry.isEditorial ? "Editorial" : "RF", "", "", location,
+                    m.dateCreated.map { String($0.prefix(10)) } ?? "", "", "", "", entry.category ?? "", "",
+                    entry.isIllustration ? "Illustration" : "Photograph", "", ""]
+        case .dreamstime:
+            return [entry.fileName, title, description, keywords, entry.category ?? ""]
+        case .rf123:
+            return [entry.fileName, "", description, keywords, m.country ?? ""]
+        case .depositphotos:
+            return [entry.fileName, description, keywords, entry.isMature ? "yes" : "no", entry.isEditorial ? "yes" : "no"]
+        case .freepik:
+            return [entry.fileName, title, keywords, m.generation?.prompt ?? m.aiPrompt ?? "", m.generation?.model ?? ""]
+        case .pond5:
+            return [entry.fileName, title, description, keywords, location, "", m.copyright ?? "", "", entry.isIllustration ? "illustration" : "photo"]
+        case .vecteezy:
+            return [entry.fileName, title, description, keywords, entry.isEditorial ? "editorial" : "pro"]
         }
     }
 
-    /// The whole CSV: UTF-8 without BOM, comma-separated, quoted where needed (RFC 4180), LF line ends.
+    /// One CSV: UTF-8 without BOM, RFC 4180 quoting by the layout's rule, LF line ends.
     public func render(_ entries: [PackageEntry]) throws -> Data {
         let stream = OutputStream(toMemory: ())
         stream.open()
-        let writer = try CSVWriter(stream: stream, delimiter: ",", newline: .lf)
-        try writer.write(row: header)
-        for entry in entries { try writer.write(row: row(for: entry)) }
+        let writer = try CSVWriter(stream: stream, delimiter: String(delimiter), newline: .lf)
+        let quoted: (Int) -> Bool
+        switch quoting {
+        case .asNeeded: quoted = { _ in false }
+        case .all: quoted = { _ in true }
+        case .columns(let columns): quoted = { columns.contains($0) }
+        }
+        let allQuoted = isAllQuoted
+        try writer.write(row: header, quotedAtIndex: { _ in allQuoted })
+        for entry in entries { try writer.write(row: row(for: entry), quotedAtIndex: quoted) }
         writer.stream.close()
         var data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data ?? Data()
         data.append(0x0A)
         return data
+    }
+
+    private var isAllQuoted: Bool { if case .all = quoting { return true } else { return false } }
+
+    /// The CSV files for `entries`: one, or several when the layout's row or byte limit is passed
+    /// (each file keeps the header and stays within both limits).
+    public func renderFiles(_ entries: [PackageEntry]) throws -> [Data] {
+        guard let limits else { return [try render(entries)] }
+        var files: [Data] = []
+        var start = 0
+        while start < entries.count || files.isEmpty {
+            var count = min(limits.rows, entries.count - start)
+            var data = try render(Array(entries[start..<(start + count)]))
+            while data.count > limits.bytes, count > 1 {
+                count = max(1, count * limits.bytes / data.count - 1)
+                data = try render(Array(entries[start..<(start + count)]))
+            }
+            files.append(data)
+            start += count
+            if entries.isEmpty { break }
+        }
+        return files
     }
 }

@@ -49,12 +49,23 @@ struct AgenciesCommand: ParsableCommand {
             throw ErrorReporting.exit(for: AgencyError.invalidPreset(path: "presets/", reason: "cannot find the presets folder"))
         }
         let catalog = AgencyCatalog(presetsFolder: folder)
-        for name in catalog.names() {
-            do {
-                let preset = try catalog.load(name)
-                let mp = preset.rules.minMegapixels.map { "≥\($0.value) MP" } ?? ""
-                print("\(preset.id.padding(toLength: 14, withPad: " ", startingAt: 0)) \(preset.name.padding(toLength: 14, withPad: " ", startingAt: 0)) AI: \(preset.ai.accepted ? "accepted" : "refused ")  \(mp)")
-            } catch { throw ErrorReporting.exit(for: error) }
-        }
+        do {
+            let presets = try catalog.names().map(catalog.load)
+            let idWidth = presets.map(\.id.count).max() ?? 10, nameWidth = presets.map(\.name.count).max() ?? 10
+            for preset in presets {
+                let r = preset.rules
+                var limits: [String] = []
+                if let mp = r.minMegapixels?.value { limits.append("≥\(mp.formatted()) MP") }
+                if let side = r.minSidePixels?.value { limits.append("≥\(side) px a side") }
+                if let mb = r.maxFileSizeMB?.value { limits.append("≤\(mb.formatted()) MB") }
+                if let quality = r.minJPEGQuality?.value { limits.append("JPEG q≥\(quality)") }
+                if r.minKeywords != nil || r.maxKeywords != nil {
+                    limits.append("keywords \(r.minKeywords.map { String($0.value) } ?? "0")–\(r.maxKeywords.map { String($0.value) } ?? "any")")
+                }
+                if let title = r.maxTitleCharacters?.value { limits.append("title ≤\(title) chars") }
+                let ai = "AI \(preset.ai.accepted ? "accepted" : "refused ") (\(preset.ai.confidence.rawValue))"
+                print("\(preset.id.padding(toLength: idWidth, withPad: " ", startingAt: 0))  \(preset.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  \(ai.padding(toLength: 26, withPad: " ", startingAt: 0))  \(limits.joined(separator: ", "))")
+            }
+        } catch { throw ErrorReporting.exit(for: error) }
     }
 }

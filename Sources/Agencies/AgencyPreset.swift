@@ -9,9 +9,12 @@ public struct RuleSource: Codable, Sendable, Equatable {
     public var confidence: Confidence
 }
 
+/// Whether a broken rule refuses the file or is only reported.
+public enum RuleSeverity: String, Codable, Sendable { case reject, warning }
+
 /// One rule of an agency: a value and its source. `severity: warning` reports without rejecting.
 public struct Rule<Value: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
-    public enum Severity: String, Codable, Sendable { case reject, warning }
+    public typealias Severity = RuleSeverity
     public var value: Value
     public var source: RuleSource
     public var severity: Severity
@@ -78,6 +81,23 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
         /// Lists reported as warnings only (`severity` is ignored: always a warning).
         public var discouragedTerms: Rule<[String]>?
 
+        /// The severity of the rule named as in the preset file (`min_megapixels`), nil when absent.
+        /// Discouraged terms are always warnings.
+        public func severity(of name: String) -> RuleSeverity? {
+            if name == "discouraged_terms" { return discouragedTerms == nil ? nil : .warning }
+            let severities: [String: RuleSeverity?] = [
+                "formats": formats?.severity, "color_spaces": colorSpaces?.severity, "min_megapixels": minMegapixels?.severity,
+                "max_megapixels": maxMegapixels?.severity, "min_side_pixels": minSidePixels?.severity, "max_side_pixels": maxSidePixels?.severity,
+                "max_file_size_mb": maxFileSizeMB?.severity, "min_keywords": minKeywords?.severity, "max_keywords": maxKeywords?.severity,
+                "title_required": titleRequired?.severity, "max_title_characters": maxTitleCharacters?.severity,
+                "description_required": descriptionRequired?.severity, "max_description_characters": maxDescriptionCharacters?.severity,
+                "min_title_characters": minTitleCharacters?.severity, "max_keyword_characters": maxKeywordCharacters?.severity,
+                "no_duplicate_keywords": noDuplicateKeywords?.severity, "min_file_size_mb": minFileSizeMB?.severity,
+                "min_jpeg_quality": minJPEGQuality?.severity, "banned_terms": bannedTerms?.severity,
+            ]
+            return severities[name] ?? nil
+        }
+
         enum CodingKeys: String, CodingKey {
             case formats, colorSpaces = "color_spaces", minMegapixels = "min_megapixels"
             case maxMegapixels = "max_megapixels", minSidePixels = "min_side_pixels"
@@ -136,6 +156,11 @@ public struct AgencyCatalog: Sendable {
         bannedFolder = presetsFolder + "/banned"
     }
 
+    /// A preset from YAML text, without loading its term lists.
+    public static func decode(yaml text: String) throws -> AgencyPreset {
+        try YAMLDecoder().decode(AgencyPreset.self, from: text)
+    }
+
     public func names() -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         return files.filter { $0.hasSuffix(".yaml") && !$0.hasPrefix("_") }.map { String($0.dropLast(5)) }.sorted()
@@ -147,7 +172,7 @@ public struct AgencyCatalog: Sendable {
             throw AgencyError.unknownAgency(name: name, known: names())
         }
         do {
-            let preset = try YAMLDecoder().decode(AgencyPreset.self, from: text)
+            let preset = try Self.decode(yaml: text)
             guard preset.id == name else {
                 throw AgencyError.invalidPreset(path: path, reason: "id \"\(preset.id)\" does not match the file name")
             }

@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "TestSupport"]),
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "Catalog", "Imaging", "Metadata", "TestSupport"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
     ]
 )

@@ -80,6 +80,9 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
         public var bannedTerms: Rule<[String]>?
         /// Lists reported as warnings only (`severity` is ignored: always a warning).
         public var discouragedTerms: Rule<[String]>?
+        /// Images whose 64-bit difference hashes differ in at most this many bits count as
+        /// near-duplicates (within a package and against what earlier runs packaged).
+        public var nearDuplicates: Rule<Int>?
 
         /// The severity of the rule named as in the preset file (`min_megapixels`), nil when absent.
         /// Discouraged terms are always warnings.
@@ -94,6 +97,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
                 "min_title_characters": minTitleCharacters?.severity, "max_keyword_characters": maxKeywordCharacters?.severity,
                 "no_duplicate_keywords": noDuplicateKeywords?.severity, "min_file_size_mb": minFileSizeMB?.severity,
                 "min_jpeg_quality": minJPEGQuality?.severity, "banned_terms": bannedTerms?.severity,
+                "near_duplicates": nearDuplicates?.severity,
             ]
             return severities[name] ?? nil
         }
@@ -108,6 +112,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
             case minTitleCharacters = "min_title_characters", maxKeywordCharacters = "max_keyword_characters"
             case noDuplicateKeywords = "no_duplicate_keywords", minFileSizeMB = "min_file_size_mb"
             case minJPEGQuality = "min_jpeg_quality", bannedTerms = "banned_terms", discouragedTerms = "discouraged_terms"
+            case nearDuplicates = "near_duplicates"
         }
     }
 

@@ -213,3 +213,32 @@ unsigned char *sw_to_rgb_bytes(VipsImage *in, size_t *length) {
 }
 
 void sw_free_bytes(void *bytes) { g_free(bytes); }
+
+int sw_thumbnail_jpeg(const char *path, int size, int quality, void **buffer, size_t *length) {
+    VipsImage *thumb = NULL;
+    *buffer = NULL;
+    *length = 0;
+    if (vips_thumbnail(path, &thumb, size, "height", size, "size", VIPS_SIZE_DOWN, NULL)) return -1;
+    int status = vips_jpegsave_buffer(thumb, buffer, length, "Q", quality, "strip", TRUE, NULL);
+    g_object_unref(thumb);
+    return status;
+}
+
+int sw_gray_thumbnail(const char *path, int width, int height, unsigned char *out) {
+    VipsImage *thumb = NULL, *gray = NULL, *bytes = NULL;
+    if (vips_thumbnail(path, &thumb, width, "height", height, "size", VIPS_SIZE_FORCE, NULL)) return -1;
+    int status = vips_colourspace(thumb, &gray, VIPS_INTERPRETATION_B_W, NULL);
+    if (!status) status = vips_cast_uchar(gray, &bytes, NULL);
+    if (!status) {
+        size_t length = 0;
+        void *data = vips_image_write_to_memory(bytes, &length);
+        int bands = vips_image_get_bands(bytes);
+        if (!data || length != (size_t)(width * height * bands)) status = -1;
+        else for (int i = 0; i < width * height; i++) out[i] = ((unsigned char *)data)[i * bands];
+        g_free(data);
+    }
+    if (bytes) g_object_unref(bytes);
+    if (gray) g_object_unref(gray);
+    g_object_unref(thumb);
+    return status;
+}

@@ -145,6 +145,18 @@ public final class Catalog: Sendable {
                 t.primaryKey(["agency"])
             }
         }
+        migrator.registerMigration("v2-packaged-images") { db in
+            // What each agency package holds, with the perceptual hash, so later runs can refuse
+            // near-duplicates of images already packaged.
+            try db.create(table: "packaged_images") { t in
+                t.column("agency", .text).notNull()
+                t.column("job_id", .text).notNull()
+                t.column("file_name", .text).notNull()
+                t.column("dhash", .integer).notNull()
+                t.column("run_id", .integer).notNull().references("runs")
+                t.primaryKey(["agency", "job_id"])
+            }
+        }
         return migrator
     }
 
@@ -221,6 +233,25 @@ public final class Catalog: Sendable {
                 ON CONFLICT(agency) DO UPDATE SET run_id = excluded.run_id, accepted = excluded.accepted,
                     rejected = excluded.rejected, csv_hash = excluded.csv_hash, built_at = excluded.built_at
                 """, arguments: [agency, runID, accepted, rejected, csvHash, Date()])
+        }
+    }
+
+    /// Adds what `agency`'s package holds to its history (an image packaged again replaces its
+    /// earlier entry; images of earlier packages stay, since they may already be uploaded).
+    public func recordPackagedImages(agency: String, runID: Int64, images: [(jobID: String, fileName: String, hash: UInt64)]) throws {
+        try write("recording packaged images") { db in
+            for image in images {
+                try db.execute(sql: "INSERT OR REPLACE INTO packaged_images (agency, job_id, file_name, dhash, run_id) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [agency, image.jobID, image.fileName, Int64(bitPattern: image.hash), runID])
+            }
+        }
+    }
+
+    /// Images packaged for `agency` by earlier runs (`jobID` is the image's output name).
+    public func packagedImages(agency: String) throws -> [(jobID: String, fileName: String, hash: UInt64)] {
+        try read("listing packaged images") { db in
+            try Row.fetchAll(db, sql: "SELECT job_id, file_name, dhash FROM packaged_images WHERE agency = ? ORDER BY file_name", arguments: [agency])
+                .map { (jobID: $0["job_id"], fileName: $0["file_name"], hash: UInt64(bitPattern: $0["dhash"] as Int64)) }
         }
     }
 

@@ -72,15 +72,30 @@ public final class Runner {
         }
 
         var packages: [RunSummary.Package] = []
+        var hashes: [String: UInt64] = [:]  // perceptual hashes by image path, made once per run
         for preset in plan.agencies {
             var items: [PackageItem] = []
+            var ids: [String] = []
             for (job, image) in zip(plan.jobs, images) {
                 guard let path = finalPaths[job.id], let verdict = image.verdicts.first(where: { $0.agency == preset.id }) else { continue }
                 let entry = PackageEntry(fileName: job.name + ".jpg", metadata: job.metadata, category: job.categories[preset.id],
                                          isIllustration: false, isEditorial: job.editorial, isMature: false)
                 items.append(PackageItem(imagePath: path, entry: entry, verdict: verdict))
+                ids.append(job.name)  // the image's slot: stays the same when only its metadata changes
+                if verdict.accepted, hashes[path] == nil { hashes[path] = try? Thumbnails.differenceHash(path) }
+            }
+            let earlier = try catalog.packagedImages(agency: preset.id).map { NearDuplicates.Known(id: $0.jobID, fileName: $0.fileName, hash: $0.hash) }
+            NearDuplicates.mark(&items, ids: ids, hashes: hashes, earlier: earlier, preset: preset)
+            for item in items {  // the summary (and exit code) sees near-duplicate refusals too
+                guard let index = images.firstIndex(where: { $0.output == item.imagePath }),
+                      let verdictIndex = images[index].verdicts.firstIndex(where: { $0.agency == preset.id }) else { continue }
+                images[index].verdicts[verdictIndex] = item.verdict
             }
             let packageReport = try PackageBuilder.build(agency: preset, items: items, packagesFolder: packagesFolder)
+            let packaged = zip(items, ids).filter { $0.0.verdict.accepted }.compactMap { item, id in
+                hashes[item.imagePath].map { (jobID: id, fileName: item.entry.fileName, hash: $0) }
+            }
+            try catalog.recordPackagedImages(agency: preset.id, runID: runID, images: packaged)
             let folder = packagesFolder + "/" + preset.id
             let csvHash = (try? Hashing.file(folder + "/" + packageReport.csv)) ?? ""
             try catalog.recordPackage(agency: preset.id, runID: runID, accepted: packageReport.accepted, rejected: packageReport.rejected, csvHash: csvHash)

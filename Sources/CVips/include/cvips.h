@@ -52,4 +52,8 @@ int sw_test_pattern(int width, int height, const char *profile, VipsImage **out)
 /// Mean and standard deviation of all bands.
 int sw_stats(VipsImage *in, double *mean, double *deviation);
 
+/// A JPEG thumbnail (longest side `size`, never enlarged, metadata stripped) in a buffer to free with g_free.
+int sw_thumbnail_jpeg(const char *path, int size, int quality, void **buffer, size_t *length);
+/// The image shrunk to exactly width x height, grey, 8 bits, into `out` (width*height bytes).
+int sw_gray_thumbnail(const char *path, int width, int height, unsigned char *out);
 #endif

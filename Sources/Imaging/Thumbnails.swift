@@ -1,0 +1,38 @@
+import CVips
+import Foundation
+
+/// Small derived images: contact-sheet thumbnails and the perceptual hash.
+public enum Thumbnails {
+    /// A JPEG of `path` whose longer side is at most `size` px (metadata stripped).
+    public static func jpeg(_ path: String, size: Int = 320, quality: Int = 80) throws -> Data {
+        try Vips.ensureStarted()
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        guard sw_thumbnail_jpeg(path, Int32(size), Int32(quality), &buffer, &length) == 0, let buffer else {
+            throw ImagingError.operationFailed(operation: "making a thumbnail", path: path, reason: Vips.lastError())
+        }
+        defer { sw_free_bytes(buffer) }
+        return Data(bytes: buffer, count: length)
+    }
+
+    /// The 64-bit difference hash (dHash): the image shrunk to 9×8 grey pixels, one bit per pair
+    /// of horizontal neighbours (is the left one brighter?). Resizing, re-encoding and mild colour
+    /// changes keep it within a few bits; different pictures differ in about half of them.
+    public static func differenceHash(_ path: String) throws -> UInt64 {
+        try Vips.ensureStarted()
+        var pixels = [UInt8](repeating: 0, count: 9 * 8)
+        guard sw_gray_thumbnail(path, 9, 8, &pixels) == 0 else {
+            throw ImagingError.operationFailed(operation: "hashing", path: path, reason: Vips.lastError())
+        }
+        var hash: UInt64 = 0
+        for row in 0..<8 {
+            for column in 0..<8 where pixels[row * 9 + column] > pixels[row * 9 + column + 1] {
+                hash |= 1 << UInt64(row * 8 + column)
+            }
+        }
+        return hash
+    }
+
+    /// Bits that differ between two hashes.
+    public static func distance(_ a: UInt64, _ b: UInt64) -> Int { (a ^ b).nonzeroBitCount }
+}

@@ -33,7 +33,8 @@ public struct PackageReport: Codable, Sendable, Equatable {
     public var items: [Item]
 }
 
-/// Builds OUTPUT/packages/<agency>/: the accepted files, the agency CSV and report.json.
+/// Builds OUTPUT/packages/<agency>/: the accepted files, the agency CSV(s), report.json and
+/// contact-sheet.html (every image with its verdict, refused ones included).
 /// The folder is assembled under a temporary name and swapped in, so a crash never leaves a
 /// package that mixes two runs.
 public enum PackageBuilder {
@@ -65,6 +66,10 @@ public enum PackageBuilder {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try AtomicFile.write(try encoder.encode(report), to: staging + "/report.json")
+            let cards = items.map { ContactSheet.Card(fileName: $0.entry.fileName, imagePath: $0.imagePath, title: $0.entry.metadata.title,
+                                                      keywords: $0.entry.metadata.keywords, verdicts: [$0.verdict]) }
+            let sheet = ContactSheet.html(title: "\(preset.name) package", cards: cards, agencyNames: [preset.id: preset.name])
+            try AtomicFile.write(Data(sheet.utf8), to: staging + "/contact-sheet.html")
             try AtomicFile.syncFile(staging)
             try swapIn(staging: staging, final: final)
             return report

@@ -104,6 +104,13 @@ public final class Runner {
             report(.packaged(agency: preset.id, accepted: packageReport.accepted, rejected: packageReport.rejected, folder: folder))
         }
 
+        // One sheet for the whole run: every image with every agency's verdict.
+        let cards = zip(plan.jobs, images).compactMap { job, image in
+            image.output.map { ContactSheet.Card(fileName: job.name + ".jpg", imagePath: $0, title: job.metadata.title, keywords: job.metadata.keywords, verdicts: image.verdicts) }
+        }
+        let agencyNames = Dictionary(uniqueKeysWithValues: plan.agencies.map { ($0.id, $0.name) })
+        try AtomicFile.write(Data(ContactSheet.html(title: plan.spec.name, cards: cards, agencyNames: agencyNames).utf8), to: output + "/contact-sheet.html")
+
         let summary = RunSummary(workflow: plan.spec.file, runID: runID, output: output, catalog: catalogPath, images: images,
                                  packages: packages, stagesRun: stagesRun, stagesSkipped: stagesSkipped)
         let encoder = JSONEncoder()

@@ -78,5 +78,19 @@ import Testing
         #expect(Set(try catalog.artifactPaths()).count == (try catalog.artifactPaths()).count)
         let report = try Data(contentsOf: URL(fileURLWithPath: folder + "/out/packages/shutterstock/report.json"))
         #expect(String(decoding: report, as: UTF8.self).contains("does not accept AI-generated images"))
+
+        // Contact sheets: the run's (every agency) and each package's, offline (thumbnails inline).
+        let sheet = try String(contentsOfFile: folder + "/out/contact-sheet.html", encoding: .utf8)
+        #expect(sheet.contains("first.jpg") && sheet.contains("second-shot.jpg") && sheet.contains("New title"))
+        #expect(sheet.contains("Shutterstock: refused") && sheet.contains("does not accept AI-generated images"))
+        #expect(!sheet.contains("src=\"http") && !sheet.contains("src=\"/") && !sheet.contains("<link"))
+        let thumbnails = sheet.components(separatedBy: "src=\"data:image/jpeg;base64,").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        #expect(thumbnails.count == 2)
+        for thumbnail in thumbnails {
+            let bytes = try #require(Data(base64Encoded: thumbnail))
+            #expect(bytes.starts(with: [0xFF, 0xD8]))
+        }
+        let packageSheet = try String(contentsOfFile: folder + "/out/packages/adobe-stock/contact-sheet.html", encoding: .utf8)
+        #expect(packageSheet.contains("Adobe Stock package") && packageSheet.contains("first.jpg"))
     }
 }

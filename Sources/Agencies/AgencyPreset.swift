@@ -124,6 +124,8 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
     public var csv: String
     /// The terms of each list named by `rules.banned_terms`, loaded with the preset.
     public var bannedTermLists: [String: TermList] = [:]
+    /// presets/categories/ID.yaml, loaded with the preset: categories picked from keywords.
+    public var categoryMap: CategoryMap?
 
     enum CodingKeys: String, CodingKey { case id, name, ai, rules, csv }
 }
@@ -155,8 +157,10 @@ public struct AgencyCatalog: Sendable {
     public let folder: String
 
     public let bannedFolder: String
+    public let presetsFolder: String
 
     public init(presetsFolder: String) {
+        self.presetsFolder = presetsFolder
         folder = presetsFolder + "/agencies"
         bannedFolder = presetsFolder + "/banned"
     }
@@ -185,6 +189,7 @@ public struct AgencyCatalog: Sendable {
                 throw AgencyError.invalidPreset(path: path, reason: "unknown csv format \"\(preset.csv)\" (known: \(CSVFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             var loaded = preset
+            loaded.categoryMap = try CategoryMap.load(presetsFolder: presetsFolder, agency: name)
             for list in (preset.rules.bannedTerms?.value ?? []) + (preset.rules.discouragedTerms?.value ?? []) {
                 let listPath = bannedFolder + "/" + list + ".txt"
                 guard let text = try? String(contentsOfFile: listPath, encoding: .utf8) else {

@@ -78,7 +78,8 @@ public final class Runner {
             var ids: [String] = []
             for (job, image) in zip(plan.jobs, images) {
                 guard let path = finalPaths[job.id], let verdict = image.verdicts.first(where: { $0.agency == preset.id }) else { continue }
-                let entry = PackageEntry(fileName: job.name + ".jpg", metadata: job.metadata, category: job.categories[preset.id],
+                let category = job.categories[preset.id] ?? preset.categoryMap?.category(for: job.metadata.keywords)
+                let entry = PackageEntry(fileName: job.name + ".jpg", metadata: job.metadata, category: category,
                                          isIllustration: false, isEditorial: job.editorial, isMature: false)
                 items.append(PackageItem(imagePath: path, entry: entry, verdict: verdict))
                 ids.append(job.name)  // the image's slot: stays the same when only its metadata changes

@@ -1,0 +1,57 @@
+import Agencies
+import AtomicFiles
+import Catalog
+import Foundation
+import Imaging
+import Metadata
+
+/// `stockwerk package`: agency packages from a run's finished images (OUTPUT/images/*.jpg),
+/// for agencies the run did not target or after editing files by hand. Each file is checked as
+/// it is now (its embedded metadata, AI status from its Digital Source Type), near-duplicates are
+/// refused against the catalog's history, and the package replaces the agency's old one.
+public enum Packaging {
+    public static func package(output: String, agencies: [String], presetsFolder: String) throws -> [PackageReport] {
+        let imagesFolder = output + "/images"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: imagesFolder) else {
+            throw StageFailure(job: "-", stage: "packaging", message: "\(imagesFolder) does not exist",
+                               hint: "give the output folder of a `stockwerk run` (it holds images/ and catalog.sqlite)")
+        }
+        let catalogPresets = AgencyCatalog(presetsFolder: presetsFolder)
+        let presets = try agencies.map { try catalogPresets.load($0) }
+        try FileManager.default.createDirectory(atPath: output + "/.stockwerk", withIntermediateDirectories: true)
+        let lock = try OutputLock(folder: output + "/.stockwerk")
+        defer { lock.release() }
+        let packagesFolder = output + "/packages"
+        PackageBuilder.removeLeftovers(in: packagesFolder)
+        let catalog = try Catalog(path: output + "/catalog.sqlite")
+        let runID = try catalog.beginRun(workflowPath: "stockwerk package " + agencies.joined(separator: " "), workflowHash: "")
+        let files = names.filter { $0.lowercased().hasSuffix(".jpg") && !AtomicFile.isTemporary($0) }.sorted()
+        let subjects = try files.map { try CheckSubject.read(imagesFolder + "/" + $0) }
+        var hashes: [String: UInt64] = [:]
+        var reports: [PackageReport] = []
+        for preset in presets {
+            var items: [PackageItem] = []
+            for (file, subject) in zip(files, subjects) {
+                var verdict = AgencyChecker(preset: preset).check(subject)
+                verdict.file = subject.path
+                let entry = PackageEntry(fileName: file, metadata: subject.metadata,
+                                         category: preset.categoryMap?.category(for: subject.metadata.keywords))
+                items.append(PackageItem(imagePath: subject.path, entry: entry, verdict: verdict))
+                if verdict.accepted, hashes[subject.path] == nil { hashes[subject.path] = try? Thumbnails.differenceHash(subject.path) }
+            }
+            let ids = files.map { String($0.dropLast(4)) }  // the image's slot, as `run` names it
+            let earlier = try catalog.packagedImages(agency: preset.id).map { NearDuplicates.Known(id: $0.jobID, fileName: $0.fileName, hash: $0.hash) }
+            NearDuplicates.mark(&items, ids: ids, hashes: hashes, earlier: earlier, preset: preset)
+            let report = try PackageBuilder.build(agency: preset, items: items, packagesFolder: packagesFolder)
+            let csvHash = (try? Hashing.file(packagesFolder + "/" + preset.id + "/" + report.csv)) ?? ""
+            try catalog.recordPackage(agency: preset.id, runID: runID, accepted: report.accepted, rejected: report.rejected, csvHash: csvHash)
+            let packaged = zip(items, ids).filter { $0.0.verdict.accepted }.compactMap { item, id in
+                hashes[item.imagePath].map { (jobID: id, fileName: item.entry.fileName, hash: $0) }
+            }
+            try catalog.recordPackagedImages(agency: preset.id, runID: runID, images: packaged)
+            reports.append(report)
+        }
+        try catalog.finishRun(runID, status: "finished")
+        return reports
+    }
+}

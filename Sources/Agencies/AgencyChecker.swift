@@ -11,6 +11,8 @@ public struct CheckSubject: Sendable {
     public var aiReason: String?
     /// The JPEG quality estimate (IJG scale), for JPEGs.
     public var jpegQuality: Int?
+    /// How much the finish stage enlarged the image (output / source long edge), when known.
+    public var enlargement: Double?
 
     public init(path: String, info: ImageInfo, metadata: StockMetadata, aiReason: String?, jpegQuality: Int? = nil) {
         self.path = path; self.info = info; self.metadata = metadata; self.aiReason = aiReason; self.jpegQuality = jpegQuality
@@ -58,6 +60,14 @@ public struct Verdict: Codable, Sendable, Equatable {
 
 /// Applies an agency preset to a subject: every failing rule is reported, not just the first.
 public struct AgencyChecker: Sendable {
+    /// Letters of the Latin script: ASCII, Latin-1 Supplement and Latin Extended A/B and Additional.
+    static func isLatin(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x41...0x5A, 0x61...0x7A, 0xC0...0x24F, 0x1E00...0x1EFF: return true
+        default: return false
+        }
+    }
+
     public let preset: AgencyPreset
 
     public init(preset: AgencyPreset) { self.preset = preset }
@@ -138,6 +148,16 @@ public struct AgencyChecker: Sendable {
         }
         if let rule = rules.minJPEGQuality, let quality = subject.jpegQuality, quality < rule.value {
             report(rule, "min_jpeg_quality", "the JPEG was saved at quality \(quality) (estimated), below the minimum of \(rule.value)")
+        }
+        if let rule = rules.maxEnlargement, let scale = subject.enlargement, scale > rule.value {
+            report(rule, "max_enlargement", String(format: "the image was enlarged %.1f× from its source (more than %g×): check it at 100%% for softness and upscaling artefacts", scale, rule.value))
+        }
+        if let rule = rules.latinScriptMetadata, rule.value {
+            let texts = [metadata.title, metadata.description].compactMap { $0 } + metadata.keywords
+            let foreign = texts.filter { text in text.unicodeScalars.contains { $0.properties.isAlphabetic && !Self.isLatin($0) } }
+            if !foreign.isEmpty {
+                report(rule, "latin_script_metadata", "\(preset.name) indexes English: not in Latin script: \(foreign.map { "\"\($0)\"" }.joined(separator: ", "))")
+            }
         }
         if let rule = rules.bannedTerms {
             for finding in BannedTerms.find(in: metadata, lists: rule.value.map { ($0, preset.bannedTermLists[$0] ?? TermList(text: "")) }) {

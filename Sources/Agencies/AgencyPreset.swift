@@ -83,6 +83,11 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
         /// Images whose 64-bit difference hashes differ in at most this many bits count as
         /// near-duplicates (within a package and against what earlier runs packaged).
         public var nearDuplicates: Rule<Int>?
+        /// The most the finish stage may have enlarged the image (output / source long edge):
+        /// above it, softness and upscaling artefacts are likely.
+        public var maxEnlargement: Rule<Double>?
+        /// Title, description and keywords in Latin script (agencies that index English only).
+        public var latinScriptMetadata: Rule<Bool>?
 
         /// The severity of the rule named as in the preset file (`min_megapixels`), nil when absent.
         /// Discouraged terms are always warnings.
@@ -97,7 +102,8 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
                 "min_title_characters": minTitleCharacters?.severity, "max_keyword_characters": maxKeywordCharacters?.severity,
                 "no_duplicate_keywords": noDuplicateKeywords?.severity, "min_file_size_mb": minFileSizeMB?.severity,
                 "min_jpeg_quality": minJPEGQuality?.severity, "banned_terms": bannedTerms?.severity,
-                "near_duplicates": nearDuplicates?.severity,
+                "near_duplicates": nearDuplicates?.severity, "max_enlargement": maxEnlargement?.severity,
+                "latin_script_metadata": latinScriptMetadata?.severity,
             ]
             return severities[name] ?? nil
         }
@@ -112,7 +118,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
             case minTitleCharacters = "min_title_characters", maxKeywordCharacters = "max_keyword_characters"
             case noDuplicateKeywords = "no_duplicate_keywords", minFileSizeMB = "min_file_size_mb"
             case minJPEGQuality = "min_jpeg_quality", bannedTerms = "banned_terms", discouragedTerms = "discouraged_terms"
-            case nearDuplicates = "near_duplicates"
+            case nearDuplicates = "near_duplicates", maxEnlargement = "max_enlargement", latinScriptMetadata = "latin_script_metadata"
         }
     }
 

@@ -224,6 +224,7 @@ public final class Runner {
         try timed(job, "check", index: index) {
             var subject = try CheckSubject.read(taggedPath, flaggedAI: job.aiReason != nil)
             if let reason = job.aiReason { subject.aiReason = reason }
+            subject.enlargement = job.planned.scale
             var verdicts: [Verdict] = []
             for preset in plan.agencies {
                 var verdict = AgencyChecker(preset: preset).check(subject)

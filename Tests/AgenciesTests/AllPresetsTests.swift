@@ -17,7 +17,9 @@ import Testing
         let info = ImageInfo(width: 4000, height: 3000, format: .jpeg, bands: 3, fileSize: 5_000_000, iccDescription: "sRGB", colorSpace: "srgb")
         let metadata = StockMetadata(title: "Red bicycle against a white wall", description: "A red bicycle leans against a white wall in morning light.",
                                      keywords: ["bicycle", "red", "wall", "white", "morning", "light", "street", "urban", "transport", "summer"])
-        return CheckSubject(path: "good.jpg", info: info, metadata: metadata, aiReason: nil, jpegQuality: 95)
+        var subject = CheckSubject(path: "good.jpg", info: info, metadata: metadata, aiReason: nil, jpegQuality: 95)
+        subject.enlargement = 1.5
+        return subject
     }
 
     /// A subject that breaks `rule` of `preset`, or nil when the preset does not have the rule.
@@ -47,6 +49,8 @@ import Testing
         case "max_description_characters": guard let rule = r.maxDescriptionCharacters else { return nil }; s.metadata.description = String(repeating: "x", count: rule.value + 1)
         case "max_keyword_characters": guard let rule = r.maxKeywordCharacters else { return nil }; s.metadata.keywords[0] = String(repeating: "k", count: rule.value + 1)
         case "no_duplicate_keywords": guard r.noDuplicateKeywords != nil else { return nil }; s.metadata.keywords.append("Bicycle")
+        case "max_enlargement": guard let rule = r.maxEnlargement else { return nil }; s.enlargement = rule.value + 0.5
+        case "latin_script_metadata": guard r.latinScriptMetadata != nil else { return nil }; s.metadata.keywords.append("東京")
         case "banned_terms", "discouraged_terms":
             guard let (term, places) = firstTerm(rule == "banned_terms" ? r.bannedTerms?.value : r.discouragedTerms?.value) else { return nil }
             if places.contains(.keywords) { s.metadata.keywords[0] = term } else if places.contains(.title) { s.metadata.title = "Bicycle with \(term)" }
@@ -59,7 +63,7 @@ import Testing
     static let ruleNames = ["formats", "color_spaces", "min_megapixels", "max_megapixels", "min_side_pixels", "max_side_pixels", "max_file_size_mb",
                             "min_file_size_mb", "min_jpeg_quality", "min_keywords", "max_keywords", "title_required", "min_title_characters",
                             "max_title_characters", "description_required", "max_description_characters", "max_keyword_characters",
-                            "no_duplicate_keywords", "banned_terms", "discouraged_terms"]
+                            "no_duplicate_keywords", "banned_terms", "discouraged_terms", "max_enlargement", "latin_script_metadata"]
 
     @Test(arguments: names)
     func passesAGoodFileAndNamesEveryBrokenRule(agency: String) throws {

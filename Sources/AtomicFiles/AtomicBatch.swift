@@ -61,19 +61,7 @@ public final class AtomicBatch {
 
     /// Writes all of `data` to `fd`.
     public static func write(_ data: Data, to fd: Int32, path: String) throws {
-        var failure: String?
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno)); return
-                }
-                offset += written
-            }
-        }
-        if let failure { throw AtomicFile.WriteError(path: path, reason: failure) }
+        if let failure = AtomicFile.writeAll(data, to: fd) { throw AtomicFile.WriteError(path: path, reason: failure) }
     }
 
     /// Appends `length` bytes of the file `source` from `offset` to `fd`, copied in the kernel.

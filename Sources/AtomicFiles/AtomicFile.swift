@@ -32,6 +32,18 @@ public enum AtomicFile {
         try createParent(of: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        var failure = writeAll(data, to: fd)
+        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        close(fd)
+        if let failure {
+            unlink(temporary)
+            throw WriteError(path: path, reason: failure)
+        }
+        try commit(temporary: temporary, to: path)
+    }
+
+    /// Writes all of `data` to `fd`; returns the error text, or nil.
+    static func writeAll(_ data: Data, to fd: Int32) -> String? {
         var failure: String?
         data.withUnsafeBytes { raw in
             var offset = 0
@@ -44,13 +56,7 @@ public enum AtomicFile {
                 offset += written
             }
         }
-        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        close(fd)
-        if let failure {
-            unlink(temporary)
-            throw WriteError(path: path, reason: failure)
-        }
-        try commit(temporary: temporary, to: path)
+        return failure
     }
 
     /// Produces a file through `produce(temporaryPath)` (e.g. a library's save call), then commits it.

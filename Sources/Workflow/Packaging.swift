@@ -40,18 +40,26 @@ public enum Packaging {
                 if verdict.accepted, hashes[subject.path] == nil { hashes[subject.path] = try? Thumbnails.differenceHash(subject.path) }
             }
             let ids = files.map { String($0.dropLast(4)) }  // the image's slot, as `run` names it
-            let earlier = try catalog.packagedImages(agency: preset.id).map { NearDuplicates.Known(id: $0.jobID, fileName: $0.fileName, hash: $0.hash) }
-            NearDuplicates.mark(&items, ids: ids, hashes: hashes, earlier: earlier, preset: preset)
-            let report = try PackageBuilder.build(agency: preset, items: items, packagesFolder: packagesFolder)
-            let csvHash = (try? Hashing.file(packagesFolder + "/" + preset.id + "/" + report.csv)) ?? ""
-            try catalog.recordPackage(agency: preset.id, runID: runID, accepted: report.accepted, rejected: report.rejected, csvHash: csvHash)
-            let packaged = zip(items, ids).filter { $0.0.verdict.accepted }.compactMap { item, id in
-                hashes[item.imagePath].map { (jobID: id, fileName: item.entry.fileName, hash: $0) }
-            }
-            try catalog.recordPackagedImages(agency: preset.id, runID: runID, images: packaged)
-            reports.append(report)
+            reports.append(try build(preset, items: &items, ids: ids, hashes: hashes, catalog: catalog, runID: runID, packagesFolder: packagesFolder))
         }
         try catalog.finishRun(runID, status: "finished")
         return reports
+    }
+
+    /// One agency's package from checked items: near-duplicates refused (within the package and
+    /// against the catalog's history), the folder built, and the catalog told what it holds.
+    /// `items` come back with the near-duplicate findings; `ids` name each item's slot.
+    static func build(_ preset: AgencyPreset, items: inout [PackageItem], ids: [String], hashes: [String: UInt64],
+                      catalog: Catalog, runID: Int64, packagesFolder: String) throws -> PackageReport {
+        let earlier = try catalog.packagedImages(agency: preset.id).map { NearDuplicates.Known(id: $0.jobID, fileName: $0.fileName, hash: $0.hash) }
+        NearDuplicates.mark(&items, ids: ids, hashes: hashes, earlier: earlier, preset: preset)
+        let report = try PackageBuilder.build(agency: preset, items: items, packagesFolder: packagesFolder)
+        let csvHash = (try? Hashing.file(packagesFolder + "/" + preset.id + "/" + report.csv)) ?? ""
+        try catalog.recordPackage(agency: preset.id, runID: runID, accepted: report.accepted, rejected: report.rejected, csvHash: csvHash)
+        let packaged = zip(items, ids).filter { $0.0.verdict.accepted }.compactMap { item, id in
+            hashes[item.imagePath].map { (jobID: id, fileName: item.entry.fileName, hash: $0) }
+        }
+        try catalog.recordPackagedImages(agency: preset.id, runID: runID, images: packaged)
+        return report
     }
 }

@@ -85,21 +85,14 @@ public final class Runner {
                 ids.append(job.name)  // the image's slot: stays the same when only its metadata changes
                 if verdict.accepted, hashes[path] == nil { hashes[path] = try? Thumbnails.differenceHash(path) }
             }
-            let earlier = try catalog.packagedImages(agency: preset.id).map { NearDuplicates.Known(id: $0.jobID, fileName: $0.fileName, hash: $0.hash) }
-            NearDuplicates.mark(&items, ids: ids, hashes: hashes, earlier: earlier, preset: preset)
+            let packageReport = try Packaging.build(preset, items: &items, ids: ids, hashes: hashes, catalog: catalog, runID: runID,
+                                                    packagesFolder: packagesFolder)
             for item in items {  // the summary (and exit code) sees near-duplicate refusals too
                 guard let index = images.firstIndex(where: { $0.output == item.imagePath }),
                       let verdictIndex = images[index].verdicts.firstIndex(where: { $0.agency == preset.id }) else { continue }
                 images[index].verdicts[verdictIndex] = item.verdict
             }
-            let packageReport = try PackageBuilder.build(agency: preset, items: items, packagesFolder: packagesFolder)
-            let packaged = zip(items, ids).filter { $0.0.verdict.accepted }.compactMap { item, id in
-                hashes[item.imagePath].map { (jobID: id, fileName: item.entry.fileName, hash: $0) }
-            }
-            try catalog.recordPackagedImages(agency: preset.id, runID: runID, images: packaged)
             let folder = packagesFolder + "/" + preset.id
-            let csvHash = (try? Hashing.file(folder + "/" + packageReport.csv)) ?? ""
-            try catalog.recordPackage(agency: preset.id, runID: runID, accepted: packageReport.accepted, rejected: packageReport.rejected, csvHash: csvHash)
             packages.append(RunSummary.Package(agency: preset.id, folder: folder, csv: folder + "/" + packageReport.csv,
                                                accepted: packageReport.accepted, rejected: packageReport.rejected))
             report(.packaged(agency: preset.id, accepted: packageReport.accepted, rejected: packageReport.rejected, folder: folder))

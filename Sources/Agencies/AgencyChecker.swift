@@ -149,6 +149,9 @@ public struct AgencyChecker: Sendable {
         if let rule = rules.minJPEGQuality, let quality = subject.jpegQuality, quality < rule.value {
             report(rule, "min_jpeg_quality", "the JPEG was saved at quality \(quality) (estimated), below the minimum of \(rule.value)")
         }
+        if let rule = rules.titleWithoutCommas, rule.value, title.contains(",") {
+            report(rule, "title_without_commas", "the title has commas; \(preset.name)'s CSV takes titles without them, so they are left out there")
+        }
         if let rule = rules.maxEnlargement, let scale = subject.enlargement, scale > rule.value {
             report(rule, "max_enlargement", String(format: "the image was enlarged %.1f× from its source (more than %g×): check it at 100%% for softness and upscaling artefacts", scale, rule.value))
         }

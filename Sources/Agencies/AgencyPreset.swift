@@ -88,6 +88,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
         public var maxEnlargement: Rule<Double>?
         /// Title, description and keywords in Latin script (agencies that index English only).
         public var latinScriptMetadata: Rule<Bool>?
+        public var titleWithoutCommas: Rule<Bool>?
 
         /// The severity of the rule named as in the preset file (`min_megapixels`), nil when absent.
         /// Discouraged terms are always warnings.
@@ -103,7 +104,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
                 "no_duplicate_keywords": noDuplicateKeywords?.severity, "min_file_size_mb": minFileSizeMB?.severity,
                 "min_jpeg_quality": minJPEGQuality?.severity, "banned_terms": bannedTerms?.severity,
                 "near_duplicates": nearDuplicates?.severity, "max_enlargement": maxEnlargement?.severity,
-                "latin_script_metadata": latinScriptMetadata?.severity,
+                "latin_script_metadata": latinScriptMetadata?.severity, "title_without_commas": titleWithoutCommas?.severity,
             ]
             return severities[name] ?? nil
         }
@@ -119,6 +120,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
             case noDuplicateKeywords = "no_duplicate_keywords", minFileSizeMB = "min_file_size_mb"
             case minJPEGQuality = "min_jpeg_quality", bannedTerms = "banned_terms", discouragedTerms = "discouraged_terms"
             case nearDuplicates = "near_duplicates", maxEnlargement = "max_enlargement", latinScriptMetadata = "latin_script_metadata"
+            case titleWithoutCommas = "title_without_commas"
         }
     }
 

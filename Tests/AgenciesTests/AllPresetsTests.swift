@@ -49,6 +49,7 @@ import Testing
         case "max_description_characters": guard let rule = r.maxDescriptionCharacters else { return nil }; s.metadata.description = String(repeating: "x", count: rule.value + 1)
         case "max_keyword_characters": guard let rule = r.maxKeywordCharacters else { return nil }; s.metadata.keywords[0] = String(repeating: "k", count: rule.value + 1)
         case "no_duplicate_keywords": guard r.noDuplicateKeywords != nil else { return nil }; s.metadata.keywords.append("Bicycle")
+        case "title_without_commas": guard r.titleWithoutCommas != nil else { return nil }; s.metadata.title = "Red bicycle, white wall"
         case "max_enlargement": guard let rule = r.maxEnlargement else { return nil }; s.enlargement = rule.value + 0.5
         case "latin_script_metadata": guard r.latinScriptMetadata != nil else { return nil }; s.metadata.keywords.append("東京")
         case "banned_terms", "discouraged_terms":
@@ -63,7 +64,7 @@ import Testing
     static let ruleNames = ["formats", "color_spaces", "min_megapixels", "max_megapixels", "min_side_pixels", "max_side_pixels", "max_file_size_mb",
                             "min_file_size_mb", "min_jpeg_quality", "min_keywords", "max_keywords", "title_required", "min_title_characters",
                             "max_title_characters", "description_required", "max_description_characters", "max_keyword_characters",
-                            "no_duplicate_keywords", "banned_terms", "discouraged_terms", "max_enlargement", "latin_script_metadata"]
+                            "no_duplicate_keywords", "banned_terms", "discouraged_terms", "max_enlargement", "latin_script_metadata", "title_without_commas"]
 
     @Test(arguments: names)
     func passesAGoodFileAndNamesEveryBrokenRule(agency: String) throws {
@@ -156,5 +157,43 @@ import Testing
         try Finisher.finish(source: folder + "/src.png", destination: folder + "/q.jpg", settings: settings)
         #expect(try JPEGQuality.estimate(path: folder + "/q.jpg") == quality)
         #expect(try CheckSubject.read(folder + "/q.jpg").jpegQuality == quality)
+    }
+
+    /// The same checks on real files, read as the check stage reads them: a small AI image whose
+    /// prompt names a real person, and a 4.5 MP photo with clean metadata.
+    @Test func realFilesPassAndFailAsTheirFactsSay() throws {
+        let folder = try TestSupport.temporaryFolder("real-files")
+        let samples = TestSupport.repositoryRoot + "/Workflows/samples"
+        var metadata = StockMetadata(title: "Rocket launch at dawn", description: "A rocket lifts off at dawn.",
+                                     keywords: ["rocket", "launch", "space", "science", "dawn", "smoke", "sky", "flight"], creators: ["Suite"])
+        try Finisher.finish(source: samples + "/rocket.jpg", destination: folder + "/photo.jpg", settings: FinishSettings(target: .longEdge(2600)))
+        try MetadataWriter.write(metadata, source: folder + "/photo.jpg", destination: folder + "/photo.jpg")
+        metadata.digitalSourceType = .trainedAlgorithmicMedia
+        metadata.generation = GenerationParameters(prompt: "Taylor Swift watching a rocket launch", seed: 1, steps: 20, sampler: "euler",
+                                                   guidance: 7, width: 512, height: 512, model: "sd15", modelHash: "0")
+        try Finisher.finish(source: samples + "/rocket.jpg", destination: folder + "/ai.jpg", settings: FinishSettings(target: .longEdge(640)))
+        try MetadataWriter.write(metadata, source: folder + "/ai.jpg", destination: folder + "/ai.jpg")
+        let photo = try CheckSubject.read(folder + "/photo.jpg"), ai = try CheckSubject.read(folder + "/ai.jpg")
+        #expect(photo.aiReason == nil && ai.aiReason != nil && photo.jpegQuality == FinishSettings().quality)
+        for agency in Self.names {
+            let preset = try Self.catalog.load(agency)
+            let aiVerdict = AgencyChecker(preset: preset).check(ai)
+            let rules = Set(aiVerdict.reasons.map(\.rule))
+            #expect(rules.contains("ai_policy") == !preset.ai.accepted, "\(agency): \(rules)")
+            if preset.rules.minMegapixels != nil { #expect(rules.contains("min_megapixels"), "\(agency)") }
+            if preset.rules.minSidePixels != nil { #expect(rules.contains("min_side_pixels"), "\(agency)") }
+            if preset.rules.bannedTerms?.value.contains("people") == true {
+                #expect(aiVerdict.reasons.contains { $0.rule == "banned_terms" && $0.message.contains("Taylor Swift") && $0.message.contains("the prompt") }, "\(agency)")
+            }
+        }
+        for agency in ["adobe-stock", "shutterstock", "getty-images", "dreamstime", "depositphotos", "pond5", "vecteezy"] {
+            let verdict = AgencyChecker(preset: try Self.catalog.load(agency)).check(photo)
+            #expect(verdict.accepted, "\(agency): \(verdict.reasons)")
+        }
+        // 123RF and Alamy want 6 MP; Freepik 2,000 px on the short side: the same photo is refused, with the reason.
+        for (agency, rule) in [("123rf", "min_megapixels"), ("alamy", "min_megapixels"), ("freepik", "min_side_pixels")] {
+            let verdict = AgencyChecker(preset: try Self.catalog.load(agency)).check(photo)
+            #expect(verdict.reasons.map(\.rule) == [rule], "\(agency): \(verdict.reasons)")
+        }
     }
 }

@@ -18,7 +18,7 @@ import Testing
         let metadata = StockMetadata(title: "Red bicycle against a white wall", description: "A red bicycle leans against a white wall in morning light.",
                                      keywords: ["bicycle", "red", "wall", "white", "morning", "light", "street", "urban", "transport", "summer"])
         var subject = CheckSubject(path: "good.jpg", info: info, metadata: metadata, aiReason: nil, jpegQuality: 95)
-        subject.enlargement = 1.5
+        subject.enlargement = 1.0
         return subject
     }
 

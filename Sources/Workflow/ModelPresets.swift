@@ -107,8 +107,8 @@ public enum ModelLocator {
     /// single-file checkpoint, of the UNet weights for a diffusers folder.
     public static func modelHash(_ path: String) throws -> String {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        let file = isDirectory.boolValue ? try ModelFiles.weights(in: path + "/unet", stem: "diffusion_pytorch_model") : path
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        let file = exists && isDirectory.boolValue ? try ModelFiles.weights(in: path + "/unet", stem: "diffusion_pytorch_model") : path
         return String(try Hashing.file(file).prefix(10))
     }
 }

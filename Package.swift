@@ -46,6 +46,7 @@ let package = Package(
         .target(name: "Catalog", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .target(name: "Keywording", dependencies: ["Neural"]),
         .target(name: "Workflow", dependencies: [
             "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural",
             .product(name: "Yams", package: "Yams"),
@@ -66,6 +67,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "TestSupport"]),
+        .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Neural", "TestSupport"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
     ]

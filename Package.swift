@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Catalog", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "Keywording", dependencies: ["Neural"]),
+        .target(name: "Keywording", dependencies: ["Neural", .product(name: "Yams", package: "Yams")]),
         .target(name: "Workflow", dependencies: [
             "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural",
             .product(name: "Yams", package: "Yams"),
@@ -56,7 +56,7 @@ let package = Package(
             "Workflow", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Imaging", "Metadata", "Neural", "Diffusion"],
+        .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Imaging", "Metadata", "Neural", "Diffusion", "Keywording"],
                           path: "Tools/bench/StockwerkBench"),
 
         .target(name: "TestSupport", dependencies: ["Imaging"], path: "Tests/TestSupport"),

@@ -2,6 +2,7 @@
 // Tools/bench/bench.sh, which runs ImageMagick and ExifTool on the same inputs in the same run).
 import Diffusion
 import Foundation
+import Keywording
 import Imaging
 import Metadata
 import Neural
@@ -49,6 +50,23 @@ case "metadata":
     let files = Array(arguments.dropFirst())
     do { _ = try MetadataWriter.write(files.map { (metadata, $0, $0) }) } catch { fail("\(error)") }
     count = files.count
+case "keywording-eval":
+    // keywording-eval MODEL_FOLDER PRESETS_KEYWORDS EVALUATION_JSON: precision@10 / recall@25, ours vs baseline.
+    guard arguments.count == 4 else { fail("usage: keywording-eval MODEL_FOLDER PRESETS_KEYWORDS_FOLDER EVALUATION_JSON") }
+    do {
+        let keyworder = Keyworder(vocabulary: try KeywordVocabulary(folder: arguments[2]), encoder: try SentenceEncoder(folder: arguments[1]))
+        let cases = try KeywordEvaluation.load(arguments[3])
+        let start = Date()
+        let (ours, baseline) = try KeywordEvaluation.run(cases, keyworder: keyworder)
+        print(String(format: "%d cases in %.2f s", cases.count, Date().timeIntervalSince(start)))
+        print(String(format: "stockwerk: precision@10 %.3f  recall@25 %.3f", ours.precisionAt10, ours.recallAt25))
+        print(String(format: "baseline:  precision@10 %.3f  recall@25 %.3f", baseline.precisionAt10, baseline.recallAt25))
+        for item in cases.prefix(3) {
+            let result = try keyworder.describe(KeywordSource(prompt: item.text))
+            print("\n\(item.text)\n  title: \(result.title)\n  description: \(result.description)\n  keywords: \(result.keywords.prefix(25).joined(separator: ", "))")
+        }
+    } catch { fail("\(error)") }
+    count = 1
 case "sgemm":
     // sgemm N REPEATS: square single-precision matrix products through OpenBLAS.
     guard arguments.count == 3, let n = Int(arguments[1]), let repeats = Int(arguments[2]) else { fail("usage: sgemm N REPEATS") }

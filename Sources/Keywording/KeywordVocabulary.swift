@@ -1,0 +1,56 @@
+import Foundation
+import Yams
+
+/// The data the extractor reads from presets/keywords/ (see its README): boilerplate phrases,
+/// stop words, weak words and related concepts.
+public struct KeywordVocabulary: Sendable {
+    /// Normalised phrases, longest first, so "8k uhd" goes before "8k".
+    public let boilerplate: [String]
+    public let stopwords: Set<String>
+    public let weakWords: Set<String>
+    public let concepts: [String: [String]]
+
+    public init(folder: String) throws {
+        func lines(_ name: String) throws -> [String] {
+            guard let text = try? String(contentsOfFile: folder + "/" + name, encoding: .utf8) else {
+                throw KeywordingError.modelFiles(path: folder + "/" + name, reason: "missing (presets/keywords/ ships it)")
+            }
+            return text.components(separatedBy: .newlines).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        boilerplate = try lines("boilerplate.txt").sorted { $0.count > $1.count }
+        stopwords = Set(try lines("stopwords.txt"))
+        weakWords = Set(try lines("weak-words.txt"))
+        let path = folder + "/concepts.yaml"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw KeywordingError.modelFiles(path: path, reason: "missing (presets/keywords/ ships it)")
+        }
+        do { concepts = try YAMLDecoder().decode([String: [String]].self, from: text) } catch {
+            throw KeywordingError.modelFiles(path: path, reason: "not a mapping of word to a list of concepts: \(error)")
+        }
+    }
+}
+
+/// Word forms: lower case, singular, so "Bicycles" and "bicycle" are one keyword.
+public enum WordForms {
+    static let irregular = ["children": "child", "women": "woman", "men": "man", "people": "people", "leaves": "leaf", "mice": "mouse",
+                            "geese": "goose", "feet": "foot", "teeth": "tooth", "knives": "knife", "wolves": "wolf", "shelves": "shelf"]
+    static let unchanged: Set<String> = ["glasses", "species", "news", "series", "physics", "mathematics", "business", "grass", "glass",
+                                         "canvas", "bus", "gas", "lens", "cactus", "virus", "status", "analysis", "christmas", "jeans",
+                                         "scissors", "sunglasses", "headphones", "clothes", "stairs", "trousers", "always", "perhaps"]
+
+    public static func singular(_ word: String) -> String {
+        let w = word.lowercased()
+        if let form = irregular[w] { return form }
+        if unchanged.contains(w) || w.count <= 3 || w.hasSuffix("ss") || w.hasSuffix("us") || w.hasSuffix("is") { return w }
+        if w.hasSuffix("ies") { return String(w.dropLast(3)) + "y" }
+        if w.hasSuffix("ches") || w.hasSuffix("shes") || w.hasSuffix("xes") || w.hasSuffix("sses") || w.hasSuffix("zes") { return String(w.dropLast(2)) }
+        if w.hasSuffix("s") && !w.hasSuffix("'s") { return String(w.dropLast()) }
+        return w
+    }
+
+    /// A keyword phrase in its compared form: words singular, single spaces.
+    public static func normalized(_ phrase: String) -> String {
+        phrase.lowercased().split(whereSeparator: { $0 == " " }).map { singular(String($0)) }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+
+/// Ranked keywords, a title and a description from what is known about an image: its prompt,
+/// its existing title, description and keywords, and its file name.
+public struct KeywordSource: Sendable {
+    public var prompt: String?
+    public var title: String?
+    public var description: String?
+    public var keywords: [String]
+    public var fileName: String?
+    public init(prompt: String? = nil, title: String? = nil, description: String? = nil, keywords: [String] = [], fileName: String? = nil) {
+        self.prompt = prompt; self.title = title; self.description = description; self.keywords = keywords; self.fileName = fileName
+    }
+}
+
+public struct KeywordResult: Sendable, Codable, Equatable {
+    public var keywords: [String]
+    public var title: String
+    public var description: String
+}
+
+/// Candidate phrases from the text (weights syntax and quality boilerplate removed, stop words
+/// dropped, plurals folded), widened with related stock concepts, ranked by how close each is to
+/// the whole description in sentence-embedding space (plus a bonus for being stated rather than
+/// inferred), and de-duplicated by form and by meaning.
+public struct Keyworder: Sendable {
+    public let vocabulary: KeywordVocabulary
+    public let encoder: SentenceEncoder
+    /// Two keywords closer than this (cosine) say the same thing; the lower-ranked one goes.
+    public static let duplicateSimilarity: Float = 0.9
+    /// How much a stated phrase outranks an inferred concept of the same closeness.
+    public static let statedBonus: Float = 0.2
+    /// Stock keywords are mostly single words: a two-word phrase must be this much closer to win.
+    public static let phrasePenalty: Float = 0.25
+
+    public init(vocabulary: KeywordVocabulary, encoder: SentenceEncoder) { self.vocabulary = vocabulary; self.encoder = encoder }
+
+    public func describe(_ source: KeywordSource, limit: Int = 49) throws -> KeywordResult {
+        let promptChunks = source.prompt.map(chunks) ?? []
+        let descriptionChunks = (source.description.map(chunks) ?? []) + (source.title.map(chunks) ?? [])
+        let allChunks = promptChunks + descriptionChunks
+        // Candidates: (phrase as shown, stated?, first chunk?).
+        var candidates: [(text: String, stated: Bool, lead: Bool)] = []
+        var seen = Set<String>()
+        func add(_ phrase: String, stated: Bool, lead: Bool) {
+            let key = WordForms.normalized(phrase)
+            guard !key.isEmpty, seen.insert(key).inserted else { return }
+            candidates.append((key, stated, lead))
+        }
+        for keyword in source.keywords { add(keyword.trimmingCharacters(in: .whitespaces), stated: true, lead: false) }
+        for (index, chunk) in allChunks.enumerated() {
+            let words = chunk.split(separator: " ").map(String.init)
+            for (i, word) in words.enumerated() {
+                if isContent(word) && !vocabulary.weakWords.contains(word) && word.count >= 3 { add(word, stated: true, lead: index == 0) }
+                if i + 1 < words.count, isContent(word), isContent(words[i + 1]) { add(word + " " + words[i + 1], stated: true, lead: index == 0) }
+            }
+        }
+        if let name = source.fileName {
+            for word in fileNameWords(name) where isContent(word) && word.count >= 3 { add(word, stated: false, lead: false) }
+        }
+        for candidate in candidates where !candidate.text.contains(" ") {
+            for concept in vocabulary.concepts[candidate.text] ?? [] { add(concept, stated: false, lead: false) }
+        }
+        let document = allChunks.joined(separator: ", ")
+        guard !candidates.isEmpty, !document.isEmpty || !source.keywords.isEmpty else {
+            return KeywordResult(keywords: [], title: "", description: "")
+        }
+        let embeddings = try encoder.encode([document.isEmpty ? source.keywords.joined(separator: ", ") : document] + candidates.map(\.text))
+        let documentVector = embeddings[0]
+        var scored: [(text: String, score: Float, vector: [Float])] = []
+        for (candidate, vector) in zip(candidates, embeddings.dropFirst()) {
+            let score = dot(vector, documentVector) + (candidate.stated ? Self.statedBonus : 0) + (candidate.lead ? 0.05 : 0)
+                - (candidate.text.contains(" ") ? Self.phrasePenalty : 0)
+            scored.append((candidate.text, score, vector))
+        }
+        scored.sort { $0.score > $1.score }
+        var chosen: [(text: String, vector: [Float])] = []
+        for item in scored where chosen.count < limit {
+            if chosen.contains(where: { dot($0.vector, item.vector) > Self.duplicateSimilarity }) { continue }
+            chosen.append((item.text, item.vector))
+        }
+        return KeywordResult(keywords: chosen.map(\.text), title: title(source, chunks: allChunks), description: caption(allChunks))
+    }
+
+    /// The plain baseline the evaluation compares with: the prompt's words minus stop words, in order.
+    public func baseline(_ prompt: String) -> [String] {
+        var seen = Set<String>()
+        return prompt.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
+            .filter { !vocabulary.stopwords.contains($0) && seen.insert($0).inserted }
+    }
+
+    /// Lower-cased phrases between commas, semicolons and full stops, with weights syntax
+    /// ("(word:1.2)", "[word]", "<lora:…>") and boilerplate removed.
+    func chunks(_ text: String) -> [String] {
+        var cleaned = text.lowercased()
+        cleaned = cleaned.replacingOccurrences(of: #"<[^>]*>"#, with: " ", options: .regularExpression)
+        cleaned = cleaned.replacingOccurrences(of: #":\s*[0-9.]+\s*\)"#, with: ")", options: .regularExpression)
+        cleaned = cleaned.replacingOccurrences(of: #"[()\[\]{}]"#, with: " ", options: .regularExpression)
+        var chunks: [String] = []
+        for part in cleaned.components(separatedBy: CharacterSet(charactersIn: ",;.|\n")) {
+            var words = " " + part.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "-" || $0 == "'") }).joined(separator: " ") + " "
+            for phrase in vocabulary.boilerplate { words = words.replacingOccurrences(of: " \(phrase) ", with: " ") }
+            // Camera and resolution settings ("85mm", "8k", "1080p") describe the capture, not the picture.
+            words = words.replacingOccurrences(of: #"(?<= )[0-9]+(mm|k|p|fps)(?= )"#, with: "", options: .regularExpression)
+            let chunk = words.split(separator: " ").joined(separator: " ")
+            if !chunk.isEmpty { chunks.append(chunk) }
+        }
+        return chunks
+    }
+
+    /// Not a function word, and made of letters (camera settings like "85mm" or "f/2.8" are not keywords).
+    func isContent(_ word: String) -> Bool {
+        !vocabulary.stopwords.contains(word) && word.contains(where: \.isLetter) && !word.contains(where: \.isNumber)
+    }
+
+    func fileNameWords(_ name: String) -> [String] {
+        let stem = (name as NSString).deletingPathExtension.lowercased()
+        return stem.split(whereSeparator: { !$0.isLetter }).map(String.init)
+    }
+
+    /// The existing title, else the first phrase of the text: sentence case, no commas, ≤ 70 characters.
+    func title(_ source: KeywordSource, chunks: [String]) -> String {
+        let base = source.title ?? chunks.first ?? ""
+        return Self.sentenceCase(Self.cut(base.replacingOccurrences(of: ",", with: ""), limit: 70))
+    }
+
+    /// The phrases as one sentence, ≤ 200 characters.
+    func caption(_ chunks: [String]) -> String {
+        guard !chunks.isEmpty else { return "" }
+        let text = Self.cut(chunks.joined(separator: ", "), limit: 199)
+        return Self.sentenceCase(text) + "."
+    }
+
+    static func cut(_ text: String, limit: Int) -> String {
+        guard text.count > limit else { return text }
+        let prefix = text.prefix(limit)
+        return String(prefix.lastIndex(of: " ").map { prefix[..<$0] } ?? prefix).trimmingCharacters(in: CharacterSet(charactersIn: " ,"))
+    }
+
+    static func sentenceCase(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
+
+    func dot(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+}

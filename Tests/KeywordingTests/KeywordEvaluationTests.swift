@@ -1,0 +1,31 @@
+import Foundation
+import Keywording
+import TestSupport
+import Testing
+
+/// The extractor on the 60-case evaluation set (Tests/Fixtures/keywording/evaluation.json):
+/// it must beat the plain baseline (prompt words minus stop words) on precision@10 and recall@25.
+@Suite struct KeywordEvaluationTests {
+    static func keyworder() throws -> Keyworder {
+        Keyworder(vocabulary: try KeywordVocabulary(folder: TestSupport.presetsFolder + "/keywords"),
+                  encoder: try SentenceEncoderTests.encoder.get())
+    }
+
+    @Test func beatsTheBaselineOnBothMeasures() throws {
+        let cases = try KeywordEvaluation.load(TestSupport.repositoryRoot + "/Tests/Fixtures/keywording/evaluation.json")
+        #expect(cases.count >= 60)
+        let (ours, baseline) = try KeywordEvaluation.run(cases, keyworder: try Self.keyworder())
+        #expect(ours.precisionAt10 >= baseline.precisionAt10 + 0.05, "precision@10 \(ours.precisionAt10) vs \(baseline.precisionAt10)")
+        #expect(ours.recallAt25 >= baseline.recallAt25 + 0.15, "recall@25 \(ours.recallAt25) vs \(baseline.recallAt25)")
+    }
+
+    @Test func cleansPromptsIntoTitlesDescriptionsAndKeywords() throws {
+        let result = try Self.keyworder().describe(KeywordSource(prompt: "(masterpiece:1.2), best quality, 8k, <lora:x:0.8> Red bicycles against a white wall, 85mm, trending on artstation"))
+        #expect(result.title == "Red bicycles against a white wall")
+        #expect(result.description == "Red bicycles against a white wall.")
+        #expect(result.keywords.contains("bicycle") && result.keywords.contains("wall") && result.keywords.contains("red"))
+        #expect(!result.keywords.contains { $0.contains("masterpiece") || $0.contains("quality") || $0.contains("8k") || $0.contains("85mm") || $0.contains("artstation") })
+        #expect(Set(result.keywords).count == result.keywords.count && result.keywords.count <= 49)
+        #expect(WordForms.normalized("Cherry Blossoms") == "cherry blossom" && WordForms.singular("leaves") == "leaf" && WordForms.singular("glasses") == "glasses")
+    }
+}

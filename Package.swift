@@ -46,14 +46,14 @@ let package = Package(
         .target(name: "Catalog", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "Keywording", dependencies: ["Neural", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Keywording", dependencies: ["Neural", "Imaging", .product(name: "Yams", package: "Yams")]),
         .target(name: "Workflow", dependencies: [
-            "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural",
+            "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "Keywording",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "StockwerkCLI", dependencies: [
-            "Workflow", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural",
+            "Workflow", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "Keywording",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Imaging", "Metadata", "Neural", "Diffusion", "Keywording"],

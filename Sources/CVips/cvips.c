@@ -242,3 +242,36 @@ int sw_gray_thumbnail(const char *path, int width, int height, unsigned char *ou
     g_object_unref(thumb);
     return status;
 }
+
+int sw_rgb_thumbnail(const char *path, int size, int *width, int *height, unsigned char **bytes) {
+    VipsImage *thumb = NULL, *flat = NULL, *srgb = NULL, *cast = NULL;
+    *bytes = NULL;
+    if (vips_thumbnail(path, &thumb, size, "height", size, "size", VIPS_SIZE_DOWN, NULL)) return -1;
+    int status = 0;
+    VipsImage *current = thumb;
+    if (vips_image_hasalpha(current)) {
+        double white[3] = {255, 255, 255};
+        status = vips_flatten(current, &flat, "background", vips_array_double_new(white, 3), NULL);
+        if (!status) current = flat;
+    }
+    if (!status) status = vips_colourspace(current, &srgb, VIPS_INTERPRETATION_sRGB, NULL);
+    if (!status) status = vips_cast_uchar(srgb, &cast, NULL);
+    if (!status) {
+        size_t length = 0;
+        *width = vips_image_get_width(cast);
+        *height = vips_image_get_height(cast);
+        int bands = vips_image_get_bands(cast);
+        unsigned char *data = vips_image_write_to_memory(cast, &length);
+        if (!data || bands < 3) { status = -1; g_free(data); }
+        else {
+            *bytes = g_malloc((size_t)(*width) * (*height) * 3);
+            for (int i = 0; i < (*width) * (*height); i++) for (int c = 0; c < 3; c++) (*bytes)[i * 3 + c] = data[i * bands + c];
+            g_free(data);
+        }
+    }
+    if (cast) g_object_unref(cast);
+    if (srgb) g_object_unref(srgb);
+    if (flat) g_object_unref(flat);
+    g_object_unref(thumb);
+    return status;
+}

@@ -33,6 +33,18 @@ public enum Thumbnails {
         return hash
     }
 
+    /// A small sRGB copy of the image for analysis (longest side at most `size`).
+    public static func rgb(_ path: String, size: Int = 96) throws -> RGBImage {
+        try Vips.ensureStarted()
+        var width: Int32 = 0, height: Int32 = 0
+        var bytes: UnsafeMutablePointer<UInt8>?
+        guard sw_rgb_thumbnail(path, Int32(size), &width, &height, &bytes) == 0, let bytes else {
+            throw ImagingError.operationFailed(operation: "making a thumbnail", path: path, reason: Vips.lastError())
+        }
+        defer { sw_free_bytes(bytes) }
+        return RGBImage(width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: bytes, count: Int(width * height) * 3)))
+    }
+
     /// Bits that differ between two hashes.
     public static func distance(_ a: UInt64, _ b: UInt64) -> Int { (a ^ b).nonzeroBitCount }
 }

@@ -8,8 +8,12 @@ public struct KeywordSource: Sendable {
     public var description: String?
     public var keywords: [String]
     public var fileName: String?
-    public init(prompt: String? = nil, title: String? = nil, description: String? = nil, keywords: [String] = [], fileName: String? = nil) {
+    /// What the pixels say; its words follow the text's keywords.
+    public var analysis: ImageAnalysis?
+    public init(prompt: String? = nil, title: String? = nil, description: String? = nil, keywords: [String] = [], fileName: String? = nil,
+                analysis: ImageAnalysis? = nil) {
         self.prompt = prompt; self.title = title; self.description = description; self.keywords = keywords; self.fileName = fileName
+        self.analysis = analysis
     }
 }
 
@@ -38,7 +42,12 @@ public struct Keyworder: Sendable {
     public func describe(_ source: KeywordSource, limit: Int = 49) throws -> KeywordResult {
         let promptChunks = source.prompt.map(chunks) ?? []
         let descriptionChunks = (source.description.map(chunks) ?? []) + (source.title.map(chunks) ?? [])
-        let allChunks = promptChunks + descriptionChunks
+        var allChunks = promptChunks + descriptionChunks
+        // Without any text, the file's name is the description ("hubble_deep_field.jpg").
+        if allChunks.isEmpty, source.keywords.isEmpty, let name = source.fileName {
+            let words = fileNameWords(name).joined(separator: " ")
+            if !words.isEmpty { allChunks = [words] }
+        }
         // Candidates: (phrase as shown, stated?, first chunk?).
         var candidates: [(text: String, stated: Bool, lead: Bool)] = []
         var seen = Set<String>()
@@ -62,8 +71,9 @@ public struct Keyworder: Sendable {
             for concept in vocabulary.concepts[candidate.text] ?? [] { add(concept, stated: false, lead: false) }
         }
         let document = allChunks.joined(separator: ", ")
+        let pixelWords = source.analysis?.keywords ?? []
         guard !candidates.isEmpty, !document.isEmpty || !source.keywords.isEmpty else {
-            return KeywordResult(keywords: [], title: "", description: "")
+            return KeywordResult(keywords: Array(pixelWords.prefix(limit)), title: "", description: "")
         }
         let embeddings = try encoder.encode([document.isEmpty ? source.keywords.joined(separator: ", ") : document] + candidates.map(\.text))
         let documentVector = embeddings[0]
@@ -74,12 +84,16 @@ public struct Keyworder: Sendable {
             scored.append((candidate.text, score, vector))
         }
         scored.sort { $0.score > $1.score }
+        // The pixels' words (orientation, colours, copy space…) keep room at the end of the list.
+        let room = max(0, limit - pixelWords.count)
         var chosen: [(text: String, vector: [Float])] = []
-        for item in scored where chosen.count < limit {
+        for item in scored where chosen.count < room {
             if chosen.contains(where: { dot($0.vector, item.vector) > Self.duplicateSimilarity }) { continue }
             chosen.append((item.text, item.vector))
         }
-        return KeywordResult(keywords: chosen.map(\.text), title: title(source, chunks: allChunks), description: caption(allChunks))
+        var keywords = chosen.map(\.text)
+        for word in pixelWords where !keywords.contains(word) && keywords.count < limit { keywords.append(word) }
+        return KeywordResult(keywords: keywords, title: title(source, chunks: allChunks), description: caption(allChunks))
     }
 
     /// The plain baseline the evaluation compares with: the prompt's words minus stop words, in order.

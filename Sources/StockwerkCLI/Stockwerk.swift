@@ -5,5 +5,5 @@ struct Stockwerk: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stockwerk",
         abstract: "Turns a workflow file into finished, agency-ready stock images.",
-        subcommands: [RunCommand.self, CheckCommand.self, InspectCommand.self, AgenciesCommand.self, GenerateCommand.self, RerunCommand.self, ModelsCommand.self, TagCommand.self, PackageCommand.self])
+        subcommands: [RunCommand.self, CheckCommand.self, InspectCommand.self, AgenciesCommand.self, GenerateCommand.self, RerunCommand.self, ModelsCommand.self, TagCommand.self, PackageCommand.self, KeywordCommand.self])
 }

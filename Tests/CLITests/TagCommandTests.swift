@@ -54,3 +54,26 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == before)
     }
 }
+
+/// `stockwerk keyword --write`: keywords, title and description from the prompt, read back by ExifTool.
+@Suite struct KeywordCommandTests {
+    @Test func writesWhatExifToolReadsBack() throws {
+        let folder = try TestSupport.temporaryFolder("keyword")
+        let file = folder + "/launch.jpg"
+        try Finisher.finish(source: TestSupport.repositoryRoot + "/Workflows/samples/rocket.jpg", destination: file, settings: FinishSettings(target: .longEdge(640)))
+        let tagged = try TestSupport.run(TestSupport.stockwerkBinary, ["tag", file, "--ai-prompt", "(masterpiece:1.2), 8k, a rocket launch at dawn with a plume of smoke, dramatic sky", "--keyword", "rocket"])
+        #expect(tagged.status == 0, "\(tagged.stderr)")
+        let result = try TestSupport.run(TestSupport.stockwerkBinary, ["keyword", file, "--write", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let tags = try TestSupport.exiftool(file)
+        let keywords = try #require(TestSupport.list(tags["XMP-dc:Subject"]))
+        #expect(keywords.prefix(3).contains("rocket") && keywords.contains("launch") && keywords.contains("smoke") && keywords.contains("horizontal"), "\(keywords)")
+        #expect(!keywords.contains { $0.contains("masterpiece") || $0 == "8k" })
+        #expect(TestSupport.list(tags["IPTC:Keywords"]) == keywords)
+        #expect(tags["XMP-dc:Title"] as? String == "A rocket launch at dawn with a plume of smoke" && tags["IPTC:ObjectName"] as? String == "A rocket launch at dawn with a plume of smoke")
+        #expect((tags["XMP-dc:Description"] as? String)?.hasPrefix("A rocket launch at dawn with a plume of smoke, dramatic sky") == true)
+        #expect(result.stdout.contains("\"keywords\""))
+        let png = try TestSupport.run(TestSupport.stockwerkBinary, ["keyword", TestSupport.repositoryRoot + "/Workflows/samples/coffee.png", "--write"])
+        #expect(png.status == 2 && png.stderr.contains("not a JPEG"), "\(png.stderr)")
+    }
+}

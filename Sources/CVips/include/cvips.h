@@ -56,4 +56,6 @@ int sw_stats(VipsImage *in, double *mean, double *deviation);
 int sw_thumbnail_jpeg(const char *path, int size, int quality, void **buffer, size_t *length);
 /// The image shrunk to exactly width x height, grey, 8 bits, into `out` (width*height bytes).
 int sw_gray_thumbnail(const char *path, int width, int height, unsigned char *out);
+/// An sRGB 8-bit RGB thumbnail (longest side `size`, transparency on white); free bytes with sw_free_bytes.
+int sw_rgb_thumbnail(const char *path, int size, int *width, int *height, unsigned char **bytes);
 #endif

@@ -1,0 +1,32 @@
+import Agencies
+import Foundation
+import Imaging
+import Keywording
+import Metadata
+
+/// Keywords, title and description for an image file from everything it carries: its generation
+/// prompt, its existing title, description and keywords, its file name and its pixels.
+public enum FileDescriber {
+    /// The sentence-embedding model's folder: the models folder's all-MiniLM-L6-v2.
+    public static func modelFolder() -> String { ModelLocator.defaultModelsFolder() + "/all-MiniLM-L6-v2" }
+
+    public static func keyworder(presetsFolder: String) throws -> Keyworder {
+        Keyworder(vocabulary: try KeywordVocabulary(folder: presetsFolder + "/keywords"), encoder: try SentenceEncoder(folder: modelFolder()))
+    }
+
+    /// The result, and the file's metadata with it applied: keywords replaced by the ranked list
+    /// (which starts from the file's own), title and description filled where the file has none.
+    public static func describe(_ path: String, keyworder: Keyworder, limit: Int = 49) throws -> (result: KeywordResult, metadata: StockMetadata) {
+        let info = try ImageInfo.read(path)
+        let existing = try embeddedMetadata(of: path, info: info).reconciled
+        let analysis = ImageAnalysis.analyze(try Thumbnails.rgb(path, size: 96), width: info.width, height: info.height)
+        let source = KeywordSource(prompt: existing.generation?.prompt ?? existing.aiPrompt, title: existing.title, description: existing.description,
+                                   keywords: existing.keywords, fileName: URL(fileURLWithPath: path).lastPathComponent, analysis: analysis)
+        let result = try keyworder.describe(source, limit: limit)
+        var updated = existing
+        updated.keywords = result.keywords
+        if updated.title == nil, !result.title.isEmpty { updated.title = result.title }
+        if updated.description == nil, !result.description.isEmpty { updated.description = result.description }
+        return (result, updated)
+    }
+}

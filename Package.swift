@@ -56,7 +56,7 @@ let package = Package(
             "Workflow", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "Keywording",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Imaging", "Metadata", "Neural", "Diffusion", "Keywording"],
+        .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Agencies", "Imaging", "Metadata", "Neural", "Diffusion", "Keywording"],
                           path: "Tools/bench/StockwerkBench"),
 
         .target(name: "TestSupport", dependencies: ["Imaging"], path: "Tests/TestSupport"),

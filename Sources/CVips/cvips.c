@@ -246,7 +246,19 @@ int sw_gray_thumbnail(const char *path, int width, int height, unsigned char *ou
 int sw_rgb_thumbnail(const char *path, int size, int *width, int *height, unsigned char **bytes) {
     VipsImage *thumb = NULL, *flat = NULL, *srgb = NULL, *cast = NULL;
     *bytes = NULL;
-    if (vips_thumbnail(path, &thumb, size, "height", size, "size", VIPS_SIZE_DOWN, NULL)) return -1;
+    // JPEGs: let libjpeg decode at 1/8 scale and skip colour management (analysis needs no ICC
+    // accuracy); vips_thumbnail for everything else.
+    const char *loader = vips_foreign_find_load(path);
+    if (loader && strstr(loader, "Jpeg")) {
+        VipsImage *small = NULL;
+        if (vips_jpegload(path, &small, "shrink", 8, NULL)) return -1;
+        double scale = (double)size / (vips_image_get_width(small) > vips_image_get_height(small) ? vips_image_get_width(small) : vips_image_get_height(small));
+        int status = scale < 1 ? vips_resize(small, &thumb, scale, NULL) : vips_copy(small, &thumb, NULL);
+        g_object_unref(small);
+        if (status) return -1;
+    } else if (vips_thumbnail(path, &thumb, size, "height", size, "size", VIPS_SIZE_DOWN, NULL)) {
+        return -1;
+    }
     int status = 0;
     VipsImage *current = thumb;
     if (vips_image_hasalpha(current)) {

@@ -44,7 +44,7 @@ public struct Keyworder: Sendable {
         let descriptionChunks = (source.description.map(chunks) ?? []) + (source.title.map(chunks) ?? [])
         var allChunks = promptChunks + descriptionChunks
         // Without any text, the file's name is the description ("hubble_deep_field.jpg").
-        if allChunks.isEmpty, source.keywords.isEmpty, let name = source.fileName {
+        if allChunks.isEmpty, let name = source.fileName {
             let words = fileNameWords(name).joined(separator: " ")
             if !words.isEmpty { allChunks = [words] }
         }

@@ -121,17 +121,45 @@ public final class SentenceEncoder: @unchecked Sendable {
         let k = try LinearAlgebra.linear(x, weight: layer.key, bias: layer.keyBias)
         let v = try LinearAlgebra.linear(x, weight: layer.value, bias: layer.valueBias)
         var context = Tensor(zeros: x.shape)
-        var start = 0
-        for length in lengths {
-            // [length, heads·d] rows of this text → [heads, length, d].
-            func split(_ t: Tensor) -> Tensor {
-                var out = [Float](repeating: 0, count: heads * length * d)
-                for r in 0..<length { for head in 0..<heads { for c in 0..<d { out[(head * length + r) * d + c] = t.storage[(start + r) * h + head * d + c] } } }
-                return Tensor(shape: [heads, length, d], storage: out)
+        let scale = 1 / Float(d).squareRoot()
+        // Texts are short (keywords: a few tokens), so attention runs here, one small GEMM pair per
+        // head, rather than through the blocked parallel kernel built for 4096-token images.
+        q.storage.withUnsafeBufferPointer { qp in
+            k.storage.withUnsafeBufferPointer { kp in
+                v.storage.withUnsafeBufferPointer { vp in
+                    context.storage.withUnsafeMutableBufferPointer { cp in
+                        var start = 0
+                        for length in lengths {
+                            var scores = [Float](repeating: 0, count: length * length)
+                            for head in 0..<heads {
+                                let offset = start * h + head * d
+                                scores.withUnsafeMutableBufferPointer { sp in
+                                    // Rows are h apart: treat each head's slice as a strided matrix via lda = h.
+                                    for r in 0..<length {
+                                        for c in 0..<length {
+                                            var dot: Float = 0
+                                            for e in 0..<d { dot += qp[offset + r * h + e] * kp[offset + c * h + e] }
+                                            sp[r * length + c] = dot * scale
+                                        }
+                                        let row = sp.baseAddress! + r * length
+                                        var maximum = -Float.infinity
+                                        for c in 0..<length { maximum = max(maximum, row[c]) }
+                                        var sum: Float = 0
+                                        for c in 0..<length { row[c] = expf(row[c] - maximum); sum += row[c] }
+                                        for c in 0..<length { row[c] /= sum }
+                                        for e in 0..<d {
+                                            var value: Float = 0
+                                            for c in 0..<length { value += row[c] * vp[offset + c * h + e] }
+                                            cp[offset + r * h + e] = value
+                                        }
+                                    }
+                                }
+                            }
+                            start += length
+                        }
+                    }
+                }
             }
-            let attended = try Attention.scaledDotProduct(query: split(q), key: split(k), value: split(v))
-            for r in 0..<length { for head in 0..<heads { for c in 0..<d { context.storage[(start + r) * h + head * d + c] = attended.storage[(head * length + r) * d + c] } } }
-            start += length
         }
         let attention = try Ops.add(try LinearAlgebra.linear(context, weight: layer.output, bias: layer.outputBias), x)
         let normed = try Ops.layerNorm(attention, weight: layer.attentionNorm, bias: layer.attentionNormBias, epsilon: config.layerNormEpsilon)

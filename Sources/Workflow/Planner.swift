@@ -1,6 +1,7 @@
 import Agencies
 import Foundation
 import Imaging
+import Keywording
 import Metadata
 
 /// One image to produce: a source file, what will be written into it, and its planned size.
@@ -89,6 +90,15 @@ public enum Planner {
         }
         if let generate = spec.generate {
             jobs += generationJobs(generate, spec: spec, presetsFolder: presetsFolder, usedNames: &usedNames, issues: &issues)
+        }
+        if let describe = spec.describe, issues.isEmpty {
+            do {
+                jobs = try describeJobs(jobs, settings: describe, presetsFolder: presetsFolder ?? "")
+            } catch let error as KeywordingError {
+                issue("\(error)", describe.location, hint: error.hint)
+            } catch {
+                issue("describing the images failed: \(error)", describe.location, hint: "check the images and presets/keywords/")
+            }
         }
         guard issues.isEmpty else { throw WorkflowValidationError(issues: issues) }
         return WorkflowPlan(spec: spec, jobs: jobs, agencies: presets, presetsFolder: presetsFolder ?? "")

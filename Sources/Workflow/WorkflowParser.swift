@@ -5,7 +5,7 @@ import Yams
 
 /// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
 public enum WorkflowParser {
-    static let topKeys = ["version", "name", "import", "generate", "finish", "metadata", "agencies", "output"]
+    static let topKeys = ["version", "name", "import", "generate", "describe", "finish", "metadata", "agencies", "output"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
                                "sampler", "guidance", "wildcards", "max_prompts"]
     static let samplers = ["ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras", "lcm"]
@@ -68,6 +68,17 @@ public enum WorkflowParser {
                          hint: "add `import:` with `files: \"photos/*.jpg\"`, or `generate:` with a model and prompts (see docs/workflow.md)")
         }
 
+        var describe: WorkflowSpec.DescribeSettings?
+        if let entry = top["describe"] {
+            var settings = WorkflowSpec.DescribeSettings(location: location(entry.key))
+            if case .scalar = entry.value {
+                if reader.bool(entry.value, path: "describe") == false { settings.maxKeywords = 0 }
+            } else if let map = reader.mapping(entry.value, path: "describe", allowed: ["max_keywords"]) {
+                if let value = map["max_keywords"].flatMap({ reader.int($0.value, path: "describe.max_keywords", range: 1...200) }) { settings.maxKeywords = value }
+            }
+            if settings.maxKeywords > 0 { describe = settings }
+        }
+
         var finish = FinishSettings()
         var finishLocation = WorkflowSpec.Location(line: 1, column: 1)
         if let entry = top["finish"] {
@@ -106,7 +117,7 @@ public enum WorkflowParser {
         }
 
         guard reader.issues.isEmpty else { throw WorkflowValidationError(issues: reader.issues) }
-        return WorkflowSpec(file: path, name: name, imports: imports, generate: generate, finish: finish, metadata: metadata,
+        return WorkflowSpec(file: path, name: name, imports: imports, generate: generate, describe: describe, finish: finish, metadata: metadata,
                             agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
     }
 

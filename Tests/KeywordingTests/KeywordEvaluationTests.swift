@@ -28,4 +28,16 @@ import Testing
         #expect(Set(result.keywords).count == result.keywords.count && result.keywords.count <= 49)
         #expect(WordForms.normalized("Cherry Blossoms") == "cherry blossom" && WordForms.singular("leaves") == "leaf" && WordForms.singular("glasses") == "glasses")
     }
+
+    /// Brand, artist and real-person names never become keywords, title or description words.
+    @Test func excludedTermsStayOutOfKeywordsAndTitles() throws {
+        var keyworder = try Self.keyworder()
+        keyworder = Keyworder(vocabulary: keyworder.vocabulary, encoder: keyworder.encoder, excludedTerms: ["Nike", "Starbucks", "Greg Rutkowski"])
+        let result = try keyworder.describe(KeywordSource(prompt: "Nike running shoes on a Starbucks table, art by Greg Rutkowski, morning light",
+                                                          keywords: ["nike", "shoe"]))
+        #expect(result.title == "Running shoes on a table", "\(result.title)")
+        #expect(!result.description.lowercased().contains("nike") && !result.description.lowercased().contains("rutkowski"), "\(result.description)")
+        #expect(!result.keywords.contains { $0.contains("nike") || $0.contains("starbucks") || $0.contains("rutkowski") || $0.contains("greg") }, "\(result.keywords)")
+        #expect(result.keywords.contains("shoe") && result.keywords.contains("running"))
+    }
 }

@@ -9,6 +9,8 @@ public struct KeywordVocabulary: Sendable {
     public let stopwords: Set<String>
     public let weakWords: Set<String>
     public let concepts: [String: [String]]
+    /// -ing words that are nouns ("morning", "building"); other -ing words are verbs.
+    public let ingNouns: Set<String>
 
     public init(folder: String) throws {
         func lines(_ name: String) throws -> [String] {
@@ -21,6 +23,7 @@ public struct KeywordVocabulary: Sendable {
         boilerplate = try lines("boilerplate.txt").sorted { $0.count > $1.count }
         stopwords = Set(try lines("stopwords.txt"))
         weakWords = Set(try lines("weak-words.txt"))
+        ingNouns = Set(try lines("ing-nouns.txt"))
         let path = folder + "/concepts.yaml"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw KeywordingError.modelFiles(path: path, reason: "missing (presets/keywords/ ships it)")

@@ -92,7 +92,9 @@ public struct Keyworder: Sendable {
             let words = chunk.split(separator: " ").map(String.init)
             for (i, word) in words.enumerated() {
                 if isContent(word) && !vocabulary.weakWords.contains(word) && word.count >= 3 { add(word, stated: true, lead: index == 0) }
-                if i + 1 < words.count, isContent(word), isContent(words[i + 1]) { add(word + " " + words[i + 1], stated: true, lead: index == 0) }
+                if i + 1 < words.count, isContent(word), isContent(words[i + 1]), !isVerbForm(word), !isVerbForm(words[i + 1]) {
+                    add(word + " " + words[i + 1], stated: true, lead: index == 0)
+                }
             }
         }
         if let name = source.fileName {
@@ -158,6 +160,9 @@ public struct Keyworder: Sendable {
     func isContent(_ word: String) -> Bool {
         !vocabulary.stopwords.contains(word) && word.contains(where: \.isLetter) && !word.contains(where: \.isNumber)
     }
+
+    /// An -ing word that is not a known noun: "shaking hands" is an action, not a keyword phrase.
+    func isVerbForm(_ word: String) -> Bool { word.hasSuffix("ing") && word.count > 4 && !vocabulary.ingNouns.contains(word) }
 
     func fileNameWords(_ name: String) -> [String] {
         let stem = (name as NSString).deletingPathExtension.lowercased()

@@ -96,11 +96,8 @@ struct GenerateCommand: ParsableCommand {
     private func note(_ line: String) { if !quiet { ErrorReporting.stderr(line) } }
 
     static func parseSize(_ text: String) throws -> (width: Int, height: Int) {
-        let parts = text.lowercased().split(separator: "x")
-        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]), width > 0, height > 0 else {
-            throw BadOption("--size '\(text)' is not WIDTHxHEIGHT, for example 512x768")
-        }
-        return (width, height)
+        guard let size = ModelLocator.parseSize(text) else { throw BadOption("--size '\(text)' is not WIDTHxHEIGHT, for example 512x768") }
+        return size
     }
 }
 

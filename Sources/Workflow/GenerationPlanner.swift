@@ -41,7 +41,7 @@ extension Planner {
             return []
         }
         let recommended = model.preset?.recommended
-        let size = source.width.map { ($0, source.height!) } ?? recommended.flatMap { parseSize($0.size) } ?? nativeSize(model.path)
+        let size = source.width.map { ($0, source.height!) } ?? recommended.flatMap { ModelLocator.parseSize($0.size) }.map { ($0.width, $0.height) } ?? nativeSize(model.path)
         let sampler = source.sampler ?? recommended?.sampler ?? defaultSampler
         let steps = source.steps ?? recommended?.steps ?? defaultSteps
         let guidance = source.guidance ?? recommended?.guidance ?? defaultGuidance
@@ -105,11 +105,6 @@ extension Planner {
             }
         }
         return jobs
-    }
-
-    static func parseSize(_ text: String) -> (Int, Int)? {
-        let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
-        return parts.count == 2 ? (parts[0], parts[1]) : nil
     }
 
     /// The size a model was trained at, read cheaply: unet/config.json's sample size, or for a

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Diffusion
 import Foundation
 import Yams
@@ -104,11 +105,37 @@ public enum ModelLocator {
     }
 
     /// AUTOMATIC1111's "AutoV2" model hash (first 10 hex digits of the SHA-256): of the file for a
-    /// single-file checkpoint, of the UNet weights for a diffusers folder.
+    /// single-file checkpoint, of the UNet weights for a diffusers folder. Hashing gigabytes takes
+    /// seconds and every plan needs it, so the result is kept in the models' hash cache, keyed by
+    /// the weights file's path, size and modification time.
     public static func modelHash(_ path: String) throws -> String {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let file = exists && isDirectory.boolValue ? try ModelFiles.weights(in: path + "/unet", stem: "diffusion_pytorch_model") : path
-        return String(try Hashing.file(file).prefix(10))
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let key = "\(URL(fileURLWithPath: file).standardizedFileURL.path)|\(size)|\(modified)"
+        let cacheFile = hashCacheFile()
+        var cache = (FileManager.default.contents(atPath: cacheFile)).flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
+        if let known = cache[key] { return known }
+        let hash = String(try Hashing.file(file).prefix(10))
+        cache[key] = hash
+        // A cache that cannot be written only costs the next run the hashing again.
+        if let data = try? JSONEncoder().encode(cache) { try? AtomicFile.write(data, to: cacheFile) }
+        return hash
+    }
+
+    /// `$XDG_CACHE_HOME/stockwerk/model-hashes.json` (~/.cache/stockwerk/model-hashes.json).
+    static func hashCacheFile() -> String {
+        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
+        return cache + "/stockwerk/model-hashes.json"
+    }
+
+    /// `WIDTHxHEIGHT` (e.g. `512x768`) as two positive numbers, or nil.
+    public static func parseSize(_ text: String) -> (width: Int, height: Int)? {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let width = parts[0], let height = parts[1], width > 0, height > 0 else { return nil }
+        return (width, height)
     }
 }

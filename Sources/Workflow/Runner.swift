@@ -73,6 +73,8 @@ public final class Runner {
 
         var packages: [RunSummary.Package] = []
         var hashes: [String: UInt64] = [:]  // perceptual hashes by image path, made once per run
+        var imageIndex: [String: Int] = [:]  // finished image path → its place in `images`
+        for (index, image) in images.enumerated() { if let path = image.output { imageIndex[path] = index } }
         for preset in plan.agencies {
             var items: [PackageItem] = []
             var ids: [String] = []
@@ -88,7 +90,7 @@ public final class Runner {
             let packageReport = try Packaging.build(preset, items: &items, ids: ids, hashes: hashes, catalog: catalog, runID: runID,
                                                     packagesFolder: packagesFolder)
             for item in items {  // the summary (and exit code) sees near-duplicate refusals too
-                guard let index = images.firstIndex(where: { $0.output == item.imagePath }),
+                guard let index = imageIndex[item.imagePath],
                       let verdictIndex = images[index].verdicts.firstIndex(where: { $0.agency == preset.id }) else { continue }
                 images[index].verdicts[verdictIndex] = item.verdict
             }

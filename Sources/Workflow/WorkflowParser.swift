@@ -203,9 +203,8 @@ public enum WorkflowParser {
         }
         var width: Int?, height: Int?
         if let entry = map["size"], let text = reader.string(entry.value, path: "generate.size") {
-            let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
-            if parts.count == 2, parts.allSatisfy({ (8...4096).contains($0) && $0 % 8 == 0 }) {
-                width = parts[0]; height = parts[1]
+            if let size = ModelLocator.parseSize(text), [size.width, size.height].allSatisfy({ (8...4096).contains($0) && $0 % 8 == 0 }) {
+                width = size.width; height = size.height
             } else {
                 reader.issue("generate.size `\(text)` is not WIDTHxHEIGHT in multiples of 8 (8 to 4096)", at: entry.value,
                              hint: "SD 1.x is trained at 512x512, SD 2.1 at 768x768; e.g. `size: 512x768`")

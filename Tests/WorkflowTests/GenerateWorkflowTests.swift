@@ -136,7 +136,7 @@ import Testing
         for preset in presets {
             #expect(!preset.files.isEmpty && preset.files.contains { $0.hasSuffix(".safetensors") }, "\(preset.id)")
             #expect(preset.get.contains("https://") && !preset.license.isEmpty, "\(preset.id)")
-            #expect(WorkflowParser.samplers.contains(preset.recommended.sampler) && Planner.parseSize(preset.recommended.size) != nil, "\(preset.id)")
+            #expect(WorkflowParser.samplers.contains(preset.recommended.sampler) && ModelLocator.parseSize(preset.recommended.size) != nil, "\(preset.id)")
             #expect(["sd1", "sd2"].contains(preset.family), "\(preset.id)")
             #expect(preset.prediction.map { ["epsilon", "v_prediction"].contains($0) } ?? true, "\(preset.id)")
         }
@@ -148,6 +148,19 @@ import Testing
         try FileManager.default.createDirectory(atPath: models + "/sd-turbo", withIntermediateDirectories: true)
         let folder = try ModelLocator.resolve("sd-turbo", baseFolder: "/", presetsFolder: TestSupport.presetsFolder, modelsFolder: models)
         #expect(folder.path == models + "/sd-turbo" && folder.options.spacing == nil && folder.options.prediction == nil)
+    }
+
+    /// The model hash is cached by path, size and modification time: a changed file is hashed again.
+    @Test func modelHashFollowsTheFile() throws {
+        let folder = try TestSupport.temporaryFolder("model-hash")
+        let file = folder + "/model.safetensors"
+        try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: file))
+        let first = try ModelLocator.modelHash(file), direct = String(try Hashing.file(file).prefix(10)), again = try ModelLocator.modelHash(file)
+        #expect(first == direct && again == first)
+        try Data(repeating: 2, count: 1001).write(to: URL(fileURLWithPath: file))
+        let second = try ModelLocator.modelHash(file), directSecond = String(try Hashing.file(file).prefix(10))
+        #expect(second != first && second == directSecond)
+        #expect(ModelLocator.parseSize("512x768")! == (512, 768) && ModelLocator.parseSize("512x") == nil && ModelLocator.parseSize("0x5") == nil)
     }
 
     @Test func promptExpansionRules() throws {

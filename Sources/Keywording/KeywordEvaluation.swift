@@ -21,11 +21,11 @@ public enum KeywordEvaluation {
         return try JSONDecoder().decode([Case].self, from: data)
     }
 
-    public static func score(_ ranked: [[String]], against cases: [Case]) -> Scores {
+    public static func score(_ ranked: [[String]], against cases: [Case], forms: WordForms) -> Scores {
         var precision = 0.0, recall = 0.0
         for (keywords, item) in zip(ranked, cases) {
-            let gold = Set(item.keywords.map(WordForms.normalized))
-            let normalized = keywords.map(WordForms.normalized)
+            let gold = Set(item.keywords.map(forms.normalized))
+            let normalized = keywords.map(forms.normalized)
             precision += Double(normalized.prefix(10).filter(gold.contains).count) / 10
             recall += Double(Set(normalized.prefix(25)).intersection(gold).count) / Double(max(1, gold.count))
         }
@@ -37,6 +37,7 @@ public enum KeywordEvaluation {
     public static func run(_ cases: [Case], keyworder: Keyworder) throws -> (ours: Scores, baseline: Scores) {
         let ours = try cases.map { try keyworder.describe(KeywordSource(prompt: $0.text)).keywords }
         let baseline = cases.map { keyworder.baseline($0.text) }
-        return (score(ours, against: cases), score(baseline, against: cases))
+        let forms = keyworder.vocabulary.wordForms
+        return (score(ours, against: cases, forms: forms), score(baseline, against: cases, forms: forms))
     }
 }

@@ -11,6 +11,9 @@ public struct KeywordVocabulary: Sendable {
     public let concepts: [String: [String]]
     /// -ing words that are nouns ("morning", "building"); other -ing words are verbs.
     public let ingNouns: Set<String>
+    public let wordForms: WordForms
+    /// Fixed multi-word terms ("wind turbine", "copy space"), normalised, hyphens as spaces: kept whole.
+    public let compounds: Set<String>
 
     public init(folder: String) throws {
         func lines(_ name: String) throws -> [String] {
@@ -24,6 +27,14 @@ public struct KeywordVocabulary: Sendable {
         stopwords = Set(try lines("stopwords.txt"))
         weakWords = Set(try lines("weak-words.txt"))
         ingNouns = Set(try lines("ing-nouns.txt"))
+        var exceptions: [String: String] = [:]
+        for line in try lines("plurals.txt") {
+            let pair = line.split(separator: " ")
+            if pair.count == 2 { exceptions[String(pair[0])] = String(pair[1]) }
+        }
+        let forms = WordForms(exceptions: exceptions)
+        wordForms = forms
+        compounds = Set(try (lines("compounds.txt") + lines("stock-compounds.txt")).map { Self.compoundKey($0, forms: forms) })
         let path = folder + "/concepts.yaml"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw KeywordingError.modelFiles(path: path, reason: "missing (presets/keywords/ ships it)")
@@ -34,18 +45,37 @@ public struct KeywordVocabulary: Sendable {
     }
 }
 
+extension KeywordVocabulary {
+    /// How a phrase is looked up among the compounds: normalised, hyphens as spaces ("hot-air balloon" = "hot air balloon").
+    static func compoundKey(_ phrase: String, forms: WordForms) -> String {
+        forms.normalized(phrase.replacingOccurrences(of: "-", with: " "))
+    }
+
+    public func isCompound(_ phrase: String) -> Bool { compounds.contains(Self.compoundKey(phrase, forms: wordForms)) }
+}
+
 /// Word forms: lower case, singular, so "Bicycles" and "bicycle" are one keyword.
-public enum WordForms {
+public struct WordForms: Sendable {
     static let irregular = ["children": "child", "women": "woman", "men": "man", "people": "people", "leaves": "leaf", "mice": "mouse",
                             "geese": "goose", "feet": "foot", "teeth": "tooth", "knives": "knife", "wolves": "wolf", "shelves": "shelf"]
     static let unchanged: Set<String> = ["glasses", "species", "news", "series", "physics", "mathematics", "business", "grass", "glass",
                                          "canvas", "bus", "gas", "lens", "cactus", "virus", "status", "analysis", "christmas", "jeans",
-                                         "scissors", "sunglasses", "headphones", "clothes", "stairs", "trousers", "always", "perhaps"]
+                                         "scissors", "sunglasses", "headphones", "clothes", "stairs", "trousers", "always", "perhaps",
+                                         "data", "media"]
+    /// Plurals the suffix rules get wrong ("tomatoes", "cookies"): presets/keywords/plurals.txt.
+    let exceptions: [String: String]
 
-    public static func singular(_ word: String) -> String {
+    /// The suffix rules and a few irregular plurals only.
+    public static let rulesOnly = WordForms(exceptions: [:])
+
+    public init(exceptions: [String: String]) { self.exceptions = exceptions }
+
+    public func singular(_ word: String) -> String {
         let w = word.lowercased()
-        if let form = irregular[w] { return form }
-        if unchanged.contains(w) || w.count <= 3 || w.hasSuffix("ss") || w.hasSuffix("us") || w.hasSuffix("is") { return w }
+        if let form = Self.irregular[w] { return form }
+        if Self.unchanged.contains(w) { return w }
+        if let form = exceptions[w] { return form }
+        if w.count <= 3 || w.hasSuffix("ss") || w.hasSuffix("us") || w.hasSuffix("is") { return w }
         if w.hasSuffix("ies") { return String(w.dropLast(3)) + "y" }
         if w.hasSuffix("ches") || w.hasSuffix("shes") || w.hasSuffix("xes") || w.hasSuffix("sses") || w.hasSuffix("zes") { return String(w.dropLast(2)) }
         if w.hasSuffix("s") && !w.hasSuffix("'s") { return String(w.dropLast()) }
@@ -53,7 +83,7 @@ public enum WordForms {
     }
 
     /// A keyword phrase in its compared form: words singular, single spaces.
-    public static func normalized(_ phrase: String) -> String {
+    public func normalized(_ phrase: String) -> String {
         phrase.lowercased().split(whereSeparator: { $0 == " " }).map { singular(String($0)) }.joined(separator: " ")
     }
 }

@@ -37,8 +37,10 @@ public struct Keyworder: Sendable {
     public static let duplicateSimilarity: Float = 0.9
     /// How much a stated phrase outranks an inferred concept of the same closeness.
     public static let statedBonus: Float = 0.2
-    /// Stock keywords are mostly single words: a two-word phrase must be this much closer to win.
-    public static let phrasePenalty: Float = 0.25
+    /// Two words that are not a fixed term ("red bicycle") are two keywords: the pair goes to the tail.
+    public static let freePhrasePenalty: Float = 0.6
+    /// A word used only inside a fixed term ("turbine" of "wind turbine") follows the term.
+    public static let compoundPartPenalty: Float = 0.3
 
     public init(vocabulary: KeywordVocabulary, encoder: SentenceEncoder, excludedTerms: [String] = []) {
         self.vocabulary = vocabulary
@@ -79,29 +81,23 @@ public struct Keyworder: Sendable {
             let words = fileNameWords(name).joined(separator: " ")
             if !words.isEmpty { allChunks = [words] }
         }
-        // Candidates: (phrase as shown, stated?, first chunk?).
-        var candidates: [(text: String, stated: Bool, lead: Bool)] = []
+        var candidates: [KeywordCandidate] = []
         var seen = Set<String>()
-        func add(_ phrase: String, stated: Bool, lead: Bool) {
-            let key = WordForms.normalized(phrase)
-            guard !key.isEmpty, !containsExcludedTerm(phrase), !containsExcludedTerm(key), seen.insert(key).inserted else { return }
-            candidates.append((key, stated, lead))
+        func add(_ candidate: KeywordCandidate) {
+            let key = vocabulary.wordForms.normalized(candidate.text)
+            guard !key.isEmpty, !containsExcludedTerm(candidate.text), !containsExcludedTerm(key), seen.insert(key).inserted else { return }
+            var normalized = candidate
+            normalized.text = key
+            candidates.append(normalized)
         }
-        for keyword in source.keywords { add(keyword.trimmingCharacters(in: .whitespaces), stated: true, lead: false) }
-        for (index, chunk) in allChunks.enumerated() {
-            let words = chunk.split(separator: " ").map(String.init)
-            for (i, word) in words.enumerated() {
-                if isContent(word) && !vocabulary.weakWords.contains(word) && word.count >= 3 { add(word, stated: true, lead: index == 0) }
-                if i + 1 < words.count, isContent(word), isContent(words[i + 1]), !isVerbForm(word), !isVerbForm(words[i + 1]) {
-                    add(word + " " + words[i + 1], stated: true, lead: index == 0)
-                }
-            }
-        }
+        // The file's own keywords were chosen by a person: stated, whatever their length.
+        for keyword in source.keywords { add(KeywordCandidate(text: keyword.trimmingCharacters(in: .whitespaces), kind: .statedWord, lead: false)) }
+        textCandidates(allChunks).forEach(add)
         if let name = source.fileName {
-            for word in fileNameWords(name) where isContent(word) && word.count >= 3 { add(word, stated: false, lead: false) }
+            for word in fileNameWords(name) where isContent(word) && word.count >= 3 { add(KeywordCandidate(text: word, kind: .inferred, lead: false)) }
         }
-        for candidate in candidates where !candidate.text.contains(" ") {
-            for concept in vocabulary.concepts[candidate.text] ?? [] { add(concept, stated: false, lead: false) }
+        for candidate in candidates where candidate.kind == .statedWord || candidate.kind == .compound {
+            for concept in vocabulary.concepts[candidate.text] ?? [] { add(KeywordCandidate(text: concept, kind: .inferred, lead: false)) }
         }
         let document = allChunks.joined(separator: ", ")
         let pixelWords = source.analysis?.keywords ?? []
@@ -112,8 +108,7 @@ public struct Keyworder: Sendable {
         let documentVector = embeddings[0]
         var scored: [(text: String, score: Float, vector: [Float])] = []
         for (candidate, vector) in zip(candidates, embeddings.dropFirst()) {
-            let score = dot(vector, documentVector) + (candidate.stated ? Self.statedBonus : 0) + (candidate.lead ? 0.05 : 0)
-                - (candidate.text.contains(" ") ? Self.phrasePenalty : 0)
+            let score = dot(vector, documentVector) + bonus(candidate)
             scored.append((candidate.text, score, vector))
         }
         scored.sort { $0.score > $1.score }
@@ -128,6 +123,17 @@ public struct Keyworder: Sendable {
         for word in pixelWords where !keywords.contains(word) && keywords.count < limit { keywords.append(word) }
         // A stated keyword with a banned term was never a candidate; the pixel words never hold one.
         return KeywordResult(keywords: keywords, title: title(source, chunks: allChunks), description: caption(allChunks))
+    }
+
+    /// What a candidate's origin adds to its closeness to the whole text.
+    func bonus(_ candidate: KeywordCandidate) -> Float {
+        var bonus: Float = candidate.lead ? 0.05 : 0
+        switch candidate.kind {
+        case .statedWord, .compound: bonus += Self.statedBonus
+        case .freePhrase: bonus += Self.statedBonus - Self.freePhrasePenalty
+        case .inferred: break
+        }
+        return bonus - (candidate.onlyInCompound ? Self.compoundPartPenalty : 0)
     }
 
     /// The plain baseline the evaluation compares with: the prompt's words minus stop words, in order.

@@ -15,8 +15,9 @@ import Testing
         let cases = try KeywordEvaluation.load(TestSupport.repositoryRoot + "/Tests/Fixtures/keywording/evaluation.json")
         #expect(cases.count >= 60)
         let (ours, baseline) = try KeywordEvaluation.run(cases, keyworder: try Self.keyworder())
-        #expect(ours.precisionAt10 >= baseline.precisionAt10 + 0.05, "precision@10 \(ours.precisionAt10) vs \(baseline.precisionAt10)")
-        #expect(ours.recallAt25 >= baseline.recallAt25 + 0.15, "recall@25 \(ours.recallAt25) vs \(baseline.recallAt25)")
+        // Measured 0.648 vs 0.492 and 0.680 vs 0.433 (docs/keywording.md); the margins hold them.
+        #expect(ours.precisionAt10 >= baseline.precisionAt10 + 0.12, "precision@10 \(ours.precisionAt10) vs \(baseline.precisionAt10)")
+        #expect(ours.recallAt25 >= baseline.recallAt25 + 0.2, "recall@25 \(ours.recallAt25) vs \(baseline.recallAt25)")
     }
 
     @Test func cleansPromptsIntoTitlesDescriptionsAndKeywords() throws {
@@ -26,7 +27,23 @@ import Testing
         #expect(result.keywords.contains("bicycle") && result.keywords.contains("wall") && result.keywords.contains("red"))
         #expect(!result.keywords.contains { $0.contains("masterpiece") || $0.contains("quality") || $0.contains("8k") || $0.contains("85mm") || $0.contains("artstation") })
         #expect(Set(result.keywords).count == result.keywords.count && result.keywords.count <= 49)
-        #expect(WordForms.normalized("Cherry Blossoms") == "cherry blossom" && WordForms.singular("leaves") == "leaf" && WordForms.singular("glasses") == "glasses")
+        #expect(WordForms.rulesOnly.normalized("Cherry Blossoms") == "cherry blossom" && WordForms.rulesOnly.singular("leaves") == "leaf" && WordForms.rulesOnly.singular("glasses") == "glasses")
+    }
+
+    /// A fixed term (WordNet's "wind turbine", our "copy space") is one keyword ahead of its parts;
+    /// two words that only stand side by side ("dramatic clouds") are two keywords, the pair goes last.
+    @Test func fixedTermsAreKeptWholeAndFreePairsGoToTheTail() throws {
+        let keyworder = try Self.keyworder()
+        let keywords = try keyworder.describe(KeywordSource(prompt: "wind turbines on a green hill under dramatic clouds, copy space")).keywords
+        let position = { (word: String) in keywords.firstIndex(of: word) ?? Int.max }
+        #expect(position("wind turbine") < position("turbine") && position("wind turbine") < position("wind"), "\(keywords)")
+        #expect(position("copy space") < 10 && position("copy space") < position("copy") && position("copy space") < position("space"), "\(keywords)")
+        #expect(position("dramatic cloud") > position("cloud") && position("dramatic cloud") > position("dramatic"), "\(keywords)")
+        #expect(position("hill") < 10 && position("cloud") < 10, "\(keywords)")
+        let forms = keyworder.vocabulary.wordForms
+        #expect(forms.singular("tomatoes") == "tomato" && forms.singular("cookies") == "cookie" && forms.singular("berries") == "berry")
+        #expect(forms.singular("data") == "data" && WordForms.rulesOnly.singular("cookies") == "cooky")
+        #expect(keyworder.vocabulary.isCompound("Hot Air Balloons") && !keyworder.vocabulary.isCompound("red bicycle"))
     }
 
     /// Brand, artist and real-person names never become keywords, title or description words.

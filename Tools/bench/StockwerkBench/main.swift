@@ -86,7 +86,9 @@ case "keyword":
     } catch { fail("\(error)") }
 case "keywording-eval":
     // keywording-eval MODEL_FOLDER PRESETS_KEYWORDS EVALUATION_JSON: precision@10 / recall@25, ours vs baseline.
-    guard arguments.count == 4 else { fail("usage: keywording-eval MODEL_FOLDER PRESETS_KEYWORDS_FOLDER EVALUATION_JSON") }
+    guard arguments.count == 4 || (arguments.count == 5 && arguments[4] == "--cases") else {
+        fail("usage: keywording-eval MODEL_FOLDER PRESETS_KEYWORDS_FOLDER EVALUATION_JSON [--cases]")
+    }
     do {
         let keyworder = Keyworder(vocabulary: try KeywordVocabulary(folder: arguments[2]), encoder: try SentenceEncoder(folder: arguments[1]))
         let cases = try KeywordEvaluation.load(arguments[3])
@@ -95,6 +97,17 @@ case "keywording-eval":
         print(String(format: "%d cases in %.2f s", cases.count, Date().timeIntervalSince(start)))
         print(String(format: "stockwerk: precision@10 %.3f  recall@25 %.3f", ours.precisionAt10, ours.recallAt25))
         print(String(format: "baseline:  precision@10 %.3f  recall@25 %.3f", baseline.precisionAt10, baseline.recallAt25))
+        // --cases: every case's first ten, the editor's words marked with *, then what was missed.
+        if arguments.count == 5 {
+            for item in cases {
+                let forms = keyworder.vocabulary.wordForms
+                let gold = Set(item.keywords.map(forms.normalized))
+                let top = try keyworder.describe(KeywordSource(prompt: item.text)).keywords.prefix(25).map(forms.normalized)
+                let marked = top.prefix(10).map { gold.contains($0) ? "*" + $0 : $0 }
+                let missed = gold.subtracting(top).sorted()
+                print("\(item.text)\n  top10: \(marked.joined(separator: ", "))\n  missed@25: \(missed.joined(separator: ", "))")
+            }
+        }
         for item in cases.prefix(3) {
             let result = try keyworder.describe(KeywordSource(prompt: item.text))
             print("\n\(item.text)\n  title: \(result.title)\n  description: \(result.description)\n  keywords: \(result.keywords.prefix(25).joined(separator: ", "))")

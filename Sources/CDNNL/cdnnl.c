@@ -144,3 +144,9 @@ void sw_parallel_ranges(int64_t count, void (*body)(int64_t, int64_t, void *), v
     range_job job = {body, context, count};
     GOMP_parallel(run_range, &job, 0, 0);
 }
+
+extern void omp_set_num_threads(int);
+extern int omp_get_max_threads(void);
+
+int sw_thread_limit(void) { return omp_get_max_threads(); }
+void sw_set_thread_limit(int threads) { omp_set_num_threads(threads); }

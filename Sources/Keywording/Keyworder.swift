@@ -21,6 +21,14 @@ public struct KeywordResult: Sendable, Codable, Equatable {
     public var keywords: [String]
     public var title: String
     public var description: String
+
+    /// The text's keywords cut to leave room for the pixels' words, which follow them (they never
+    /// hold a banned term).
+    public func addingPixelWords(_ pixelWords: [String], limit: Int) -> KeywordResult {
+        var keywords = Array(self.keywords.prefix(max(0, limit - pixelWords.count)))
+        for word in pixelWords where !keywords.contains(word) && keywords.count < limit { keywords.append(word) }
+        return KeywordResult(keywords: keywords, title: title, description: description)
+    }
 }
 
 /// Candidate phrases from the text (weights syntax and quality boilerplate removed, stop words
@@ -30,9 +38,8 @@ public struct KeywordResult: Sendable, Codable, Equatable {
 public struct Keyworder: Sendable {
     public let vocabulary: KeywordVocabulary
     public let encoder: SentenceEncoder
-    /// Terms that must not appear in keywords or titles (brands, artist and real-person names, AI
-    /// wording, camera terms: presets/banned/), lower case.
-    public var excludedTerms: [String] = []
+    /// Terms that must not appear in keywords or titles (presets/banned/).
+    public let excludedTerms: ExcludedTerms
     /// Two keywords closer than this (cosine) say the same thing; the lower-ranked one goes.
     public static let duplicateSimilarity: Float = 0.9
     /// How much a stated phrase outranks an inferred concept of the same closeness.
@@ -45,37 +52,21 @@ public struct Keyworder: Sendable {
     public init(vocabulary: KeywordVocabulary, encoder: SentenceEncoder, excludedTerms: [String] = []) {
         self.vocabulary = vocabulary
         self.encoder = encoder
-        self.excludedTerms = excludedTerms.map { $0.lowercased() }.filter { !$0.isEmpty }
+        self.excludedTerms = ExcludedTerms(excludedTerms)
     }
 
-    /// Whether `text` holds an excluded term as whole words ("nike" in "nike shoes", not in "nikesha").
-    func containsExcludedTerm(_ text: String) -> Bool {
-        let padded = " " + text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).joined(separator: " ") + " "
-        return excludedTerms.contains { term in
-            padded.contains(" " + term.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).joined(separator: " ") + " ")
-        }
-    }
-
-    /// `text` with every excluded term taken out (for titles and descriptions).
-    func withoutExcludedTerms(_ text: String) -> String {
-        var words = text.split(separator: " ").map(String.init)
-        for term in excludedTerms {
-            let termWords = term.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
-            guard !termWords.isEmpty else { continue }
-            var i = 0
-            while i + termWords.count <= words.count {
-                let slice = words[i..<(i + termWords.count)].map { $0.lowercased().filter { $0.isLetter || $0.isNumber } }
-                if slice == termWords { words.removeSubrange(i..<(i + termWords.count)) } else { i += 1 }
-            }
-        }
-        return words.joined(separator: " ")
-    }
-
+    /// Keywords from the text, then the pixels' words (orientation, colours, copy space…) in the
+    /// room kept for them at the end of the list.
     public func describe(_ source: KeywordSource, limit: Int = 49) throws -> KeywordResult {
+        try describeText(source, limit: limit).addingPixelWords(source.analysis?.keywords ?? [], limit: limit)
+    }
+
+    /// Keywords (up to `limit`), title and description from the text alone; `source.analysis` is not read.
+    public func describeText(_ source: KeywordSource, limit: Int = 49) throws -> KeywordResult {
         let promptChunks = source.prompt.map(chunks) ?? []
         let descriptionChunks = (source.description.map(chunks) ?? []) + (source.title.map(chunks) ?? [])
         // Excluded names go before anything is made of the text ("greg" must not outlive "greg rutkowski").
-        var allChunks = (promptChunks + descriptionChunks).map(withoutExcludedTerms).filter { !$0.isEmpty }
+        var allChunks = (promptChunks + descriptionChunks).map(excludedTerms.removed).filter { !$0.isEmpty }
         // Without any text, the file's name is the description ("hubble_deep_field.jpg").
         if allChunks.isEmpty, let name = source.fileName {
             let words = fileNameWords(name).joined(separator: " ")
@@ -85,7 +76,7 @@ public struct Keyworder: Sendable {
         var seen = Set<String>()
         func add(_ candidate: KeywordCandidate) {
             let key = vocabulary.wordForms.normalized(candidate.text)
-            guard !key.isEmpty, !containsExcludedTerm(candidate.text), !containsExcludedTerm(key), seen.insert(key).inserted else { return }
+            guard !key.isEmpty, !excludedTerms.occur(in: candidate.text), !excludedTerms.occur(in: key), seen.insert(key).inserted else { return }
             var normalized = candidate
             normalized.text = key
             candidates.append(normalized)
@@ -100,9 +91,8 @@ public struct Keyworder: Sendable {
             for concept in vocabulary.concepts[candidate.text] ?? [] { add(KeywordCandidate(text: concept, kind: .inferred, lead: false)) }
         }
         let document = allChunks.joined(separator: ", ")
-        let pixelWords = source.analysis?.keywords ?? []
         guard !candidates.isEmpty, !document.isEmpty || !source.keywords.isEmpty else {
-            return KeywordResult(keywords: Array(pixelWords.prefix(limit)), title: "", description: "")
+            return KeywordResult(keywords: [], title: "", description: "")
         }
         let embeddings = try encoder.encode([document.isEmpty ? source.keywords.joined(separator: ", ") : document] + candidates.map(\.text))
         let documentVector = embeddings[0]
@@ -112,17 +102,14 @@ public struct Keyworder: Sendable {
             scored.append((candidate.text, score, vector))
         }
         scored.sort { $0.score > $1.score }
-        // The pixels' words (orientation, colours, copy space…) keep room at the end of the list.
-        let room = max(0, limit - pixelWords.count)
+        // Greedy in score order, so the first n chosen for any limit are the same n.
         var chosen: [(text: String, vector: [Float])] = []
-        for item in scored where chosen.count < room {
+        for item in scored where chosen.count < limit {
             if chosen.contains(where: { dot($0.vector, item.vector) > Self.duplicateSimilarity }) { continue }
             chosen.append((item.text, item.vector))
         }
-        var keywords = chosen.map(\.text)
-        for word in pixelWords where !keywords.contains(word) && keywords.count < limit { keywords.append(word) }
-        // A stated keyword with a banned term was never a candidate; the pixel words never hold one.
-        return KeywordResult(keywords: keywords, title: title(source, chunks: allChunks), description: caption(allChunks))
+        // A stated keyword with a banned term was never a candidate.
+        return KeywordResult(keywords: chosen.map(\.text), title: title(source, chunks: allChunks), description: caption(allChunks))
     }
 
     /// What a candidate's origin adds to its closeness to the whole text.
@@ -177,14 +164,14 @@ public struct Keyworder: Sendable {
 
     /// The existing title, else the first phrase of the text: sentence case, no commas, ≤ 70 characters.
     func title(_ source: KeywordSource, chunks: [String]) -> String {
-        let base = withoutExcludedTerms(source.title ?? chunks.first ?? "")
+        let base = excludedTerms.removed(from: source.title ?? chunks.first ?? "")
         return Self.sentenceCase(Self.cut(base.replacingOccurrences(of: ",", with: ""), limit: 70))
     }
 
     /// The phrases as one sentence, ≤ 200 characters.
     func caption(_ chunks: [String]) -> String {
         guard !chunks.isEmpty else { return "" }
-        let text = Self.cut(withoutExcludedTerms(chunks.joined(separator: ", ")), limit: 199)
+        let text = Self.cut(excludedTerms.removed(from: chunks.joined(separator: ", ")), limit: 199)
         return Self.sentenceCase(text) + "."
     }
 

@@ -25,3 +25,18 @@ enum Parallel {
         }
     }
 }
+
+/// How many threads this thread's GEMMs and parallel ranges may use.
+public enum ThreadLimit {
+    /// The calling thread's current limit.
+    public static var current: Int { Int(sw_thread_limit()) }
+
+    /// Runs `body` with at most `threads` threads for its matrix and element-wise work, then
+    /// restores the limit: for work that shares the cores with something else running beside it.
+    public static func run<T>(threads: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = sw_thread_limit()
+        sw_set_thread_limit(Int32(max(1, threads)))
+        defer { sw_set_thread_limit(previous) }
+        return try body()
+    }
+}

@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import Keywording
 import Metadata
+import Neural
 
 /// Keywords, title and description for an image file from everything it carries: its generation
 /// prompt, its existing title, description and keywords, its file name and its pixels.
@@ -27,14 +28,39 @@ public enum FileDescriber {
     public static func describe(_ path: String, keyworder: Keyworder, limit: Int = 49) throws -> (result: KeywordResult, metadata: StockMetadata) {
         let info = try ImageInfo.read(path)
         let existing = try embeddedMetadata(of: path, info: info).reconciled
-        let analysis = ImageAnalysis.analyze(try Thumbnails.rgb(path, size: 96), width: info.width, height: info.height)
+        // Decoding the pixels (libjpeg, one core, the slower part for a 6K JPEG) and embedding the
+        // text are independent: run them side by side, the text on the other core only.
+        let pixels = BackgroundResult { ImageAnalysis.analyze(try Thumbnails.rgb(path, size: 96), width: info.width, height: info.height) }
         let source = KeywordSource(prompt: existing.generation?.prompt ?? existing.aiPrompt, title: existing.title, description: existing.description,
-                                   keywords: existing.keywords, fileName: URL(fileURLWithPath: path).lastPathComponent, analysis: analysis)
-        let result = try keyworder.describe(source, limit: limit)
+                                   keywords: existing.keywords, fileName: URL(fileURLWithPath: path).lastPathComponent)
+        let text = try ThreadLimit.run(threads: max(1, ProcessInfo.processInfo.activeProcessorCount - 1)) {
+            try keyworder.describeText(source, limit: limit)
+        }
+        let result = text.addingPixelWords(try pixels.value().keywords, limit: limit)
         var updated = existing
         updated.keywords = result.keywords
         if updated.title == nil, !result.title.isEmpty { updated.title = result.title }
         if updated.description == nil, !result.description.isEmpty { updated.description = result.description }
         return (result, updated)
+    }
+}
+
+/// A value computed on another thread, waited for when needed.
+final class BackgroundResult<Value: Sendable>: @unchecked Sendable {
+    private var result: Result<Value, Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () throws -> Value) {
+        Thread.detachNewThread { [self] in
+            result = Result(catching: work)
+            done.signal()
+        }
+    }
+
+    /// Waits for the value; throws what the work threw.
+    func value() throws -> Value {
+        done.wait()
+        done.signal()  // later calls return at once
+        return try result!.get()
     }
 }

@@ -46,6 +46,15 @@ import Testing
         #expect(keyworder.vocabulary.isCompound("Hot Air Balloons") && !keyworder.vocabulary.isCompound("red bicycle"))
     }
 
+    /// Terms match as whole words, case-insensitively, however many words they have.
+    @Test func excludedTermsMatchWholeWords() {
+        let terms = ExcludedTerms(["Nike", "Greg Rutkowski", "Canon EOS"])
+        #expect(terms.occur(in: "nike shoes") && terms.occur(in: "art by Greg  Rutkowski,") && terms.occur(in: "Nike's"))
+        #expect(!terms.occur(in: "nikesha") && !terms.occur(in: "greg") && !terms.occur(in: "canon"))
+        #expect(terms.removed(from: "shot on canon eos r5 by greg rutkowski") == "shot on r5 by")
+        #expect(ExcludedTerms([]).removed(from: "nike shoes") == "nike shoes")
+    }
+
     /// Brand, artist and real-person names never become keywords, title or description words.
     @Test func excludedTermsStayOutOfKeywordsAndTitles() throws {
         var keyworder = try Self.keyworder()

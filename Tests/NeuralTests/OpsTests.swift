@@ -77,3 +77,18 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
         #expect(worst(try Interpolation.resize(image, height: 13, width: 5, mode: mode), try file.tensor("odd_" + mode.rawValue)) <= 1e-5)
     }
 }
+
+/// A thread's GEMM/parallel-range team size is limited inside `ThreadLimit.run` and restored after.
+@Suite struct ThreadLimitTests {
+    @Test func limitsAndRestores() {
+        let before = ThreadLimit.current
+        let inside = ThreadLimit.run(threads: 1) { ThreadLimit.current }
+        #expect(inside == 1)
+        #expect(ThreadLimit.current == before)
+        // Work still runs whole under the limit.
+        let x = Tensor(shape: [4, 3], storage: (0..<12).map(Float.init))
+        let w = Tensor(shape: [2, 3], storage: [1, 0, 0, 0, 1, 0])
+        let y = ThreadLimit.run(threads: 1) { try? LinearAlgebra.linear(x, weight: w, bias: nil) }
+        #expect(y?.storage == [0, 1, 3, 4, 6, 7, 9, 10])
+    }
+}

@@ -19,4 +19,8 @@ int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t
 /// Runs body(start, end, context) over disjoint ranges covering [0, count) on the OpenMP (libgomp)
 /// thread team that oneDNN already uses, so element-wise work and GEMMs share one set of threads
 /// instead of competing with it. A GEMM called inside body runs single-threaded (no nesting).
+/// The calling thread's OpenMP team size for its later parallel regions (GEMMs and ranges alike).
+int sw_thread_limit(void);
+void sw_set_thread_limit(int threads);
+
 void sw_parallel_ranges(int64_t count, void (*body)(int64_t start, int64_t end, void *context), void *context);

@@ -18,7 +18,7 @@ extension Planner {
                                                                          height: job.sourceInfo.height) : nil
             let source = KeywordSource(prompt: m.generation?.prompt ?? m.aiPrompt, title: m.title, description: m.description, keywords: m.keywords,
                                        fileName: job.generation == nil ? URL(fileURLWithPath: job.source).lastPathComponent : nil, analysis: analysis)
-            let result = try keyworder.describe(source, limit: settings.maxKeywords)
+            let result = try keyworder.describe(source, limit: settings.maxKeywords ?? 49)
             job.metadata.keywords = result.keywords
             if job.metadata.title == nil, !result.title.isEmpty { job.metadata.title = result.title }
             if job.metadata.description == nil, !result.description.isEmpty { job.metadata.description = result.description }

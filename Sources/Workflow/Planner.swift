@@ -91,8 +91,9 @@ public enum Planner {
         if let generate = spec.generate {
             jobs += generationJobs(generate, spec: spec, presetsFolder: presetsFolder, usedNames: &usedNames, issues: &issues)
         }
-        if let describe = spec.describe, issues.isEmpty {
+        if var describe = spec.describe, issues.isEmpty {
             do {
+                if describe.maxKeywords == nil { describe.maxKeywords = presets.compactMap { $0.rules.maxKeywords?.value }.min() ?? 49 }
                 jobs = try describeJobs(jobs, settings: describe, presetsFolder: presetsFolder ?? "")
             } catch let error as KeywordingError {
                 issue("\(error)", describe.location, hint: error.hint)

@@ -76,7 +76,7 @@ public enum WorkflowParser {
             } else if let map = reader.mapping(entry.value, path: "describe", allowed: ["max_keywords"]) {
                 if let value = map["max_keywords"].flatMap({ reader.int($0.value, path: "describe.max_keywords", range: 1...200) }) { settings.maxKeywords = value }
             }
-            if settings.maxKeywords > 0 { describe = settings }
+            if settings.maxKeywords != 0 { describe = settings }
         }
 
         var finish = FinishSettings()

@@ -40,7 +40,9 @@ public struct WorkflowSpec: Sendable {
     /// `describe:` ranked keywords (and a title and description where missing) for every image,
     /// from its prompt, metadata, file name and pixels (Keywording).
     public struct DescribeSettings: Sendable {
-        public var maxKeywords = 49
+        /// Set in the workflow; otherwise the smallest `max_keywords` of the target agencies, or 49
+        /// (Adobe Stock's limit) when none has one. The list is ranked, so a cut keeps the best.
+        public var maxKeywords: Int?
         var location: Location
     }
 

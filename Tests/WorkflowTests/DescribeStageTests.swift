@@ -43,4 +43,28 @@ import Testing
         try "import: {files: \"x/*.jpg\"}\ndescribe: {max_keywords: 0}\n".write(toFile: broken, atomically: true, encoding: .utf8)
         #expect(throws: WorkflowValidationError.self) { try WorkflowParser.parse(file: broken) }
     }
+
+    /// Without `max_keywords`, the ranked list is cut to the smallest limit of the target agencies.
+    @Test func keywordCountFollowsTheTargetAgencies() throws {
+        let folder = try TestSupport.temporaryFolder("describe-cap")
+        try FileManager.default.copyItem(atPath: TestSupport.presetsFolder, toPath: folder + "/presets")
+        let adobe = folder + "/presets/agencies/adobe-stock.yaml"
+        try (try String(contentsOfFile: adobe, encoding: .utf8)).replacingOccurrences(of: "value: 49", with: "value: 7")
+            .write(toFile: adobe, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestSupport.repositoryRoot + "/Workflows/samples/rocket.jpg", toPath: folder + "/in/rocket-launch.jpg")
+        let yaml = """
+            import: {files: "in/*.jpg"}
+            describe: true
+            metadata: {description: "rocket launch at dawn with a huge plume of smoke over the launch pad, dramatic sky, space flight"}
+            finish: {long_edge: 640}
+            agencies: [adobe-stock, shutterstock]
+            output: out
+            """
+        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: folder + "/presets")
+        #expect(plan.jobs.first?.metadata.keywords.count == 7, "\(plan.jobs.first?.metadata.keywords ?? [])")
+        let uncapped = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
+        #expect((uncapped.jobs.first?.metadata.keywords.count ?? 0) > 7)
+    }
 }

@@ -14,11 +14,15 @@ public struct GenerationRequest: Sendable, Equatable {
     public var height: Int
     /// img2img: [1, 3, height, width] in [-1, 1].
     public var initImage: Tensor?
+    /// img2img from latents instead of an image ([1, 4, height/8, width/8], UNet space, as the
+    /// denoising loop ends with them): what diffusers does with a 4-channel image. Hires refine
+    /// passes enlarged latents here.
+    public var initLatents: Tensor?
     /// img2img: how much of the schedule to run (1 = from pure noise).
     public var strength: Double
 
     public init(prompt: String, negativePrompt: String = "", seed: UInt64, steps: Int, guidance: Float, sampler: Sampler,
-                width: Int, height: Int, initImage: Tensor? = nil, strength: Double = 0.75) {
+                width: Int, height: Int, initImage: Tensor? = nil, initLatents: Tensor? = nil, strength: Double = 0.75) {
         self.prompt = prompt
         self.negativePrompt = negativePrompt
         self.seed = seed
@@ -28,8 +32,12 @@ public struct GenerationRequest: Sendable, Equatable {
         self.width = width
         self.height = height
         self.initImage = initImage
+        self.initLatents = initLatents
         self.strength = strength
     }
+
+    /// Starts from an image or latents rather than pure noise.
+    public var isImageToImage: Bool { initImage != nil || initLatents != nil }
 
     /// Classifier-free guidance runs only above 1, as in diffusers; 0 or 1 is one UNet pass per step.
     public var isGuided: Bool { guidance > 1 }
@@ -40,6 +48,11 @@ public struct GenerationResult: Sendable {
     public var latents: Tensor
     /// The decoded image, [1, 3, height, width] in [0, 1].
     public var image: Tensor
+
+    public init(latents: Tensor, image: Tensor) {
+        self.latents = latents
+        self.image = image
+    }
 }
 
 /// Runs a request through a model: text encoding, the denoising loop, VAE decoding.
@@ -57,11 +70,11 @@ public struct Pipeline: Sendable {
         let shape = [1, model.unet.config.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
         var latents: Tensor
         var first = 0
-        if let image = request.initImage {
+        if request.isImageToImage {
             // diffusers' get_timesteps: the last int(steps × strength) steps run.
             let run = min(Int(Double(request.steps) * request.strength), request.steps)
             first = request.steps - run
-            let encoded = try model.encoder.sampleLatents(image, generator: &generator)
+            let encoded = try request.initLatents ?? model.encoder.sampleLatents(request.initImage!, tiling: .standard, generator: &generator)
             let noise = generator.randn(shape: shape)
             latents = try scheduler.addNoise(encoded, noise: noise, step: first)
         } else {
@@ -77,7 +90,7 @@ public struct Pipeline: Sendable {
             latents = try scheduler.step(guided, step: index, sample: latents, generator: &generator)
             progress(index - first + 1, total)
         }
-        var image = try model.decoder.decode(latents: latents)
+        var image = try model.decoder.decode(latents: latents, tiling: .standard)
         for i in 0..<image.count { image.storage[i] = min(max(image.storage[i] / 2 + 0.5, 0), 1) }
         return GenerationResult(latents: latents, image: image)
     }
@@ -93,6 +106,14 @@ public struct Pipeline: Sendable {
             guard image.shape == [1, model.encoder.config.inChannels, request.height, request.width] else {
                 throw DiffusionError.request("the init image is \(image.shape), expected [1, 3, \(request.height), \(request.width)]")
             }
+        }
+        if let latents = request.initLatents {
+            let expected = [1, model.unet.config.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
+            guard latents.shape == expected, request.initImage == nil else {
+                throw DiffusionError.request("the init latents are \(latents.shape), expected \(expected) and no init image")
+            }
+        }
+        if request.isImageToImage {
             guard request.strength > 0, request.strength <= 1 else { throw DiffusionError.request("strength must be in (0, 1], not \(request.strength)") }
             guard Int(Double(request.steps) * request.strength) >= 1 else {
                 throw DiffusionError.request("strength \(request.strength) with \(request.steps) steps runs no step; raise the strength or the steps")

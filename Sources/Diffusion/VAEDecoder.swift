@@ -11,6 +11,11 @@ public final class VAEDecoder: @unchecked Sendable {
         try self.init(blocks: VAEBlocks(folder: folder))
     }
 
+    /// The full-size SD 1.5 VAE decoder with random weights (benchmarks: nothing to download).
+    public convenience init(randomSD15Seed seed: UInt64) throws {
+        try self.init(blocks: VAEBlocks(randomWeights: try JSONDecoder().decode(VAEConfig.self, from: Data(StableDiffusionModel.sd15VAE.utf8)), seed: seed))
+    }
+
     /// Checks every tensor the decoder needs before any work, so a broken file fails early and clearly.
     init(blocks: VAEBlocks) throws {
         self.blocks = blocks

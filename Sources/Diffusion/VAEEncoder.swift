@@ -66,7 +66,11 @@ public final class VAEEncoder: @unchecked Sendable {
     /// `latent_dist.sample(generator)`: mean + exp(½·logvar)·ε, ε drawn from `generator` (one
     /// randn over the latent shape, as diffusers draws it), then multiplied by the scaling factor.
     public func sampleLatents(_ image: Tensor, generator: inout TorchGenerator) throws -> Tensor {
-        let (mean, logVariance) = try encode(image)
+        try sampleLatents(moments: try encode(image), generator: &generator)
+    }
+
+    func sampleLatents(moments: (mean: Tensor, logVariance: Tensor), generator: inout TorchGenerator) throws -> Tensor {
+        let (mean, logVariance) = moments
         let noise = generator.randn(shape: mean.shape)
         var out = mean
         for i in 0..<out.count {

@@ -455,6 +455,50 @@ def build_pipelines():
         print(style, len(cases), "cases")
 
 
+HIRES_MODES = {"nearest-exact": ("nearest-exact", False), "bilinear": ("bilinear", False), "bicubic": ("bicubic", False),
+               "bilinear-antialiased": ("bilinear", True), "bicubic-antialiased": ("bicubic", True)}
+
+
+def build_hires():
+    """Hires refine as A1111's "hires fix" does it with diffusers: txt2img latents, enlarged ×2 in
+    latent space by torch's interpolate (each mode), then StableDiffusionImg2ImgPipeline with those
+    latents as its image (4 channels: used as the initial latents, no VAE encode). Reads the tiny
+    pipelines `pipelines` saved; writes Tests/Fixtures/pipelines/hires-<style>.safetensors."""
+    import diffusers
+    import torch.nn.functional as F
+    from diffusers import StableDiffusionImg2ImgPipeline
+    for style in ("sd1", "sd2"):
+        folder = os.path.join(ROOT, "Tests", "Fixtures", "pipelines", "tiny-" + style)
+        pipe = diffusers.StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
+        base_config = dict(pipe.scheduler.config)
+        common = dict(prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, guidance_scale=7.5)
+        tensors = {}
+        with torch.no_grad():
+            base = pipe(height=16, width=16, num_inference_steps=5, generator=torch.Generator("cpu").manual_seed(500),
+                        output_type="latent", **common).images
+        tensors["base.latents"] = base
+        for index, (name, (mode, antialias)) in enumerate(HIRES_MODES.items()):
+            upscaled = F.interpolate(base, scale_factor=2, mode=mode, antialias=antialias) if antialias else F.interpolate(base, scale_factor=2, mode=mode)
+            tensors[name + ".upscaled"] = upscaled
+            for sampler in ("ddim", "euler-a"):
+                cls_name, extra = PIPELINE_SAMPLERS[sampler]
+                img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+                img2img.scheduler = getattr(diffusers, cls_name).from_config(dict(base_config, **extra))
+                seed = 600 + index
+                run = lambda kind: img2img(image=upscaled, strength=0.5, num_inference_steps=6, generator=torch.Generator("cpu").manual_seed(seed),
+                                           output_type=kind, **common).images
+                with torch.no_grad():
+                    tensors[f"{name}.{sampler}.latents"] = run("latent")
+                    tensors[f"{name}.{sampler}.image"] = run("pt")
+                tensors[f"{name}.{sampler}.seed"] = torch.tensor([float(seed)])
+        metadata = versions()
+        metadata["diffusers"] = diffusers.__version__
+        metadata.update(prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, base_steps="5", base_seed="500", steps="6", strength="0.5", guidance="7.5")
+        save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(ROOT, "Tests", "Fixtures", "pipelines", f"hires-{style}.safetensors"),
+                  metadata=metadata)
+        print("hires", style, len(tensors), "tensors")
+
+
 def ldm_unet_name(name, layers, attention_levels):
     """diffusers UNet2DConditionModel name -> original LDM checkpoint name (model.diffusion_model.*)."""
     resnet = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
@@ -686,7 +730,7 @@ def build_minilm():
     print(len(MINILM_SENTENCES), "sentences")
 
 
-GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file, "minilm": build_minilm, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+GROUPS = {"hires": build_hires, "ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file, "minilm": build_minilm, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
           "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

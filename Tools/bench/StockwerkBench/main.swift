@@ -197,6 +197,21 @@ case "pipeline":
                      Date().timeIntervalSince(begin), "\(result.image.shape)"))
     } catch { fail("\(error)") }
     exit(0)
+case "vae-decode":
+    // vae-decode SIZE whole|tiled: full-size SD 1.5 VAE (random weights) decoding SIZE×SIZE pixels,
+    // whole or in 512-px tiles (VAETiling.standard, tiled whatever the size); run under /usr/bin/time for peak RSS.
+    guard arguments.count == 3, let size = Int(arguments[1]), ["whole", "tiled"].contains(arguments[2]) else { fail("usage: vae-decode SIZE whole|tiled") }
+    do {
+        let decoder = try VAEDecoder(randomSD15Seed: 0)
+        var generator = TorchGenerator(seed: 0)
+        let latents = generator.randn(shape: [1, 4, size / 8, size / 8])
+        var tiling = VAETiling.standard
+        tiling.wholeUpTo = arguments[2] == "whole" ? Int.max : 0
+        let begin = Date()
+        let image = try decoder.decode(latents: latents, tiling: tiling)
+        print(String(format: "VAE decode %d×%d %@: %.1f s, image %@", size, size, arguments[2], Date().timeIntervalSince(begin), "\(image.shape)"))
+    } catch { fail("\(error)") }
+    exit(0)
 case "text-encoder":
     // text-encoder REPEATS: full-size SD 1.5 text tower (random weights), one 77-token prompt.
     guard arguments.count == 2, let repeats = Int(arguments[1]) else { fail("usage: text-encoder REPEATS") }

@@ -20,6 +20,8 @@ public struct GenerationRequest: Sendable, Equatable {
     public var initLatents: Tensor?
     /// img2img: how much of the schedule to run (1 = from pure noise).
     public var strength: Double
+    /// How the VAE splits large images (decode, and encode of an init image).
+    public var tiling: VAETiling = .standard
 
     public init(prompt: String, negativePrompt: String = "", seed: UInt64, steps: Int, guidance: Float, sampler: Sampler,
                 width: Int, height: Int, initImage: Tensor? = nil, initLatents: Tensor? = nil, strength: Double = 0.75) {
@@ -74,7 +76,7 @@ public struct Pipeline: Sendable {
             // diffusers' get_timesteps: the last int(steps × strength) steps run.
             let run = min(Int(Double(request.steps) * request.strength), request.steps)
             first = request.steps - run
-            let encoded = try request.initLatents ?? model.encoder.sampleLatents(request.initImage!, tiling: .standard, generator: &generator)
+            let encoded = try request.initLatents ?? model.encoder.sampleLatents(request.initImage!, tiling: request.tiling, generator: &generator)
             let noise = generator.randn(shape: shape)
             latents = try scheduler.addNoise(encoded, noise: noise, step: first)
         } else {
@@ -90,7 +92,7 @@ public struct Pipeline: Sendable {
             latents = try scheduler.step(guided, step: index, sample: latents, generator: &generator)
             progress(index - first + 1, total)
         }
-        var image = try model.decoder.decode(latents: latents, tiling: .standard)
+        var image = try model.decoder.decode(latents: latents, tiling: request.tiling)
         for i in 0..<image.count { image.storage[i] = min(max(image.storage[i] / 2 + 0.5, 0), 1) }
         return GenerationResult(latents: latents, image: image)
     }

@@ -21,6 +21,30 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
     public var modelPath: String?
     /// Prediction type forced on the model (SD 2.x single files), if any.
     public var prediction: String?
+    /// The hires refine pass that followed (A1111's "hires fix"), if any.
+    public var hires: Hires?
+
+    /// A second, img2img pass over the enlarged first result.
+    public struct Hires: Codable, Sendable, Equatable {
+        /// Stockwerk's enlargement id: `bicubic-antialiased`, `nearest-exact`, … or `pixel`.
+        public var upscaler: String
+        public var factor: Double
+        public var steps: Int
+        public var strength: Double
+        /// The pass's sampler when it differs from the first pass's.
+        public var sampler: String?
+        /// VAE tiles (latent pixels) when not the standard 64 overlapping by 16.
+        public var tileSize: Int?, tileOverlap: Int?
+
+        public init(upscaler: String, factor: Double, steps: Int, strength: Double, sampler: String? = nil, tileSize: Int? = nil, tileOverlap: Int? = nil) {
+            self.upscaler = upscaler; self.factor = factor; self.steps = steps; self.strength = strength; self.sampler = sampler
+            self.tileSize = tileSize; self.tileOverlap = tileOverlap
+        }
+
+        /// A1111's names for the latent upscalers; our pixel pass has no A1111 twin.
+        static let a1111Upscalers = ["nearest-exact": "Latent (nearest-exact)", "bilinear": "Latent", "bilinear-antialiased": "Latent (antialiased)",
+                                     "bicubic": "Latent (bicubic)", "bicubic-antialiased": "Latent (bicubic antialiased)", "pixel": "Stockwerk pixel (bicubic)"]
+    }
 
     public init(prompt: String, negativePrompt: String = "", seed: UInt64, steps: Int, sampler: String, guidance: Double,
                 width: Int, height: Int, model: String, modelHash: String, modelPath: String? = nil, prediction: String? = nil) {
@@ -50,8 +74,18 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         if !negativePrompt.isEmpty { lines.append("Negative prompt: " + negativePrompt) }
         let cfg = guidance == guidance.rounded() ? String(Int(guidance)) : String(guidance)
         lines.append("Steps: \(steps), Sampler: \(Self.a1111Samplers[sampler] ?? sampler), CFG scale: \(cfg), Seed: \(seed), "
-                     + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)")
+                     + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)" + hiresText)
         return lines.joined(separator: "\n")
+    }
+
+    /// A1111's hires keys, appended to the settings line.
+    var hiresText: String {
+        guard let hires else { return "" }
+        func number(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
+        var text = ", Denoising strength: \(number(hires.strength)), Hires upscale: \(number(hires.factor)), Hires steps: \(hires.steps), "
+            + "Hires upscaler: \(Hires.a1111Upscalers[hires.upscaler] ?? hires.upscaler)"
+        if let sampler = hires.sampler { text += ", Hires sampler: \(Self.a1111Samplers[sampler] ?? sampler)" }
+        return text
     }
 
     /// Reads AUTOMATIC1111's text (ours, or one written by A1111, Forge or similar tools).
@@ -76,8 +110,17 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         guard let steps = values["Steps"].flatMap(Int.init), let samplerName, let guidance = values["CFG scale"].flatMap(Double.init),
               let seed = values["Seed"].flatMap(UInt64.init), size.count == 2 else { return nil }
         let sampler = a1111Samplers.first { $0.value == samplerName }?.key ?? samplerName
-        return GenerationParameters(prompt: lines.joined(separator: "\n"), negativePrompt: negative, seed: seed, steps: steps, sampler: sampler,
-                                    guidance: guidance, width: size[0], height: size[1], model: values["Model"] ?? "",
-                                    modelHash: values["Model hash"] ?? "")
+        var parameters = GenerationParameters(prompt: lines.joined(separator: "\n"), negativePrompt: negative, seed: seed, steps: steps, sampler: sampler,
+                                              guidance: guidance, width: size[0], height: size[1], model: values["Model"] ?? "",
+                                              modelHash: values["Model hash"] ?? "")
+        // A1111 omits Hires steps when they equal the first pass's steps.
+        if let factor = values["Hires upscale"].flatMap(Double.init), let strength = values["Denoising strength"].flatMap(Double.init) {
+            let upscalerName = values["Hires upscaler"] ?? "Latent"
+            let upscaler = Hires.a1111Upscalers.first { $0.value == upscalerName }?.key ?? upscalerName
+            let hiresSampler = values["Hires sampler"].map { name in a1111Samplers.first { $0.value == name }?.key ?? name }
+            parameters.hires = Hires(upscaler: upscaler, factor: factor, steps: values["Hires steps"].flatMap(Int.init) ?? steps, strength: strength,
+                                     sampler: hiresSampler)
+        }
+        return parameters
     }
 }

@@ -9,7 +9,22 @@ public struct GenerationPlan: Sendable {
     public var parameters: GenerationParameters
     public var modelPath: String
     public var options: StableDiffusionModel.LoadOptions
-    /// Hash of everything that determines the pixels (same inputs, same image).
+    /// Hash of everything that determines the first pass's pixels (same inputs, same image).
+    public var inputsHash: String
+    /// Where the generate stage writes its image (the job's source, unless a refine pass follows).
+    public var firstPassPath: String
+    /// The refine pass, when the workflow has `refine:`.
+    public var refine: RefinePlan?
+
+    /// The first pass's final latents, kept for a latent refine pass.
+    public var latentsPath: String { firstPassPath + ".latents.safetensors" }
+}
+
+/// The hires refine pass of one generated image: its settings and the hash of everything that
+/// decides its pixels (the first pass's inputs included).
+public struct RefinePlan: Sendable {
+    public var hires: HiresRefine
+    public var tiling: VAETiling
     public var inputsHash: String
 }
 
@@ -68,7 +83,7 @@ extension Planner {
         var jobs: [Job] = []
         for prompt in prompts {
             for seed in source.seeds {
-                let parameters = GenerationParameters(
+                var parameters = GenerationParameters(
                     prompt: prompt, negativePrompt: source.negativePrompt, seed: seed, steps: steps, sampler: sampler, guidance: guidance,
                     width: size.0, height: size.1, model: model.name, modelHash: modelHash, modelPath: model.path,
                     prediction: model.options.prediction?.rawValue)
@@ -76,9 +91,27 @@ extension Planner {
                 pixelInputs.modelPath = nil  // moving the model file does not change the image
                 let inputsHash = Hashing.of(["generate-v1", pixelInputs.json, model.options.spacing?.rawValue ?? ""])
                 let name = uniqueName(for: slug(prompt, seed: seed), used: &usedNames)
-                let path = spec.output + "/.stockwerk/generate/" + String(inputsHash.prefix(32)) + ".png"
+                let firstPassPath = spec.output + "/.stockwerk/generate/" + String(inputsHash.prefix(32)) + ".png"
+                var path = firstPassPath, sourceHash = inputsHash, finalSize = size
+                var refinePlan: RefinePlan?
+                if let refine = spec.refine {
+                    let hires = HiresRefine(enlargement: HiresRefine.Enlargement(rawValue: refine.enlargement) ?? .bicubicAntialiased, factor: refine.factor,
+                                            strength: refine.effectiveStrength, steps: refine.steps ?? steps,
+                                            sampler: (refine.sampler ?? sampler) == sampler ? nil : Sampler(rawValue: refine.sampler ?? sampler))
+                    let tiling = VAETiling(tileSize: refine.tileSize, overlap: refine.tileOverlap, wholeUpTo: VAETiling.standard.wholeUpTo)
+                    let standardTiles = tiling.tileSize == VAETiling.standard.tileSize && tiling.overlap == VAETiling.standard.overlap
+                    parameters.hires = GenerationParameters.Hires(upscaler: refine.enlargement, factor: refine.factor, steps: hires.steps,
+                                                                  strength: hires.strength, sampler: hires.sampler?.rawValue,
+                                                                  tileSize: standardTiles ? nil : tiling.tileSize, tileOverlap: standardTiles ? nil : tiling.overlap)
+                    let refinedSize = hires.size(width: size.0, height: size.1, multiple: sizeMultiple(model.path))
+                    let refineHash = Hashing.of(["refine-v1", inputsHash, Hashing.json(parameters.hires)])
+                    refinePlan = RefinePlan(hires: hires, tiling: tiling, inputsHash: refineHash)
+                    path = spec.output + "/.stockwerk/refine/" + String(refineHash.prefix(32)) + ".png"
+                    sourceHash = refineHash
+                    finalSize = (refinedSize.width, refinedSize.height)
+                }
                 do {
-                    let planned = try Finisher.plan(sourceWidth: size.0, sourceHeight: size.1, settings: spec.finish, path: name)
+                    let planned = try Finisher.plan(sourceWidth: finalSize.0, sourceHeight: finalSize.1, settings: spec.finish, path: name)
                     var metadata = merge(sidecar: nil, embedded: StockMetadata(), defaults: spec.metadata, aiReason: aiReason)
                     metadata.title = metadata.title ?? PromptText.title(prompt)
                     metadata.description = metadata.description ?? PromptText.description(prompt)
@@ -89,12 +122,13 @@ extension Planner {
                     metadata.aiPrompt = prompt
                     metadata.aiPromptWriter = spec.metadata.creators.first
                     let categories = spec.metadata.categories
-                    let id = Hashing.of(["job-v1", inputsHash, name, Hashing.json(spec.finish), Hashing.json(metadata),
+                    let id = Hashing.of(["job-v1", sourceHash, name, Hashing.json(spec.finish), Hashing.json(metadata),
                                          Hashing.json(categories.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }), aiReason])
-                    let info = ImageInfo(width: size.0, height: size.1, format: .png, bands: 3, fileSize: 0, iccDescription: nil, colorSpace: "srgb")
-                    jobs.append(Job(id: id, name: name, source: path, sourceHash: inputsHash, sourceInfo: info, aiReason: aiReason,
+                    let info = ImageInfo(width: finalSize.0, height: finalSize.1, format: .png, bands: 3, fileSize: 0, iccDescription: nil, colorSpace: "srgb")
+                    jobs.append(Job(id: id, name: name, source: path, sourceHash: sourceHash, sourceInfo: info, aiReason: aiReason,
                                     metadata: metadata, categories: categories, editorial: spec.metadata.editorial, planned: planned,
-                                    generation: GenerationPlan(parameters: parameters, modelPath: model.path, options: model.options, inputsHash: inputsHash)))
+                                    generation: GenerationPlan(parameters: parameters, modelPath: model.path, options: model.options, inputsHash: inputsHash,
+                                                               firstPassPath: firstPassPath, refine: refinePlan)))
                 } catch let error as ImagingError {
                     issue("\(error)", spec.finishLocation, hint: error.hint)
                     return jobs
@@ -105,6 +139,16 @@ extension Planner {
             }
         }
         return jobs
+    }
+
+    /// Image sides must be multiples of this: the VAE's factor times the UNet's downsampling, read
+    /// from a diffusers folder's configs; 64 (every SD 1.x/2.x model) for single files.
+    static func sizeMultiple(_ path: String) -> Int {
+        guard let unetData = FileManager.default.contents(atPath: path + "/unet/config.json"),
+              let unet = try? JSONDecoder().decode(UNetConfig.self, from: unetData),
+              let vaeData = FileManager.default.contents(atPath: path + "/vae/config.json"),
+              let vae = try? JSONDecoder().decode(VAEConfig.self, from: vaeData) else { return 64 }
+        return (1 << (vae.blockOutChannels.count - 1)) << (unet.blockOutChannels.count - 1)
     }
 
     /// The size a model was trained at, read cheaply: unet/config.json's sample size, or for a

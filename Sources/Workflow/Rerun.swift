@@ -63,7 +63,38 @@ public enum Rerun {
         let request = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
                                         steps: parameters.steps, guidance: Float(parameters.guidance), sampler: sampler,
                                         width: parameters.width, height: parameters.height)
-        let result = try Pipeline(model: model).generate(request, progress: progress)
-        return (RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)), warning)
+        let pipeline = Pipeline(model: model)
+        let result = try pipeline.generate(request, progress: progress)
+        guard let hires = parameters.hires else {
+            return (RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)), warning)
+        }
+        let (refine, tiling) = try hiresRefine(hires, firstSampler: sampler)
+        // As the workflow's refine stage does: the first pass's image as saved (8-bit), its latents as made.
+        let firstBytes = ImagePixels.rgb(from: result.image)
+        var firstImage = ImagePixels.tensor(fromRGB: firstBytes, width: parameters.width, height: parameters.height)
+        for i in 0..<firstImage.count { firstImage.storage[i] = (firstImage.storage[i] + 1) / 2 }
+        var base = request
+        base.tiling = tiling
+        let refined = try refine.run(refining: GenerationResult(latents: result.latents, image: firstImage), of: base, pipeline: pipeline, progress: progress)
+        return (RGBImage(width: refined.image.shape[3], height: refined.image.shape[2], pixels: ImagePixels.rgb(from: refined.image)), warning)
+    }
+
+    /// The refine pass recorded in an image's parameters.
+    static func hiresRefine(_ hires: GenerationParameters.Hires, firstSampler: Sampler) throws -> (HiresRefine, VAETiling) {
+        guard let enlargement = HiresRefine.Enlargement(rawValue: hires.upscaler) else {
+            throw ModelLookupError(message: "the image's hires pass used the upscaler `\(hires.upscaler)`, which Stockwerk does not have",
+                                   hint: "Stockwerk's hires upscalers: \(HiresRefine.Enlargement.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let sampler = try hires.sampler.map { name in
+            guard let sampler = Sampler(rawValue: name) else {
+                throw ModelLookupError(message: "the image's hires pass names sampler `\(name)`, which Stockwerk does not have",
+                                       hint: "samplers: \(Sampler.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return sampler
+        } ?? firstSampler
+        var tiling = VAETiling.standard
+        if let size = hires.tileSize { tiling.tileSize = size }
+        if let overlap = hires.tileOverlap { tiling.overlap = overlap }
+        return (HiresRefine(enlargement: enlargement, factor: hires.factor, strength: hires.strength, steps: hires.steps, sampler: sampler), tiling)
     }
 }

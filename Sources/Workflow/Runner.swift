@@ -5,6 +5,7 @@ import Diffusion
 import Foundation
 import Imaging
 import Metadata
+import Neural
 
 /// Runs a plan stage by stage. Each stage is keyed by the hash of its inputs in the catalog and
 /// skipped when an artifact with the recorded content hash is already in place, so a rerun does
@@ -23,6 +24,7 @@ public final class Runner {
     var output: String { plan.spec.output }
     var finishFolder: String { output + "/.stockwerk/finish" }
     var generateFolder: String { output + "/.stockwerk/generate" }
+    var refineFolder: String { output + "/.stockwerk/refine" }
     /// The model last loaded by the generate stage (one at a time: a model is gigabytes).
     private var loadedModel: (path: String, model: StableDiffusionModel)?
     var imagesFolder: String { output + "/images" }
@@ -30,7 +32,7 @@ public final class Runner {
     public var catalogPath: String { output + "/catalog.sqlite" }
 
     public func run() throws -> RunSummary {
-        for folder in [output, finishFolder, generateFolder, imagesFolder, packagesFolder] {
+        for folder in [output, finishFolder, generateFolder, refineFolder, imagesFolder, packagesFolder] {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 throw StageFailure(job: "-", stage: "preparing the output", message: "cannot create \(folder): \(error.localizedDescription)",
                                    hint: "check the permissions of the output folder, or set `output:` elsewhere")
@@ -39,7 +41,7 @@ public final class Runner {
         // One run per output folder at a time; the lock goes with the process, even on kill -9.
         let lock = try OutputLock(folder: output + "/.stockwerk")
         defer { lock.release() }
-        for folder in [output, finishFolder, generateFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder) }
+        for folder in [output, finishFolder, generateFolder, refineFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder) }
         PackageBuilder.removeLeftovers(in: packagesFolder)
 
         let catalog = try Catalog(path: catalogPath)
@@ -54,7 +56,10 @@ public final class Runner {
             var image = RunSummary.Image(name: job.name, source: job.source, aiGenerated: job.aiReason != nil, verdicts: [], warnings: [])
             do {
                 try catalog.ensureJob(JobRecord(id: job.id, name: job.name, sourcePath: job.source, sourceHash: job.sourceHash, firstRunID: runID))
-                if let generation = job.generation { try generateStage(job, generation, index: index, catalog: catalog, runID: runID) }
+                if let generation = job.generation {
+                    try generateStage(job, generation, index: index, catalog: catalog, runID: runID)
+                    if let refine = generation.refine { try refineStage(job, generation, refine, index: index, catalog: catalog, runID: runID) }
+                }
                 let finished = try finishStage(job, index: index, catalog: catalog, runID: runID)
                 let tagged = try tagStage(job, finished: finished, index: index, catalog: catalog, runID: runID)
                 image.output = tagged.path
@@ -143,7 +148,9 @@ public final class Runner {
     func generateStage(_ job: Job, _ generation: GenerationPlan, index: Int, catalog: Catalog, runID: Int64) throws {
         let parameters = generation.parameters
         try timed(job, "generate", index: index) {
-            if let cached = reusable(try catalog.stage("generate", inputsHash: generation.inputsHash)), cached.artifactPath == job.source {
+            // A latent refine pass needs the first pass's latents as well as its image.
+            if let cached = reusable(try catalog.stage("generate", inputsHash: generation.inputsHash)), cached.artifactPath == generation.firstPassPath,
+               generation.refine == nil || FileManager.default.fileExists(atPath: generation.latentsPath) {
                 if cached.jobID != job.id {
                     try catalog.record(StageRecord(jobID: job.id, stage: "generate", inputsHash: generation.inputsHash, artifactPath: cached.artifactPath,
                                                    artifactHash: cached.artifactHash, details: cached.details, runID: runID))
@@ -158,11 +165,46 @@ public final class Runner {
                                             steps: parameters.steps, guidance: Float(parameters.guidance), sampler: sampler,
                                             width: parameters.width, height: parameters.height)
             let result = try Pipeline(model: model).generate(request)
-            try RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)).write(to: job.source)
-            let hash = try Hashing.file(job.source)
-            try catalog.record(StageRecord(jobID: job.id, stage: "generate", inputsHash: generation.inputsHash, artifactPath: job.source,
-                                           artifactHash: hash, details: parameters.json, runID: runID), artifactSize: fileSize(job.source))
+            let path = generation.firstPassPath
+            if generation.refine != nil { try SafeTensorsWriter.write([("latents", result.latents)], to: generation.latentsPath) }
+            try RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)).write(to: path)
+            let hash = try Hashing.file(path)
+            try catalog.record(StageRecord(jobID: job.id, stage: "generate", inputsHash: generation.inputsHash, artifactPath: path,
+                                           artifactHash: hash, details: parameters.json, runID: runID), artifactSize: fileSize(path))
             return ((), false, "\(parameters.width)x\(parameters.height), seed \(parameters.seed)")
+        }
+    }
+
+    /// refine: the hires pass (HiresRefine) over the first pass's latents or image, written as the
+    /// job's source. Cached by the first pass's inputs and the refine settings.
+    func refineStage(_ job: Job, _ generation: GenerationPlan, _ refine: RefinePlan, index: Int, catalog: Catalog, runID: Int64) throws {
+        let parameters = generation.parameters
+        try timed(job, "refine", index: index) {
+            if let cached = reusable(try catalog.stage("refine", inputsHash: refine.inputsHash)), cached.artifactPath == job.source {
+                if cached.jobID != job.id {
+                    try catalog.record(StageRecord(jobID: job.id, stage: "refine", inputsHash: refine.inputsHash, artifactPath: cached.artifactPath,
+                                                   artifactHash: cached.artifactHash, details: cached.details, runID: runID))
+                }
+                return ((), true, nil)
+            }
+            let model = try model(at: generation.modelPath, options: generation.options)
+            var base = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
+                                         steps: parameters.steps, guidance: Float(parameters.guidance), sampler: Sampler(rawValue: parameters.sampler) ?? .ddim,
+                                         width: parameters.width, height: parameters.height)
+            base.tiling = refine.tiling
+            let latents = try SafeTensorsFile(path: generation.latentsPath).tensor("latents")
+            // The pixel mode starts from the first pass's image as saved ([0, 1], as results are).
+            let saved = try RGBImage.read(generation.firstPassPath)
+            var pixels = ImagePixels.tensor(fromRGB: saved.pixels, width: saved.width, height: saved.height)
+            for i in 0..<pixels.count { pixels.storage[i] = (pixels.storage[i] + 1) / 2 }
+            let first = GenerationResult(latents: latents, image: pixels)
+            let result = try refine.hires.run(refining: first, of: base, pipeline: Pipeline(model: model))
+            let (width, height) = (result.image.shape[3], result.image.shape[2])
+            try RGBImage(width: width, height: height, pixels: ImagePixels.rgb(from: result.image)).write(to: job.source)
+            let hash = try Hashing.file(job.source)
+            try catalog.record(StageRecord(jobID: job.id, stage: "refine", inputsHash: refine.inputsHash, artifactPath: job.source,
+                                           artifactHash: hash, details: parameters.json, runID: runID), artifactSize: fileSize(job.source))
+            return ((), false, "\(parameters.width)x\(parameters.height) → \(width)x\(height), \(refine.hires.enlargement.rawValue), strength \(refine.hires.strength)")
         }
     }
 

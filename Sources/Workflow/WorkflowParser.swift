@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import Imaging
 import Metadata
@@ -5,7 +6,8 @@ import Yams
 
 /// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
 public enum WorkflowParser {
-    static let topKeys = ["version", "name", "import", "generate", "describe", "finish", "metadata", "agencies", "output"]
+    static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "finish", "metadata", "agencies", "output"]
+    static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "tile_size", "tile_overlap"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
                                "sampler", "guidance", "wildcards", "max_prompts"]
     static let samplers = ["ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras", "lcm"]
@@ -79,6 +81,15 @@ public enum WorkflowParser {
             if settings.maxKeywords != 0 { describe = settings }
         }
 
+        var refine: WorkflowSpec.RefineSettings?
+        if let entry = top["refine"] {
+            refine = parseRefine(entry.value, location: location(entry.key), reader: reader)
+            if generate == nil {
+                reader.issue("refine works on generated images, and this workflow generates none", at: entry.key,
+                             hint: "add a `generate:` section, or remove `refine:` (imported photos are enlarged by `finish:`)")
+            }
+        }
+
         var finish = FinishSettings()
         var finishLocation = WorkflowSpec.Location(line: 1, column: 1)
         if let entry = top["finish"] {
@@ -117,7 +128,7 @@ public enum WorkflowParser {
         }
 
         guard reader.issues.isEmpty else { throw WorkflowValidationError(issues: reader.issues) }
-        return WorkflowSpec(file: path, name: name, imports: imports, generate: generate, describe: describe, finish: finish, metadata: metadata,
+        return WorkflowSpec(file: path, name: name, imports: imports, generate: generate, describe: describe, refine: refine, finish: finish, metadata: metadata,
                             agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
     }
 
@@ -226,6 +237,39 @@ public enum WorkflowParser {
             wildcardsFolder: resolve(map["wildcards"].flatMap { reader.string($0.value, path: "generate.wildcards") } ?? "wildcards"),
             maxPrompts: map["max_prompts"].flatMap { reader.int($0.value, path: "generate.max_prompts", range: 1...1_000_000) } ?? 100,
             location: location(key), modelLocation: location(model.value), promptLocations: promptLocations)
+    }
+
+    static func parseRefine(_ node: Node, location: WorkflowSpec.Location, reader: YAMLNodeReader) -> WorkflowSpec.RefineSettings? {
+        guard let map = reader.mapping(node, path: "refine", allowed: refineKeys) else { return nil }
+        var settings = WorkflowSpec.RefineSettings(location: location)
+        if let entry = map["mode"] {
+            if case .scalar(let scalar) = entry.value, scalar.string == "x2-upscaler" {
+                reader.issue("refine mode x2-upscaler (the SD x2 latent upscaler model) is not available yet", at: entry.value,
+                             hint: "use `mode: latent` (latents enlarged, then redrawn) or `mode: pixel` (decoded, enlarged, encoded, redrawn)")
+            } else if let mode = reader.choice(entry.value, path: "refine.mode", WorkflowSpec.RefineSettings.Mode.self,
+                                               cases: WorkflowSpec.RefineSettings.Mode.allCases) {
+                settings.mode = mode
+            }
+        }
+        if let entry = map["upscale"] {
+            let latentModes = HiresRefine.Enlargement.allCases.filter { $0 != .pixel }
+            if let value = reader.choice(entry.value, path: "refine.upscale", HiresRefine.Enlargement.self, cases: latentModes) { settings.upscale = value.rawValue }
+        }
+        if let entry = map["factor"], let value = reader.double(entry.value, path: "refine.factor", range: 1...4) { settings.factor = value }
+        if let entry = map["strength"], let value = reader.double(entry.value, path: "refine.strength", range: 0.01...1) { settings.strength = value }
+        if let entry = map["steps"], let value = reader.int(entry.value, path: "refine.steps", range: 1...1000) { settings.steps = value }
+        if let entry = map["sampler"], let value = reader.string(entry.value, path: "refine.sampler") {
+            if samplers.contains(value) { settings.sampler = value } else {
+                reader.issue("refine.sampler cannot be `\(value)`", at: entry.value, hint: "choose one of \(samplers.joined(separator: ", "))")
+            }
+        }
+        if let entry = map["tile_size"], let value = reader.int(entry.value, path: "refine.tile_size", range: 16...256) { settings.tileSize = value }
+        if let entry = map["tile_overlap"], let value = reader.int(entry.value, path: "refine.tile_overlap", range: 0...128) {
+            if value * 2 >= settings.tileSize {
+                reader.issue("refine.tile_overlap \(value) is half the tile size or more", at: entry.value, hint: "keep it under tile_size / 2 (default 16 of 64)")
+            } else { settings.tileOverlap = value }
+        }
+        return settings
     }
 
     static func parseFinish(_ node: Node, reader: YAMLNodeReader) -> FinishSettings? {

@@ -46,6 +46,30 @@ public struct WorkflowSpec: Sendable {
         var location: Location
     }
 
+    /// `refine:` the hires pass over generated images: enlarged ×factor (in latent space or in
+    /// pixels), then img2img with the same prompt and seed. See docs/upscaling.md.
+    public struct RefineSettings: Sendable {
+        public enum Mode: String, Sendable, CaseIterable { case latent, pixel }
+        public var mode: Mode = .latent
+        /// The latent enlargement (torch interpolate mode); `pixel` mode ignores it.
+        public var upscale: String = "bicubic-antialiased"
+        public var factor: Double = 2
+        /// Default by mode: a latent enlargement is blurry and needs more redrawing than a pixel one.
+        public var strength: Double?
+        /// Default: the generation's steps.
+        public var steps: Int?
+        /// Default: the generation's sampler.
+        public var sampler: String?
+        /// VAE tiles, in latent pixels.
+        public var tileSize = 64, tileOverlap = 16
+        var location: Location
+
+        public static let defaultLatentStrength = 0.55, defaultPixelStrength = 0.35
+
+        public var enlargement: String { mode == .pixel ? "pixel" : upscale }
+        public var effectiveStrength: Double { strength ?? (mode == .pixel ? Self.defaultPixelStrength : Self.defaultLatentStrength) }
+    }
+
     public struct MetadataDefaults: Sendable {
         public var title: String?
         public var description: String?
@@ -77,6 +101,7 @@ public struct WorkflowSpec: Sendable {
     public var imports: [ImportSource]
     public var generate: GenerateSource?
     public var describe: DescribeSettings?
+    public var refine: RefineSettings?
     public var finish: FinishSettings
     public var metadata: MetadataDefaults
     public var agencies: [String]

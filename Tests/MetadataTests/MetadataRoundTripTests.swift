@@ -85,6 +85,13 @@ import Testing
         #expect(parsed.prompt == "portrait of a cat" && parsed.negativePrompt.isEmpty && parsed.sampler == "dpmpp-2m-karras")
         #expect(parsed.steps == 30 && parsed.guidance == 6 && parsed.seed == 42 && parsed.width == 768 && parsed.height == 512 && parsed.model == "dreamshaper_8")
         #expect(GenerationParameters.fromA1111("just a caption") == nil)
+        // A1111's hires keys (its "hires fix"), as A1111 writes them: Hires steps left out when equal to Steps.
+        let hires = "a fox\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: x, Model: m, Denoising strength: 0.55, Hires upscale: 2, Hires upscaler: Latent (bicubic antialiased)"
+        #expect(GenerationParameters.fromA1111(hires)?.hires == GenerationParameters.Hires(upscaler: "bicubic-antialiased", factor: 2, steps: 20, strength: 0.55))
+        var ours = try #require(GenerationParameters.fromA1111(hires))
+        ours.hires = GenerationParameters.Hires(upscaler: "nearest-exact", factor: 1.5, steps: 12, strength: 0.6, sampler: "ddim")
+        #expect(ours.a1111Text.hasSuffix("Denoising strength: 0.6, Hires upscale: 1.5, Hires steps: 12, Hires upscaler: Latent (nearest-exact), Hires sampler: DDIM"))
+        #expect(GenerationParameters.fromA1111(ours.a1111Text)?.hires == ours.hires && GenerationParameters.fromJSON(ours.json) == ours)
     }
 
     @Test func exiv2ReadsEveryFieldBack() throws {

@@ -1,0 +1,94 @@
+import Diffusion
+import Foundation
+import Imaging
+import Metadata
+import TestSupport
+import Testing
+@testable import Workflow
+
+/// The workflow's `refine:` stage (hires pass) on the tiny SD1-style fixture: generate → refine →
+/// finish, each stage cached on its own, the pass recorded in the file and reproduced by rerun.
+@Suite struct RefineWorkflowTests {
+    func write(_ refine: String, longEdge: Int = 128, in folder: String) throws -> String {
+        let yaml = """
+            generate:
+              model: \(GenerateWorkflowTests.tinyModel)
+              prompts: ["a red fox in snow"]
+              seeds: [11]
+              size: 16x16
+              steps: 3
+              sampler: ddim
+            \(refine)
+            finish: {long_edge: \(longEdge), max_enlargement: 4}
+            metadata: {creator: Test Suite, keywords: [fox]}
+            agencies: [adobe-stock]
+            output: out
+            """
+        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        return folder + "/w.yaml"
+    }
+
+    func plan(_ path: String) throws -> WorkflowPlan { try Planner.plan(try WorkflowParser.parse(file: path), presetsFolder: TestSupport.presetsFolder) }
+
+    @Test(arguments: ["latent", "pixel"])
+    func refinesCachesAndReruns(mode: String) throws {
+        let folder = try TestSupport.temporaryFolder("refine")
+        let refine = "refine: {mode: \(mode), factor: 2, strength: 0.5, steps: 4, sampler: euler-a}"
+        let plan = try plan(try write(refine, in: folder))
+        let job = try #require(plan.jobs.first)
+        // 16 px generated, 32 px refined, then finished to 128 (4×, allowed); 16 → 128 alone would be 8×.
+        #expect(job.sourceInfo.width == 32 && job.planned.width == 128)
+        let summary = try Runner(plan: plan).run()
+        #expect(summary.images.allSatisfy { $0.failure == nil }, "\(summary.images.map { $0.failure ?? "" })")
+        let refined = try RGBImage.read(job.source)
+        #expect(refined.width == 32 && refined.height == 32)
+
+        // The refined source is the hires pass of the first pass, as the Diffusion API makes it.
+        let model = try StableDiffusionModel(path: GenerateWorkflowTests.tinyModel)
+        let pipeline = Pipeline(model: model)
+        let base = GenerationRequest(prompt: "a red fox in snow", seed: 11, steps: 3, guidance: 7.5, sampler: .ddim, width: 16, height: 16)
+        let first = try pipeline.generate(base)
+        var firstImage = ImagePixels.tensor(fromRGB: ImagePixels.rgb(from: first.image), width: 16, height: 16)
+        for i in 0..<firstImage.count { firstImage.storage[i] = (firstImage.storage[i] + 1) / 2 }
+        let hires = HiresRefine(enlargement: mode == "pixel" ? .pixel : .bicubicAntialiased, factor: 2, strength: 0.5, steps: 4, sampler: .eulerAncestral)
+        let direct = try hires.run(refining: GenerationResult(latents: first.latents, image: firstImage), of: base, pipeline: pipeline)
+        #expect(refined.pixels == ImagePixels.rgb(from: direct.image))
+
+        // The pass is in the file, in our JSON and in A1111's text; `rerun` makes the same pixels.
+        let output = folder + "/out/images/\(job.name).jpg"
+        let tags = try TestSupport.exiftool(output)
+        #expect((tags["ExifIFD:UserComment"] as? String)?.contains("Hires upscale: 2, Hires steps: 4") == true, "\(tags["ExifIFD:UserComment"] ?? "")")
+        let parameters = try Rerun.parameters(of: output)
+        #expect(parameters.hires == GenerationParameters.Hires(upscaler: mode == "pixel" ? "pixel" : "bicubic-antialiased", factor: 2, steps: 4,
+                                                               strength: 0.5, sampler: "euler-a"))
+        let again = try Rerun.generate(parameters, model: try Rerun.model(for: parameters, override: GenerateWorkflowTests.tinyModel,
+                                                                          presetsFolder: TestSupport.presetsFolder, modelsFolder: folder))
+        #expect(again.image.pixels == refined.pixels)
+
+        // Run again: nothing to do. Change only the finish size: no diffusion runs again.
+        // (the check stage runs every time).
+        let second = try Runner(plan: plan).run()
+        #expect(second.stagesRun == 1 && second.stagesSkipped == 4, "\(second.stagesRun) run, \(second.stagesSkipped) skipped")
+        let resized = try Runner(plan: try self.plan(try write(refine, longEdge: 96, in: folder))).run()
+        #expect(resized.stagesRun == 3 && resized.stagesSkipped == 2 && resized.images.first?.width == 96,
+                "generate and refine skipped: \(resized.stagesRun) run, \(resized.stagesSkipped) skipped")
+    }
+
+    @Test func refusesBadSettingsWithTheirLocation() throws {
+        let folder = try TestSupport.temporaryFolder("refine-bad")
+        for (refine, expected) in [("refine: {mode: x2-upscaler}", "not available yet"), ("refine: {factor: 9}", "refine.factor"),
+                                   ("refine: {tile_size: 32, tile_overlap: 16}", "half the tile size"), ("refine: {upscale: lanczos}", "refine.upscale"),
+                                   ("refine: {sampler: heun}", "refine.sampler")] {
+            let path = try write(refine, in: folder)
+            #expect(throws: WorkflowValidationError.self) { try WorkflowParser.parse(file: path) }
+            do { _ = try WorkflowParser.parse(file: path) } catch let error as WorkflowValidationError {
+                #expect(error.issues.contains { $0.message.contains(expected) && $0.line == 8 }, "\(refine): \(error.issues)")
+            }
+        }
+        let imported = folder + "/imported.yaml"
+        try "import: {files: \"*.jpg\"}\nrefine: {mode: latent}\n".write(toFile: imported, atomically: true, encoding: .utf8)
+        do { _ = try WorkflowParser.parse(file: imported); Issue.record("refine without generate was accepted") } catch let error as WorkflowValidationError {
+            #expect(error.issues.contains { $0.message.contains("generates none") && $0.line == 2 })
+        }
+    }
+}

@@ -287,3 +287,42 @@ int sw_rgb_thumbnail(const char *path, int size, int *width, int *height, unsign
     g_object_unref(thumb);
     return status;
 }
+
+int sw_laplacian_variance(VipsImage *in, int left, int top, int width, int height, int shrink, double *variance) {
+    // Detail figure: variance of the 4-neighbour Laplacian of the luminance over one area,
+    // after averaging shrink x shrink blocks (the scale at which an enlargement's detail lives).
+    VipsImage *t[6] = {NULL};
+    VipsImage *mask = vips_image_new_matrixv(3, 3, 0.0, 1.0, 0.0, 1.0, -4.0, 1.0, 0.0, 1.0, 0.0);
+    double deviation = 0;
+    int result = vips_extract_area(in, &t[0], left, top, width, height, NULL)
+        || vips_colourspace(t[0], &t[1], VIPS_INTERPRETATION_B_W, NULL)
+        || vips_extract_band(t[1], &t[2], 0, NULL)
+        || vips_cast(t[2], &t[3], VIPS_FORMAT_FLOAT, NULL)
+        || vips_shrink(t[3], &t[4], (double)shrink, (double)shrink, NULL)
+        || vips_conv(t[4], &t[5], mask, "precision", VIPS_PRECISION_FLOAT, NULL)
+        || vips_deviate(t[5], &deviation, NULL);
+    *variance = deviation * deviation;
+    g_object_unref(mask);
+    for (int i = 0; i < 6; i++) if (t[i]) g_object_unref(t[i]);
+    return result ? -1 : 0;
+}
+
+int sw_jpeg_round_trip_area(VipsImage *in, int left, int top, int width, int height, int quality, int subsample, VipsImage **out) {
+    // One area of `in` through the same JPEG encoding as the finish stage, so a detail figure
+    // compares like with like (JPEG quantisation adds fine-scale noise of its own).
+    VipsImage *area = NULL;
+    void *buffer = NULL;
+    size_t length = 0;
+    VipsForeignSubsample mode = subsample == 1 ? VIPS_FOREIGN_SUBSAMPLE_ON : subsample == 2 ? VIPS_FOREIGN_SUBSAMPLE_OFF : VIPS_FOREIGN_SUBSAMPLE_AUTO;
+    int result = vips_extract_area(in, &area, left, top, width, height, NULL)
+        || vips_jpegsave_buffer(area, &buffer, &length, "Q", quality, "optimize_coding", TRUE, "subsample_mode", mode, NULL);
+    if (area) g_object_unref(area);
+    if (result) { g_free(buffer); return -1; }
+    VipsImage *loaded = NULL;
+    result = vips_jpegload_buffer(buffer, length, &loaded, NULL);
+    // The loaded image refers to the buffer until it is copied into memory.
+    if (!result) { *out = vips_image_copy_memory(loaded); result = *out == NULL; }
+    if (loaded) g_object_unref(loaded);
+    g_free(buffer);
+    return result ? -1 : 0;
+}

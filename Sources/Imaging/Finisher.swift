@@ -10,6 +10,8 @@ public struct FinishResult: Codable, Sendable, Equatable {
     public var height: Int
     /// Output long edge / source long edge (> 1 means enlarged).
     public var scale: Double
+    /// Detail against a plain bicubic enlargement, measured after an enlarging finish.
+    public var sharpness: SharpnessReport?
 }
 
 /// The finish stage: source image → sRGB JPEG at agency size, through libvips, streaming.

@@ -1,5 +1,6 @@
 import Agencies
 import Foundation
+import Imaging
 import Metadata
 
 /// Progress events, one per job stage, for the terminal or for scripts.
@@ -22,6 +23,8 @@ public struct RunSummary: Codable, Sendable {
         public var verdicts: [Verdict]
         public var warnings: [String]
         public var failure: String?
+        /// Detail of an enlarged image against a plain bicubic enlargement (finish stage).
+        public var sharpness: SharpnessReport? = nil
     }
 
     public struct Package: Codable, Sendable {

@@ -61,9 +61,10 @@ public final class Runner {
                     if let refine = generation.refine { try refineStage(job, generation, refine, index: index, catalog: catalog, runID: runID) }
                 }
                 let finished = try finishStage(job, index: index, catalog: catalog, runID: runID)
-                let tagged = try tagStage(job, finished: finished, index: index, catalog: catalog, runID: runID)
+                let tagged = try tagStage(job, finished: (finished.path, finished.hash), index: index, catalog: catalog, runID: runID)
                 image.output = tagged.path
-                image.warnings = tagged.warnings
+                image.warnings = tagged.warnings + [finished.sharpness?.warning].compactMap { $0 }
+                image.sharpness = finished.sharpness
                 let checked = try checkStage(job, taggedPath: tagged.path, taggedHash: tagged.hash, index: index, catalog: catalog, runID: runID)
                 image.width = checked.info.width
                 image.height = checked.info.height
@@ -217,22 +218,29 @@ public final class Runner {
     }
 
     /// finish: source → sRGB JPEG at agency size (libvips). Cached by source content + settings.
-    func finishStage(_ job: Job, index: Int, catalog: Catalog, runID: Int64) throws -> (path: String, hash: String) {
-        let inputs = Hashing.of(["finish-v1", job.sourceHash, Hashing.json(plan.spec.finish)])
+    func finishStage(_ job: Job, index: Int, catalog: Catalog, runID: Int64) throws -> (path: String, hash: String, sharpness: SharpnessReport?) {
+        let inputs = Hashing.of(["finish-v2", job.sourceHash, Hashing.json(plan.spec.finish)])
         return try timed(job, "finish", index: index) {
             if let cached = reusable(try catalog.stage("finish", inputsHash: inputs)) {
                 if cached.jobID != job.id {
                     try catalog.record(StageRecord(jobID: job.id, stage: "finish", inputsHash: inputs, artifactPath: cached.artifactPath,
                                                    artifactHash: cached.artifactHash, details: cached.details, runID: runID))
                 }
-                return ((cached.artifactPath!, cached.artifactHash!), true, nil)
+                let recorded = try? JSONDecoder().decode(FinishResult.self, from: Data(cached.details.utf8))
+                return ((cached.artifactPath!, cached.artifactHash!, recorded?.sharpness), true, nil)
             }
             let path = finishFolder + "/" + String(inputs.prefix(32)) + ".jpg"
-            let result = try Finisher.finish(source: job.source, destination: path, settings: plan.spec.finish)
+            var result = try Finisher.finish(source: job.source, destination: path, settings: plan.spec.finish)
+            // Detail against the plainest enlargement of what the model first made (or of the photo).
+            if result.scale > 1 {
+                result.sharpness = try Sharpness.compare(finished: path, finishSource: job.source, detailSource: job.generation?.firstPassPath ?? job.source,
+                                                         settings: plan.spec.finish)
+            }
             let hash = try Hashing.file(path)
             try catalog.record(StageRecord(jobID: job.id, stage: "finish", inputsHash: inputs, artifactPath: path, artifactHash: hash,
                                            details: Hashing.json(result), runID: runID), artifactSize: fileSize(path))
-            return ((path, hash), false, "\(result.width)x\(result.height)")
+            let detail = result.sharpness.map { String(format: ", detail %.2f× bicubic", $0.ratio) } ?? ""
+            return ((path, hash, result.sharpness), false, "\(result.width)x\(result.height)\(detail)")
         }
     }
 

@@ -58,4 +58,8 @@ int sw_thumbnail_jpeg(const char *path, int size, int quality, void **buffer, si
 int sw_gray_thumbnail(const char *path, int width, int height, unsigned char *out);
 /// An sRGB 8-bit RGB thumbnail (longest side `size`, transparency on white); free bytes with sw_free_bytes.
 int sw_rgb_thumbnail(const char *path, int size, int *width, int *height, unsigned char **bytes);
+/// Variance of the Laplacian of the luminance over an area of `in`, averaged over shrink² blocks first.
+int sw_laplacian_variance(VipsImage *in, int left, int top, int width, int height, int shrink, double *variance);
+/// An area of `in` encoded as JPEG (quality, subsample: 1 on, 2 off, else auto) and decoded again, in memory.
+int sw_jpeg_round_trip_area(VipsImage *in, int left, int top, int width, int height, int quality, int subsample, VipsImage **out);
 #endif

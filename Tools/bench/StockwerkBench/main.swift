@@ -197,6 +197,73 @@ case "pipeline":
                      Date().timeIntervalSince(begin), "\(result.image.shape)"))
     } catch { fail("\(error)") }
     exit(0)
+case "upscale-compare":
+    // upscale-compare OUT_FOLDER PHOTOS…: each photo finished to 6144 px with every enlarging
+    // interpolator, without and with mild sharpening: time, detail against plain bicubic, and a
+    // side-by-side PNG of 256-px centre crops at 100 % (plain bicubic | nohalo | lbb | bicubic + mild).
+    guard arguments.count >= 3 else { fail("usage: upscale-compare OUT_FOLDER PHOTOS…") }
+    do {
+        let folder = arguments[1]
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for photo in arguments.dropFirst(2) {
+            let stem = ((photo as NSString).lastPathComponent as NSString).deletingPathExtension
+            var crops: [RGBImage] = []
+            for (interpolator, sharpen) in [(FinishSettings.Interpolator.bicubic, false), (.nohalo, false), (.lbb, false), (.bicubic, true),
+                                            (.nohalo, true), (.lbb, true)] {
+                var settings = FinishSettings(target: .longEdge(6144))
+                settings.maxEnlargement = 64
+                settings.enlargeInterpolator = interpolator
+                settings.sharpen = sharpen ? .mild : nil
+                let out = folder + "/\(stem)-\(interpolator.rawValue)\(sharpen ? "-mild" : "").jpg"
+                let begin = Date()
+                let result = try Finisher.finish(source: photo, destination: out, settings: settings)
+                let seconds = Date().timeIntervalSince(begin)
+                let report = try Sharpness.compare(finished: out, finishSource: photo, detailSource: photo, settings: settings)
+                print(String(format: "%@ %@%@: %dx%d in %.2f s, detail %.1f (bicubic %.1f) = %.2f×, at 100 %% %.2f× %@", stem, interpolator.rawValue,
+                             sharpen ? " + mild" : "", result.width, result.height, seconds, report?.detail ?? 0, report?.bicubicDetail ?? 0,
+                             report?.ratio ?? 0, report?.pixelRatio ?? 0, report?.verdict.rawValue ?? "-"))
+                if crops.count < 4 && (!sharpen || interpolator == .bicubic) {
+                    let full = try RGBImage.read(out)
+                    let side = 256, left = (full.width - side) / 2, top = (full.height - side) / 2
+                    var pixels: [UInt8] = []
+                    for y in top..<(top + side) { pixels += full.pixels[((y * full.width + left) * 3)..<((y * full.width + left + side) * 3)] }
+                    crops.append(RGBImage(width: side, height: side, pixels: pixels))
+                }
+                try? FileManager.default.removeItem(atPath: out)
+            }
+            // Calibration of the detail figure: (1) an ideal ×2 refine — the photo itself finished,
+            // measured against its half-size copy as the source; (2) heavy sharpening.
+            let half = folder + "/\(stem)-half.png"
+            var halfSettings = FinishSettings(target: .longEdge(3072))
+            halfSettings.sharpen = nil
+            let original = try ImageInfo.read(photo)
+            halfSettings.target = .longEdge(max(original.width, original.height) / 2)
+            _ = try Finisher.finish(source: photo, destination: half + ".jpg", settings: FinishSettings(target: halfSettings.target, sharpen: nil, quality: 100))
+            for (label, sharpen) in [("ideal x2 refine", nil), ("heavy sharpening", FinishSettings.Sharpen(sigma: 2, threshold: 0.5, flatAmount: 3, amount: 5))] as [(String, FinishSettings.Sharpen?)] {
+                var settings = FinishSettings(target: .longEdge(6144))
+                settings.maxEnlargement = 64
+                settings.sharpen = sharpen
+                let out = folder + "/\(stem)-calibration.jpg"
+                _ = try Finisher.finish(source: photo, destination: out, settings: settings)
+                let report = try Sharpness.compare(finished: out, finishSource: photo, detailSource: sharpen == nil ? half + ".jpg" : photo, settings: settings)
+                print(String(format: "%@ %@: detail %.1f (bicubic %.1f) = %.2f×, at 100 %% %.2f× %@", stem, label, report?.detail ?? 0,
+                             report?.bicubicDetail ?? 0, report?.ratio ?? 0, report?.pixelRatio ?? 0, report?.verdict.rawValue ?? "-"))
+                try? FileManager.default.removeItem(atPath: out)
+            }
+            try? FileManager.default.removeItem(atPath: half + ".jpg")
+            // Side by side with 8-px white gaps.
+            let side = 256, gap = 8, width = crops.count * side + (crops.count - 1) * gap
+            var joined = [UInt8](repeating: 255, count: width * side * 3)
+            for (i, crop) in crops.enumerated() {
+                for y in 0..<side {
+                    let target = (y * width + i * (side + gap)) * 3
+                    joined.replaceSubrange(target..<(target + side * 3), with: crop.pixels[(y * side * 3)..<((y + 1) * side * 3)])
+                }
+            }
+            try RGBImage(width: width, height: side, pixels: joined).write(to: folder + "/\(stem)-crops.png")
+        }
+    } catch { fail("\(error)") }
+    exit(0)
 case "vae-decode":
     // vae-decode SIZE whole|tiled: full-size SD 1.5 VAE (random weights) decoding SIZE×SIZE pixels,
     // whole or in 512-px tiles (VAETiling.standard, tiled whatever the size); run under /usr/bin/time for peak RSS.

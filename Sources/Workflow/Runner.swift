@@ -123,6 +123,14 @@ public final class Runner {
     }
 
     /// A cached artifact is reused only if it is still there with the recorded content.
+    /// A cached result another job made (same inputs: the same prompt and seed twice, the same
+    /// photo under two names) is recorded for this job too, so the catalog shows what each job used.
+    private func adopt(_ cached: StageRecord, for job: Job, catalog: Catalog, runID: Int64) throws {
+        guard cached.jobID != job.id else { return }
+        try catalog.record(StageRecord(jobID: job.id, stage: cached.stage, inputsHash: cached.inputsHash, artifactPath: cached.artifactPath,
+                                       artifactHash: cached.artifactHash, details: cached.details, runID: runID))
+    }
+
     private func reusable(_ record: StageRecord?) -> StageRecord? {
         guard let record, let path = record.artifactPath, let hash = record.artifactHash,
               FileManager.default.fileExists(atPath: path), (try? Hashing.file(path)) == hash else { return nil }
@@ -152,10 +160,7 @@ public final class Runner {
             // A latent refine pass needs the first pass's latents as well as its image.
             if let cached = reusable(try catalog.stage("generate", inputsHash: generation.inputsHash)), cached.artifactPath == generation.firstPassPath,
                generation.refine == nil || FileManager.default.fileExists(atPath: generation.latentsPath) {
-                if cached.jobID != job.id {
-                    try catalog.record(StageRecord(jobID: job.id, stage: "generate", inputsHash: generation.inputsHash, artifactPath: cached.artifactPath,
-                                                   artifactHash: cached.artifactHash, details: cached.details, runID: runID))
-                }
+                try adopt(cached, for: job, catalog: catalog, runID: runID)
                 return ((), true, nil)
             }
             guard let sampler = Sampler(rawValue: parameters.sampler) else {
@@ -182,10 +187,7 @@ public final class Runner {
         let parameters = generation.parameters
         try timed(job, "refine", index: index) {
             if let cached = reusable(try catalog.stage("refine", inputsHash: refine.inputsHash)), cached.artifactPath == job.source {
-                if cached.jobID != job.id {
-                    try catalog.record(StageRecord(jobID: job.id, stage: "refine", inputsHash: refine.inputsHash, artifactPath: cached.artifactPath,
-                                                   artifactHash: cached.artifactHash, details: cached.details, runID: runID))
-                }
+                try adopt(cached, for: job, catalog: catalog, runID: runID)
                 return ((), true, nil)
             }
             let model = try model(at: generation.modelPath, options: generation.options)
@@ -222,10 +224,7 @@ public final class Runner {
         let inputs = Hashing.of(["finish-v2", job.sourceHash, Hashing.json(plan.spec.finish)])
         return try timed(job, "finish", index: index) {
             if let cached = reusable(try catalog.stage("finish", inputsHash: inputs)) {
-                if cached.jobID != job.id {
-                    try catalog.record(StageRecord(jobID: job.id, stage: "finish", inputsHash: inputs, artifactPath: cached.artifactPath,
-                                                   artifactHash: cached.artifactHash, details: cached.details, runID: runID))
-                }
+                try adopt(cached, for: job, catalog: catalog, runID: runID)
                 let recorded = try? JSONDecoder().decode(FinishResult.self, from: Data(cached.details.utf8))
                 return ((cached.artifactPath!, cached.artifactHash!, recorded?.sharpness), true, nil)
             }

@@ -52,13 +52,13 @@ public struct HiresRefine: Sendable, Equatable {
         request.initLatents = nil
         let (latentHeight, latentWidth) = (height / model.vaeScaleFactor, width / model.vaeScaleFactor)
         switch enlargement {
-        case .nearestExact: request.initLatents = try Interpolation.resize(first.latents, height: latentHeight, width: latentWidth, mode: .nearestExact)
-        case .bilinear: request.initLatents = try Interpolation.resize(first.latents, height: latentHeight, width: latentWidth, mode: .bilinear)
-        case .bicubic: request.initLatents = try Interpolation.resize(first.latents, height: latentHeight, width: latentWidth, mode: .bicubic)
-        case .bilinearAntialiased:
-            request.initLatents = try Interpolation.resizeAntialiased(first.latents, height: latentHeight, width: latentWidth, cubic: false)
-        case .bicubicAntialiased:
-            request.initLatents = try Interpolation.resizeAntialiased(first.latents, height: latentHeight, width: latentWidth, cubic: true)
+        case .nearestExact, .bilinear, .bicubic:
+            // Same names as torch's interpolate modes.
+            let mode = Interpolation.Mode(rawValue: enlargement.rawValue)!
+            request.initLatents = try Interpolation.resize(first.latents, height: latentHeight, width: latentWidth, mode: mode)
+        case .bilinearAntialiased, .bicubicAntialiased:
+            request.initLatents = try Interpolation.resizeAntialiased(first.latents, height: latentHeight, width: latentWidth,
+                                                                      cubic: enlargement == .bicubicAntialiased)
         case .pixel:
             // The result's image is in [0, 1]; the encoder wants [-1, 1].
             var image = try Interpolation.resizeAntialiased(first.image, height: height, width: width, cubic: true)
@@ -66,6 +66,13 @@ public struct HiresRefine: Sendable, Equatable {
             request.initImage = image
         }
         return request
+    }
+
+    /// `first` with its image as an 8-bit file holds it: what a refine pass starts from when the
+    /// first pass was saved (the workflow) or is made again (`rerun`), so both give the same pixels.
+    public static func asSaved(_ first: GenerationResult) -> GenerationResult {
+        let (height, width) = (first.image.shape[2], first.image.shape[3])
+        return GenerationResult(latents: first.latents, image: ImagePixels.unitTensor(fromRGB: ImagePixels.rgb(from: first.image), width: width, height: height))
     }
 
     /// Refines `first` (the result of `base`) on `pipeline`.

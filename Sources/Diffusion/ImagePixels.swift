@@ -14,6 +14,17 @@ public enum ImagePixels {
         return Tensor(shape: [1, 3, height, width], storage: out)
     }
 
+    /// Bytes as a result image, [1, 3, H, W] in [0, 1] (x / 255): a first pass read back from its file.
+    public static func unitTensor(fromRGB pixels: [UInt8], width: Int, height: Int) -> Tensor {
+        precondition(pixels.count == width * height * 3, "ImagePixels: \(pixels.count) bytes for \(width)x\(height)")
+        let plane = width * height
+        var out = [Float](repeating: 0, count: 3 * plane)
+        for i in 0..<plane {
+            for c in 0..<3 { out[c * plane + i] = Float(pixels[i * 3 + c]) / 255 }
+        }
+        return Tensor(shape: [1, 3, height, width], storage: out)
+    }
+
     /// A decoded image in [0, 1] to bytes: round(x · 255), ties to even, as numpy_to_pil does.
     public static func rgb(from image: Tensor) -> [UInt8] {
         let (height, width) = (image.shape[2], image.shape[3])

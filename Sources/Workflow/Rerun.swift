@@ -69,13 +69,10 @@ public enum Rerun {
             return (RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)), warning)
         }
         let (refine, tiling) = try hiresRefine(hires, firstSampler: sampler)
-        // As the workflow's refine stage does: the first pass's image as saved (8-bit), its latents as made.
-        let firstBytes = ImagePixels.rgb(from: result.image)
-        var firstImage = ImagePixels.tensor(fromRGB: firstBytes, width: parameters.width, height: parameters.height)
-        for i in 0..<firstImage.count { firstImage.storage[i] = (firstImage.storage[i] + 1) / 2 }
         var base = request
         base.tiling = tiling
-        let refined = try refine.run(refining: GenerationResult(latents: result.latents, image: firstImage), of: base, pipeline: pipeline, progress: progress)
+        // As the workflow's refine stage does: the first pass's image as saved (8-bit), its latents as made.
+        let refined = try refine.run(refining: HiresRefine.asSaved(result), of: base, pipeline: pipeline, progress: progress)
         return (RGBImage(width: refined.image.shape[3], height: refined.image.shape[2], pixels: ImagePixels.rgb(from: refined.image)), warning)
     }
 

@@ -198,9 +198,7 @@ public final class Runner {
             let latents = try SafeTensorsFile(path: generation.latentsPath).tensor("latents")
             // The pixel mode starts from the first pass's image as saved ([0, 1], as results are).
             let saved = try RGBImage.read(generation.firstPassPath)
-            var pixels = ImagePixels.tensor(fromRGB: saved.pixels, width: saved.width, height: saved.height)
-            for i in 0..<pixels.count { pixels.storage[i] = (pixels.storage[i] + 1) / 2 }
-            let first = GenerationResult(latents: latents, image: pixels)
+            let first = GenerationResult(latents: latents, image: ImagePixels.unitTensor(fromRGB: saved.pixels, width: saved.width, height: saved.height))
             let result = try refine.hires.run(refining: first, of: base, pipeline: Pipeline(model: model))
             let (width, height) = (result.image.shape[3], result.image.shape[2])
             try RGBImage(width: width, height: height, pixels: ImagePixels.rgb(from: result.image)).write(to: job.source)

@@ -48,10 +48,8 @@ import Testing
         let pipeline = Pipeline(model: model)
         let base = GenerationRequest(prompt: "a red fox in snow", seed: 11, steps: 3, guidance: 7.5, sampler: .ddim, width: 16, height: 16)
         let first = try pipeline.generate(base)
-        var firstImage = ImagePixels.tensor(fromRGB: ImagePixels.rgb(from: first.image), width: 16, height: 16)
-        for i in 0..<firstImage.count { firstImage.storage[i] = (firstImage.storage[i] + 1) / 2 }
         let hires = HiresRefine(enlargement: mode == "pixel" ? .pixel : .bicubicAntialiased, factor: 2, strength: 0.5, steps: 4, sampler: .eulerAncestral)
-        let direct = try hires.run(refining: GenerationResult(latents: first.latents, image: firstImage), of: base, pipeline: pipeline)
+        let direct = try hires.run(refining: HiresRefine.asSaved(first), of: base, pipeline: pipeline)
         #expect(refined.pixels == ImagePixels.rgb(from: direct.image))
 
         // The pass is in the file, in our JSON and in A1111's text; `rerun` makes the same pixels.

@@ -68,18 +68,7 @@ enum UNetParameters {
 
     /// Reads every listed tensor as float32, checking every name and shape before reading any.
     static func load(_ config: UNetConfig, from source: WeightSource, configName: String = "unet/config.json") throws -> [String: Tensor] {
-        let wanted = shapes(config)
-        for (name, shape) in wanted {
-            guard let actual = source.shape(of: name) else {
-                throw DiffusionError.modelFiles(path: source.path, reason: "tensor \(name) is missing (the file does not match \(configName))")
-            }
-            guard actual == shape else {
-                throw DiffusionError.modelFiles(path: source.path, reason: "tensor \(name) is \(actual), \(configName) needs \(shape)")
-            }
-        }
-        var weights: [String: Tensor] = [:]
-        for (name, _) in wanted { weights[name] = try source.tensor(name) }
-        return weights
+        try source.tensors(shapes(config), configName: configName)
     }
 
     /// Random weights (uniform, ±0.02; norms at 1 and 0): timing does not depend on the values.

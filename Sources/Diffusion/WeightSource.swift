@@ -24,6 +24,22 @@ extension WeightSource {
         }
         return try tensor(name)
     }
+
+    /// Every listed tensor as float32, checking every name and shape before reading any (a
+    /// truncated or foreign file fails at once, naming the tensor).
+    func tensors(_ wanted: [(name: String, shape: [Int])], configName: String) throws -> [String: Tensor] {
+        for (name, shape) in wanted {
+            guard let actual = self.shape(of: name) else {
+                throw DiffusionError.modelFiles(path: path, reason: "tensor \(name) is missing (the file does not match \(configName))")
+            }
+            guard actual == shape else {
+                throw DiffusionError.modelFiles(path: path, reason: "tensor \(name) is \(actual), \(configName) needs \(shape)")
+            }
+        }
+        var tensors: [String: Tensor] = [:]
+        for (name, _) in wanted { tensors[name] = try tensor(name) }
+        return tensors
+    }
 }
 
 extension SafeTensorsFile: WeightSource {

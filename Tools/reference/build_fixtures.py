@@ -499,6 +499,73 @@ def build_hires():
         print("hires", style, len(tensors), "tensors")
 
 
+X2_PROMPT = "a lighthouse on a cliff at dusk"
+
+
+def build_x2_upscaler():
+    """A tiny random-weight StableDiffusionLatentUpscalePipeline in diffusers layout, shaped like
+    stabilityai/sd-x2-latent-upscaler (K-blocks UNet: KDownBlock2D + 3 KCrossAttnDownBlock2D,
+    3 KCrossAttnUpBlock2D + KUpBlock2D, no mid block, Fourier time embedding, 128 + pooled-width
+    timestep conditioning, 1x1 conv in/out, 8 channels in, 5 out, Euler with `sample` prediction),
+    reusing the tiny SD1 pipeline's tokenizer, text encoder and VAE. Writes the folder
+    Tests/Fixtures/pipelines/tiny-x2-upscaler/ and, beside it, x2-upscaler.safetensors with
+    (a) one UNet call on random inputs (batch of two, each with its own conditioning) and (b)
+    the whole pipeline on the tiny SD1 pipeline's latents, with and without guidance."""
+    import diffusers
+    from diffusers import EulerDiscreteScheduler, StableDiffusionLatentUpscalePipeline, UNet2DConditionModel
+    pipelines = os.path.join(ROOT, "Tests", "Fixtures", "pipelines")
+    base = diffusers.StableDiffusionPipeline.from_pretrained(os.path.join(pipelines, "tiny-sd1"), safety_checker=None,
+                                                             requires_safety_checker=False)
+    width = base.text_encoder.config.hidden_size
+    torch.manual_seed(30)
+    unet = UNet2DConditionModel(
+        act_fn="gelu", attention_head_dim=8, norm_num_groups=None, block_out_channels=[32, 32, 64, 64], layers_per_block=2,
+        time_cond_proj_dim=128 + width, conv_in_kernel=1, conv_out_kernel=1, cross_attention_dim=width,
+        down_block_types=("KDownBlock2D", "KCrossAttnDownBlock2D", "KCrossAttnDownBlock2D", "KCrossAttnDownBlock2D"),
+        up_block_types=("KCrossAttnUpBlock2D", "KCrossAttnUpBlock2D", "KCrossAttnUpBlock2D", "KUpBlock2D"),
+        in_channels=8, out_channels=5, mid_block_type=None, only_cross_attention=False, resnet_time_scale_shift="scale_shift",
+        time_embedding_type="fourier", timestep_post_act="gelu", sample_size=16).eval()
+    with torch.no_grad():
+        for parameter in unet.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    pipe = StableDiffusionLatentUpscalePipeline(vae=base.vae, text_encoder=base.text_encoder, tokenizer=base.tokenizer, unet=unet,
+                                                scheduler=EulerDiscreteScheduler(prediction_type="sample"))
+    folder = os.path.join(pipelines, "tiny-x2-upscaler")
+    pipe.save_pretrained(folder, safe_serialization=True)
+    pipe = StableDiffusionLatentUpscalePipeline.from_pretrained(folder)
+    tensors = {}
+    # (a) one UNet call: 16x24 latents (three halvings down to 2x3), two samples with their own
+    # context and timestep conditioning, at the timestep of one sigma.
+    inputs = torch.Generator("cpu").manual_seed(31)
+    sample = torch.randn((2, 8, 16, 24), generator=inputs)
+    context = torch.randn((2, 77, width), generator=inputs)
+    condition = torch.randn((2, 128 + width), generator=inputs)
+    timestep = torch.log(torch.tensor(3.5)) * 0.25
+    with torch.no_grad():
+        tensors["unet.output"] = pipe.unet(sample, timestep, encoder_hidden_states=context, timestep_cond=condition).sample
+    tensors.update({"unet.sample": sample, "unet.context": context, "unet.condition": condition, "unet.timestep": timestep.reshape(1)})
+    # (b) the pipeline on a 16x24 first pass of the tiny SD1 model (8x12 latents -> 16x24 -> 32x48 px).
+    with torch.no_grad():
+        low = base(PIPELINE_PROMPT, height=16, width=24, num_inference_steps=4, guidance_scale=7.5,
+                   generator=torch.Generator("cpu").manual_seed(40), output_type="latent").images
+    tensors["low_res.latents"] = low
+    for guidance, steps, seed in ((0.0, 3, 41), (0.5, 3, 42), (7.5, 4, 43)):
+        key = f"pipeline.{guidance:g}"
+        run = lambda kind: pipe(prompt=X2_PROMPT, negative_prompt=PIPELINE_NEGATIVE if guidance > 1 else None, image=low,
+                                num_inference_steps=steps, guidance_scale=guidance,
+                                generator=torch.Generator("cpu").manual_seed(seed), output_type=kind).images
+        with torch.no_grad():
+            tensors[key + ".latents"] = run("latent")
+            tensors[key + ".image"] = run("pt")
+        tensors[key + ".seed"] = torch.tensor([float(seed)])
+        tensors[key + ".steps"] = torch.tensor([float(steps)])
+    metadata = versions()
+    metadata["diffusers"] = diffusers.__version__
+    metadata.update(prompt=X2_PROMPT, negative_prompt=PIPELINE_NEGATIVE)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(pipelines, "x2-upscaler.safetensors"), metadata=metadata)
+    print("x2-upscaler", len(tensors), "tensors")
+
+
 def ldm_unet_name(name, layers, attention_levels):
     """diffusers UNet2DConditionModel name -> original LDM checkpoint name (model.diffusion_model.*)."""
     resnet = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
@@ -730,7 +797,7 @@ def build_minilm():
     print(len(MINILM_SENTENCES), "sentences")
 
 
-GROUPS = {"hires": build_hires, "ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file, "minilm": build_minilm, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
+GROUPS = {"hires": build_hires, "x2-upscaler": build_x2_upscaler, "ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file, "minilm": build_minilm, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
           "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

@@ -5,13 +5,15 @@ import TestSupport
 import Testing
 
 /// Schedulers against diffusers (Tools/reference/build_fixtures.py schedulers): timesteps, sigmas,
-/// scaled inputs and ten steps of outputs for fixed samples and model outputs.
+/// scaled inputs and every step's outputs (ten or seven steps) for fixed samples and model outputs.
 @Suite struct SchedulerTests {
-    static let configs: [(String, SchedulerConfig)] = [
-        ("sd1_leading_eps", SchedulerConfig(prediction: .epsilon, spacing: .leading)),
-        ("sd2_leading_v", SchedulerConfig(prediction: .vPrediction, spacing: .leading)),
-        ("trailing_eps", SchedulerConfig(prediction: .epsilon, spacing: .trailing)),
-        ("linspace_v", SchedulerConfig(prediction: .vPrediction, spacing: .linspace)),
+    static let configs: [(String, SchedulerConfig, steps: Int)] = [
+        ("sd1_leading_eps", SchedulerConfig(prediction: .epsilon, spacing: .leading), 10),
+        ("sd2_leading_v", SchedulerConfig(prediction: .vPrediction, spacing: .leading), 10),
+        ("trailing_eps", SchedulerConfig(prediction: .epsilon, spacing: .trailing), 10),
+        ("linspace_v", SchedulerConfig(prediction: .vPrediction, spacing: .linspace), 10),
+        // Timesteps between integers: Euler interpolates σ there.
+        ("linspace_v_7", SchedulerConfig(prediction: .vPrediction, spacing: .linspace), 7),
     ]
 
     func worst(_ a: Tensor, _ b: Tensor) -> Float {
@@ -21,14 +23,14 @@ import Testing
     @Test(arguments: ["ddim", "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "lcm"])
     func stepsMatchDiffusers(kind: String) throws {
         let file = try SafeTensorsFile(path: TestSupport.repositoryRoot + "/Tests/Fixtures/neural/schedulers.safetensors")
-        for (name, config) in Self.configs {
+        for (name, config, steps) in Self.configs {
             let prefix = "\(kind).\(name)."
             let scheduler: Scheduler
             switch kind {
-            case "ddim": scheduler = DDIMScheduler(config: config, steps: 10)
-            case "lcm": scheduler = LCMScheduler(config: config, steps: 10)
-            case "dpmpp_2m", "dpmpp_2m_karras": scheduler = DPMSolverScheduler(config: config, steps: 10, karras: kind == "dpmpp_2m_karras")
-            default: scheduler = EulerScheduler(config: config, steps: 10, ancestral: kind == "euler_a")
+            case "ddim": scheduler = DDIMScheduler(config: config, steps: steps)
+            case "lcm": scheduler = LCMScheduler(config: config, steps: steps)
+            case "dpmpp_2m", "dpmpp_2m_karras": scheduler = DPMSolverScheduler(config: config, steps: steps, karras: kind == "dpmpp_2m_karras")
+            default: scheduler = EulerScheduler(config: config, steps: steps, ancestral: kind == "euler_a")
             }
             #expect(scheduler.timesteps == (try file.tensor(prefix + "timesteps")).storage, "\(prefix)timesteps")
             let initSigma = try file.tensor(prefix + "init_noise_sigma").storage[0]
@@ -40,7 +42,7 @@ import Testing
             }
             var generator = TorchGenerator(seed: 99)
             var sample = try file.tensor(prefix + "sample")
-            for index in 0..<10 {
+            for index in 0..<steps {
                 #expect(worst(scheduler.scaleModelInput(sample, step: index), try file.tensor(prefix + "scaled.\(index)")) <= 2e-5,
                         "\(prefix)scaled.\(index)")
                 sample = try scheduler.step(try file.tensor(prefix + "model_output.\(index)"), step: index, sample: sample, generator: &generator)

@@ -251,13 +251,16 @@ def build_schedulers():
         "sd2_leading_v": dict(base, prediction_type="v_prediction", timestep_spacing="leading"),
         "trailing_eps": dict(base, prediction_type="epsilon", timestep_spacing="trailing"),
         "linspace_v": dict(base, prediction_type="v_prediction", timestep_spacing="linspace"),
+        # 7 steps: linspace timesteps fall between integers (999/6), where Euler interpolates σ.
+        "linspace_v_7": dict(base, prediction_type="v_prediction", timestep_spacing="linspace"),
     }
+    step_counts = {"linspace_v_7": 7}
     kinds = {"ddim": DDIMScheduler, "euler": EulerDiscreteScheduler, "euler_a": EulerAncestralDiscreteScheduler,
              "dpmpp_2m": DPMSolverMultistepScheduler, "dpmpp_2m_karras": DPMSolverMultistepScheduler,
              "lcm": LCMScheduler}
     tensors = {}
-    steps = 10
     for config_name, config in configs.items():
+        steps = step_counts.get(config_name, 10)
         for kind, cls in kinds.items():
             extra = {"use_karras_sigmas": True} if kind == "dpmpp_2m_karras" else {}
             if kind.startswith("dpmpp"):

@@ -13,9 +13,20 @@ public struct EulerScheduler: Scheduler {
         self.config = config
         self.ancestral = ancestral
         let table = NoiseSchedule(config).sigmas
-        let steps = TimestepSpacing.timesteps(config, steps: count)
-        timesteps = steps.map(Float.init)
-        sigmas = steps.map { table[$0] } + [0]
+        if config.spacing == .linspace {
+            // diffusers' Euler keeps linspace timesteps fractional (float32) and interpolates σ
+            // linearly between the table's entries (np.interp, in double).
+            let last = Double(config.trainTimesteps - 1)
+            timesteps = (0..<count).reversed().map { Float(count > 1 ? last * Double($0) / Double(count - 1) : 0) }
+            sigmas = timesteps.map { step -> Float in
+                let t = Double(step), below = min(Int(t), table.count - 1), above = min(below + 1, table.count - 1)
+                return Float(Double(table[below]) + (Double(table[above]) - Double(table[below])) * (t - Double(below)))
+            } + [0]
+        } else {
+            let steps = TimestepSpacing.timesteps(config, steps: count)
+            timesteps = steps.map(Float.init)
+            sigmas = steps.map { table[$0] } + [0]
+        }
     }
 
     public var initNoiseSigma: Float {

@@ -93,6 +93,9 @@ public final class CLIPTextEncoder: @unchecked Sendable {
         public var penultimateHiddenState: Tensor
         /// The final state at the end token: [hidden].
         public var pooled: Tensor
+        /// The last block's output before the final layer norm (transformers' `hidden_states[-1]`),
+        /// which the x2 latent upscaler attends to.
+        public var lastBlockOutput: Tensor
     }
 
     public func encode(_ ids: [Int]) throws -> Output {
@@ -111,7 +114,7 @@ public final class CLIPTextEncoder: @unchecked Sendable {
         // transformers: the first end token, or (old configs with eos id 2) the highest id.
         let endIndex = config.eosTokenID == 2 ? ids.indices.max { ids[$0] < ids[$1] }! : (ids.firstIndex(of: config.eosTokenID) ?? ids.count - 1)
         let pooled = Tensor(shape: [h], storage: Array(last.storage[(endIndex * h)..<((endIndex + 1) * h)]))
-        return Output(lastHiddenState: last, penultimateHiddenState: penultimate, pooled: pooled)
+        return Output(lastHiddenState: last, penultimateHiddenState: penultimate, pooled: pooled, lastBlockOutput: hidden)
     }
 
     func block(_ input: Tensor, _ layer: Layer) throws -> Tensor {

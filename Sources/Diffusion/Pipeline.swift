@@ -88,7 +88,7 @@ public struct Pipeline: Sendable {
         for index in first..<scheduler.timesteps.count {
             let input = request.isGuided ? try Ops.concat([latents, latents], axis: 0) : latents
             let prediction = try model.unet(scheduler.scaleModelInput(input, step: index), timestep: scheduler.timesteps[index], context: context)
-            let guided = request.isGuided ? guide(prediction, scale: request.guidance) : prediction
+            let guided = request.isGuided ? Self.guide(prediction, scale: request.guidance) : prediction
             latents = try scheduler.step(guided, step: index, sample: latents, generator: &generator)
             progress(index - first + 1, total)
         }
@@ -132,7 +132,7 @@ public struct Pipeline: Sendable {
     }
 
     /// uncond + scale·(cond − uncond), from a batch of two predictions (uncond first).
-    func guide(_ prediction: Tensor, scale: Float) -> Tensor {
+    static func guide(_ prediction: Tensor, scale: Float) -> Tensor {
         let half = prediction.count / 2
         var out = [Float](repeating: 0, count: half)
         for i in 0..<half {

@@ -24,4 +24,33 @@ import Testing
         #expect(output.shape == [2, 5, 16, 24])
         #expect(worst <= 1e-4 * max(1, scale), "UNet output differs by up to \(worst) (largest value \(scale))")
     }
+
+    /// The whole pipeline on the tiny SD1 model's 8×12 latents: guidance 0 (prompt ignored), 0.5
+    /// (prompt, no guidance) and 7.5 (negative prompt first), 3–4 steps of Euler at fractional
+    /// linspace timesteps.
+    @Test(arguments: ["0", "0.5", "7.5"])
+    func pipelineMatchesDiffusers(guidance: String) throws {
+        let expected = try Self.expected.get()
+        let model = try LatentUpscalerModel(path: PipelineTests.folder("tiny-x2-upscaler"))
+        #expect(model.schedulerConfig.spacing == .linspace && model.schedulerConfig.prediction == .sample)
+        let key = "pipeline." + guidance
+        let request = LatentUpscaler.Request(prompt: try #require(expected.metadata["prompt"]), negativePrompt: try #require(expected.metadata["negative_prompt"]),
+                                             seed: UInt64(try expected.tensor(key + ".seed").storage[0]),
+                                             steps: Int(try expected.tensor(key + ".steps").storage[0]), guidance: try #require(Float(guidance)))
+        var steps = 0
+        let result = try LatentUpscaler(model: model).upscale(try expected.tensor("low_res.latents"), request) { done, _ in steps = done }
+        let latents = try expected.tensor(key + ".latents"), image = try expected.tensor(key + ".image")
+        let worst = Self.worst(result.latents, latents)
+        let meanPixel = zip(result.image.storage, image.storage).map { abs($0 - $1) }.reduce(0, +) / Float(image.count)
+        #expect(result.latents.shape == [1, 4, 16, 24] && result.image.shape == [1, 3, 32, 48] && steps == request.steps)
+        #expect(worst <= 1e-3, "guidance \(guidance): latents differ by up to \(worst)")
+        #expect(meanPixel <= 1.0 / 255, "guidance \(guidance): mean pixel difference \(meanPixel)")
+    }
+
+    @Test func refusesOtherFoldersAndBadLatents() throws {
+        #expect(throws: DiffusionError.self) { try LatentUpscalerModel(path: PipelineTests.folder("tiny-sd1")) }
+        let model = try LatentUpscalerModel(path: PipelineTests.folder("tiny-x2-upscaler"))
+        let odd = Tensor(zeros: [1, 4, 3, 12])
+        #expect(throws: DiffusionError.self) { try LatentUpscaler(model: model).upscale(odd, .init(prompt: "x", seed: 1, steps: 2)) }
+    }
 }

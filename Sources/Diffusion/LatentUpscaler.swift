@@ -11,7 +11,8 @@ public final class LatentUpscalerModel: @unchecked Sendable {
     public let decoder: VAEDecoder
     public let schedulerConfig: SchedulerConfig
 
-    public init(path: String) throws {
+    /// Checks, without loading weights, that `path` is a latent upscaler's diffusers folder.
+    public static func checkFolder(_ path: String) throws {
         try ModelFiles.refusePickle(path)
         let index = path + "/model_index.json"
         guard let data = FileManager.default.contents(atPath: index) else {
@@ -21,6 +22,10 @@ public final class LatentUpscalerModel: @unchecked Sendable {
         guard pipelineClass == "StableDiffusionLatentUpscalePipeline" else {
             throw DiffusionError.modelFiles(path: index, reason: "\(pipelineClass) is not StableDiffusionLatentUpscalePipeline (the x2 latent upscaler)")
         }
+    }
+
+    public init(path: String) throws {
+        try Self.checkFolder(path)
         self.path = path
         tokenizer = try CLIPTokenizer.load(folder: path + "/tokenizer")
         textEncoder = try CLIPTextEncoder(folder: path + "/text_encoder")

@@ -35,15 +35,22 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         public var sampler: String?
         /// VAE tiles (latent pixels) when not the standard 64 overlapping by 16.
         public var tileSize: Int?, tileOverlap: Int?
+        /// A pass with its own model (the x2 latent upscaler): its name, hash and where it was.
+        public var model: String?, modelHash: String?, modelPath: String?
+        /// That model's guidance scale.
+        public var guidance: Double?
 
-        public init(upscaler: String, factor: Double, steps: Int, strength: Double, sampler: String? = nil, tileSize: Int? = nil, tileOverlap: Int? = nil) {
+        public init(upscaler: String, factor: Double, steps: Int, strength: Double, sampler: String? = nil, tileSize: Int? = nil, tileOverlap: Int? = nil,
+                    model: String? = nil, modelHash: String? = nil, modelPath: String? = nil, guidance: Double? = nil) {
             self.upscaler = upscaler; self.factor = factor; self.steps = steps; self.strength = strength; self.sampler = sampler
             self.tileSize = tileSize; self.tileOverlap = tileOverlap
+            self.model = model; self.modelHash = modelHash; self.modelPath = modelPath; self.guidance = guidance
         }
 
-        /// A1111's names for the latent upscalers; our pixel pass has no A1111 twin.
+        /// A1111's names for the latent upscalers; our pixel pass and the x2 upscaler model have no A1111 twin.
         static let a1111Upscalers = ["nearest-exact": "Latent (nearest-exact)", "bilinear": "Latent", "bilinear-antialiased": "Latent (antialiased)",
-                                     "bicubic": "Latent (bicubic)", "bicubic-antialiased": "Latent (bicubic antialiased)", "pixel": "Stockwerk pixel (bicubic)"]
+                                     "bicubic": "Latent (bicubic)", "bicubic-antialiased": "Latent (bicubic antialiased)", "pixel": "Stockwerk pixel (bicubic)",
+                                     "x2-upscaler": "SD x2 latent upscaler"]
     }
 
     public init(prompt: String, negativePrompt: String = "", seed: UInt64, steps: Int, sampler: String, guidance: Double,
@@ -85,6 +92,9 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         var text = ", Denoising strength: \(number(hires.strength)), Hires upscale: \(number(hires.factor)), Hires steps: \(hires.steps), "
             + "Hires upscaler: \(Hires.a1111Upscalers[hires.upscaler] ?? hires.upscaler)"
         if let sampler = hires.sampler { text += ", Hires sampler: \(Self.a1111Samplers[sampler] ?? sampler)" }
+        // A1111's keys for a hires pass with another checkpoint and its own CFG scale.
+        if let model = hires.model { text += ", Hires checkpoint: \(model)" + (hires.modelHash.map { " [\($0)]" } ?? "") }
+        if let guidance = hires.guidance { text += ", Hires CFG Scale: \(number(guidance))" }
         return text
     }
 
@@ -119,7 +129,14 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
             let upscaler = Hires.a1111Upscalers.first { $0.value == upscalerName }?.key ?? upscalerName
             let hiresSampler = values["Hires sampler"].map { name in a1111Samplers.first { $0.value == name }?.key ?? name }
             parameters.hires = Hires(upscaler: upscaler, factor: factor, steps: values["Hires steps"].flatMap(Int.init) ?? steps, strength: strength,
-                                     sampler: hiresSampler)
+                                     sampler: hiresSampler, guidance: values["Hires CFG Scale"].flatMap(Double.init))
+            // "name [hash]", as A1111 writes its checkpoints.
+            if let checkpoint = values["Hires checkpoint"], checkpoint != "Use same checkpoint" {
+                if checkpoint.hasSuffix("]"), let open = checkpoint.lastIndex(of: "[") {
+                    parameters.hires?.model = checkpoint[..<open].trimmingCharacters(in: .whitespaces)
+                    parameters.hires?.modelHash = String(checkpoint[checkpoint.index(after: open)..<checkpoint.index(before: checkpoint.endIndex)])
+                } else { parameters.hires?.model = checkpoint }
+            }
         }
         return parameters
     }

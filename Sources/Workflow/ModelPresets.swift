@@ -108,6 +108,21 @@ public enum ModelLocator {
     /// single-file checkpoint, of the UNet weights for a diffusers folder. Hashing gigabytes takes
     /// seconds and every plan needs it, so the result is kept in the models' hash cache, keyed by
     /// the weights file's path, size and modification time.
+    public static let upscalerSource = "https://huggingface.co/stabilityai/sd-x2-latent-upscaler (diffusers folder: its .safetensors and .json files, not the .bin files; licence CreativeML Open RAIL++-M)"
+
+    /// The x2 latent upscaler's folder: a path (relative to `baseFolder`), or a folder name in the
+    /// models folder. Checked to be that pipeline's diffusers folder, not loaded.
+    public static func resolveUpscaler(_ reference: String, baseFolder: String, modelsFolder: String) throws -> String {
+        var candidates = [reference.hasPrefix("/") ? reference : baseFolder + "/" + reference]
+        if !reference.contains("/") { candidates.append(modelsFolder + "/" + reference) }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw ModelLookupError(message: "the x2 latent upscaler `\(reference)` is not on disk: looked for \(candidates.joined(separator: " and "))",
+                                   hint: "get \(upscalerSource) into \(modelsFolder)/\(WorkflowSpec.RefineSettings.defaultUpscalerModel), or give its path in `refine.model`")
+        }
+        try LatentUpscalerModel.checkFolder(found)
+        return found
+    }
+
     public static func modelHash(_ path: String) throws -> String {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)

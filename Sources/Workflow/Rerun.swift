@@ -50,7 +50,8 @@ public enum Rerun {
     }
 
     /// Generates the image again. `warning` says when the model's hash differs from the one recorded.
-    public static func generate(_ parameters: GenerationParameters, model resolved: ResolvedModel,
+    /// An x2 upscaler pass finds its model where it was, else by name in `modelsFolder`.
+    public static func generate(_ parameters: GenerationParameters, model resolved: ResolvedModel, modelsFolder: String = ModelLocator.defaultModelsFolder(),
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> (image: RGBImage, warning: String?) {
         guard let sampler = Sampler(rawValue: parameters.sampler) else {
             throw ModelLookupError(message: "the image names sampler `\(parameters.sampler)`, which Stockwerk does not have",
@@ -68,16 +69,48 @@ public enum Rerun {
         guard let hires = parameters.hires else {
             return (RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)), warning)
         }
-        let (refine, tiling) = try hiresRefine(hires, firstSampler: sampler)
-        var base = request
-        base.tiling = tiling
-        // As the workflow's refine stage does: the first pass's image as saved (8-bit), its latents as made.
-        let refined = try refine.run(refining: HiresRefine.asSaved(result), of: base, pipeline: pipeline, progress: progress)
-        return (RGBImage(width: refined.image.shape[3], height: refined.image.shape[2], pixels: ImagePixels.rgb(from: refined.image)), warning)
+        let refined: GenerationResult
+        var refineWarning: String?
+        if hires.upscaler == WorkflowSpec.RefineSettings.Mode.x2Upscaler.rawValue {
+            let path: String
+            (path, refineWarning) = try upscaler(for: hires, modelsFolder: modelsFolder)
+            let upscale = LatentUpscaler.Request(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
+                                                 steps: hires.steps, guidance: Float(hires.guidance ?? 0), tiling: tiling(hires))
+            refined = try LatentUpscaler(model: try LatentUpscalerModel(path: path)).upscale(result.latents, upscale, progress: progress)
+        } else {
+            var base = request
+            base.tiling = tiling(hires)
+            // As the workflow's refine stage does: the first pass's image as saved (8-bit), its latents as made.
+            refined = try hiresRefine(hires, firstSampler: sampler).run(refining: HiresRefine.asSaved(result), of: base, pipeline: pipeline, progress: progress)
+        }
+        return (RGBImage(width: refined.image.shape[3], height: refined.image.shape[2], pixels: ImagePixels.rgb(from: refined.image)), warning ?? refineWarning)
+    }
+
+    /// The x2 upscaler recorded in an image's parameters: where it was, else its name in the models folder.
+    static func upscaler(for hires: GenerationParameters.Hires, modelsFolder: String) throws -> (path: String, warning: String?) {
+        let path: String
+        if let recorded = hires.modelPath, FileManager.default.fileExists(atPath: recorded) { path = recorded } else {
+            let name = hires.model ?? WorkflowSpec.RefineSettings.defaultUpscalerModel
+            do { path = try ModelLocator.resolveUpscaler(name, baseFolder: FileManager.default.currentDirectoryPath, modelsFolder: modelsFolder) } catch let error as ModelLookupError {
+                throw ModelLookupError(message: "the x2 upscaler that refined this image (\(name)) is not available: \(error.message)", hint: error.hint)
+            }
+        }
+        let hash = try ModelLocator.modelHash(path)
+        let warning = hires.modelHash == nil || hires.modelHash == hash ? nil
+            : "the x2 upscaler's hash is \(hash), the image was refined with \(hires.modelHash!): the result will differ"
+        return (path, warning)
+    }
+
+    /// VAE tiles as recorded (the standard ones when not).
+    static func tiling(_ hires: GenerationParameters.Hires) -> VAETiling {
+        var tiling = VAETiling.standard
+        if let size = hires.tileSize { tiling.tileSize = size }
+        if let overlap = hires.tileOverlap { tiling.overlap = overlap }
+        return tiling
     }
 
     /// The refine pass recorded in an image's parameters.
-    static func hiresRefine(_ hires: GenerationParameters.Hires, firstSampler: Sampler) throws -> (HiresRefine, VAETiling) {
+    static func hiresRefine(_ hires: GenerationParameters.Hires, firstSampler: Sampler) throws -> HiresRefine {
         guard let enlargement = HiresRefine.Enlargement(rawValue: hires.upscaler) else {
             throw ModelLookupError(message: "the image's hires pass used the upscaler `\(hires.upscaler)`, which Stockwerk does not have",
                                    hint: "Stockwerk's hires upscalers: \(HiresRefine.Enlargement.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -89,9 +122,6 @@ public enum Rerun {
             }
             return sampler
         } ?? firstSampler
-        var tiling = VAETiling.standard
-        if let size = hires.tileSize { tiling.tileSize = size }
-        if let overlap = hires.tileOverlap { tiling.overlap = overlap }
-        return (HiresRefine(enlargement: enlargement, factor: hires.factor, strength: hires.strength, steps: hires.steps, sampler: sampler), tiling)
+        return HiresRefine(enlargement: enlargement, factor: hires.factor, strength: hires.strength, steps: hires.steps, sampler: sampler)
     }
 }

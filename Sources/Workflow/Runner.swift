@@ -27,6 +27,7 @@ public final class Runner {
     var refineFolder: String { output + "/.stockwerk/refine" }
     /// The model last loaded by the generate stage (one at a time: a model is gigabytes).
     private var loadedModel: (path: String, model: StableDiffusionModel)?
+    private var loadedUpscaler: LatentUpscalerModel?
     var imagesFolder: String { output + "/images" }
     var packagesFolder: String { output + "/packages" }
     public var catalogPath: String { output + "/catalog.sqlite" }
@@ -181,8 +182,9 @@ public final class Runner {
         }
     }
 
-    /// refine: the hires pass (HiresRefine) over the first pass's latents or image, written as the
-    /// job's source. Cached by the first pass's inputs and the refine settings.
+    /// refine: the hires pass (HiresRefine) over the first pass's latents or image, or the x2
+    /// latent upscaler over its latents, written as the job's source. Cached by the first pass's
+    /// inputs and the refine settings.
     func refineStage(_ job: Job, _ generation: GenerationPlan, _ refine: RefinePlan, index: Int, catalog: Catalog, runID: Int64) throws {
         let parameters = generation.parameters
         try timed(job, "refine", index: index) {
@@ -190,23 +192,40 @@ public final class Runner {
                 try adopt(cached, for: job, catalog: catalog, runID: runID)
                 return ((), true, nil)
             }
-            let model = try model(at: generation.modelPath, options: generation.options)
-            var base = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
-                                         steps: parameters.steps, guidance: Float(parameters.guidance), sampler: Sampler(rawValue: parameters.sampler) ?? .ddim,
-                                         width: parameters.width, height: parameters.height)
-            base.tiling = refine.tiling
             let latents = try SafeTensorsFile(path: generation.latentsPath).tensor("latents")
-            // The pixel mode starts from the first pass's image as saved ([0, 1], as results are).
-            let saved = try RGBImage.read(generation.firstPassPath)
-            let first = GenerationResult(latents: latents, image: ImagePixels.unitTensor(fromRGB: saved.pixels, width: saved.width, height: saved.height))
-            let result = try refine.hires.run(refining: first, of: base, pipeline: Pipeline(model: model))
+            let result: GenerationResult, note: String
+            switch refine.pass {
+            case .hires(let hires):
+                let model = try model(at: generation.modelPath, options: generation.options)
+                var base = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
+                                             steps: parameters.steps, guidance: Float(parameters.guidance), sampler: Sampler(rawValue: parameters.sampler) ?? .ddim,
+                                             width: parameters.width, height: parameters.height)
+                base.tiling = refine.tiling
+                // The pixel mode starts from the first pass's image as saved ([0, 1], as results are).
+                let saved = try RGBImage.read(generation.firstPassPath)
+                let first = GenerationResult(latents: latents, image: ImagePixels.unitTensor(fromRGB: saved.pixels, width: saved.width, height: saved.height))
+                result = try hires.run(refining: first, of: base, pipeline: Pipeline(model: model))
+                note = "\(hires.enlargement.rawValue), strength \(hires.strength)"
+            case .x2Upscaler(let modelPath, let steps, let guidance):
+                let request = LatentUpscaler.Request(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
+                                                     steps: steps, guidance: guidance, tiling: refine.tiling)
+                result = try LatentUpscaler(model: try upscaler(at: modelPath)).upscale(latents, request)
+                note = "x2 latent upscaler, \(steps) steps"
+            }
             let (width, height) = (result.image.shape[3], result.image.shape[2])
             try RGBImage(width: width, height: height, pixels: ImagePixels.rgb(from: result.image)).write(to: job.source)
             let hash = try Hashing.file(job.source)
             try catalog.record(StageRecord(jobID: job.id, stage: "refine", inputsHash: refine.inputsHash, artifactPath: job.source,
                                            artifactHash: hash, details: parameters.json, runID: runID), artifactSize: fileSize(job.source))
-            return ((), false, "\(parameters.width)x\(parameters.height) → \(width)x\(height), \(refine.hires.enlargement.rawValue), strength \(refine.hires.strength)")
+            return ((), false, "\(parameters.width)x\(parameters.height) → \(width)x\(height), " + note)
         }
+    }
+
+    private func upscaler(at path: String) throws -> LatentUpscalerModel {
+        if let loadedUpscaler, loadedUpscaler.path == path { return loadedUpscaler }
+        loadedUpscaler = nil
+        loadedUpscaler = try LatentUpscalerModel(path: path)
+        return loadedUpscaler!
     }
 
     private func model(at path: String, options: StableDiffusionModel.LoadOptions) throws -> StableDiffusionModel {

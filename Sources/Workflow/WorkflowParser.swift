@@ -7,7 +7,7 @@ import Yams
 /// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
 public enum WorkflowParser {
     static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "finish", "metadata", "agencies", "output"]
-    static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "tile_size", "tile_overlap"]
+    static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "model", "guidance", "tile_size", "tile_overlap"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
                                "sampler", "guidance", "wildcards", "max_prompts"]
     static let samplers = ["ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras", "lcm"]
@@ -242,23 +242,35 @@ public enum WorkflowParser {
     static func parseRefine(_ node: Node, location: WorkflowSpec.Location, reader: YAMLNodeReader) -> WorkflowSpec.RefineSettings? {
         guard let map = reader.mapping(node, path: "refine", allowed: refineKeys) else { return nil }
         var settings = WorkflowSpec.RefineSettings(location: location)
-        if let entry = map["mode"] {
-            if case .scalar(let scalar) = entry.value, scalar.string == "x2-upscaler" {
-                reader.issue("refine mode x2-upscaler (the SD x2 latent upscaler model) is not available yet", at: entry.value,
-                             hint: "use `mode: latent` (latents enlarged, then redrawn) or `mode: pixel` (decoded, enlarged, encoded, redrawn)")
-            } else if let mode = reader.choice(entry.value, path: "refine.mode", WorkflowSpec.RefineSettings.Mode.self,
-                                               cases: WorkflowSpec.RefineSettings.Mode.allCases) {
-                settings.mode = mode
-            }
+        if let entry = map["mode"], let mode = reader.choice(entry.value, path: "refine.mode", WorkflowSpec.RefineSettings.Mode.self,
+                                                             cases: WorkflowSpec.RefineSettings.Mode.allCases) {
+            settings.mode = mode
         }
-        if let entry = map["upscale"] {
+        // Each mode's own settings; one that does not apply is a mistake worth naming.
+        let x2 = settings.mode == .x2Upscaler
+        for key in x2 ? ["upscale", "strength", "sampler"] : ["model", "guidance"] {
+            guard let entry = map[key] else { continue }
+            reader.issue("refine.\(key) does not apply to mode \(settings.mode.rawValue)", at: entry.key,
+                         hint: x2 ? "the x2 upscaler always doubles, draws from noise guided by the small latents, and samples with its own Euler scheduler; remove `\(key)`"
+                                  : "`model` and `guidance` belong to `mode: x2-upscaler`; remove `\(key)`")
+        }
+        if x2, let entry = map["factor"], let value = reader.double(entry.value, path: "refine.factor", range: 1...4), value != 2 {
+            reader.issue("refine.factor is \(value), but the x2 upscaler only doubles", at: entry.value,
+                         hint: "remove `factor` (it is 2), or use `mode: latent` or `mode: pixel` for other factors; finish enlarges the rest")
+        }
+        if x2, let entry = map["model"], let value = reader.string(entry.value, path: "refine.model") {
+            settings.model = value
+            settings.modelLocation = Self.location(entry.value)
+        }
+        if x2, let entry = map["guidance"], let value = reader.double(entry.value, path: "refine.guidance", range: 0...50) { settings.guidance = value }
+        if !x2, let entry = map["upscale"] {
             let latentModes = HiresRefine.Enlargement.allCases.filter { $0 != .pixel }
             if let value = reader.choice(entry.value, path: "refine.upscale", HiresRefine.Enlargement.self, cases: latentModes) { settings.upscale = value.rawValue }
         }
-        if let entry = map["factor"], let value = reader.double(entry.value, path: "refine.factor", range: 1...4) { settings.factor = value }
-        if let entry = map["strength"], let value = reader.double(entry.value, path: "refine.strength", range: 0.01...1) { settings.strength = value }
+        if !x2, let entry = map["factor"], let value = reader.double(entry.value, path: "refine.factor", range: 1...4) { settings.factor = value }
+        if !x2, let entry = map["strength"], let value = reader.double(entry.value, path: "refine.strength", range: 0.01...1) { settings.strength = value }
         if let entry = map["steps"], let value = reader.int(entry.value, path: "refine.steps", range: 1...1000) { settings.steps = value }
-        if let entry = map["sampler"], let value = reader.string(entry.value, path: "refine.sampler") {
+        if !x2, let entry = map["sampler"], let value = reader.string(entry.value, path: "refine.sampler") {
             if samplers.contains(value) { settings.sampler = value } else {
                 reader.issue("refine.sampler cannot be `\(value)`", at: entry.value, hint: "choose one of \(samplers.joined(separator: ", "))")
             }

@@ -46,28 +46,41 @@ public struct WorkflowSpec: Sendable {
         var location: Location
     }
 
-    /// `refine:` the hires pass over generated images: enlarged ×factor (in latent space or in
-    /// pixels), then img2img with the same prompt and seed. See docs/upscaling.md.
+    /// `refine:` the pass over generated images that adds detail at a larger size: the hires pass
+    /// (enlarged ×factor in latent space or in pixels, then img2img with the same prompt and seed)
+    /// or the SD x2 latent upscaler model. See docs/upscaling.md.
     public struct RefineSettings: Sendable {
-        public enum Mode: String, Sendable, CaseIterable { case latent, pixel }
+        public enum Mode: String, Sendable, CaseIterable { case latent, pixel, x2Upscaler = "x2-upscaler" }
         public var mode: Mode = .latent
         /// The latent enlargement (torch interpolate mode); `pixel` mode ignores it.
         public var upscale: String = "bicubic-antialiased"
         public var factor: Double = 2
         /// Default by mode: a latent enlargement is blurry and needs more redrawing than a pixel one.
         public var strength: Double?
-        /// Default: the generation's steps.
+        /// Default: the generation's steps (x2-upscaler: 20, as its model card).
         public var steps: Int?
         /// Default: the generation's sampler.
         public var sampler: String?
+        /// x2-upscaler: the upscaler's diffusers folder (a path, or a folder name in the models folder).
+        public var model: String?
+        /// x2-upscaler: classifier-free guidance (0, the model card's value, ignores the prompt).
+        public var guidance: Double?
         /// VAE tiles, in latent pixels.
         public var tileSize = 64, tileOverlap = 16
         var location: Location
+        var modelLocation: Location?
 
         public static let defaultLatentStrength = 0.55, defaultPixelStrength = 0.35
+        public static let defaultUpscalerModel = "sd-x2-latent-upscaler", defaultUpscalerSteps = 20
 
-        public var enlargement: String { mode == .pixel ? "pixel" : upscale }
-        public var effectiveStrength: Double { strength ?? (mode == .pixel ? Self.defaultPixelStrength : Self.defaultLatentStrength) }
+        public var enlargement: String { mode == .latent ? upscale : mode.rawValue }
+        public var effectiveStrength: Double {
+            switch mode {
+            case .latent: return strength ?? Self.defaultLatentStrength
+            case .pixel: return strength ?? Self.defaultPixelStrength
+            case .x2Upscaler: return 1  // it draws the large latents from noise, guided by the small ones
+            }
+        }
     }
 
     public struct MetadataDefaults: Sendable {

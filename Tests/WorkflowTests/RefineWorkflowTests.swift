@@ -74,7 +74,9 @@ import Testing
 
     @Test func refusesBadSettingsWithTheirLocation() throws {
         let folder = try TestSupport.temporaryFolder("refine-bad")
-        for (refine, expected) in [("refine: {mode: x2-upscaler}", "not available yet"), ("refine: {factor: 9}", "refine.factor"),
+        for (refine, expected) in [("refine: {mode: x2-upscaler, strength: 0.5}", "refine.strength does not apply"),
+                                   ("refine: {mode: x2-upscaler, factor: 3}", "only doubles"), ("refine: {mode: pixel, guidance: 3}", "refine.guidance does not apply"),
+                                   ("refine: {mode: x3}", "refine.mode"), ("refine: {factor: 9}", "refine.factor"),
                                    ("refine: {tile_size: 32, tile_overlap: 16}", "half the tile size"), ("refine: {upscale: lanczos}", "refine.upscale"),
                                    ("refine: {sampler: heun}", "refine.sampler")] {
             let path = try write(refine, in: folder)
@@ -87,6 +89,60 @@ import Testing
         try "import: {files: \"*.jpg\"}\nrefine: {mode: latent}\n".write(toFile: imported, atomically: true, encoding: .utf8)
         do { _ = try WorkflowParser.parse(file: imported); Issue.record("refine without generate was accepted") } catch let error as WorkflowValidationError {
             #expect(error.issues.contains { $0.message.contains("generates none") && $0.line == 2 })
+        }
+    }
+
+    static let upscalerFolder = TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/tiny-x2-upscaler"
+
+    /// `mode: x2-upscaler`: the first pass's latents doubled by the x2 latent upscaler model (the
+    /// tiny fixture checked against diffusers in LatentUpscalerTests), recorded and rerun.
+    @Test func x2UpscalerRefinesCachesAndReruns() throws {
+        let folder = try TestSupport.temporaryFolder("refine-x2")
+        let refine = "refine: {mode: x2-upscaler, model: \(Self.upscalerFolder), steps: 3, guidance: 7.5}"
+        let plan = try plan(try write(refine, in: folder))
+        let job = try #require(plan.jobs.first)
+        #expect(job.sourceInfo.width == 32 && job.planned.width == 128)
+        let summary = try Runner(plan: plan).run()
+        #expect(summary.images.allSatisfy { $0.failure == nil }, "\(summary.images.map { $0.failure ?? "" })")
+        let refined = try RGBImage.read(job.source)
+        #expect(refined.width == 32 && refined.height == 32)
+
+        // The refined source is the upscaler run on the first pass's latents, as the Diffusion API makes it.
+        let base = GenerationRequest(prompt: "a red fox in snow", seed: 11, steps: 3, guidance: 7.5, sampler: .ddim, width: 16, height: 16)
+        let first = try Pipeline(model: try StableDiffusionModel(path: GenerateWorkflowTests.tinyModel)).generate(base)
+        let upscaler = try LatentUpscalerModel(path: Self.upscalerFolder)
+        let direct = try LatentUpscaler(model: upscaler).upscale(first.latents, .init(prompt: "a red fox in snow", seed: 11, steps: 3, guidance: 7.5))
+        #expect(refined.pixels == ImagePixels.rgb(from: direct.image))
+
+        // Recorded with the upscaler's name and hash (A1111: Hires checkpoint, Hires CFG Scale); rerun makes the same pixels.
+        let output = folder + "/out/images/\(job.name).jpg"
+        let comment = try TestSupport.exiftool(output)["ExifIFD:UserComment"] as? String ?? ""
+        let hash = try ModelLocator.modelHash(Self.upscalerFolder)
+        #expect(comment.contains("Hires upscaler: SD x2 latent upscaler") && comment.contains("Hires checkpoint: tiny-x2-upscaler [\(hash)]")
+                && comment.contains("Hires CFG Scale: 7.5") && comment.contains("Denoising strength: 1"), "\(comment)")
+        let parameters = try Rerun.parameters(of: output)
+        let hires = GenerationParameters.Hires(upscaler: "x2-upscaler", factor: 2, steps: 3, strength: 1, model: "tiny-x2-upscaler", modelHash: hash,
+                                               modelPath: Self.upscalerFolder, guidance: 7.5)
+        #expect(parameters.hires == hires)
+        var fromText = hires
+        fromText.modelPath = nil
+        #expect(GenerationParameters.fromA1111(parameters.a1111Text)?.hires == fromText)
+        let again = try Rerun.generate(parameters, model: try Rerun.model(for: parameters, override: GenerateWorkflowTests.tinyModel,
+                                                                          presetsFolder: TestSupport.presetsFolder, modelsFolder: folder))
+        #expect(again.image.pixels == refined.pixels && again.warning == nil)
+
+        // Run again: only the check stage runs.
+        let second = try Runner(plan: plan).run()
+        #expect(second.stagesRun == 1 && second.stagesSkipped == 4, "\(second.stagesRun) run, \(second.stagesSkipped) skipped")
+    }
+
+    @Test func x2UpscalerThatIsNotThereIsNamedWithItsLocation() throws {
+        let folder = try TestSupport.temporaryFolder("refine-x2-missing")
+        for (refine, expected) in [("refine: {mode: x2-upscaler, model: nowhere}", "is not on disk"),
+                                   ("refine: {mode: x2-upscaler, model: \(GenerateWorkflowTests.tinyModel)}", "not StableDiffusionLatentUpscalePipeline")] {
+            do { _ = try plan(try write(refine, in: folder)); Issue.record("\(refine) was accepted") } catch let error as WorkflowValidationError {
+                #expect(error.issues.contains { $0.message.contains(expected) && $0.line == 8 }, "\(refine): \(error.issues)")
+            }
         }
     }
 }

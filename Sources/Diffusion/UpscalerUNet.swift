@@ -18,6 +18,7 @@ public final class UpscalerUNet: @unchecked Sendable {
         }
         try config.checkSupported(path: path)
         layout = UpscalerUNetLayout(config)
+        try layout.checkConnected(config, path: path)
         let source = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
         weights = try source.tensors(layout.parameters(config), configName: path)
     }

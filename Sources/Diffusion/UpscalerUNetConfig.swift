@@ -163,6 +163,37 @@ struct UpscalerUNetLayout: Sendable {
         self.up = up
     }
 
+    /// Follows the channel count through the blocks (skips included) and names the first layer that
+    /// would receive another width — a config diffusers cannot run either.
+    func checkConnected(_ config: UpscalerUNetConfig, path: String) throws {
+        var width = config.blockOutChannels[0]
+        func pass(_ layer: Layer) throws {
+            guard layer.resnet.input == width else {
+                throw DiffusionError.modelFiles(path: path, reason: "the UNet's blocks do not connect: \(layer.resnet.prefix) takes \(layer.resnet.input) channels but receives \(width) (diffusers cannot run this config either)")
+            }
+            width = layer.resnet.output
+            if let attention = layer.attention, attention.width != width {
+                throw DiffusionError.modelFiles(path: path, reason: "the UNet's blocks do not connect: \(attention.prefix) is \(attention.width) wide but receives \(width) channels")
+            }
+        }
+        var states: [Int?] = [width]
+        for block in down {
+            for layer in block.layers {
+                try pass(layer)
+                states.append(block.keepsStates ? width : nil)
+            }
+        }
+        for block in up {
+            let taken = states.suffix(block.layers.count)
+            states.removeLast(min(block.layers.count, states.count))
+            if let skip = taken.last ?? nil { width += skip }
+            for layer in block.layers { try pass(layer) }
+        }
+        guard width == config.blockOutChannels[0] else {
+            throw DiffusionError.modelFiles(path: path, reason: "the UNet's last block gives \(width) channels, conv_out takes \(config.blockOutChannels[0])")
+        }
+    }
+
     /// Every tensor by diffusers name with its shape.
     func parameters(_ config: UpscalerUNetConfig) -> [(name: String, shape: [Int])] {
         var out: [(String, [Int])] = []

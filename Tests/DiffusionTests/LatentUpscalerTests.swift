@@ -47,6 +47,21 @@ import Testing
         #expect(meanPixel <= 1.0 / 255, "guidance \(guidance): mean pixel difference \(meanPixel)")
     }
 
+    /// Widths whose blocks do not connect (the second up block would also count as "first" and
+    /// drop its skip) are refused when the model is opened, naming the layer, not at run time.
+    @Test func refusesAConfigWhoseBlocksDoNotConnect() throws {
+        let folder = try TestSupport.temporaryFolder("x2-unet") + "/unet"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: PipelineTests.folder("tiny-x2-upscaler") + "/unet/config.json"))) as! [String: Any]
+        config["block_out_channels"] = [32, 64, 64, 64]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        #expect {
+            try UpscalerUNet(folder: folder)
+        } throws: { error in
+            "\(error)".contains("up_blocks.1.resnets.0 takes 64 channels but receives 128")
+        }
+    }
+
     @Test func refusesOtherFoldersAndBadLatents() throws {
         #expect(throws: DiffusionError.self) { try LatentUpscalerModel(path: PipelineTests.folder("tiny-sd1")) }
         let model = try LatentUpscalerModel(path: PipelineTests.folder("tiny-x2-upscaler"))

@@ -264,6 +264,28 @@ case "upscale-compare":
         }
     } catch { fail("\(error)") }
     exit(0)
+case "x2-upscaler":
+    // x2-upscaler FOLDER LOW_RES STEPS: the x2 latent upscaler pipeline (a diffusers folder, e.g.
+    // Tools/bench/make_random_x2_upscaler.py's) on random LOW_RES² latents, guidance 0: seconds per
+    // step, then the VAE decode; run under /usr/bin/time for peak RSS. Same work as x2_upscaler_reference.py.
+    guard arguments.count == 4, let low = Int(arguments[2]), let steps = Int(arguments[3]) else { fail("usage: x2-upscaler FOLDER LOW_RES STEPS") }
+    do {
+        let built = Date()
+        let model = try LatentUpscalerModel(path: arguments[1])
+        print(String(format: "stockwerk: loaded the x2 upscaler in %.1f s", Date().timeIntervalSince(built)))
+        var generator = TorchGenerator(seed: 0)
+        let latents = generator.randn(shape: [1, 4, low, low])
+        let request = LatentUpscaler.Request(prompt: "a lighthouse on a cliff at dawn, photo", seed: 0, steps: steps, guidance: 0)
+        let begin = Date()
+        var last = begin
+        let result = try LatentUpscaler(model: model).upscale(latents, request) { done, total in
+            print(String(format: "stockwerk: step %d/%d at %d² latents: %.2f s", done, total, 2 * low, Date().timeIntervalSince(last)))
+            last = Date()
+        }
+        print(String(format: "stockwerk: VAE decode %@: %.2f s; whole upscale %.1f s", "\(result.image.shape)", Date().timeIntervalSince(last),
+                     Date().timeIntervalSince(begin)))
+    } catch { fail("\(error)") }
+    exit(0)
 case "vae-decode":
     // vae-decode SIZE whole|tiled: full-size SD 1.5 VAE (random weights) decoding SIZE×SIZE pixels,
     // whole or in 512-px tiles (VAETiling.standard, tiled whatever the size); run under /usr/bin/time for peak RSS.

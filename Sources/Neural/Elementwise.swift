@@ -23,7 +23,15 @@ public enum Ops {
             Parallel.forRanges(o.count, minimumChunk: 4_096) { range in
                 switch kind {
                 case .quickGELU: for i in range { let v = o[i]; o[i] = v / (1 + expf(-1.702 * v)) }
-                case .gelu: for i in range { let v = o[i]; o[i] = 0.5 * v * (1 + erff(v * 0.707_106_77)) }
+                case .gelu:
+                    var i = range.lowerBound
+                    let raw = UnsafeMutableRawPointer(o.baseAddress!)
+                    while i + 16 <= range.upperBound {
+                        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                        raw.storeBytes(of: 0.5 * v * (1 + erf16(v * 0.707_106_77)), toByteOffset: i * 4, as: SIMD16<Float>.self)
+                        i += 16
+                    }
+                    for j in i..<range.upperBound { let v = o[j]; o[j] = 0.5 * v * (1 + erff(v * 0.707_106_77)) }
                 case .silu: for i in range { let v = o[i]; o[i] = v / (1 + expf(-v)) }
                 }
             }

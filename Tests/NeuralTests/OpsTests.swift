@@ -33,6 +33,18 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
         #expect(worst(Ops.silu(x), try file.tensor("silu")) <= 1e-5)
     }
 
+    /// The vectorised erf behind GELU against libm's erf in double, over −8…8 (and the tail of a
+    /// tensor whose length is not a multiple of 16, which takes the scalar path).
+    @Test func geluIsExactToFloatPrecision() {
+        let values = (0..<16_003).map { Float($0 - 8_000) / 1_000 }
+        let out = Ops.gelu(Tensor(shape: [values.count], storage: values))
+        let errors = zip(values, out.storage).map { (v: Float, y: Float) -> Double in
+            let x = Double(v), exact: Double = 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
+            return abs(Double(y) - exact) / max(1, abs(x))
+        }
+        #expect(errors.max()! <= 5e-7, "worst relative error \(errors.max()!)")
+    }
+
     @Test func linearMatchesAPlainProduct() throws {
         // 2×3 · (4×3)ᵀ + bias, small enough to check by hand.
         let x = Tensor(shape: [2, 3], storage: [1, 2, 3, 4, 5, 6])

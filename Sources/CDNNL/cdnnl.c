@@ -23,13 +23,40 @@ int sw_dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, flo
     return dnnl_sgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == dnnl_success ? 0 : -1;
 }
 
-// A created primitive for one convolution shape.
+// A created primitive for one convolution shape. The convolution runs on the layouts oneDNN
+// prefers (blocked channels, e.g. nChw8c / OIhw8i8o), as PyTorch lets it: its direct JIT kernels
+// beat the im2col + GEMM path it must take on plain NCHW. Our tensors stay NCHW, so the input,
+// the weights (every call: caching them by address would be unsafe) and the output are reordered
+// around it; `reorder_*` is NULL where the layouts already agree.
 typedef struct {
     int64_t key[11];
     dnnl_primitive_t primitive;
     dnnl_memory_desc_t src, weights, bias, dst, scratch;
     size_t scratch_size;
+    dnnl_memory_desc_t conv_src, conv_weights, conv_dst;
+    dnnl_primitive_t reorder_src, reorder_weights, reorder_dst;
 } conv_entry;
+
+// STOCKWERK_CONV_LAYOUT=plain keeps every convolution on NCHW (for comparison).
+static int use_blocked_layouts(void) {
+    static int decided = -1;
+    if (decided < 0) {
+        const char *value = getenv("STOCKWERK_CONV_LAYOUT");
+        decided = !(value && strcmp(value, "plain") == 0);
+    }
+    return decided;
+}
+
+static dnnl_status_t make_reorder(dnnl_primitive_t *out, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
+    *out = NULL;
+    if (dnnl_memory_desc_equal(from, to)) return dnnl_success;
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, NULL);
+    if (s != dnnl_success) return s;
+    s = dnnl_primitive_create(out, pd);
+    dnnl_primitive_desc_destroy(pd);
+    return s;
+}
 
 // Convolutions get their scratch memory from us (user scratchpad mode). oneDNN's own "library"
 // scratchpad in Debian's build is one buffer per *creating* thread, so a primitive created on one
@@ -48,13 +75,25 @@ static void *scratch_of_size(size_t size) {
 
 #define CACHE_SIZE 128
 static conv_entry cache[CACHE_SIZE];
-static int cache_count = 0;
+static int cache_count = 0, next_eviction = 0;
+
+static void destroy_entry(conv_entry *entry) {
+    dnnl_primitive_t primitives[4] = {entry->primitive, entry->reorder_src, entry->reorder_weights, entry->reorder_dst};
+    for (int i = 0; i < 4; i++) if (primitives[i]) dnnl_primitive_destroy(primitives[i]);
+    memset(entry, 0, sizeof(*entry));
+}
 
 static conv_entry *find_or_create(const int64_t key[11], int has_bias, int *status) {
     for (int i = 0; i < cache_count; i++)
         if (memcmp(cache[i].key, key, sizeof(int64_t) * 11) == 0) return &cache[i];
-    if (cache_count == CACHE_SIZE) { *status = -2; return NULL; }
+    // A full cache gives up its oldest shape (a long run can meet any number of sizes).
     conv_entry *entry = &cache[cache_count];
+    int reused = cache_count == CACHE_SIZE;
+    if (reused) {
+        entry = &cache[next_eviction];
+        next_eviction = (next_eviction + 1) % CACHE_SIZE;
+        destroy_entry(entry);
+    }
     memcpy(entry->key, key, sizeof(int64_t) * 11);
     int64_t batch = key[0], ic = key[1], h = key[2], w = key[3], oc = key[4], kh = key[5], kw = key[6];
     int64_t stride = key[7], pad = key[8], pad_end = key[10];
@@ -65,23 +104,34 @@ static conv_entry *find_or_create(const int64_t key[11], int has_bias, int *stat
     dnnl_memory_desc_init_by_tag(&entry->weights, 4, weight_dims, dnnl_f32, dnnl_oihw);
     dnnl_memory_desc_init_by_tag(&entry->bias, 1, bias_dims, dnnl_f32, dnnl_x);
     dnnl_memory_desc_init_by_tag(&entry->dst, 4, dst_dims, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_t any_src, any_weights, any_dst;
+    int blocked = use_blocked_layouts();
+    dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, dnnl_f32, blocked ? dnnl_format_tag_any : dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&any_weights, 4, weight_dims, dnnl_f32, blocked ? dnnl_format_tag_any : dnnl_oihw);
+    dnnl_memory_desc_init_by_tag(&any_dst, 4, dst_dims, dnnl_f32, blocked ? dnnl_format_tag_any : dnnl_nchw);
     dnnl_convolution_desc_t desc;
     dnnl_status_t s = dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
-        &entry->src, &entry->weights, has_bias ? &entry->bias : NULL, &entry->dst, strides, padding, padding_end);
-    if (s != dnnl_success) { *status = (int)s; return NULL; }
+        &any_src, &any_weights, has_bias ? &entry->bias : NULL, &any_dst, strides, padding, padding_end);
+    if (s != dnnl_success) { *status = (int)s; destroy_entry(entry); return NULL; }
     dnnl_primitive_attr_t attributes;
     dnnl_primitive_attr_create(&attributes);
     dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user);
     dnnl_primitive_desc_t pd;
     s = dnnl_primitive_desc_create(&pd, &desc, attributes, engine, NULL);
     dnnl_primitive_attr_destroy(attributes);
-    if (s != dnnl_success) { *status = (int)s; return NULL; }
+    if (s != dnnl_success) { *status = (int)s; destroy_entry(entry); return NULL; }
     entry->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     entry->scratch_size = dnnl_memory_desc_get_size(&entry->scratch);
+    entry->conv_src = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    entry->conv_weights = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    entry->conv_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     s = dnnl_primitive_create(&entry->primitive, pd);
     dnnl_primitive_desc_destroy(pd);
-    if (s != dnnl_success) { *status = (int)s; return NULL; }
-    cache_count++;
+    if (s == dnnl_success) s = make_reorder(&entry->reorder_src, &entry->src, &entry->conv_src);
+    if (s == dnnl_success) s = make_reorder(&entry->reorder_weights, &entry->weights, &entry->conv_weights);
+    if (s == dnnl_success) s = make_reorder(&entry->reorder_dst, &entry->conv_dst, &entry->dst);
+    if (s != dnnl_success) { *status = (int)s; destroy_entry(entry); return NULL; }
+    if (!reused) cache_count++;
     return entry;
 }
 
@@ -100,23 +150,56 @@ int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t
     }
     void *scratch_buffer = entry->scratch_size ? scratch_of_size(entry->scratch_size) : NULL;
     if (entry->scratch_size && !scratch_buffer) { pthread_mutex_unlock(&lock); return -4; }
-    dnnl_memory_t m_src, m_weights, m_bias = NULL, m_dst, m_scratch = NULL;
+    // Blocked copies of the input, weights and output where the convolution wants them.
+    void *conv_buffers[3] = {NULL, NULL, NULL};
+    const dnnl_memory_desc_t *conv_mds[3] = {&entry->conv_src, &entry->conv_weights, &entry->conv_dst};
+    dnnl_primitive_t reorders[3] = {entry->reorder_src, entry->reorder_weights, entry->reorder_dst};
+    for (int i = 0; i < 3; i++) {
+        if (!reorders[i]) continue;
+        size_t size = dnnl_memory_desc_get_size(conv_mds[i]);
+        conv_buffers[i] = aligned_alloc(64, (size + 63) / 64 * 64);
+        if (!conv_buffers[i]) {
+            for (int j = 0; j < i; j++) free(conv_buffers[j]);
+            pthread_mutex_unlock(&lock);
+            return -4;
+        }
+    }
+    dnnl_memory_t m_src, m_weights, m_bias = NULL, m_dst, m_scratch = NULL, m_conv[3] = {NULL, NULL, NULL};
     dnnl_memory_create(&m_src, &entry->src, engine, (void *)src);
     dnnl_memory_create(&m_weights, &entry->weights, engine, (void *)weights);
     if (bias) dnnl_memory_create(&m_bias, &entry->bias, engine, (void *)bias);
     dnnl_memory_create(&m_dst, &entry->dst, engine, dst);
     if (scratch_buffer) dnnl_memory_create(&m_scratch, &entry->scratch, engine, scratch_buffer);
-    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, m_src}, {DNNL_ARG_WEIGHTS, m_weights}, {DNNL_ARG_DST, m_dst}};
+    for (int i = 0; i < 3; i++) if (reorders[i]) dnnl_memory_create(&m_conv[i], conv_mds[i], engine, conv_buffers[i]);
+    dnnl_status_t s = dnnl_success;
+    if (reorders[0]) {
+        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, m_src}, {DNNL_ARG_TO, m_conv[0]}};
+        s = dnnl_primitive_execute(reorders[0], stream, 2, r);
+    }
+    if (s == dnnl_success && reorders[1]) {
+        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, m_weights}, {DNNL_ARG_TO, m_conv[1]}};
+        s = dnnl_primitive_execute(reorders[1], stream, 2, r);
+    }
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, m_conv[0] ? m_conv[0] : m_src}, {DNNL_ARG_WEIGHTS, m_conv[1] ? m_conv[1] : m_weights},
+                               {DNNL_ARG_DST, m_conv[2] ? m_conv[2] : m_dst}};
     int count = 3;
     if (m_scratch) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, m_scratch};
     if (m_bias) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, m_bias};
-    dnnl_status_t s = dnnl_primitive_execute(entry->primitive, stream, count, args);
+    if (s == dnnl_success) s = dnnl_primitive_execute(entry->primitive, stream, count, args);
+    if (s == dnnl_success && reorders[2]) {
+        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, m_conv[2]}, {DNNL_ARG_TO, m_dst}};
+        s = dnnl_primitive_execute(reorders[2], stream, 2, r);
+    }
     if (s == dnnl_success) s = dnnl_stream_wait(stream);
     dnnl_memory_destroy(m_src);
     dnnl_memory_destroy(m_weights);
     if (m_bias) dnnl_memory_destroy(m_bias);
     dnnl_memory_destroy(m_dst);
     if (m_scratch) dnnl_memory_destroy(m_scratch);
+    for (int i = 0; i < 3; i++) {
+        if (m_conv[i]) dnnl_memory_destroy(m_conv[i]);
+        free(conv_buffers[i]);
+    }
     pthread_mutex_unlock(&lock);
     return s == dnnl_success ? 0 : (int)s;
 }

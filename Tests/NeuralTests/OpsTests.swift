@@ -72,6 +72,20 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
         #expect(throws: NeuralError.self) { try Convolution.conv2d(image, weight: Tensor(zeros: [5, 3, 3, 3]), bias: nil) }
     }
 
+    /// More shapes than the primitive cache holds (128): the oldest are given up and made again,
+    /// and results stay right (a long run meets any number of sizes).
+    @Test func convolutionsOfManyShapesOutliveTheCache() throws {
+        let image = try file.tensor("image"), weight = try file.tensor("conv_weight"), bias = try file.tensor("conv_bias")
+        let channels = image.shape[1]
+        for size in 1...140 {
+            let x = Tensor(shape: [1, channels, 1, size], storage: (0..<(channels * size)).map { Float($0 % 7) })
+            let y = try Convolution.conv2d(x, weight: weight, bias: bias, padding: 1)
+            #expect(y.shape == [1, weight.shape[0], 1, size])
+        }
+        #expect(worst(try Convolution.conv2d(image, weight: weight, bias: bias, padding: 1), try file.tensor("conv_same")) <= 1e-5)
+        #expect(worst(try Convolution.conv2d(image, weight: weight, bias: bias, stride: 2, padding: 1), try file.tensor("conv_stride2")) <= 1e-5)
+    }
+
     @Test func groupNormSoftmaxAndConcatMatchTorch() throws {
         let image = try file.tensor("image")
         let normed = try Ops.groupNorm(image, groups: 4, weight: try file.tensor("gn_weight"), bias: try file.tensor("gn_bias"), epsilon: 1e-6)

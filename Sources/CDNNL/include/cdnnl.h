@@ -1,7 +1,7 @@
 // Thin wrappers over oneDNN's C API: one engine and stream per process, convolution primitives
 // created once per shape and cached (the oldest given up past 128 shapes). Our tensors are dense
-// f32 NCHW data and OIHW weights; convolutions run on the blocked layouts oneDNN prefers, with
-// reorders around them (STOCKWERK_CONV_LAYOUT=plain keeps NCHW throughout).
+// f32 NCHW data and OIHW weights; convolutions with activations up to 32 MiB run on the blocked
+// layouts oneDNN prefers, with reorders around them (STOCKWERK_CONV_LAYOUT=plain|blocked forces one).
 #ifndef STOCKWERK_CDNNL_H
 #define STOCKWERK_CDNNL_H
 #include <stdint.h>

@@ -131,12 +131,12 @@ extension Planner {
                         refinedSize = (size.0 * 2, size.1 * 2)
                     } else {
                         let refineSampler = refine.sampler ?? sampler
-                        let pass1 = HiresRefine(enlargement: HiresRefine.Enlargement(rawValue: refine.enlargement) ?? .bicubicAntialiased, factor: refine.factor,
+                        let hiresPass = HiresRefine(enlargement: HiresRefine.Enlargement(rawValue: refine.enlargement) ?? .bicubicAntialiased, factor: refine.factor,
                                                 strength: refine.effectiveStrength, steps: refine.steps ?? steps,
                                                 sampler: refineSampler == sampler ? nil : Sampler(rawValue: refineSampler))
-                        hires = .init(upscaler: refine.enlargement, factor: refine.factor, steps: pass1.steps, strength: pass1.strength, sampler: pass1.sampler?.rawValue)
-                        pass = .hires(pass1)
-                        refinedSize = pass1.size(width: size.0, height: size.1, multiple: sizeMultiple(model.path))
+                        hires = .init(upscaler: refine.enlargement, factor: refine.factor, steps: hiresPass.steps, strength: hiresPass.strength, sampler: hiresPass.sampler?.rawValue)
+                        pass = .hires(hiresPass)
+                        refinedSize = hiresPass.size(width: size.0, height: size.1, multiple: sizeMultiple(model.path))
                     }
                     if tiling.tileSize != VAETiling.standard.tileSize || tiling.overlap != VAETiling.standard.overlap {
                         (hires.tileSize, hires.tileOverlap) = (tiling.tileSize, tiling.overlap)

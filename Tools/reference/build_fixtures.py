@@ -800,8 +800,11 @@ def build_minilm():
     print(len(MINILM_SENTENCES), "sentences")
 
 
-GROUPS = {"hires": build_hires, "x2-upscaler": build_x2_upscaler, "ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file, "minilm": build_minilm, "schedulers": build_schedulers, "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer,
-          "text_encoder": build_text_encoders}
+# In dependency order: `pipelines` clears Tests/Fixtures/pipelines/, and `hires`, `x2-upscaler`
+# and `single-file` read the tiny pipelines it writes there.
+GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file,
+          "hires": build_hires, "x2-upscaler": build_x2_upscaler, "minilm": build_minilm, "schedulers": build_schedulers,
+          "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer, "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":
     os.makedirs(FIXTURES, exist_ok=True)

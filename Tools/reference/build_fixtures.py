@@ -514,6 +514,7 @@ def build_x2_upscaler():
     Tests/Fixtures/pipelines/tiny-x2-upscaler/ and, beside it, x2-upscaler.safetensors with
     (a) one UNet call on random inputs (batch of two, each with its own conditioning) and (b)
     the whole pipeline on the tiny SD1 pipeline's latents, with and without guidance."""
+    import json
     import diffusers
     from diffusers import EulerDiscreteScheduler, StableDiffusionLatentUpscalePipeline, UNet2DConditionModel
     pipelines = os.path.join(ROOT, "Tests", "Fixtures", "pipelines")
@@ -535,6 +536,16 @@ def build_x2_upscaler():
                                                 scheduler=EulerDiscreteScheduler(prediction_type="sample"))
     folder = os.path.join(pipelines, "tiny-x2-upscaler")
     pipe.save_pretrained(folder, safe_serialization=True)
+    # The reused parts remember where they were loaded from (this machine's path); drop that.
+    for part in os.listdir(folder):
+        config_path = os.path.join(folder, part, "config.json")
+        if os.path.exists(config_path):
+            with open(config_path, encoding="utf-8") as f:
+                config = json.load(f)
+            if config.pop("_name_or_path", None) is not None:
+                with open(config_path, "w", encoding="utf-8") as f:
+                    json.dump(config, f, indent=2, sort_keys=True)
+                    f.write("\n")
     pipe = StableDiffusionLatentUpscalePipeline.from_pretrained(folder)
     tensors = {}
     # (a) one UNet call: 16x24 latents (three halvings down to 2x3), two samples with their own

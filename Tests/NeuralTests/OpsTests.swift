@@ -33,9 +33,9 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
         #expect(worst(Ops.silu(x), try file.tensor("silu")) <= 1e-5)
     }
 
-    /// The vectorised erf behind GELU against libm's erf in double, over −8…8 (and the tail of a
-    /// tensor whose length is not a multiple of 16, which takes the scalar path).
-    @Test func geluIsExactToFloatPrecision() {
+    /// The vectorised erf and exp behind GELU and SiLU against libm in double, over −8…8 (and the
+    /// tail of a tensor whose length is not a multiple of 16, which takes the scalar path).
+    @Test func geluAndSiLUAreExactToFloatPrecision() {
         let values = (0..<16_003).map { Float($0 - 8_000) / 1_000 }
         let out = Ops.gelu(Tensor(shape: [values.count], storage: values))
         let errors = zip(values, out.storage).map { (v: Float, y: Float) -> Double in
@@ -43,6 +43,13 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
             return abs(Double(y) - exact) / max(1, abs(x))
         }
         #expect(errors.max()! <= 5e-7, "worst relative error \(errors.max()!)")
+        // SiLU on the same values (vectorised exp).
+        let silu = Ops.silu(Tensor(shape: [values.count], storage: values))
+        let siluErrors = zip(values, silu.storage).map { (v: Float, y: Float) -> Double in
+            let x = Double(v)
+            return abs(Double(y) - x / (1 + exp(-x))) / max(1, abs(x))
+        }
+        #expect(siluErrors.max()! <= 5e-7, "SiLU: worst relative error \(siluErrors.max()!)")
     }
 
     @Test func linearMatchesAPlainProduct() throws {

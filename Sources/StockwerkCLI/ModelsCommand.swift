@@ -5,7 +5,7 @@ import Workflow
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List model presets: recommended settings, whether each is on disk, and where to get it.")
+        abstract: "List model presets and the x2 latent upscaler: settings, whether each is on disk, and where to get it.")
     @Option(name: .long, help: "The presets folder.") var presets: String?
     @Option(name: .long, help: "The models folder (default: $STOCKWERK_MODELS or ~/.local/share/stockwerk/models).") var modelsFolder: String?
 
@@ -24,9 +24,27 @@ struct ModelsCommand: ParsableCommand {
                 print("    \(r.sampler), \(r.steps) steps, guidance \(r.guidance), \(r.size)   licence: \(preset.license)")
                 print("    " + (onDisk.map { "on disk: \(models)/\($0)" } ?? "not on disk: get \(preset.files.joined(separator: " or ")) from \(preset.get)"))
             }
+            printUpscaler(models: models)
         } catch let error as ModelLookupError {
             ErrorReporting.stderr(error.description)
             throw ExitCode(2)
+        }
+    }
+
+    /// The model `refine: {mode: x2-upscaler}` looks for by default.
+    private func printUpscaler(models: String) {
+        let name = WorkflowSpec.RefineSettings.defaultUpscalerModel, path = models + "/" + name
+        print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) SD x2 latent upscaler, for refine: {mode: x2-upscaler}")
+        print("    \(WorkflowSpec.RefineSettings.defaultUpscalerSteps) steps, guidance 0, doubles any SD 1.x/2.x image's latents")
+        guard FileManager.default.fileExists(atPath: path) else {
+            print("    not on disk: get \(ModelLocator.upscalerSource) into \(path)")
+            return
+        }
+        do {
+            _ = try ModelLocator.resolveUpscaler(path, baseFolder: "/", modelsFolder: models)
+            print("    on disk: \(path)")
+        } catch {
+            print("    on disk but not usable: \(error)")
         }
     }
 }

@@ -57,6 +57,26 @@ import Testing
     }
 }
 
+/// `stockwerk models` says whether each model, the x2 upscaler included, is in the models folder.
+@Suite struct ModelsCommandTests {
+    @Test func listsTheUpscalerAndWhereItIs() throws {
+        let models = try TestSupport.temporaryFolder("models-command")
+        let missing = try TestSupport.run(TestSupport.stockwerkBinary, ["models", "--models-folder", models])
+        #expect(missing.status == 0 && missing.stdout.contains("sd-x2-latent-upscaler") && missing.stdout.contains("not on disk: get https://huggingface.co/stabilityai/sd-x2-latent-upscaler"),
+                "\(missing.stdout)")
+        try FileManager.default.createSymbolicLink(atPath: models + "/sd-x2-latent-upscaler",
+                                                   withDestinationPath: TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/tiny-x2-upscaler")
+        let found = try TestSupport.run(TestSupport.stockwerkBinary, ["models", "--models-folder", models])
+        #expect(found.stdout.contains("on disk: \(models)/sd-x2-latent-upscaler"), "\(found.stdout)")
+        // An SD folder under that name is on disk but not the upscaler.
+        try FileManager.default.removeItem(atPath: models + "/sd-x2-latent-upscaler")
+        try FileManager.default.createSymbolicLink(atPath: models + "/sd-x2-latent-upscaler",
+                                                   withDestinationPath: TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/tiny-sd1")
+        let wrong = try TestSupport.run(TestSupport.stockwerkBinary, ["models", "--models-folder", models])
+        #expect(wrong.stdout.contains("on disk but not usable") && wrong.stdout.contains("StableDiffusionLatentUpscalePipeline"), "\(wrong.stdout)")
+    }
+}
+
 /// Parameters travel with the image, and `stockwerk rerun` makes the same pixels from them.
 @Suite struct RerunCommandTests {
     let binary = TestSupport.stockwerkBinary

@@ -20,7 +20,7 @@ struct ModelsCommand: ParsableCommand {
             for preset in try ModelLocator.presets(in: folder) {
                 let r = preset.recommended
                 let onDisk = preset.files.first { FileManager.default.fileExists(atPath: models + "/" + $0) }
-                print("\(preset.id.padding(toLength: 20, withPad: " ", startingAt: 0)) \(preset.name)")
+                print("\(column(preset.id)) \(preset.name)")
                 print("    \(r.sampler), \(r.steps) steps, guidance \(r.guidance), \(r.size)   licence: \(preset.license)")
                 print("    " + (onDisk.map { "on disk: \(models)/\($0)" } ?? "not on disk: get \(preset.files.joined(separator: " or ")) from \(preset.get)"))
             }
@@ -31,10 +31,13 @@ struct ModelsCommand: ParsableCommand {
         }
     }
 
+    /// A name padded to 20 columns (padding(toLength:) would cut longer ones).
+    private func column(_ name: String) -> String { name.count >= 20 ? name : name.padding(toLength: 20, withPad: " ", startingAt: 0) }
+
     /// The model `refine: {mode: x2-upscaler}` looks for by default.
     private func printUpscaler(models: String) {
         let name = WorkflowSpec.RefineSettings.defaultUpscalerModel, path = models + "/" + name
-        print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) SD x2 latent upscaler, for refine: {mode: x2-upscaler}")
+        print("\(column(name)) SD x2 latent upscaler, for refine: {mode: x2-upscaler}")
         print("    \(WorkflowSpec.RefineSettings.defaultUpscalerSteps) steps, guidance 0, doubles any SD 1.x/2.x image's latents")
         guard FileManager.default.fileExists(atPath: path) else {
             print("    not on disk: get \(ModelLocator.upscalerSource) into \(path)")

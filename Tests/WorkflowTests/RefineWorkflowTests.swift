@@ -30,18 +30,24 @@ import Testing
 
     func plan(_ path: String) throws -> WorkflowPlan { try Planner.plan(try WorkflowParser.parse(file: path), presetsFolder: TestSupport.presetsFolder) }
 
-    @Test(arguments: ["latent", "pixel"])
-    func refinesCachesAndReruns(mode: String) throws {
-        let folder = try TestSupport.temporaryFolder("refine")
-        let refine = "refine: {mode: \(mode), factor: 2, strength: 0.5, steps: 4, sampler: euler-a}"
+    /// Plans and runs the workflow with `refine`; every mode here makes 16 px, refines to 32 px and
+    /// finishes to 128 (4×, allowed; 16 → 128 alone would be 8×). Returns the refined source.
+    func runRefined(_ refine: String, in folder: String) throws -> (WorkflowPlan, Job, RGBImage) {
         let plan = try plan(try write(refine, in: folder))
         let job = try #require(plan.jobs.first)
-        // 16 px generated, 32 px refined, then finished to 128 (4×, allowed); 16 → 128 alone would be 8×.
         #expect(job.sourceInfo.width == 32 && job.planned.width == 128)
         let summary = try Runner(plan: plan).run()
         #expect(summary.images.allSatisfy { $0.failure == nil }, "\(summary.images.map { $0.failure ?? "" })")
         let refined = try RGBImage.read(job.source)
         #expect(refined.width == 32 && refined.height == 32)
+        return (plan, job, refined)
+    }
+
+    @Test(arguments: ["latent", "pixel"])
+    func refinesCachesAndReruns(mode: String) throws {
+        let folder = try TestSupport.temporaryFolder("refine")
+        let refine = "refine: {mode: \(mode), factor: 2, strength: 0.5, steps: 4, sampler: euler-a}"
+        let (plan, job, refined) = try runRefined(refine, in: folder)
 
         // The refined source is the hires pass of the first pass, as the Diffusion API makes it.
         let model = try StableDiffusionModel(path: GenerateWorkflowTests.tinyModel)
@@ -99,13 +105,7 @@ import Testing
     @Test func x2UpscalerRefinesCachesAndReruns() throws {
         let folder = try TestSupport.temporaryFolder("refine-x2")
         let refine = "refine: {mode: x2-upscaler, model: \(Self.upscalerFolder), steps: 3, guidance: 7.5}"
-        let plan = try plan(try write(refine, in: folder))
-        let job = try #require(plan.jobs.first)
-        #expect(job.sourceInfo.width == 32 && job.planned.width == 128)
-        let summary = try Runner(plan: plan).run()
-        #expect(summary.images.allSatisfy { $0.failure == nil }, "\(summary.images.map { $0.failure ?? "" })")
-        let refined = try RGBImage.read(job.source)
-        #expect(refined.width == 32 && refined.height == 32)
+        let (plan, job, refined) = try runRefined(refine, in: folder)
 
         // The refined source is the upscaler run on the first pass's latents, as the Diffusion API makes it.
         let base = GenerationRequest(prompt: "a red fox in snow", seed: 11, steps: 3, guidance: 7.5, sampler: .ddim, width: 16, height: 16)

@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["Neural", "CZlib"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [
-            "CExif", "AtomicFiles",
+            "CExif", "AtomicFiles", "CZlib",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Agencies", dependencies: [

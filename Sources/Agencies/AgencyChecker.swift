@@ -9,6 +9,9 @@ public struct CheckSubject: Sendable {
     public var metadata: StockMetadata
     /// Why the image counts as AI-generated, or nil when it does not.
     public var aiReason: String?
+    /// What the file says about its origin, and the decision made from it.
+    public var provenance = Provenance()
+    public var ai = AIStatus()
     /// The JPEG quality estimate (IJG scale), for JPEGs.
     public var jpegQuality: Int?
     /// How much the finish stage enlarged the image (output / source long edge), when known.
@@ -18,20 +21,27 @@ public struct CheckSubject: Sendable {
         self.path = path; self.info = info; self.metadata = metadata; self.aiReason = aiReason; self.jpegQuality = jpegQuality
     }
 
-    /// Reads facts and embedded metadata from a file. AI status comes from the workflow flag or,
-    /// failing that, from the embedded Digital Source Type.
-    public static func read(_ path: String, flaggedAI: Bool? = nil) throws -> CheckSubject {
+    /// Reads facts and embedded metadata from a file. AI status is the shared decision
+    /// (AIDecision): the file's evidence, weighed against what `declared` says.
+    public static func read(_ path: String, declared: AIDeclaration? = nil) throws -> CheckSubject {
         let info = try ImageInfo.read(path)
         let embedded = try embeddedMetadata(of: path, info: info).reconciled
-        var reason: String?
-        if flaggedAI == true {
-            reason = "the workflow marks it as AI-generated"
-        } else if let type = embedded.digitalSourceType, type.isGenerativeAI {
-            reason = "its embedded IPTC Digital Source Type is \(type.rawValue)"
-        }
+        let provenance = try readProvenance(of: path, info: info)
+        let status = AIDecision.decide(provenance, declared: declared)
         let quality = info.format == .jpeg ? try JPEGQuality.estimate(path: path) : nil
-        return CheckSubject(path: path, info: info, metadata: embedded, aiReason: reason, jpegQuality: quality)
+        var subject = CheckSubject(path: path, info: info, metadata: embedded, aiReason: status.reason, jpegQuality: quality)
+        subject.provenance = provenance
+        subject.ai = status
+        return subject
     }
+}
+
+/// The provenance of any image Stockwerk reads: JPEG and PNG walked directly (text chunks,
+/// APP11), other formats through the EXIF and XMP blocks libvips finds.
+public func readProvenance(of path: String, info: ImageInfo) throws -> Provenance {
+    if info.format == .jpeg || info.format == .png { return ProvenanceReader.read(path: path) }
+    let blobs = try EmbeddedBlobs.read(path)
+    return ProvenanceReader.read(exif: blobs.exif, xmp: blobs.xmp)
 }
 
 /// The metadata embedded in any image Stockwerk reads: our own JPEG segment reader for JPEG,

@@ -3,13 +3,16 @@
 #include <string.h>
 
 ExifData *sw_exif_open(const unsigned char *data, unsigned int length) {
-    ExifData *exif = data ? exif_data_new_from_data(data, length) : exif_data_new();
+    ExifData *exif = exif_data_new();
     if (!exif) return NULL;
-    exif_data_set_byte_order(exif, exif_data_get_byte_order(exif));
-    exif_data_set_data_type(exif, EXIF_DATA_TYPE_COMPRESSED);
-    // Keep maker notes and unknown tags as they are: we only own a few fields.
+    // Keep maker notes and unknown tags as they are: we only own a few fields. The options must
+    // be off before loading: libexif drops tags it does not expect in an IFD while it loads
+    // (Fooocus' UserComment in IFD0 was lost that way).
     exif_data_unset_option(exif, EXIF_DATA_OPTION_IGNORE_UNKNOWN_TAGS);
     exif_data_unset_option(exif, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+    if (data) exif_data_load_data(exif, data, length);
+    exif_data_set_byte_order(exif, exif_data_get_byte_order(exif));
+    exif_data_set_data_type(exif, EXIF_DATA_TYPE_COMPRESSED);
     return exif;
 }
 
@@ -93,3 +96,24 @@ int sw_exif_get_undefined(ExifData *exif, ExifIfd ifd, ExifTag tag, unsigned cha
 }
 
 int sw_exif_is_big_endian(ExifData *exif) { return exif_data_get_byte_order(exif) == EXIF_BYTE_ORDER_MOTOROLA; }
+
+int sw_exif_set_rational(ExifData *exif, ExifIfd ifd, ExifTag tag, unsigned int numerator, unsigned int denominator) {
+    ExifEntry *entry = fresh_entry(exif, ifd, tag);
+    if (!entry) return -1;
+    unsigned char bytes[8];
+    ExifRational value = { numerator, denominator };
+    exif_set_rational(bytes, exif_data_get_byte_order(exif), value);
+    return fill(entry, EXIF_FORMAT_RATIONAL, bytes, 8, 1);
+}
+
+int sw_exif_has(ExifData *exif, ExifIfd ifd, ExifTag tag) { return exif_content_get_entry(exif->ifd[ifd], tag) != NULL; }
+
+int sw_exif_clear_ifd(ExifData *exif, ExifIfd ifd) {
+    ExifContent *content = exif->ifd[ifd];
+    int removed = 0;
+    while (content->count > 0) {
+        exif_content_remove_entry(content, content->entries[content->count - 1]);
+        removed++;
+    }
+    return removed;
+}

@@ -158,3 +158,18 @@ public struct JPEGFile: Sendable {
         segments.removeAll { $0.marker == marker && $0.starts(with: signature) }
     }
 }
+
+extension JPEGFile {
+    /// Sets the JFIF APP0 density to whole dots per inch (libvips writes pixels per mm there,
+    /// which readers show as 72.009 or 299.999 dpi). Files without JFIF are left alone.
+    mutating func setJFIFDensity(dotsPerInch: Int) {
+        guard let index = segments.firstIndex(where: { $0.marker == 0xE0 && $0.starts(with: Array("JFIF\0".utf8)) }),
+              segments[index].payload.count >= 12 else { return }
+        var payload = [UInt8](segments[index].payload)
+        let value = UInt16(clamping: dotsPerInch)
+        payload[7] = 1  // units: dots per inch
+        payload[8] = UInt8(value >> 8); payload[9] = UInt8(value & 0xFF)
+        payload[10] = UInt8(value >> 8); payload[11] = UInt8(value & 0xFF)
+        segments[index].payload = Data(payload)
+    }
+}

@@ -4,24 +4,41 @@ import Foundation
 import Glibc
 #endif
 
+/// How a write treats what the camera and the encoder left in the file.
+public struct WriteOptions: Sendable, Equatable, Codable {
+    /// X/Y resolution in dots per inch, written as whole numbers (EXIF and JFIF); nil keeps the file's.
+    public var resolution: Int?
+    /// Drop Make, Model, lens, exposure, GPS and DateTimeOriginal (AI images made from a photo).
+    public var dropCameraFields: Bool
+
+    public init(resolution: Int? = nil, dropCameraFields: Bool = false) {
+        self.resolution = resolution; self.dropCameraFields = dropCameraFields
+    }
+}
+
 /// Writes `StockMetadata` into a JPEG: EXIF (libexif), XMP (APP1) and IPTC IIM (APP13) together.
 /// The ICC profile and every segment we do not own stay as they were, byte for byte.
 public enum MetadataWriter {
     /// Returns the new file bytes and any warnings (values cut to IIM limits).
-    public static func embed(_ metadata: StockMetadata, into data: Data, path: String = "image") throws
+    public static func embed(_ metadata: StockMetadata, into data: Data, path: String = "image", options: WriteOptions = WriteOptions()) throws
         -> (data: Data, warnings: [MetadataWarning]) {
         var jpeg = try JPEGFile(data: data, path: path)
-        let warnings = try update(&jpeg, with: metadata)
+        let warnings = try update(&jpeg, with: metadata, options: options)
         return (try jpeg.serialized(), warnings)
     }
 
     /// Replaces Stockwerk's blocks in `jpeg`'s segments, keeping everything else.
-    static func update(_ jpeg: inout JPEGFile, with metadata: StockMetadata) throws -> [MetadataWarning] {
+    static func update(_ jpeg: inout JPEGFile, with metadata: StockMetadata, options: WriteOptions = WriteOptions()) throws -> [MetadataWarning] {
         var warnings: [MetadataWarning] = []
 
         let exifBody = jpeg.body(JPEGFile.app1, signature: JPEGFile.exifSignature)
-        let exif = try EXIFBlock.update(exifBody.map { Data(JPEGFile.exifSignature) + $0 }, with: metadata)
-        jpeg.replace(JPEGFile.app1, signature: JPEGFile.exifSignature, with: exif)
+        let sRGB = jpeg.body(JPEGFile.app2, signature: JPEGFile.iccSignature).map(ICCDescription.isSRGB) ?? false
+        let exif = try EXIFBlock.update(exifBody.map { Data(JPEGFile.exifSignature) + $0 }, with: metadata, options: options, sRGBProfile: sRGB)
+        jpeg.replace(JPEGFile.app1, signature: JPEGFile.exifSignature, with: exif.block)
+        if !exif.dropped.isEmpty {
+            warnings.append(MetadataWarning(field: "EXIF", message: "dropped camera fields that would misdescribe an AI image: \(exif.dropped.joined(separator: ", "))"))
+        }
+        if let dpi = options.resolution { jpeg.setJFIFDensity(dotsPerInch: dpi) }
 
         // Foreign properties of the old packet (and of its Extended XMP, folded in) are kept.
         let oldPackets = [jpeg.body(JPEGFile.app1, signature: JPEGFile.xmpSignature), try ExtendedXMP.packet(in: jpeg)].compactMap { $0 }
@@ -45,20 +62,20 @@ public enum MetadataWriter {
 
     /// Reads `source`, embeds the metadata and writes `destination` atomically (they may be the same).
     @discardableResult
-    public static func write(_ metadata: StockMetadata, source: String, destination: String) throws -> [MetadataWarning] {
-        try write([(metadata, source, destination)])[0]
+    public static func write(_ metadata: StockMetadata, source: String, destination: String, options: WriteOptions = WriteOptions()) throws -> [MetadataWarning] {
+        try write([(metadata, source, destination)], options: options)[0]
     }
 
     /// Writes many files as one batch: only each header is read and rebuilt; the image data is
     /// copied in the kernel; one filesystem flush makes the batch durable before every file is
     /// renamed into place. A failure leaves every destination as it was.
-    public static func write(_ files: [(metadata: StockMetadata, source: String, destination: String)]) throws -> [[MetadataWarning]] {
+    public static func write(_ files: [(metadata: StockMetadata, source: String, destination: String)], options: WriteOptions = WriteOptions()) throws -> [[MetadataWarning]] {
         let batch = AtomicBatch()
         var warnings: [[MetadataWarning]] = []
         for (metadata, source, destination) in files {
             var (jpeg, fd, size) = try JPEGFile.header(of: source)
             defer { close(fd) }
-            warnings.append(try update(&jpeg, with: metadata))
+            warnings.append(try update(&jpeg, with: metadata, options: options))
             let header = try jpeg.serializedHeader()
             let scanOffset = jpeg.scanOffset
             do {

@@ -6,6 +6,8 @@ public enum DigitalSourceType: String, Codable, Sendable, CaseIterable {
     case trainedAlgorithmicMedia
     /// A photo or artwork edited or extended with generative AI.
     case compositeWithTrainedAlgorithmicMedia
+    /// Made by an algorithm without training data (procedural); agencies' AI rules cover it too.
+    case algorithmicMedia
     case digitalCapture
     case algorithmicallyEnhanced
     case digitalCreation
@@ -21,7 +23,7 @@ public enum DigitalSourceType: String, Codable, Sendable, CaseIterable {
 
     /// Whether an agency should treat the image as AI-generated content.
     public var isGenerativeAI: Bool {
-        self == .trainedAlgorithmicMedia || self == .compositeWithTrainedAlgorithmicMedia
+        self == .trainedAlgorithmicMedia || self == .compositeWithTrainedAlgorithmicMedia || self == .algorithmicMedia
     }
 }
 

@@ -121,6 +121,18 @@ public enum XMPPacket {
         return reader.metadata
     }
 
+    /// The text of one property outside Stockwerk's fields (element or attribute form, first
+    /// `rdf:li` of a container), for provenance; nil when absent or when the packet does not parse.
+    public static func value(namespace: String, property: String, in packet: Data) -> String? {
+        guard (try? requireUTF8(packet)) != nil else { return nil }
+        let finder = PropertyFinder(namespace: namespace, property: property)
+        let parser = XMLParser(data: packet)
+        parser.shouldProcessNamespaces = true
+        parser.delegate = finder
+        _ = parser.parse()
+        return finder.value
+    }
+
     /// The GUID of the Extended XMP this packet points to (xmpNote:HasExtendedXMP), if any.
     public static func extendedGUID(_ packet: Data) -> String? {
         let text = String(decoding: packet, as: UTF8.self)
@@ -197,6 +209,36 @@ private final class XMPReader: NSObject, XMLParserDelegate {
         case (XMPPacket.plusNamespace, "DataMining"): metadata.dataMining = first.flatMap(DataMining.init(uri:))
         case (XMPPacket.stockwerkNamespace, "Generation"): metadata.generation = first.flatMap(GenerationParameters.fromJSON)
         default: break
+        }
+    }
+}
+
+/// Finds one property's text in an XMP packet.
+private final class PropertyFinder: NSObject, XMLParserDelegate {
+    let namespace: String, property: String
+    var value: String?
+    private var inside = false
+    private var text = ""
+
+    init(namespace: String, property: String) { self.namespace = namespace; self.property = property }
+
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                qualifiedName qName: String?, attributes: [String: String] = [:]) {
+        guard value == nil else { return }
+        if namespaceURI == namespace, elementName == property { inside = true; text = ""; return }
+        if namespaceURI == XMPPacket.rdf, elementName == "Description" {
+            // Attribute form: the attribute's prefix must map to the namespace; Draw Things uses `exif:`.
+            for (key, attributeValue) in attributes where key.hasSuffix(":" + property) { value = attributeValue }
+        }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) { if inside { text += string } }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        if inside, namespaceURI == namespace, elementName == property {
+            inside = false
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !trimmed.isEmpty { value = trimmed }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Agencies
 import ArgumentParser
 import Foundation
+import Metadata
 import Workflow
 
 struct CheckCommand: ParsableCommand {
@@ -9,7 +10,7 @@ struct CheckCommand: ParsableCommand {
 
     @Argument(help: "Image files to check.") var files: [String]
     @Option(name: .long, help: "Agency preset name (see `stockwerk agencies`); repeat for several.") var agency: [String]
-    @Flag(name: .long, help: "Treat the files as AI-generated even without an embedded Digital Source Type.") var ai = false
+    @Flag(name: .long, help: "Treat the files as AI-generated even without AI evidence in them (evidence in a file always counts).") var ai = false
     @Flag(name: .long, help: "Print verdicts as JSON.") var json = false
     @Option(name: .long, help: "The presets folder.") var presets: String?
 
@@ -22,7 +23,7 @@ struct CheckCommand: ParsableCommand {
             let catalog = AgencyCatalog(presetsFolder: folder)
             let checkers = try agency.map { AgencyChecker(preset: try catalog.load($0)) }
             for file in files {
-                let subject = try CheckSubject.read(file, flaggedAI: ai ? true : nil)
+                let subject = try CheckSubject.read(file, declared: ai ? AIDeclaration(isAI: true, by: "--ai") : nil)
                 for checker in checkers { verdicts.append(checker.check(subject)) }
             }
         } catch { throw ErrorReporting.exit(for: error) }

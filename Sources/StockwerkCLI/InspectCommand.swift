@@ -16,6 +16,9 @@ struct InspectCommand: ParsableCommand {
         var image: ImageInfo
         var metadata: EmbeddedMetadata
         var reconciled: StockMetadata
+        /// Every sign of how the image was made, and the AI decision every command makes from it.
+        var provenance: Provenance
+        var ai: AIStatus
     }
 
     func run() throws {
@@ -23,7 +26,9 @@ struct InspectCommand: ParsableCommand {
         do {
             let info = try ImageInfo.read(file)
             let embedded = try embeddedMetadata(of: file, info: info)
-            report = Report(file: file, image: info, metadata: embedded, reconciled: embedded.reconciled)
+            let provenance = try readProvenance(of: file, info: info)
+            report = Report(file: file, image: info, metadata: embedded, reconciled: embedded.reconciled, provenance: provenance,
+                            ai: AIDecision.decide(provenance, declared: nil))
         } catch { throw ErrorReporting.exit(for: error) }
         if json { ErrorReporting.printJSON(report); return }
         let info = report.image
@@ -45,5 +50,10 @@ struct InspectCommand: ParsableCommand {
         show("IPTC IIM", report.metadata.iptc)
         if let matches = report.metadata.iptcDigestMatches { print("    IPTC digest: \(matches ? "current" : "stale (XMP may be out of date)")") }
         show("EXIF", report.metadata.exif)
+        print("  provenance: \(report.ai.isAI ? "AI-generated" : "no AI evidence")")
+        for evidence in report.provenance.evidence { print("    \(evidence.indicatesAI ? "AI" : "  ") \(evidence.description)") }
+        if let prompt = report.provenance.prompt { print("    prompt: \(ProvenanceEvidence.excerpt(prompt, limit: 200))") }
+        if let model = report.provenance.model { print("    model: \(model)") }
+        for warning in report.provenance.warnings { print("    warning: \(warning)") }
     }
 }

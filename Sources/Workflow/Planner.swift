@@ -15,6 +15,8 @@ public struct Job: Sendable {
     public var sourceInfo: ImageInfo
     /// Why the image counts as AI-generated, or nil.
     public var aiReason: String?
+    /// What planning noticed and the run reports with the image (a declaration overruled by evidence).
+    public var notes: [String] = []
     public var metadata: StockMetadata
     public var categories: [String: String]
     public var editorial: Bool
@@ -111,20 +113,13 @@ public enum Planner {
         let planned = try Finisher.plan(sourceWidth: info.width, sourceHeight: info.height, settings: spec.finish, path: relative(path, to: spec.file))
         let sidecar = source.readSidecars ? Sidecar.find(for: path, issues: &issues) : nil
 
-        var embedded = StockMetadata()
-        if source.readEmbeddedMetadata {
-            let subject = try CheckSubject.read(path)
-            embedded = subject.metadata
-        }
-        var aiReason: String?
-        if let flag = sidecar?.aiGenerated {
-            if flag { aiReason = "its sidecar \(URL(fileURLWithPath: sidecar!.path).lastPathComponent) marks it as AI-generated" }
-        } else if source.aiGenerated {
-            aiReason = "the workflow marks it as AI-generated (import.ai_generated)"
-        } else if let type = embedded.digitalSourceType, type.isGenerativeAI {
-            aiReason = "its embedded IPTC Digital Source Type is \(type.rawValue)"
-        }
-        let metadata = merge(sidecar: sidecar, embedded: embedded, defaults: spec.metadata, aiReason: aiReason)
+        // Provenance is read whatever `embedded_metadata` says: evidence is not a field to opt out of.
+        let subject = try CheckSubject.read(path, declared: declaration(sidecar: sidecar, source: source))
+        let embedded = source.readEmbeddedMetadata ? subject.metadata : StockMetadata()
+        let aiReason = subject.ai.reason
+        var notes = subject.provenance.warnings.map { "provenance: \($0)" }
+        if let overruled = subject.ai.overruled { notes.insert(overruled, at: 0) }
+        let metadata = merge(sidecar: sidecar, embedded: embedded, defaults: spec.metadata, aiReason: aiReason, provenance: subject.provenance)
         let name = uniqueName(for: path, used: &usedNames)
         var categories = spec.metadata.categories
         for (agency, category) in sidecar?.categories ?? [:] { categories[agency] = category }
@@ -132,15 +127,24 @@ public enum Planner {
         let sourceHash = try Hashing.file(path)
         let id = Hashing.of(["job-v1", sourceHash, name, Hashing.json(spec.finish), Hashing.json(metadata),
                              Hashing.json(categories.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }), aiReason ?? ""])
-        return Job(id: id, name: name, source: path, sourceHash: sourceHash, sourceInfo: info, aiReason: aiReason,
+        return Job(id: id, name: name, source: path, sourceHash: sourceHash, sourceInfo: info, aiReason: aiReason, notes: notes,
                    metadata: metadata, categories: categories, editorial: spec.metadata.editorial, planned: planned)
+    }
+
+    /// What the sidecar (first) or the workflow says about AI, when either says anything.
+    static func declaration(sidecar: Sidecar?, source: WorkflowSpec.ImportSource) -> AIDeclaration? {
+        if let sidecar, let flag = sidecar.aiGenerated {
+            return AIDeclaration(isAI: flag, by: "its sidecar \(URL(fileURLWithPath: sidecar.path).lastPathComponent) (ai_generated: \(flag))")
+        }
+        return source.aiGenerated.map { AIDeclaration(isAI: $0, by: "the workflow (import.ai_generated: \($0))") }
     }
 
     /// The documented merge rule (docs/workflow.md): per-file values beat generic ones for what
     /// describes the picture; the workflow's identity fields (creator, copyright, credit, source)
     /// beat embedded ones; whatever else the file carries (AI fields, date, generation
     /// parameters…) is kept, so tagging never loses a field Stockwerk did not set.
-    static func merge(sidecar: Sidecar?, embedded: StockMetadata, defaults: WorkflowSpec.MetadataDefaults, aiReason: String?) -> StockMetadata {
+    static func merge(sidecar: Sidecar?, embedded: StockMetadata, defaults: WorkflowSpec.MetadataDefaults, aiReason: String?,
+                      provenance: Provenance = Provenance()) -> StockMetadata {
         var result = embedded
         result.title = sidecar?.title ?? embedded.title ?? defaults.title
         result.description = sidecar?.description ?? embedded.description ?? sidecar?.prompt ?? defaults.description
@@ -156,14 +160,19 @@ public enum Planner {
         result.country = embedded.country ?? defaults.country
         result.dataMining = defaults.dataMining ?? embedded.dataMining
         result.software = "Stockwerk"
-        switch defaults.digitalSourceType {
-        case .auto:
-            result.digitalSourceType = aiReason == nil ? nil
-                : (embedded.digitalSourceType?.isGenerativeAI == true ? embedded.digitalSourceType : .trainedAlgorithmicMedia)
-        case .none:
-            result.digitalSourceType = nil
-        default:
-            result.digitalSourceType = DigitalSourceType(rawValue: defaults.digitalSourceType.rawValue)
+        let chosen = DigitalSourceType(rawValue: defaults.digitalSourceType.rawValue)
+        if aiReason != nil {
+            // An AI image always leaves labelled (Adobe Stock requires it): a chosen AI type, else
+            // the one its evidence declares, else a pure AI image. `none` or a non-AI type cannot unlabel it.
+            result.digitalSourceType = chosen?.isGenerativeAI == true ? chosen
+                : (embedded.digitalSourceType?.isGenerativeAI == true ? embedded.digitalSourceType : provenance.aiSourceType)
+            result.aiSystem = embedded.aiSystem ?? provenance.aiSystem
+            result.aiPrompt = embedded.aiPrompt ?? provenance.prompt
+            result.generation = embedded.generation ?? provenance.generation
+            // The date of the source photo (camera EXIF, and the XMP/IIM copies of it) would misdate an AI image.
+            if !defaults.keepCameraEXIF { result.dateCreated = nil }
+        } else {
+            result.digitalSourceType = chosen
         }
         return result
     }

@@ -64,7 +64,7 @@ public final class Runner {
                 let finished = try finishStage(job, index: index, catalog: catalog, runID: runID)
                 let tagged = try tagStage(job, finished: (finished.path, finished.hash), index: index, catalog: catalog, runID: runID)
                 image.output = tagged.path
-                image.warnings = tagged.warnings + [finished.sharpness?.warning].compactMap { $0 }
+                image.warnings = job.notes + tagged.warnings + [finished.sharpness?.warning].compactMap { $0 }
                 image.sharpness = finished.sharpness
                 let checked = try checkStage(job, taggedPath: tagged.path, taggedHash: tagged.hash, index: index, catalog: catalog, runID: runID)
                 image.width = checked.info.width
@@ -263,14 +263,16 @@ public final class Runner {
     /// tag: EXIF + IPTC IIM + XMP written into the finished JPEG, saved as OUTPUT/images/NAME.jpg.
     func tagStage(_ job: Job, finished: (path: String, hash: String), index: Int, catalog: Catalog, runID: Int64)
         throws -> (path: String, hash: String, warnings: [String]) {
-        let inputs = Hashing.of(["tag-v1", finished.hash, Hashing.json(job.metadata)])
+        let options = WriteOptions(resolution: plan.spec.metadata.resolutionDPI,
+                                   dropCameraFields: job.aiReason != nil && !plan.spec.metadata.keepCameraEXIF)
+        let inputs = Hashing.of(["tag-v2", finished.hash, Hashing.json(job.metadata), Hashing.json(options)])
         let path = imagesFolder + "/" + job.name + ".jpg"
         return try timed(job, "tag", index: index) {
             if let cached = reusable(try catalog.stage("tag", of: job.id)), cached.inputsHash == inputs, cached.artifactPath == path {
                 let warnings = (try? JSONDecoder().decode([String].self, from: Data(cached.details.utf8))) ?? []
                 return ((path, cached.artifactHash!, warnings), true, nil)
             }
-            let warnings = try MetadataWriter.write(job.metadata, source: finished.path, destination: path).map(\.description)
+            let warnings = try MetadataWriter.write(job.metadata, source: finished.path, destination: path, options: options).map(\.description)
             let hash = try Hashing.file(path)
             try catalog.record(StageRecord(jobID: job.id, stage: "tag", inputsHash: inputs, artifactPath: path, artifactHash: hash,
                                            details: Hashing.json(warnings), runID: runID), artifactSize: fileSize(path))
@@ -283,7 +285,9 @@ public final class Runner {
     func checkStage(_ job: Job, taggedPath: String, taggedHash: String, index: Int, catalog: Catalog, runID: Int64)
         throws -> (verdicts: [Verdict], info: ImageInfo) {
         try timed(job, "check", index: index) {
-            var subject = try CheckSubject.read(taggedPath, flaggedAI: job.aiReason != nil)
+            // The decision made at planning, from the source's evidence, stands (the output carries
+            // its label, not the generator's text); evidence in the output itself counts too.
+            var subject = try CheckSubject.read(taggedPath)
             if let reason = job.aiReason { subject.aiReason = reason }
             subject.enlargement = job.planned.scale
             var verdicts: [Verdict] = []

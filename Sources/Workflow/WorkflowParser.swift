@@ -16,7 +16,8 @@ public enum WorkflowParser {
                              "sharpen", "quality", "chroma_subsampling", "progressive"]
     static let sharpenKeys = ["sigma", "threshold", "flat_amount", "amount"]
     static let metadataKeys = ["title", "description", "keywords", "creator", "copyright", "credit", "source", "instructions",
-                               "city", "country", "data_mining", "digital_source_type", "categories", "editorial"]
+                               "city", "country", "data_mining", "digital_source_type", "categories", "editorial",
+                               "keep_camera_exif", "resolution_dpi"]
     /// JPEG can hold at most 65,535 px a side; agencies cap far lower.
     static let maxEdge = 65_000
 
@@ -152,7 +153,7 @@ public enum WorkflowParser {
         guard let patterns = reader.strings(files.value, path: path + ".files"), !patterns.isEmpty else { return nil }
         return WorkflowSpec.ImportSource(
             patterns: patterns.map(resolve),
-            aiGenerated: map["ai_generated"].flatMap { reader.bool($0.value, path: path + ".ai_generated") } ?? false,
+            aiGenerated: map["ai_generated"].flatMap { reader.bool($0.value, path: path + ".ai_generated") },
             readSidecars: map["sidecars"].flatMap { reader.bool($0.value, path: path + ".sidecars") } ?? true,
             readEmbeddedMetadata: map["embedded_metadata"].flatMap { reader.bool($0.value, path: path + ".embedded_metadata") } ?? true,
             location: .init(line: files.value.mark?.line ?? 1, column: files.value.mark?.column ?? 1))
@@ -369,6 +370,8 @@ public enum WorkflowParser {
             }
         }
         if let entry = map["editorial"], let value = reader.bool(entry.value, path: "metadata.editorial") { defaults.editorial = value }
+        if let entry = map["keep_camera_exif"], let value = reader.bool(entry.value, path: "metadata.keep_camera_exif") { defaults.keepCameraEXIF = value }
+        if let entry = map["resolution_dpi"], let value = reader.int(entry.value, path: "metadata.resolution_dpi", range: 1...10_000) { defaults.resolutionDPI = value }
         return defaults
     }
 }

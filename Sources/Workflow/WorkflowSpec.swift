@@ -7,7 +7,8 @@ public struct WorkflowSpec: Sendable {
     public struct ImportSource: Sendable {
         /// Glob patterns (`*`, `?`, `[…]`, and `**` for any depth of folders).
         public var patterns: [String]
-        public var aiGenerated: Bool
+        /// `ai_generated:` as written (nil when absent): a declaration, weighed against the files' evidence.
+        public var aiGenerated: Bool?
         public var readSidecars: Bool
         public var readEmbeddedMetadata: Bool
         /// Where the `files` key is, for errors found while planning.
@@ -100,11 +101,15 @@ public struct WorkflowSpec: Sendable {
         /// Agency id → category (a number for Adobe Stock, names for Shutterstock).
         public var categories: [String: String] = [:]
         public var editorial = false
+        /// AI images keep the source photo's camera EXIF (Make, Model, lens, exposure, GPS, date) only when set.
+        public var keepCameraEXIF = false
+        /// X/Y resolution written into every output, in whole dots per inch.
+        public var resolutionDPI = 300
     }
 
     public enum DigitalSourceTypeChoice: String, Sendable, CaseIterable {
         case auto, none
-        case trainedAlgorithmicMedia, compositeWithTrainedAlgorithmicMedia, digitalCapture, algorithmicallyEnhanced, digitalCreation
+        case trainedAlgorithmicMedia, compositeWithTrainedAlgorithmicMedia, algorithmicMedia, digitalCapture, algorithmicallyEnhanced, digitalCreation
     }
 
     struct Location: Sendable { var line: Int; var column: Int }

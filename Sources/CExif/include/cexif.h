@@ -23,4 +23,10 @@ int sw_exif_is_big_endian(ExifData *exif);
 /// Serialises to a block starting with "Exif\0\0"; free the result with free().
 int sw_exif_save(ExifData *exif, unsigned char **data, unsigned int *length);
 void sw_exif_close(ExifData *exif);
+/// Sets (or replaces) a single RATIONAL tag (e.g. XResolution 300/1).
+int sw_exif_set_rational(ExifData *exif, ExifIfd ifd, ExifTag tag, unsigned int numerator, unsigned int denominator);
+/// 1 when the tag is present.
+int sw_exif_has(ExifData *exif, ExifIfd ifd, ExifTag tag);
+/// Removes every entry of an IFD (an empty GPS IFD is not written); returns how many.
+int sw_exif_clear_ifd(ExifData *exif, ExifIfd ifd);
 #endif

@@ -126,7 +126,13 @@ public struct C2PAManifestStore: Sendable {
             var joined = Array(head)
             for part in ordered.dropFirst() where part.bytes.count >= headerLength { joined += part.bytes.dropFirst(headerLength) }
             // The store's description box is labelled "c2pa"; other JUMBF (e.g. JPEG 360) is skipped.
-            if let store = try? boxes(in: joined[...], depth: 0).first, store.type == "jumb", (try? label(of: store)) == "c2pa" { return joined }
+            // Boxes that do not parse are returned too, so the reader warns about them.
+            guard let store = try? boxes(in: joined[...], depth: 0).first, store.type == "jumb" else { return joined }
+            switch Result(catching: { try label(of: store) }) {
+            case .success(let name) where name == "c2pa": return joined
+            case .failure: return joined
+            default: continue
+            }
         }
         return nil
     }

@@ -48,13 +48,24 @@ enum GeneratorText {
                 ? inputs($0.value)["text"] as? String : nil }.first
         }
         let model = nodes.values.lazy.compactMap { inputs($0)["ckpt_name"] as? String ?? inputs($0)["unet_name"] as? String }.first
-        return (prompt, text(of: inputs(sampler)["negative"]), model.map(stem))
+        let file = model.map { $0.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? $0 }
+        return (prompt, text(of: inputs(sampler)["negative"]), file)
     }
 
     /// ComfyUI's UI graph (`workflow` chunk): {nodes: [{type, widgets_values}], links: […]}.
     static func isComfyWorkflow(_ value: Any?) -> Bool {
         guard let graph = value as? [String: Any], let nodes = graph["nodes"] as? [[String: Any]] else { return false }
         return nodes.contains { $0["type"] is String } && graph["links"] != nil
+    }
+
+    /// InvokeAI 2.x writes the negative prompt in square brackets inside the prompt.
+    static func invokePositive(_ prompt: String) -> String {
+        prompt.replacingOccurrences(of: #"\s*\[[^\]]*\]"#, with: "", options: .regularExpression).trimmingCharacters(in: .whitespaces)
+    }
+
+    static func invokeNegative(_ prompt: String) -> String? {
+        let parts = prompt.matches(of: /\[([^\]]*)\]/).map { String($0.output.1) }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
     /// A checkpoint file name without folders and extension.

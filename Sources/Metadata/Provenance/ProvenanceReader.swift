@@ -106,16 +106,19 @@ public enum ProvenanceReader {
                                model: GeneratorText.string(model?["name"]) ?? GeneratorText.string(model?["model_name"]))
             }
         case "sd-metadata":
+            // InvokeAI 2.x: {app_id, model_id / model_weights, image: {prompt: [{prompt, weight}] or text}}.
             if let json = GeneratorText.json(text) as? [String: Any], json["image"] is [String: Any] || json["app_id"] != nil {
                 let image = json["image"] as? [String: Any]
-                let prompt = GeneratorText.string(image?["prompt"]) ?? ((image?["prompt"] as? [[String: Any]])?.first.flatMap { GeneratorText.string($0["prompt"]) })
-                provenance.add(evidence(.invokeAI, "InvokeAI", prompt ?? text), prompt: prompt, model: GeneratorText.string(json["model_weights"]))
+                let raw = GeneratorText.string(image?["prompt"]) ?? ((image?["prompt"] as? [[String: Any]])?.first.flatMap { GeneratorText.string($0["prompt"]) })
+                let prompt = raw.map(GeneratorText.invokePositive)
+                provenance.add(evidence(.invokeAI, "InvokeAI", prompt ?? text), prompt: prompt, negativePrompt: raw.flatMap(GeneratorText.invokeNegative),
+                               model: GeneratorText.string(json["model_id"]) ?? GeneratorText.string(json["model_weights"]))
             }
         case "Dream":
-            // InvokeAI 2.x: "\"the prompt\" -s 50 -S 42 …"
-            if text.hasPrefix("\""), let close = text.dropFirst().firstIndex(of: "\""), text[close...].contains(" -S") {
-                let prompt = String(text[text.index(after: text.startIndex)..<close])
-                provenance.add(evidence(.invokeAI, "InvokeAI", prompt), prompt: prompt)
+            // InvokeAI 2.x: "<prompt> -s 30 -S 1234 -W 512 -H 512 -C 7.5 -A k_lms" (the prompt may be quoted).
+            if let range = text.range(of: #" -s \d+ -S \d+"#, options: .regularExpression) {
+                let raw = text[..<range.lowerBound].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+                provenance.add(evidence(.invokeAI, "InvokeAI", raw), prompt: GeneratorText.invokePositive(raw), negativePrompt: GeneratorText.invokeNegative(raw))
             }
         case "Software":
             if text.trimmingCharacters(in: .whitespaces) == "NovelAI" {

@@ -80,6 +80,18 @@ public struct AgencyChecker: Sendable {
 
     public let preset: AgencyPreset
 
+    /// A keyword with each word's regular English plural ending removed, for duplicate checks.
+    static func singularKey(_ keyword: String) -> String {
+        keyword.lowercased().split(separator: " ").map { word -> String in
+            let w = String(word)
+            guard w.count > 3, !w.hasSuffix("ss"), !w.hasSuffix("us"), !w.hasSuffix("is") else { return w }
+            if w.hasSuffix("ies") { return String(w.dropLast(3)) + "y" }
+            if ["ches", "shes", "xes", "sses", "zes"].contains(where: w.hasSuffix) { return String(w.dropLast(2)) }
+            if w.hasSuffix("s") { return String(w.dropLast()) }
+            return w
+        }.joined(separator: " ")
+    }
+
     public init(preset: AgencyPreset) { self.preset = preset }
 
     public func check(_ subject: CheckSubject) -> Verdict {
@@ -149,9 +161,12 @@ public struct AgencyChecker: Sendable {
             report(rule, "max_keyword_characters", "the keyword \"\(long)\" has \(long.count) characters, more than the maximum of \(rule.value)")
         }
         if let rule = rules.noDuplicateKeywords, rule.value {
+            // "galaxy, galaxies" is one keyword twice to an agency that forbids duplicates.
             var seen = Set<String>()
-            let repeated = metadata.keywords.filter { !seen.insert($0.lowercased()).inserted }
-            if !repeated.isEmpty { report(rule, "no_duplicate_keywords", "keywords repeat: \(repeated.joined(separator: ", "))") }
+            let repeated = metadata.keywords.filter { !seen.insert(Self.singularKey($0)).inserted }
+            if !repeated.isEmpty {
+                report(rule, "no_duplicate_keywords", "keywords repeat (singular and plural count as one): \(repeated.joined(separator: ", "))")
+            }
         }
         if let rule = rules.minFileSizeMB, sizeMB < rule.value {
             report(rule, "min_file_size_mb", String(format: "the file is %.2f MB, below the minimum of %g MB", sizeMB, rule.value))

@@ -83,7 +83,7 @@ public enum CSVFormat: String, CaseIterable, Sendable {
         case .depositphotos:
             return [entry.fileName, description, keywords, entry.isMature ? "yes" : "no", entry.isEditorial ? "yes" : "no"]
         case .freepik:
-            return [entry.fileName, title, keywords, m.generation?.prompt ?? m.aiPrompt ?? "", m.generation?.model ?? ""]
+            return [entry.fileName, title, keywords, m.generation?.prompt ?? m.aiPrompt ?? "", m.generation?.model ?? m.aiSystem ?? ""]
         case .pond5:
             return [entry.fileName, title, description, keywords, location, "", m.copyright ?? "", "", entry.isIllustration ? "illustration" : "photo"]
         case .vecteezy:

@@ -24,7 +24,7 @@ public struct PackageReport: Codable, Sendable, Equatable {
 
     public var agency: String
     public var agencyName: String
-    /// The first (usually the only) CSV file.
+    /// The first (usually the only) CSV file; empty when no image was accepted (no CSV is written).
     public var csv: String
     /// Every CSV file: more than one when the agency's row or size limit is passed.
     public var csvFiles: [String]
@@ -55,11 +55,12 @@ public enum PackageBuilder {
             guard let format = CSVFormat(rawValue: preset.csv) else {
                 throw AgencyError.invalidPreset(path: preset.id, reason: "unknown csv format \(preset.csv)")
             }
-            let csvData = try format.renderFiles(accepted.map(\.entry))
+            // No accepted image, no CSV: a header-only file uploads as an empty submission.
+            let csvData = accepted.isEmpty ? [] : try format.renderFiles(accepted.map(\.entry))
             let csvNames = csvData.count == 1 ? [preset.id + ".csv"] : csvData.indices.map { "\(preset.id)-\($0 + 1).csv" }
             for (name, data) in zip(csvNames, csvData) { try AtomicFile.write(data, to: staging + "/" + name) }
             let report = PackageReport(
-                agency: preset.id, agencyName: preset.name, csv: csvNames[0], csvFiles: csvNames,
+                agency: preset.id, agencyName: preset.name, csv: csvNames.first ?? "", csvFiles: csvNames,
                 accepted: accepted.count, rejected: items.count - accepted.count,
                 items: items.map { PackageReport.Item(file: $0.entry.fileName, accepted: $0.verdict.accepted,
                                                       reasons: $0.verdict.reasons, warnings: $0.verdict.warnings) })

@@ -66,9 +66,12 @@ public struct Keyworder: Sendable {
         let promptChunks = source.prompt.map(chunks) ?? []
         let descriptionChunks = (source.description.map(chunks) ?? []) + (source.title.map(chunks) ?? [])
         // Excluded names go before anything is made of the text ("greg" must not outlive "greg rutkowski").
-        var allChunks = (promptChunks + descriptionChunks).map(excludedTerms.removed).filter { !$0.isEmpty }
-        // Without any text, the file's name is the description ("hubble_deep_field.jpg").
-        if allChunks.isEmpty, let name = source.fileName {
+        let textChunks = (promptChunks + descriptionChunks).map(excludedTerms.removed).filter { !$0.isEmpty }
+        var allChunks = textChunks
+        // Without any text, the file's name says what to rank keywords against ("hubble_deep_field.jpg"),
+        // but it never becomes the title or the description ("IMG 0042", "Comfy"): none is better.
+        let fileNameOnly = textChunks.isEmpty && source.keywords.isEmpty
+        if fileNameOnly, let name = source.fileName {
             let words = fileNameWords(name).joined(separator: " ")
             if !words.isEmpty { allChunks = [words] }
         }
@@ -84,7 +87,9 @@ public struct Keyworder: Sendable {
         // The file's own keywords were chosen by a person: stated, whatever their length.
         for keyword in source.keywords { add(KeywordCandidate(text: keyword.trimmingCharacters(in: .whitespaces), kind: .statedWord, lead: false)) }
         textCandidates(allChunks).forEach(add)
-        if let name = source.fileName {
+        // A file name's words are keywords only when nothing else describes the image ("chelsea" of
+        // "chelsea-cat.jpg" next to a description is a name, not a subject).
+        if fileNameOnly, let name = source.fileName {
             for word in fileNameWords(name) where isContent(word) && word.count >= 3 { add(KeywordCandidate(text: word, kind: .inferred, lead: false)) }
         }
         for candidate in candidates where candidate.kind == .statedWord || candidate.kind == .compound {
@@ -109,7 +114,7 @@ public struct Keyworder: Sendable {
             chosen.append((item.text, item.vector))
         }
         // A stated keyword with a banned term was never a candidate.
-        return KeywordResult(keywords: chosen.map(\.text), title: title(source, chunks: allChunks), description: caption(allChunks))
+        return KeywordResult(keywords: chosen.map(\.text), title: title(source, chunks: textChunks), description: caption(textChunks))
     }
 
     /// What a candidate's origin adds to its closeness to the whole text.

@@ -29,7 +29,7 @@ struct PackageCommand: ParsableCommand {
         do {
             let reports = try Packaging.package(output: output, agencies: agency, presetsFolder: folder)
             for report in reports {
-                print("\(report.agencyName): \(report.accepted) accepted, \(report.rejected) refused → \(output)/packages/\(report.agency)/ (\(report.csvFiles.joined(separator: ", ")), contact-sheet.html)")
+                print("\(report.agencyName): \(report.accepted) accepted, \(report.rejected) refused → \(output)/packages/\(report.agency)/ (\(report.csvFiles.isEmpty ? "no CSV: nothing to upload" : report.csvFiles.joined(separator: ", ")), contact-sheet.html)")
                 for item in report.items where !item.accepted {
                     print("  \(item.file): " + item.reasons.map(\.message).joined(separator: "; "))
                 }

@@ -49,7 +49,8 @@ enum SummaryPrinter {
             for warning in image.warnings { lines.append("    ! \(warning)") }
         }
         for package in summary.packages {
-            lines.append("  package \(package.agency): \(package.accepted) file\(package.accepted == 1 ? "" : "s"), CSV \(package.csv)")
+            lines.append("  package \(package.agency): " + (package.accepted == 0 ? "no accepted image, so no CSV"
+                : "\(package.accepted) file\(package.accepted == 1 ? "" : "s"), CSV \(package.csv)"))
         }
         lines.append("  report: \(summary.output)/report.json; catalog: \(summary.catalog)")
         return lines.joined(separator: "\n")

@@ -64,7 +64,16 @@ struct TagCommand: ParsableCommand {
                 guard info.format == .jpeg else { throw BadOption("\(file) is \(info.format.rawValue.uppercased()); `tag` writes JPEG files") }
             }
             // One batch: every file is written in full before any replaces its original.
-            let changes = try files.map { file in (edit.applied(to: try MetadataReader.read(jpeg: file).reconciled), file, file) }
+            // A file with AI evidence keeps (or gets) its AI label: the same decision as `run` and `check`.
+            let changes = try files.map { file in
+                let existing = try MetadataReader.read(jpeg: file).reconciled
+                let provenance = ProvenanceReader.read(path: file)
+                let labelled = existing.labelled(from: provenance)
+                if labelled.digitalSourceType != existing.digitalSourceType, let evidence = provenance.aiEvidence.first, !quiet {
+                    ErrorReporting.stderr("note: \(file): labelled as AI-generated (\(labelled.digitalSourceType!.rawValue)): \(evidence.description)")
+                }
+                return (edit.applied(to: labelled), file, file)
+            }
             let warnings = try MetadataWriter.write(changes)
             for (file, fileWarnings) in zip(files, warnings) {
                 for warning in fileWarnings { ErrorReporting.stderr("warning: \(file): \(warning)") }

@@ -28,16 +28,19 @@ public enum FileDescriber {
     public static func describe(_ path: String, keyworder: Keyworder, limit: Int = 49) throws -> (result: KeywordResult, metadata: StockMetadata) {
         let info = try ImageInfo.read(path)
         let existing = try embeddedMetadata(of: path, info: info).reconciled
+        // The prompt a generator embedded (A1111, ComfyUI, InvokeAI, C2PA…) says what the image shows.
+        let provenance = try readProvenance(of: path, info: info)
+        let embeddedPrompt = provenance.prompt
         // Decoding the pixels (libjpeg, one core, the slower part for a 6K JPEG) and embedding the
         // text are independent: run them side by side, the text on the other core only.
         let pixels = BackgroundResult { ImageAnalysis.analyze(try Thumbnails.rgb(path, size: 96), width: info.width, height: info.height) }
-        let source = KeywordSource(prompt: existing.generation?.prompt ?? existing.aiPrompt, title: existing.title, description: existing.description,
+        let source = KeywordSource(prompt: existing.generation?.prompt ?? existing.aiPrompt ?? embeddedPrompt, title: existing.title, description: existing.description,
                                    keywords: existing.keywords, fileName: URL(fileURLWithPath: path).lastPathComponent)
         let text = try ThreadLimit.run(threads: max(1, ProcessInfo.processInfo.activeProcessorCount - 1)) {
             try keyworder.describeText(source, limit: limit)
         }
         let result = text.addingPixelWords(try pixels.value().keywords, limit: limit)
-        var updated = existing
+        var updated = existing.labelled(from: provenance)  // written back by `keyword --write`: an AI image leaves labelled
         updated.keywords = result.keywords
         if updated.title == nil, !result.title.isEmpty { updated.title = result.title }
         if updated.description == nil, !result.description.isEmpty { updated.description = result.description }

@@ -102,7 +102,7 @@ public final class Runner {
                 images[index].verdicts[verdictIndex] = item.verdict
             }
             let folder = packagesFolder + "/" + preset.id
-            packages.append(RunSummary.Package(agency: preset.id, folder: folder, csv: folder + "/" + packageReport.csv,
+            packages.append(RunSummary.Package(agency: preset.id, folder: folder, csv: packageReport.csv.isEmpty ? "" : folder + "/" + packageReport.csv,
                                                accepted: packageReport.accepted, rejected: packageReport.rejected))
             report(.packaged(agency: preset.id, accepted: packageReport.accepted, rejected: packageReport.rejected, folder: folder))
         }

@@ -96,4 +96,25 @@ import Testing
         let photo = try TestSupport.exiftool(folder + "/out/images/photo-camera.jpg")
         #expect(photo["IFD0:Make"] as? String == "Canon")
     }
+
+    /// `tag` and `keyword` share the decision: an A1111 JPEG leaves `tag` labelled, and `keyword`
+    /// describes a ComfyUI PNG from its embedded prompt.
+    @Test func tagLabelsAndKeywordReadsTheEmbeddedPrompt() throws {
+        let folder = try TestSupport.temporaryFolder("provenance-tag")
+        let file = folder + "/a1111.jpg"
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/a1111.jpg", toPath: file)
+        let tag = try TestSupport.run(binary, ["tag", file, "--title", "Red fox in the snow"])
+        #expect(tag.status == 0, "\(tag.stderr)")
+        #expect(tag.stderr.contains("labelled as AI-generated") && tag.stderr.contains("EXIF UserComment"))
+        let tags = try TestSupport.exiftool(file)
+        #expect((tags["XMP-iptcExt:DigitalSourceType"] as? String)?.hasSuffix("/trainedAlgorithmicMedia") == true)
+        #expect(tags["XMP-iptcExt:AISystemUsed"] as? String == "v1-5-pruned-emaonly")
+        #expect(tags["XMP-dc:Title"] as? String == "Red fox in the snow")
+
+        let keyword = try TestSupport.run(binary, ["keyword", Self.fixtures + "/comfyui.png", "--json", "--presets", TestSupport.presetsFolder])
+        #expect(keyword.status == 0, "\(keyword.stderr)")
+        let outputs = try #require(try JSONSerialization.jsonObject(with: Data(keyword.stdout.utf8)) as? [[String: Any]])
+        #expect((outputs.first?["title"] as? String)?.lowercased().contains("fox") == true)
+        #expect((outputs.first?["keywords"] as? [String])?.contains("fox") == true)
+    }
 }

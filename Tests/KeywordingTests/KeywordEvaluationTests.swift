@@ -30,6 +30,18 @@ import Testing
         #expect(WordForms.rulesOnly.normalized("Cherry Blossoms") == "cherry blossom" && WordForms.rulesOnly.singular("leaves") == "leaf" && WordForms.rulesOnly.singular("glasses") == "glasses")
     }
 
+    /// A file name is never a title or description ("IMG 0042", "Comfy" were seen); its words rank
+    /// keywords only when nothing else describes the image.
+    @Test func aFileNameIsNeverATitle() throws {
+        let keyworder = try Self.keyworder()
+        let bare = try keyworder.describe(KeywordSource(fileName: "hubble_deep_field.jpg"))
+        #expect(bare.title.isEmpty && bare.description.isEmpty)
+        #expect(bare.keywords.contains("hubble") || bare.keywords.contains("field"))
+        let described = try keyworder.describe(KeywordSource(description: "A cat asleep on a sofa.", fileName: "chelsea-IMG_0042.jpg"))
+        #expect(described.title == "A cat asleep on a sofa")
+        #expect(!described.keywords.contains("chelsea") && !described.keywords.contains("img"))
+    }
+
     /// A fixed term (WordNet's "wind turbine", our "copy space") is one keyword ahead of its parts;
     /// two words that only stand side by side ("dramatic clouds") are two keywords, the pair goes last.
     @Test func fixedTermsAreKeptWholeAndFreePairsGoToTheTail() throws {

@@ -26,10 +26,11 @@ import Testing
         try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
         let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
         let imported = try #require(plan.jobs.first { $0.generation == nil })
-        #expect(imported.metadata.keywords.contains("rocket") && imported.metadata.keywords.contains("launch") && imported.metadata.keywords.contains("horizontal"),
-                "\(imported.metadata.keywords)")
+        // The pixels' words and the stated keyword; the file name is neither a title nor keywords
+        // when anything else describes the image (issue 15: "IMG_0042" and "Comfy" were seen as titles).
+        #expect(imported.metadata.keywords.contains("horizontal") && !imported.metadata.keywords.contains("launch"), "\(imported.metadata.keywords)")
         #expect(imported.metadata.keywords.contains("stock") && imported.metadata.keywords.count <= 20)
-        #expect(imported.metadata.title == "Rocket launch")
+        #expect(imported.metadata.title == nil)
         let generated = try #require(plan.jobs.first { $0.generation != nil })
         #expect(generated.metadata.keywords.contains("coffee") && generated.metadata.keywords.contains("latte art") && !generated.metadata.keywords.contains("masterpiece"),
                 "\(generated.metadata.keywords)")

@@ -45,3 +45,16 @@ public enum AIDecision {
         }
     }
 }
+
+extension StockMetadata {
+    /// An AI image's disclosure filled in from its evidence where the file lacks it: Digital
+    /// Source Type, AI System Used, AI Prompt Information. Unchanged when there is no evidence.
+    public func labelled(from provenance: Provenance) -> StockMetadata {
+        guard provenance.isAI else { return self }
+        var result = self
+        if result.digitalSourceType?.isGenerativeAI != true { result.digitalSourceType = provenance.aiSourceType }
+        result.aiSystem = result.aiSystem ?? provenance.aiSystem
+        result.aiPrompt = result.aiPrompt ?? provenance.prompt
+        return result
+    }
+}

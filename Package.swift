@@ -30,12 +30,13 @@ let package = Package(
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary(":libgomp.so.1")]),  // oneDNN (libdnnl-dev) and its OpenMP runtime
 
         .target(name: "CFiles"),
+        .target(name: "Inflate", dependencies: ["CZlib"]),
         .target(name: "AtomicFiles", dependencies: ["CFiles"]),
         .target(name: "Neural", dependencies: ["AtomicFiles", "CBLAS", "CDNNL"]),
-        .target(name: "Diffusion", dependencies: ["Neural", "CZlib"]),
+        .target(name: "Diffusion", dependencies: ["Neural", "Inflate"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [
-            "CExif", "AtomicFiles", "CZlib",
+            "CExif", "AtomicFiles", "CZlib", "Inflate",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Agencies", dependencies: [

@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import Inflate
 
 /// The chunks of a PNG file that carry text and metadata, read without libpng and with every
 /// length checked: a chunk that claims more bytes than the file has ends the walk with a warning.
@@ -111,36 +112,7 @@ public struct PNGChunks: Sendable {
     }
 
     /// zlib inflate, stopping at `maxInflatedText` bytes.
-    static func inflate(_ input: [UInt8]) -> Result<[UInt8], InflateFailureReason> {
-        var stream = z_stream()
-        guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return .failure(InflateFailureReason("could not be inflated")) }
-        defer { inflateEnd(&stream) }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var source = input
-        let status: Int32 = source.withUnsafeMutableBufferPointer { buffer in
-            stream.next_in = buffer.baseAddress
-            stream.avail_in = uInt(buffer.count)
-            var result: Int32 = Z_OK
-            repeat {
-                result = chunk.withUnsafeMutableBufferPointer { out in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = uInt(out.count)
-                    return CZlib.inflate(&stream, Z_NO_FLUSH)
-                }
-                output.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
-                if output.count > maxInflatedText { return Z_MEM_ERROR }
-            } while result == Z_OK
-            return result
-        }
-        if output.count > maxInflatedText { return .failure(InflateFailureReason("inflates to more than \(maxInflatedText >> 20) MB")) }
-        guard status == Z_STREAM_END else { return .failure(InflateFailureReason("is not complete zlib data")) }
-        return .success(output)
+    static func inflate(_ input: [UInt8]) -> Result<[UInt8], Inflate.Failure> {
+        Result { try Inflate.decompress(input, format: .zlib, limit: maxInflatedText) }.mapError { ($0 as? Inflate.Failure) ?? .cannotStart }
     }
-}
-
-/// Why compressed text was not read, worded to follow the chunk's name.
-public struct InflateFailureReason: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ value: String) { description = value }
 }

@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Catalog", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "Keywording", dependencies: ["Neural", "Imaging", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Keywording", dependencies: ["Neural", "Imaging", "Metadata", .product(name: "Yams", package: "Yams")]),
         .target(name: "Workflow", dependencies: [
             "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "Keywording",
             .product(name: "Yams", package: "Yams"),
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "TestSupport"]),
-        .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Neural", "TestSupport"]),
+        .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "TestSupport"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
     ]

@@ -1,6 +1,9 @@
 import Imaging
 import Metadata
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a check looks at: the file's technical facts, its metadata and whether it is AI-made.
 public struct CheckSubject: Sendable {
@@ -25,31 +28,30 @@ public struct CheckSubject: Sendable {
     /// (AIDecision): the file's evidence, weighed against what `declared` says.
     public static func read(_ path: String, declared: AIDeclaration? = nil) throws -> CheckSubject {
         let info = try ImageInfo.read(path)
-        let embedded = try embeddedMetadata(of: path, info: info).reconciled
-        let provenance = try readProvenance(of: path, info: info)
+        let (embedded, provenance) = try readEmbedded(of: path, info: info)
         let status = AIDecision.decide(provenance, declared: declared)
         let quality = info.format == .jpeg ? try JPEGQuality.estimate(path: path) : nil
-        var subject = CheckSubject(path: path, info: info, metadata: embedded, aiReason: status.reason, jpegQuality: quality)
+        var subject = CheckSubject(path: path, info: info, metadata: embedded.reconciled, aiReason: status.reason, jpegQuality: quality)
         subject.provenance = provenance
         subject.ai = status
         return subject
     }
 }
 
-/// The provenance of any image Stockwerk reads: JPEG and PNG walked directly (text chunks,
-/// APP11), other formats through the EXIF and XMP blocks libvips finds.
-public func readProvenance(of path: String, info: ImageInfo) throws -> Provenance {
-    if info.format == .jpeg || info.format == .png { return ProvenanceReader.read(path: path) }
+/// What an image file carries: its metadata (EXIF, IPTC IIM, XMP) and its provenance, from one
+/// read of its metadata. JPEG: our segment reader, on the header only (the image data is not
+/// read). PNG: libvips' blocks for the metadata, our chunk walker for generator text and C2PA.
+/// TIFF and WebP: libvips' EXIF and XMP blocks for both.
+public func readEmbedded(of path: String, info: ImageInfo) throws -> (metadata: EmbeddedMetadata, provenance: Provenance) {
+    if info.format == .jpeg {
+        let (jpeg, fd, _) = try JPEGFile.header(of: path)
+        close(fd)
+        return (try MetadataReader.read(jpeg: jpeg), ProvenanceReader.read(jpeg: jpeg))
+    }
     let blobs = try EmbeddedBlobs.read(path)
-    return ProvenanceReader.read(exif: blobs.exif, xmp: blobs.xmp)
-}
-
-/// The metadata embedded in any image Stockwerk reads: our own JPEG segment reader for JPEG,
-/// libvips' metadata blocks for PNG, TIFF and WebP.
-public func embeddedMetadata(of path: String, info: ImageInfo) throws -> EmbeddedMetadata {
-    if info.format == .jpeg { return try MetadataReader.read(jpeg: path) }
-    let blobs = try EmbeddedBlobs.read(path)
-    return try MetadataReader.read(exif: blobs.exif, xmp: blobs.xmp, photoshop: blobs.iptc, hasICCProfile: info.iccDescription != nil)
+    let metadata = try MetadataReader.read(exif: blobs.exif, xmp: blobs.xmp, photoshop: blobs.iptc, hasICCProfile: info.iccDescription != nil)
+    let provenance = info.format == .png ? ProvenanceReader.read(path: path) : ProvenanceReader.read(exif: blobs.exif, xmp: blobs.xmp)
+    return (metadata, provenance)
 }
 
 /// One reason a file is refused (or warned about), with the rule's source.
@@ -79,18 +81,6 @@ public struct AgencyChecker: Sendable {
     }
 
     public let preset: AgencyPreset
-
-    /// A keyword with each word's regular English plural ending removed, for duplicate checks.
-    static func singularKey(_ keyword: String) -> String {
-        keyword.lowercased().split(separator: " ").map { word -> String in
-            let w = String(word)
-            guard w.count > 3, !w.hasSuffix("ss"), !w.hasSuffix("us"), !w.hasSuffix("is") else { return w }
-            if w.hasSuffix("ies") { return String(w.dropLast(3)) + "y" }
-            if ["ches", "shes", "xes", "sses", "zes"].contains(where: w.hasSuffix) { return String(w.dropLast(2)) }
-            if w.hasSuffix("s") { return String(w.dropLast()) }
-            return w
-        }.joined(separator: " ")
-    }
 
     public init(preset: AgencyPreset) { self.preset = preset }
 
@@ -163,7 +153,7 @@ public struct AgencyChecker: Sendable {
         if let rule = rules.noDuplicateKeywords, rule.value {
             // "galaxy, galaxies" is one keyword twice to an agency that forbids duplicates.
             var seen = Set<String>()
-            let repeated = metadata.keywords.filter { !seen.insert(Self.singularKey($0)).inserted }
+            let repeated = metadata.keywords.filter { !seen.insert(WordForms.rulesOnly.normalized($0)).inserted }
             if !repeated.isEmpty {
                 report(rule, "no_duplicate_keywords", "keywords repeat (singular and plural count as one): \(repeated.joined(separator: ", "))")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Metadata
 
 /// Scores keyword lists against an editor's lists (Tests/Fixtures/keywording/evaluation.json):
 /// precision@10 (how many of the first ten are the editor's) and recall@25 (how many of the

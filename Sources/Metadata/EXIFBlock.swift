@@ -80,38 +80,42 @@ public enum EXIFBlock {
         (EXIF_IFD_EXIF, EXIF_TAG_LENS_SERIAL_NUMBER, "LensSerialNumber"), (EXIF_IFD_EXIF, EXIF_TAG_SUBJECT_DISTANCE_RANGE, "SubjectDistanceRange"),
     ]
 
-    /// Reads our fields back from an EXIF block.
-    public static func read(_ data: Data) -> StockMetadata {
-        let exif: UnsafeMutablePointer<ExifData>? = data.withUnsafeBytes { raw in
-            sw_exif_open(raw.bindMemory(to: UInt8.self).baseAddress, UInt32(data.count))
-        }
-        guard let exif else { return StockMetadata() }
-        defer { sw_exif_close(exif) }
-        func get(_ tag: ExifTag, ifd: ExifIfd = EXIF_IFD_0) -> String? {
-            var buffer = [CChar](repeating: 0, count: 65_536)
-            let length = sw_exif_get_ascii(exif, ifd, tag, &buffer, UInt32(buffer.count))
-            guard length > 0 else { return nil }
-            let bytes = buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }
-            return String(bytes: bytes, encoding: .utf8) ?? String(bytes: bytes, encoding: .isoLatin1)
-        }
-        var metadata = StockMetadata()
-        metadata.description = get(EXIF_TAG_IMAGE_DESCRIPTION)
-        if let artist = get(EXIF_TAG_ARTIST) { metadata.creators = [artist] }
-        metadata.copyright = get(EXIF_TAG_COPYRIGHT)
-        metadata.software = get(EXIF_TAG_SOFTWARE)
-        metadata.dateCreated = EXIFBlock.isoDate(fromEXIF: get(EXIF_TAG_DATE_TIME_ORIGINAL, ifd: EXIF_IFD_EXIF))
-        if let text = userComment(exif) { metadata.generation = GenerationParameters.fromA1111(text) }
-        return metadata
-    }
-
-    /// The UserComment text of an EXIF block ("Exif\0\0" + TIFF), or nil.
-    public static func userComment(_ data: Data) -> String? {
+    /// Opens an EXIF block ("Exif\0\0" + TIFF) with libexif for `body`; nil when it cannot be parsed.
+    static func withBlock<T>(_ data: Data, _ body: (UnsafeMutablePointer<ExifData>) -> T) -> T? {
         let exif: UnsafeMutablePointer<ExifData>? = data.withUnsafeBytes { raw in
             sw_exif_open(raw.bindMemory(to: UInt8.self).baseAddress, UInt32(data.count))
         }
         guard let exif else { return nil }
         defer { sw_exif_close(exif) }
-        return userComment(exif)
+        return body(exif)
+    }
+
+    static func ascii(_ exif: UnsafeMutablePointer<ExifData>, _ tag: ExifTag, ifd: ExifIfd = EXIF_IFD_0) -> String? {
+        var buffer = [CChar](repeating: 0, count: 65_536)
+        let length = sw_exif_get_ascii(exif, ifd, tag, &buffer, UInt32(buffer.count))
+        guard length > 0 else { return nil }
+        let bytes = buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }
+        return String(bytes: bytes, encoding: .utf8) ?? String(bytes: bytes, encoding: .isoLatin1)
+    }
+
+    /// Reads our fields back from an EXIF block.
+    public static func read(_ data: Data) -> StockMetadata {
+        withBlock(data) { exif in
+            var metadata = StockMetadata()
+            metadata.description = ascii(exif, EXIF_TAG_IMAGE_DESCRIPTION)
+            if let artist = ascii(exif, EXIF_TAG_ARTIST) { metadata.creators = [artist] }
+            metadata.copyright = ascii(exif, EXIF_TAG_COPYRIGHT)
+            metadata.software = ascii(exif, EXIF_TAG_SOFTWARE)
+            metadata.dateCreated = EXIFBlock.isoDate(fromEXIF: ascii(exif, EXIF_TAG_DATE_TIME_ORIGINAL, ifd: EXIF_IFD_EXIF))
+            if let text = userComment(exif) { metadata.generation = GenerationParameters.fromA1111(text) }
+            return metadata
+        } ?? StockMetadata()
+    }
+
+    /// What generators write into EXIF, for provenance: the UserComment text and IFD0 Software
+    /// (Fooocus names itself there). Both nil when the block cannot be parsed.
+    public static func generatorText(_ data: Data) -> (comment: String?, software: String?) {
+        withBlock(data) { exif in (userComment(exif), ascii(exif, EXIF_TAG_SOFTWARE)) } ?? (nil, nil)
     }
 
     static func userComment(_ exif: UnsafeMutablePointer<ExifData>) -> String? {
@@ -123,19 +127,6 @@ public enum EXIFBlock {
             if length > 0 { return UserComment.decode(Data(comment.prefix(Int(length))), bigEndian: sw_exif_is_big_endian(exif) != 0) }
         }
         return nil
-    }
-
-    /// IFD0 Software, for provenance (Fooocus names itself there).
-    public static func software(_ data: Data) -> String? {
-        let exif: UnsafeMutablePointer<ExifData>? = data.withUnsafeBytes { raw in
-            sw_exif_open(raw.bindMemory(to: UInt8.self).baseAddress, UInt32(data.count))
-        }
-        guard let exif else { return nil }
-        defer { sw_exif_close(exif) }
-        var buffer = [CChar](repeating: 0, count: 1024)
-        let length = sw_exif_get_ascii(exif, EXIF_IFD_0, EXIF_TAG_SOFTWARE, &buffer, UInt32(buffer.count))
-        guard length > 0 else { return nil }
-        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -31,7 +31,7 @@ public enum MetadataReader {
         try read(jpeg: JPEGFile(data: data))
     }
 
-    static func read(jpeg: JPEGFile) throws -> EmbeddedMetadata {
+    public static func read(jpeg: JPEGFile) throws -> EmbeddedMetadata {
         let iccPresent = jpeg.first(JPEGFile.app2, signature: JPEGFile.iccSignature) != nil
         var result = try read(exif: jpeg.body(JPEGFile.app1, signature: JPEGFile.exifSignature).map { Data(JPEGFile.exifSignature) + $0 },
                               xmp: jpeg.body(JPEGFile.app1, signature: JPEGFile.xmpSignature),

@@ -25,8 +25,7 @@ struct InspectCommand: ParsableCommand {
         let report: Report
         do {
             let info = try ImageInfo.read(file)
-            let embedded = try embeddedMetadata(of: file, info: info)
-            let provenance = try readProvenance(of: file, info: info)
+            let (embedded, provenance) = try readEmbedded(of: file, info: info)
             report = Report(file: file, image: info, metadata: embedded, reconciled: embedded.reconciled, provenance: provenance,
                             ai: AIDecision.decide(provenance, declared: nil))
         } catch { throw ErrorReporting.exit(for: error) }

@@ -1,3 +1,4 @@
+import Agencies
 import ArgumentParser
 import Foundation
 import Imaging
@@ -59,15 +60,16 @@ struct TagCommand: ParsableCommand {
             if ai { edit.digitalSourceType = .trainedAlgorithmicMedia }
             if aiEdited { edit.digitalSourceType = .compositeWithTrainedAlgorithmicMedia }
             // Check every file before changing any.
-            for file in files {
+            let infos = try files.map { file in
                 let info = try ImageInfo.read(file)
                 guard info.format == .jpeg else { throw BadOption("\(file) is \(info.format.rawValue.uppercased()); `tag` writes JPEG files") }
+                return info
             }
             // One batch: every file is written in full before any replaces its original.
             // A file with AI evidence keeps (or gets) its AI label: the same decision as `run` and `check`.
-            let changes = try files.map { file in
-                let existing = try MetadataReader.read(jpeg: file).reconciled
-                let provenance = ProvenanceReader.read(path: file)
+            let changes = try zip(files, infos).map { file, info in
+                let (embedded, provenance) = try readEmbedded(of: file, info: info)
+                let existing = embedded.reconciled
                 let labelled = existing.labelled(from: provenance)
                 if labelled.digitalSourceType != existing.digitalSourceType, let evidence = provenance.aiEvidence.first, !quiet {
                     ErrorReporting.stderr("note: \(file): labelled as AI-generated (\(labelled.digitalSourceType!.rawValue)): \(evidence.description)")

@@ -27,9 +27,9 @@ public enum FileDescriber {
     /// (which starts from the file's own), title and description filled where the file has none.
     public static func describe(_ path: String, keyworder: Keyworder, limit: Int = 49) throws -> (result: KeywordResult, metadata: StockMetadata) {
         let info = try ImageInfo.read(path)
-        let existing = try embeddedMetadata(of: path, info: info).reconciled
+        let (embedded, provenance) = try readEmbedded(of: path, info: info)
+        let existing = embedded.reconciled
         // The prompt a generator embedded (A1111, ComfyUI, InvokeAI, C2PA…) says what the image shows.
-        let provenance = try readProvenance(of: path, info: info)
         let embeddedPrompt = provenance.prompt
         // Decoding the pixels (libjpeg, one core, the slower part for a 6K JPEG) and embedding the
         // text are independent: run them side by side, the text on the other core only.

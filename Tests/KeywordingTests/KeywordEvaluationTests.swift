@@ -1,4 +1,5 @@
 import Foundation
+import Metadata
 import Keywording
 import TestSupport
 import Testing

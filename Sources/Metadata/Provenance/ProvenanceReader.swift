@@ -43,7 +43,7 @@ public enum ProvenanceReader {
         return read(jpeg: jpeg)
     }
 
-    static func read(jpeg: JPEGFile) -> Provenance {
+    public static func read(jpeg: JPEGFile) -> Provenance {
         var provenance = Provenance()
         if let exif = jpeg.body(JPEGFile.app1, signature: JPEGFile.exifSignature) {
             readEXIF(Data(JPEGFile.exifSignature) + exif, container: "EXIF", into: &provenance)
@@ -94,8 +94,8 @@ public enum ProvenanceReader {
                 provenance.add(evidence(.comfyUI, "ComfyUI", found.prompt ?? text), prompt: found.prompt, negativePrompt: found.negative, model: found.model)
             }
         case "workflow":
-            if all["prompt"].flatMap({ GeneratorText.json($0.text) as? [String: Any] }).flatMap(GeneratorText.comfyPrompt) == nil,
-               GeneratorText.isComfyWorkflow(GeneratorText.json(text)) {
+            // The UI graph is evidence only where the API graph (`prompt`, written first) was not.
+            if !provenance.evidence.contains(where: { $0.kind == .comfyUI }), GeneratorText.isComfyWorkflow(GeneratorText.json(text)) {
                 provenance.add(evidence(.comfyUI, "ComfyUI", text))
             }
         case "invokeai_metadata":
@@ -131,10 +131,11 @@ public enum ProvenanceReader {
     }
 
     static func readEXIF(_ block: Data, container: String, into provenance: inout Provenance) {
-        guard let comment = EXIFBlock.userComment(block) else { return }
+        let fields = EXIFBlock.generatorText(block)
+        guard let comment = fields.comment else { return }
         // Fooocus in JPEG: its JSON parameters in UserComment, "Fooocus v…" in Software.
         if let json = GeneratorText.json(comment) as? [String: Any], let prompt = GeneratorText.string(json["prompt"]),
-           (json["version"] as? String)?.hasPrefix("Fooocus") == true || EXIFBlock.software(block)?.hasPrefix("Fooocus") == true {
+           (json["version"] as? String)?.hasPrefix("Fooocus") == true || fields.software?.hasPrefix("Fooocus") == true {
             provenance.add(ProvenanceEvidence(kind: .fooocus, tool: "Fooocus", location: "\(container) UserComment",
                                               excerpt: ProvenanceEvidence.excerpt(prompt), indicatesAI: true),
                            prompt: prompt, negativePrompt: GeneratorText.string(json["negative_prompt"]),

@@ -21,20 +21,44 @@ public struct C2PAManifestStore: Sendable {
 
     public struct ReadError: Error, CustomStringConvertible, Sendable { public let description: String }
 
+    /// A `jumb` superbox read once: the label of its description box and the boxes after it.
+    struct Superbox {
+        var label: String?
+        var children: [Box]
+
+        init(_ box: Box) throws {
+            let boxes = try C2PAManifestStore.boxes(in: box.payload)
+            guard let description = boxes.first, description.type == "jumd" else {
+                throw ReadError(description: "a JUMBF superbox does not start with its description box")
+            }
+            label = try C2PAManifestStore.label(inDescription: description.payload)
+            children = Array(boxes.dropFirst())
+        }
+
+        /// The child superboxes. The store is walked to a fixed depth (store, manifest, assertion
+        /// store, assertion), so hostile nesting cannot recurse.
+        func superboxes() throws -> [Superbox] { try children.filter { $0.type == "jumb" }.map(Superbox.init) }
+
+        /// The CBOR content box of an assertion or claim.
+        func cbor() throws -> CBORValue? {
+            guard let content = children.first(where: { $0.type == "cbor" }) else { return nil }
+            do { return try CBORValue.decode(Array(content.payload)) } catch { throw ReadError(description: "\(error)") }
+        }
+    }
+
     public init(jumbf: [UInt8]) throws {
-        let top = try Self.boxes(in: jumbf[...], depth: 0)
-        guard let store = top.first(where: { $0.type == "jumb" }), try Self.label(of: store) == "c2pa" else {
+        guard let top = try Self.boxes(in: jumbf[...]).first(where: { $0.type == "jumb" }), case let store = try Superbox(top), store.label == "c2pa" else {
             throw ReadError(description: "the JUMBF data holds no C2PA manifest store")
         }
-        for manifestBox in try Self.children(of: store) where manifestBox.type == "jumb" {
-            var manifest = Manifest(label: try Self.label(of: manifestBox) ?? "")
-            for part in try Self.children(of: manifestBox) where part.type == "jumb" {
-                let label = try Self.label(of: part) ?? ""
-                if label.hasPrefix("c2pa.claim"), let claim = try Self.cbor(in: part) {
+        for manifestBox in try store.superboxes() {
+            var manifest = Manifest(label: manifestBox.label ?? "")
+            for part in try manifestBox.superboxes() {
+                let label = part.label ?? ""
+                if label.hasPrefix("c2pa.claim"), let claim = try part.cbor() {
                     manifest.generator = Self.generatorName(claim)
                 } else if label == "c2pa.assertions" {
-                    for assertion in try Self.children(of: part) where assertion.type == "jumb" {
-                        guard let name = try Self.label(of: assertion), name.hasPrefix("c2pa.actions"), let actions = try Self.cbor(in: assertion) else { continue }
+                    for assertion in try part.superboxes() where assertion.label?.hasPrefix("c2pa.actions") == true {
+                        guard let actions = try assertion.cbor() else { continue }
                         for action in actions["actions"]?.array ?? [] {
                             guard let type = action["digitalSourceType"]?.text else { continue }
                             let agent = action["softwareAgent"]?.text ?? action["softwareAgent"]?["name"]?.text
@@ -57,8 +81,7 @@ public struct C2PAManifestStore: Sendable {
     }
 
     /// The boxes laid end to end in `data`.
-    static func boxes(in data: ArraySlice<UInt8>, depth: Int) throws -> [Box] {
-        guard depth < 16 else { throw ReadError(description: "JUMBF boxes nest deeper than 16 levels") }
+    static func boxes(in data: ArraySlice<UInt8>) throws -> [Box] {
         var result: [Box] = []
         var offset = data.startIndex
         while offset < data.endIndex {
@@ -83,27 +106,12 @@ public struct C2PAManifestStore: Sendable {
         return result
     }
 
-    /// A superbox's boxes after its description box.
-    static func children(of superbox: Box) throws -> [Box] {
-        try Array(boxes(in: superbox.payload, depth: 1).dropFirst())
-    }
-
-    /// The label in a superbox's description box (`jumd`: 16-byte type, toggles, label).
-    static func label(of superbox: Box) throws -> String? {
-        guard let description = try boxes(in: superbox.payload, depth: 1).first, description.type == "jumd" else {
-            throw ReadError(description: "a JUMBF superbox does not start with its description box")
-        }
-        let bytes = description.payload
+    /// The label in a description box (`jumd` payload: 16-byte type, toggles, label when bit 2 is set).
+    static func label(inDescription bytes: ArraySlice<UInt8>) throws -> String? {
         guard bytes.count >= 17, bytes[bytes.startIndex + 16] & 0x02 != 0 else { return nil }
         let labelStart = bytes.startIndex + 17
         guard let end = bytes[labelStart...].firstIndex(of: 0) else { throw ReadError(description: "a JUMBF label is not terminated") }
         return String(decoding: bytes[labelStart..<end], as: UTF8.self)
-    }
-
-    /// The CBOR content box of an assertion or claim superbox.
-    static func cbor(in superbox: Box) throws -> CBORValue? {
-        guard let content = try children(of: superbox).first(where: { $0.type == "cbor" }) else { return nil }
-        do { return try CBORValue.decode(Array(content.payload)) } catch { throw ReadError(description: "\(error)") }
     }
 
     /// The JUMBF bytes from a JPEG's APP11 segments: "JP", box instance, sequence number, then
@@ -127,12 +135,8 @@ public struct C2PAManifestStore: Sendable {
             for part in ordered.dropFirst() where part.bytes.count >= headerLength { joined += part.bytes.dropFirst(headerLength) }
             // The store's description box is labelled "c2pa"; other JUMBF (e.g. JPEG 360) is skipped.
             // Boxes that do not parse are returned too, so the reader warns about them.
-            guard let store = try? boxes(in: joined[...], depth: 0).first, store.type == "jumb" else { return joined }
-            switch Result(catching: { try label(of: store) }) {
-            case .success(let name) where name == "c2pa": return joined
-            case .failure: return joined
-            default: continue
-            }
+            guard let store = try? boxes(in: joined[...]).first, store.type == "jumb", let superbox = try? Superbox(store) else { return joined }
+            if superbox.label == "c2pa" { return joined }
         }
         return nil
     }

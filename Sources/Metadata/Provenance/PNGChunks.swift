@@ -26,7 +26,39 @@ public struct PNGChunks: Sendable {
 
     public static func isPNG(_ data: Data) -> Bool { data.prefix(8).elementsEqual(signature) }
 
-    public init(data: Data) {
+    /// The chunks this reader looks at; the rest (image data above all) is skipped unread.
+    static let wanted: Set<String> = ["tEXt", "zTXt", "iTXt", "eXIf", "caBX", "IEND"]
+
+    /// Reads a PNG file's metadata chunks only, seeking past the others, so a 50 MB PNG costs a
+    /// few reads. A chunk that claims more bytes than the file has is passed on as it is, and
+    /// reported by the parser.
+    public static func read(_ handle: FileHandle) throws -> PNGChunks {
+        try handle.seek(toOffset: 0)
+        var kept = Data(signature)
+        var fileOffsets: [Int: UInt64] = [:]  // where each kept chunk is in the file, for warnings
+        guard try handle.read(upToCount: 8) == Data(signature) else { return PNGChunks(data: kept) }
+        let size = try handle.seekToEnd()
+        var offset: UInt64 = 8
+        while offset + 12 <= size {
+            try handle.seek(toOffset: offset)
+            guard let header = try handle.read(upToCount: 8), header.count == 8 else { break }
+            let length = header.prefix(4).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let type = String(decoding: header.suffix(4), as: UTF8.self)
+            let end = offset + 12 + length
+            if wanted.contains(type) || end > size {
+                fileOffsets[kept.count] = offset
+                kept.append(header)
+                kept.append(try handle.read(upToCount: Int(min(length + 4, size - offset - 8))) ?? Data())
+                if type == "IEND" || end > size { break }
+            }
+            offset = end
+        }
+        return PNGChunks(data: kept, fileOffsets: fileOffsets)
+    }
+
+    /// Parses a whole PNG in memory; `fileOffsets` maps chunk offsets in `data` to the file's
+    /// when `data` holds only some of its chunks.
+    public init(data: Data, fileOffsets: [Int: UInt64] = [:]) {
         let bytes = [UInt8](data)
         var offset = 8
         while offset + 12 <= bytes.count {
@@ -34,7 +66,7 @@ public struct PNGChunks: Sendable {
             let type = String(decoding: bytes[(offset + 4)..<(offset + 8)], as: UTF8.self)
             let start = offset + 8
             guard length <= bytes.count - start - 4 else {
-                warnings.append("PNG chunk \(type) at byte \(offset) claims \(length) bytes, past the end of the file: the rest is ignored")
+                warnings.append("PNG chunk \(type) at byte \(fileOffsets[offset] ?? UInt64(offset)) claims \(length) bytes, past the end of the file: the rest is ignored")
                 return
             }
             let body = bytes[start..<(start + length)]
@@ -44,7 +76,7 @@ public struct PNGChunks: Sendable {
                 UInt32(crc32(0, buffer.baseAddress, uInt(buffer.count)))
             }
             if storedCRC != computedCRC {
-                warnings.append("PNG chunk \(type) at byte \(offset) has a wrong checksum: ignored")
+                warnings.append("PNG chunk \(type) at byte \(fileOffsets[offset] ?? UInt64(offset)) has a wrong checksum: ignored")
             } else {
                 read(type: type, body: Array(body))
             }

@@ -16,8 +16,12 @@ public enum ProvenanceReader {
         defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 8)) ?? Data()
         if PNGChunks.isPNG(head) {
-            try? handle.seek(toOffset: 0)
-            return read(png: (try? handle.readToEnd()) ?? Data())
+            guard let png = try? PNGChunks.read(handle) else {
+                var provenance = Provenance()
+                provenance.warnings.append("\(path): cannot be read for provenance")
+                return provenance
+            }
+            return read(png: png)
         }
         if head.starts(with: [0xFF, 0xD8]), let (jpeg, fd, _) = try? JPEGFile.header(of: path) {
             close(fd)
@@ -56,8 +60,9 @@ public enum ProvenanceReader {
         return provenance
     }
 
-    public static func read(png data: Data) -> Provenance {
-        let png = PNGChunks(data: data)
+    public static func read(png data: Data) -> Provenance { read(png: PNGChunks(data: data)) }
+
+    static func read(png: PNGChunks) -> Provenance {
         var provenance = Provenance()
         provenance.warnings += png.warnings
         if let exif = png.exif { readEXIF(Data(JPEGFile.exifSignature) + exif, container: "PNG eXIf", into: &provenance) }

@@ -318,6 +318,19 @@ case "text-encoder":
         print(String(format: "text-encoder sd1.5: median %.1f ms, best %.1f ms per prompt (%d runs)", times[times.count / 2], times[0], repeats))
     } catch { fail("\(error)") }
     exit(0)
+case "provenance":
+    // provenance FILES…: what `check` reads of every file before deciding: its facts (libvips
+    // header), metadata and provenance (readEmbedded), and the AI decision. bench-provenance.sh runs
+    // `exiftool -j` over the same files in the same run.
+    var ai = 0
+    for file in arguments.dropFirst() {
+        do {
+            let info = try ImageInfo.read(file)
+            if AIDecision.decide(try readEmbedded(of: file, info: info).provenance, declared: nil).isAI { ai += 1 }
+        } catch { fail("\(file): \(error)") }
+        count += 1
+    }
+    FileHandle.standardError.write(Data("provenance: \(ai) of \(count) files AI\n".utf8))
 default:
     fail("unknown mode \(mode)")
 }

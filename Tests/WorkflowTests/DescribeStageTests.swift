@@ -68,4 +68,26 @@ import Testing
         let uncapped = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
         #expect((uncapped.jobs.first?.metadata.keywords.count ?? 0) > 7)
     }
+
+    /// An imported AI image is described from the prompt its generator embedded (ComfyUI's graph
+    /// here), and that prompt is its IPTC AI Prompt Information.
+    @Test func importedImagesAreDescribedFromTheirEmbeddedPrompt() throws {
+        let folder = try TestSupport.temporaryFolder("describe-embedded")
+        try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestSupport.repositoryRoot + "/Tests/Fixtures/provenance/comfyui.png", toPath: folder + "/in/ComfyUI_00042_.png")
+        let yaml = """
+            import: {files: "in/*.png"}
+            describe: {max_keywords: 20}
+            finish: {long_edge: 64}
+            output: out
+            """
+        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
+        let job = try #require(plan.jobs.first)
+        #expect(job.aiReason?.contains("ComfyUI") == true)
+        #expect(job.metadata.aiPrompt == "a red fox in a snowy forest, golden hour")
+        #expect(job.metadata.title?.lowercased().contains("fox") == true, "\(job.metadata.title ?? "no title")")
+        #expect(job.metadata.keywords.contains("fox") && job.metadata.keywords.contains("forest"), "\(job.metadata.keywords)")
+        #expect(!job.metadata.keywords.contains { $0.contains("comfy") })
+    }
 }

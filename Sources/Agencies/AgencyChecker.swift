@@ -17,6 +17,8 @@ public struct CheckSubject: Sendable {
     public var ai = AIStatus()
     /// The JPEG quality estimate (IJG scale), for JPEGs.
     public var jpegQuality: Int?
+    /// Categories given for the image, by agency (workflow or sidecar `categories`).
+    public var categories: [String: String] = [:]
     /// How much the finish stage enlarged the image (output / source long edge), when known.
     public var enlargement: Double?
 
@@ -157,6 +159,10 @@ public struct AgencyChecker: Sendable {
             if !repeated.isEmpty {
                 report(rule, "no_duplicate_keywords", "keywords repeat (singular and plural count as one): \(repeated.joined(separator: ", "))")
             }
+        }
+        if let rule = rules.categoryRequired, rule.value,
+           preset.category(given: subject.categories, keywords: metadata.keywords)?.isEmpty ?? true {
+            report(rule, "category_required", "no category: none is given for \(preset.id) and no keyword picks one from presets/categories/")
         }
         if let rule = rules.minFileSizeMB, sizeMB < rule.value {
             report(rule, "min_file_size_mb", String(format: "the file is %.2f MB, below the minimum of %g MB", sizeMB, rule.value))

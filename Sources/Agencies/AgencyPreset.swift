@@ -89,6 +89,8 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
         /// Title, description and keywords in Latin script (agencies that index English only).
         public var latinScriptMetadata: Rule<Bool>?
         public var titleWithoutCommas: Rule<Bool>?
+        /// The CSV's category column must not be empty (given, or picked from the keywords).
+        public var categoryRequired: Rule<Bool>?
 
         /// The severity of the rule named as in the preset file (`min_megapixels`), nil when absent.
         /// Discouraged terms are always warnings.
@@ -105,6 +107,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
                 "min_jpeg_quality": minJPEGQuality?.severity, "banned_terms": bannedTerms?.severity,
                 "near_duplicates": nearDuplicates?.severity, "max_enlargement": maxEnlargement?.severity,
                 "latin_script_metadata": latinScriptMetadata?.severity, "title_without_commas": titleWithoutCommas?.severity,
+                "category_required": categoryRequired?.severity,
             ]
             return severities[name] ?? nil
         }
@@ -120,7 +123,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
             case noDuplicateKeywords = "no_duplicate_keywords", minFileSizeMB = "min_file_size_mb"
             case minJPEGQuality = "min_jpeg_quality", bannedTerms = "banned_terms", discouragedTerms = "discouraged_terms"
             case nearDuplicates = "near_duplicates", maxEnlargement = "max_enlargement", latinScriptMetadata = "latin_script_metadata"
-            case titleWithoutCommas = "title_without_commas"
+            case titleWithoutCommas = "title_without_commas", categoryRequired = "category_required"
         }
     }
 
@@ -136,6 +139,12 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
     public var categoryMap: CategoryMap?
 
     enum CodingKeys: String, CodingKey { case id, name, ai, rules, csv }
+
+    /// An image's category here: the one given for this agency (workflow or sidecar `categories`),
+    /// else the one its keywords pick from presets/categories/.
+    public func category(given: [String: String], keywords: [String]) -> String? {
+        given[id] ?? categoryMap?.category(for: keywords)
+    }
 }
 
 public enum AgencyError: Error, CustomStringConvertible, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import Metadata
 import Yams
 
 /// Picks an agency category from an image's keywords (presets/categories/AGENCY.yaml): the
@@ -33,7 +34,7 @@ public struct CategoryMap: Sendable, Equatable {
     public func category(for keywords: [String]) -> String? {
         for keyword in keywords {
             let word = keyword.lowercased()
-            let singular = word.hasSuffix("s") ? String(word.dropLast()) : word
+            let singular = WordForms.rulesOnly.normalized(word)
             if let match = categories.first(where: { $0.keywords.contains(word) || $0.keywords.contains(singular) }) { return match.category }
         }
         return nil

@@ -35,7 +35,7 @@ public enum Packaging {
                 var verdict = AgencyChecker(preset: preset).check(subject)
                 verdict.file = subject.path
                 let entry = PackageEntry(fileName: file, metadata: subject.metadata,
-                                         category: preset.categoryMap?.category(for: subject.metadata.keywords))
+                                         category: preset.category(given: [:], keywords: subject.metadata.keywords))
                 items.append(PackageItem(imagePath: subject.path, entry: entry, verdict: verdict))
                 if verdict.accepted, hashes[subject.path] == nil { hashes[subject.path] = try? Thumbnails.differenceHash(subject.path) }
             }

@@ -87,7 +87,7 @@ public final class Runner {
             var ids: [String] = []
             for (job, image) in zip(plan.jobs, images) {
                 guard let path = finalPaths[job.id], let verdict = image.verdicts.first(where: { $0.agency == preset.id }) else { continue }
-                let category = job.categories[preset.id] ?? preset.categoryMap?.category(for: job.metadata.keywords)
+                let category = preset.category(given: job.categories, keywords: job.metadata.keywords)
                 let entry = PackageEntry(fileName: job.name + ".jpg", metadata: job.metadata, category: category,
                                          isIllustration: false, isEditorial: job.editorial, isMature: false)
                 items.append(PackageItem(imagePath: path, entry: entry, verdict: verdict))
@@ -290,6 +290,7 @@ public final class Runner {
             var subject = try CheckSubject.read(taggedPath)
             if let reason = job.aiReason { subject.aiReason = reason }
             subject.enlargement = job.planned.scale
+            subject.categories = job.categories
             var verdicts: [Verdict] = []
             for preset in plan.agencies {
                 var verdict = AgencyChecker(preset: preset).check(subject)

@@ -15,7 +15,9 @@ import Testing
                              iccDescription: "sRGB", colorSpace: colorSpace)
         let metadata = StockMetadata(title: title, description: "A calm lake at sunset.",
                                      keywords: (0..<keywords).map { "keyword\($0)" })
-        return CheckSubject(path: "x.jpg", info: info, metadata: metadata, aiReason: ai)
+        var subject = CheckSubject(path: "x.jpg", info: info, metadata: metadata, aiReason: ai)
+        subject.categories = ["shutterstock": "Nature"]  // Shutterstock requires one (AgencyFieldsTests)
+        return subject
     }
 
     @Test func presetsLoadWithSourcesForEveryRule() throws {

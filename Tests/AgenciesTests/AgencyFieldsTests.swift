@@ -25,6 +25,24 @@ import Testing
         #expect(!(clean.reasons + clean.warnings).contains { $0.rule == "no_duplicate_keywords" })
     }
 
+    /// Shutterstock's Categories column is required: given, picked from the keywords, or a rejection with its source.
+    @Test func anEmptyRequiredCategoryIsARejection() throws {
+        let shutterstock = AgencyChecker(preset: try catalog.load("shutterstock"))
+        let abstract = ["pattern", "texture", "design", "backdrop", "shape", "graphic", "modern"]
+        var none = subject(keywords: ["qwerty", "asdf", "zxcv", "uiop", "hjkl", "vbnm", "wert"])
+        let refused = shutterstock.check(none)
+        let finding = try #require(refused.reasons.first { $0.rule == "category_required" })
+        #expect(finding.source == "https://submit.shutterstock.com/help/en/articles/10617486")
+        none.categories = ["shutterstock": "Abstract"]
+        #expect(shutterstock.check(none).accepted)
+        // Keywords that presets/categories/shutterstock.yaml lists pick one: no rejection.
+        let picked = try #require(try catalog.load("shutterstock").category(given: [:], keywords: ["cats", "pet"]))
+        #expect(!picked.isEmpty)
+        #expect(!shutterstock.check(subject(keywords: ["cats", "pet"] + abstract)).reasons.contains { $0.rule == "category_required" })
+        // Adobe Stock does not require one.
+        #expect(!AgencyChecker(preset: try catalog.load("adobe-stock")).check(subject(keywords: abstract)).reasons.contains { $0.rule == "category_required" })
+    }
+
     @Test func aPackageWithNoAcceptedImageWritesNoCSV() throws {
         let folder = try TestSupport.temporaryFolder("empty-package")
         let image = folder + "/ai.jpg"

@@ -67,7 +67,8 @@ import Testing
         let yaml = """
             import: {files: "in/*.jpg"}
             finish: {long_edge: 2600}
-            metadata: {title: Plasma, description: Plasma fractal., keywords: [a, b, c, d, e, f, g], creator: Kill Test}
+            metadata: {title: Plasma, description: Plasma fractal., keywords: [a, b, c, d, e, f, g], creator: Kill Test,
+                       categories: {shutterstock: [Abstract]}}
             agencies: [adobe-stock, shutterstock]
             output: out
             """

@@ -67,7 +67,8 @@ public enum CSVFormat: String, CaseIterable, Sendable {
         case .adobeStock:
             // Adobe's CSV page: no commas in the title (its importer reads them as separators).
             let cleaned = title.replacingOccurrences(of: ",", with: " ").split(separator: " ").joined(separator: " ")
-            return [entry.fileName, cleaned, keywords, entry.category ?? "", ""]
+            // Releases: the names of releases already in the portal, comma-separated (exact format unverified).
+            return [entry.fileName, cleaned, keywords, entry.category ?? "", (m.modelReleases + m.propertyReleases).joined(separator: ",")]
         case .shutterstock:
             return [entry.fileName, description, keywords, entry.category ?? "", yesNo(entry.isIllustration), yesNo(entry.isMature), yesNo(entry.isEditorial)]
         case .gettyImages:

@@ -54,6 +54,10 @@ public struct StockMetadata: Codable, Sendable, Equatable {
     public var aiPromptWriter: String?
     /// PLUS data-mining permission (plus:DataMining).
     public var dataMining: DataMining?
+    /// Names of the model and property releases for this image, as the agency stores them
+    /// (PLUS plus:ModelReleaseID / plus:PropertyReleaseID; Adobe Stock's CSV Releases column).
+    public var modelReleases: [String] = []
+    public var propertyReleases: [String] = []
     /// Written to EXIF Software and XMP CreatorTool.
     public var software: String?
     /// For generated images: how to make them again (XMP stockwerk:Generation, EXIF UserComment).
@@ -76,6 +80,8 @@ public struct StockMetadata: Codable, Sendable, Equatable {
         for field in TextField.all where merged[keyPath: field.keyPath] == nil { merged[keyPath: field.keyPath] = other[keyPath: field.keyPath] }
         if keywords.isEmpty { merged.keywords = other.keywords }
         if creators.isEmpty { merged.creators = other.creators }
+        if modelReleases.isEmpty { merged.modelReleases = other.modelReleases }
+        if propertyReleases.isEmpty { merged.propertyReleases = other.propertyReleases }
         merged.dateCreated = dateCreated ?? other.dateCreated
         merged.digitalSourceType = digitalSourceType ?? other.digitalSourceType
         merged.dataMining = dataMining ?? other.dataMining

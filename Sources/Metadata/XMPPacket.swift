@@ -26,7 +26,8 @@ public enum XMPPacket {
         var names = Set(TextField.all.map { $0.namespace + $0.property })
         names.formUnion([TextField.dc + "subject", TextField.dc + "creator", TextField.photoshop + "Headline",
                          TextField.photoshop + "DateCreated", TextField.iptcExt + "DigitalSourceType",
-                         plusNamespace + "DataMining", stockwerkNamespace + "Generation", xmpNote + "HasExtendedXMP"])
+                         plusNamespace + "DataMining", plusNamespace + "ModelReleaseID", plusNamespace + "PropertyReleaseID",
+                         stockwerkNamespace + "Generation", xmpNote + "HasExtendedXMP"])
         return names
     }()
 
@@ -59,6 +60,8 @@ public enum XMPPacket {
         simple("photoshop:DateCreated", metadata.dateCreated.flatMap(DateCreated.init)?.iso ?? metadata.dateCreated)
         simple("Iptc4xmpExt:DigitalSourceType", metadata.digitalSourceType?.uri)
         simple("plus:DataMining", metadata.dataMining?.uri)
+        list("plus:ModelReleaseID", "Bag", metadata.modelReleases)
+        list("plus:PropertyReleaseID", "Bag", metadata.propertyReleases)
         simple("stockwerk:Generation", metadata.generation?.json)
 
         var outer = Dictionary(uniqueKeysWithValues: namespaces.map { ($0.prefix, $0.uri) })
@@ -207,6 +210,8 @@ private final class XMPReader: NSObject, XMLParserDelegate {
         case (TextField.photoshop, "DateCreated"): metadata.dateCreated = first
         case (TextField.iptcExt, "DigitalSourceType"): metadata.digitalSourceType = first.flatMap(DigitalSourceType.init(uri:))
         case (XMPPacket.plusNamespace, "DataMining"): metadata.dataMining = first.flatMap(DataMining.init(uri:))
+        case (XMPPacket.plusNamespace, "ModelReleaseID"): metadata.modelReleases = values
+        case (XMPPacket.plusNamespace, "PropertyReleaseID"): metadata.propertyReleases = values
         case (XMPPacket.stockwerkNamespace, "Generation"): metadata.generation = first.flatMap(GenerationParameters.fromJSON)
         default: break
         }

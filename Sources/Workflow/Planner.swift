@@ -153,6 +153,8 @@ public enum Planner {
         result.creators = !(sidecar?.creators.isEmpty ?? true) ? sidecar!.creators
             : (!defaults.creators.isEmpty ? defaults.creators : embedded.creators)
         result.copyright = sidecar?.copyright ?? defaults.copyright ?? embedded.copyright
+        if let releases = sidecar?.modelReleases, !releases.isEmpty { result.modelReleases = releases }
+        if let releases = sidecar?.propertyReleases, !releases.isEmpty { result.propertyReleases = releases }
         result.credit = defaults.credit ?? embedded.credit
         result.source = defaults.source ?? embedded.source
         result.instructions = embedded.instructions ?? defaults.instructions

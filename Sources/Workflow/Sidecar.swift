@@ -13,8 +13,11 @@ public struct Sidecar: Sendable, Equatable {
     public var prompt: String?
     public var aiGenerated: Bool?
     public var categories: [String: String] = [:]
+    public var modelReleases: [String] = []
+    public var propertyReleases: [String] = []
 
-    static let keys = ["title", "description", "keywords", "creator", "copyright", "prompt", "ai_generated", "categories"]
+    static let keys = ["title", "description", "keywords", "creator", "copyright", "prompt", "ai_generated", "categories",
+                       "model_releases", "property_releases"]
 
     /// Finds and reads the sidecar of `image`, or nil when there is none.
     static func find(for image: String, issues: inout [WorkflowIssue]) -> Sidecar? {
@@ -50,6 +53,8 @@ public struct Sidecar: Sendable, Equatable {
         sidecar.copyright = map["copyright"].flatMap { reader.string($0.value, path: "copyright") }
         sidecar.prompt = map["prompt"].flatMap { reader.string($0.value, path: "prompt") }
         sidecar.aiGenerated = map["ai_generated"].flatMap { reader.bool($0.value, path: "ai_generated") }
+        sidecar.modelReleases = map["model_releases"].flatMap { reader.strings($0.value, path: "model_releases", splitCommas: true) } ?? []
+        sidecar.propertyReleases = map["property_releases"].flatMap { reader.strings($0.value, path: "property_releases", splitCommas: true) } ?? []
         if let entry = map["categories"], case .mapping(let categories) = entry.value {
             for (key, value) in categories {
                 if let agency = key.string, let names = reader.strings(value, path: "categories.\(agency)") {

@@ -43,6 +43,25 @@ import Testing
         #expect(!AgencyChecker(preset: try catalog.load("adobe-stock")).check(subject(keywords: abstract)).reasons.contains { $0.rule == "category_required" })
     }
 
+    /// Release names go into PLUS ModelReleaseID / PropertyReleaseID (read back by ExifTool and by
+    /// Stockwerk) and into Adobe Stock's Releases column.
+    @Test func releasesReachXMPAndAdobesReleasesColumn() throws {
+        let folder = try TestSupport.temporaryFolder("releases-xmp")
+        let path = folder + "/model.jpg"
+        try TestImages.write(width: 600, height: 400, to: path)
+        var metadata = StockMetadata(title: "Portrait")
+        metadata.modelReleases = ["Jane Doe MR 2026"]
+        metadata.propertyReleases = ["Studio North PR"]
+        try MetadataWriter.write(metadata, source: path, destination: path)
+        let tags = try TestSupport.exiftool(path)
+        #expect(TestSupport.list(tags["XMP-plus:ModelReleaseID"]) == ["Jane Doe MR 2026"])
+        #expect(TestSupport.list(tags["XMP-plus:PropertyReleaseID"]) == ["Studio North PR"])
+        let read = try MetadataReader.read(jpeg: path).reconciled
+        #expect(read.modelReleases == ["Jane Doe MR 2026"] && read.propertyReleases == ["Studio North PR"])
+        let row = CSVFormat.adobeStock.row(for: PackageEntry(fileName: "model.jpg", metadata: read, category: "13"))
+        #expect(row == ["model.jpg", "Portrait", "", "13", "Jane Doe MR 2026,Studio North PR"])
+    }
+
     @Test func aPackageWithNoAcceptedImageWritesNoCSV() throws {
         let folder = try TestSupport.temporaryFolder("empty-package")
         let image = folder + "/ai.jpg"

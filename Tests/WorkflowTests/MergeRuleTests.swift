@@ -1,5 +1,6 @@
 import Foundation
 import Metadata
+import TestSupport
 import Testing
 @testable import Workflow
 
@@ -26,5 +27,22 @@ import Testing
         #expect(merged.city == "Hamburg" && merged.country == "Germany")
         #expect(merged.aiSystem == "Some Generator 2" && merged.dateCreated == "2025-09-01" && merged.dataMining == .prohibitedGenerativeAIMLTraining)
         #expect(merged.digitalSourceType == nil && merged.software == "Stockwerk")
+    }
+
+    /// Release names: a sidecar's lists (read from YAML) replace the embedded ones; without them the file's are kept.
+    @Test func releasesComeFromTheSidecarElseTheFile() throws {
+        let folder = try TestSupport.temporaryFolder("releases")
+        try "model_releases: [Jane Doe MR 2026]\nproperty_releases: Studio North PR, Loft PR\n"
+            .write(toFile: folder + "/shot.yaml", atomically: true, encoding: .utf8)
+        var issues: [WorkflowIssue] = []
+        let sidecar = try #require(Sidecar.find(for: folder + "/shot.jpg", issues: &issues))
+        #expect(issues.isEmpty)
+        var embedded = StockMetadata()
+        embedded.modelReleases = ["Old MR"]
+        embedded.propertyReleases = ["Old PR"]
+        let merged = Planner.merge(sidecar: sidecar, embedded: embedded, defaults: WorkflowSpec.MetadataDefaults(), aiReason: nil)
+        #expect(merged.modelReleases == ["Jane Doe MR 2026"] && merged.propertyReleases == ["Studio North PR", "Loft PR"])
+        let kept = Planner.merge(sidecar: nil, embedded: embedded, defaults: WorkflowSpec.MetadataDefaults(), aiReason: nil)
+        #expect(kept.modelReleases == ["Old MR"] && kept.propertyReleases == ["Old PR"])
     }
 }

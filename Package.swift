@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "TestSupport"]),
-        .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "TestSupport"]),
+        .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
     ]

@@ -40,13 +40,16 @@ extension Keyworder {
                     inCompound = true
                     break
                 }
-                if isContent(word) && !vocabulary.weakWords.contains(word) && word.count >= 3 {
+                if isContent(word) && !vocabulary.weakWords.contains(word) && !vocabulary.fillerWords.contains(word) && word.count >= 3 {
                     found.append(KeywordCandidate(text: word, kind: .statedWord, lead: index == 0))
                     let key = vocabulary.wordForms.normalized(word)
                     wordUses[key, default: (0, 0)].all += 1
                     if inCompound { wordUses[key, default: (0, 0)].inCompound += 1 }
                 }
-                if i + 1 < words.count, i + 1 >= coveredUntil, isContent(word), isContent(words[i + 1]), !isVerbForm(word), !isVerbForm(words[i + 1]) {
+                if i + 1 < words.count, i + 1 >= coveredUntil, isPhraseWord(word), isPhraseWord(words[i + 1]),
+                   i + 2 == words.count || !isPhraseWord(words[i + 2]) {
+                    // English noun phrases end in their noun: a pair is the last two words of a run
+                    // ("café table" of "rustic wooden café table"), never "rustic wooden".
                     found.append(KeywordCandidate(text: word + " " + words[i + 1], kind: .freePhrase, lead: index == 0))
                 }
             }
@@ -56,4 +59,7 @@ extension Keyworder {
         }
         return found
     }
+
+    /// A word that can stand in a free two-word phrase: content, not a verb form, not filler.
+    func isPhraseWord(_ word: String) -> Bool { isContent(word) && !isVerbForm(word) && !vocabulary.fillerWords.contains(word) }
 }

@@ -9,6 +9,8 @@ public struct KeywordVocabulary: Sendable {
     public let boilerplate: [String]
     public let stopwords: Set<String>
     public let weakWords: Set<String>
+    /// Never keywords, alone or in a free phrase ("seen", "many"): filler-words.txt.
+    public let fillerWords: Set<String>
     public let concepts: [String: [String]]
     /// -ing words that are nouns ("morning", "building"); other -ing words are verbs.
     public let ingNouns: Set<String>
@@ -27,6 +29,7 @@ public struct KeywordVocabulary: Sendable {
         boilerplate = try lines("boilerplate.txt").sorted { $0.count > $1.count }
         stopwords = Set(try lines("stopwords.txt"))
         weakWords = Set(try lines("weak-words.txt"))
+        fillerWords = Set(try lines("filler-words.txt"))
         ingNouns = Set(try lines("ing-nouns.txt"))
         var exceptions: [String: String] = [:]
         for line in try lines("plurals.txt") {

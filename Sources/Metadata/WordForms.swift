@@ -8,7 +8,7 @@ public struct WordForms: Sendable {
     static let unchanged: Set<String> = ["glasses", "species", "news", "series", "physics", "mathematics", "business", "grass", "glass",
                                          "canvas", "bus", "gas", "lens", "cactus", "virus", "status", "analysis", "christmas", "jeans",
                                          "scissors", "sunglasses", "headphones", "clothes", "stairs", "trousers", "always", "perhaps",
-                                         "data", "media"]
+                                         "data", "media", "cosmos", "chaos", "ethos", "pathos", "kudos"]
     /// Plurals the suffix rules get wrong ("tomatoes", "cookies"): presets/keywords/plurals.txt.
     let exceptions: [String: String]
 

@@ -3,6 +3,7 @@ import Metadata
 import Keywording
 import TestSupport
 import Testing
+import Yams
 
 /// The extractor on the 60-case evaluation set (Tests/Fixtures/keywording/evaluation.json):
 /// it must beat the plain baseline (prompt words minus stop words) on precision@10 and recall@25.
@@ -41,6 +42,26 @@ import Testing
         let described = try keyworder.describe(KeywordSource(description: "A cat asleep on a sofa.", fileName: "chelsea-IMG_0042.jpg"))
         #expect(described.title == "A cat asleep on a sofa")
         #expect(!described.keywords.contains("chelsea") && !described.keywords.contains("img"))
+    }
+
+    /// The quickstart samples' texts (their sidecars) give none of the fragments issue 15 saw on
+    /// them: filler and verb forms, a free pair that ends in an adjective, a wrong singular, a
+    /// person on a cat's portrait.
+    @Test func quickstartSamplesGiveNoFragments() throws {
+        let keyworder = try Self.keyworder()
+        let folder = TestSupport.repositoryRoot + "/Workflows/samples"
+        let fragments: Set<String> = ["seen", "carrying", "lift", "lifting", "pad", "many", "thousand", "scattered", "side", "rustic wooden",
+                                      "cosmo", "chelsea", "person", "people", "stock photo", "many shape", "colour scattered", "rocket lift", "heart latte"]
+        var all: [String] = []
+        for name in ["chelsea", "coffee", "hubble_deep_field", "rocket"] {
+            let sidecar = try #require(try Yams.load(yaml: String(contentsOfFile: "\(folder)/\(name).yaml", encoding: .utf8)) as? [String: Any])
+            let result = try keyworder.describeText(KeywordSource(title: sidecar["title"] as? String, description: sidecar["description"] as? String,
+                                                                  keywords: sidecar["keywords"] as? [String] ?? [], fileName: name + ".png"))
+            #expect(result.keywords.count >= 15, "\(name): \(result.keywords)")
+            #expect(fragments.isDisjoint(with: result.keywords), "\(name): \(fragments.intersection(result.keywords))")
+            all += result.keywords
+        }
+        #expect(all.contains("cosmos") && all.contains("launch pad") && all.contains("café table"))
     }
 
     /// A fixed term (WordNet's "wind turbine", our "copy space") is one keyword ahead of its parts;

@@ -140,6 +140,13 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case id, name, ai, rules, csv }
 
+    /// The terms this agency refuses or discourages in keywords (its banned and discouraged lists
+    /// that apply to keywords).
+    public var keywordTerms: [String] {
+        let names = (rules.bannedTerms?.value ?? []) + (rules.discouragedTerms?.value ?? [])
+        return names.compactMap { bannedTermLists[$0] }.filter { $0.places.contains(.keywords) }.flatMap(\.terms)
+    }
+
     /// An image's category here: the one given for this agency (workflow or sidecar `categories`),
     /// else the one its keywords pick from presets/categories/.
     public func category(given: [String: String], keywords: [String]) -> String? {

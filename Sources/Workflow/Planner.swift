@@ -96,7 +96,7 @@ public enum Planner {
         if var describe = spec.describe, issues.isEmpty {
             do {
                 if describe.maxKeywords == nil { describe.maxKeywords = presets.compactMap { $0.rules.maxKeywords?.value }.min() ?? 49 }
-                jobs = try describeJobs(jobs, settings: describe, presetsFolder: presetsFolder ?? "")
+                jobs = try describeJobs(jobs, settings: describe, presetsFolder: presetsFolder ?? "", agencies: presets)
             } catch let error as KeywordingError {
                 issue("\(error)", describe.location, hint: error.hint)
             } catch {

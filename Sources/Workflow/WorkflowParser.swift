@@ -76,8 +76,9 @@ public enum WorkflowParser {
             var settings = WorkflowSpec.DescribeSettings(location: location(entry.key))
             if case .scalar = entry.value {
                 if reader.bool(entry.value, path: "describe") == false { settings.maxKeywords = 0 }
-            } else if let map = reader.mapping(entry.value, path: "describe", allowed: ["max_keywords"]) {
+            } else if let map = reader.mapping(entry.value, path: "describe", allowed: ["max_keywords", "exclude"]) {
                 if let value = map["max_keywords"].flatMap({ reader.int($0.value, path: "describe.max_keywords", range: 1...200) }) { settings.maxKeywords = value }
+                settings.exclude = map["exclude"].flatMap { reader.strings($0.value, path: "describe.exclude", splitCommas: true) } ?? []
             }
             if settings.maxKeywords != 0 { describe = settings }
         }

@@ -44,6 +44,8 @@ public struct WorkflowSpec: Sendable {
         /// Set in the workflow; otherwise the smallest `max_keywords` of the target agencies, or 49
         /// (Adobe Stock's limit) when none has one. The list is ranked, so a cut keeps the best.
         public var maxKeywords: Int?
+        /// Words and phrases that never become keywords (`describe.exclude`), matched as whole words.
+        public var exclude: [String] = []
         var location: Location
     }
 

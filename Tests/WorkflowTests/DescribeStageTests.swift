@@ -90,4 +90,32 @@ import Testing
         #expect(job.metadata.keywords.contains("fox") && job.metadata.keywords.contains("forest"), "\(job.metadata.keywords)")
         #expect(!job.metadata.keywords.contains { $0.contains("comfy") })
     }
+
+    /// `describe.exclude` and the target agencies' keyword lists: no keyword the user refused or an
+    /// agency's check would flag ("stock photo" from the workflow's own keywords).
+    @Test func excludedAndAgencyDiscouragedTermsAreNotKeywords() throws {
+        let folder = try TestSupport.temporaryFolder("describe-exclude")
+        try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestSupport.repositoryRoot + "/Tests/Fixtures/provenance/comfyui.png", toPath: folder + "/in/fox.png")
+        func plan(_ describe: String) throws -> Job {
+            let yaml = """
+                import: {files: "in/*.png"}
+                describe: \(describe)
+                finish: {long_edge: 64}
+                metadata: {keywords: [stock photo, wildlife]}
+                agencies: [adobe-stock]
+                output: out
+                """
+            try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+            return try #require(try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder).jobs.first)
+        }
+        let plain = try plan("{max_keywords: 30}")
+        #expect(plain.metadata.keywords.contains("fox") && plain.metadata.keywords.contains("wildlife"))
+        #expect(!plain.metadata.keywords.contains("stock photo"), "\(plain.metadata.keywords)")
+        let excluded = try plan("{max_keywords: 30, exclude: [fox, Snow]}")
+        // Whole words, any case: "snow" goes, "snowy" is another word.
+        #expect(!excluded.metadata.keywords.contains { $0.split(separator: " ").contains { $0 == "fox" || $0 == "snow" } }, "\(excluded.metadata.keywords)")
+        #expect(excluded.metadata.keywords.contains("snowy"))
+        #expect(excluded.metadata.keywords.contains("forest") && excluded.metadata.keywords.contains("wildlife"))
+    }
 }

@@ -38,6 +38,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_provenance_fixtures import gradient_image  # noqa: E402  (same test image as the other fixtures)
+
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_OUT = os.path.join(REPO, "Tests", "Fixtures", "provenance")
@@ -49,6 +52,14 @@ DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 # --------------------------------------------------------------------------
 # Test certificate chain
 # --------------------------------------------------------------------------
+
+def key_usage(signs_certificates):
+    """Digital signature always; certificate and CRL signing only for the root (c2pa-rs checks both)."""
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+        key_agreement=False, key_cert_sign=signs_certificates, crl_sign=signs_certificates,
+        encipher_only=False, decipher_only=False)
+
 
 def make_cert_chain():
     """Return (chain_pem, ee_key_pem, ee_cert_pem, root_cert_pem) as bytes.
@@ -75,13 +86,7 @@ def make_cert_chain():
         .not_valid_before(now)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False),
-            critical=True)
+        .add_extension(key_usage(signs_certificates=True), critical=True)
         .add_extension(root_ski, critical=False)
         .sign(root_key, hashes.SHA256())
     )
@@ -102,13 +107,7 @@ def make_cert_chain():
         .not_valid_before(now)
         .not_valid_after(now + datetime.timedelta(days=3000))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False),
-            critical=True)
+        .add_extension(key_usage(signs_certificates=False), critical=True)
         .add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION, DOCUMENT_SIGNING]),
             critical=False)
@@ -130,15 +129,6 @@ def make_cert_chain():
 # --------------------------------------------------------------------------
 # Images
 # --------------------------------------------------------------------------
-
-def gradient_image(w=64, h=48):
-    img = Image.new("RGB", (w, h))
-    px = img.load()
-    for y in range(h):
-        for x in range(w):
-            px[x, y] = (x * 255 // (w - 1), y * 255 // (h - 1), 128)
-    return img
-
 
 def encode(img, fmt):
     buf = io.BytesIO()

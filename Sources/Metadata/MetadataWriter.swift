@@ -43,7 +43,10 @@ public enum MetadataWriter {
         // Foreign properties of the old packet (and of its Extended XMP, folded in) are kept.
         let oldPackets = [jpeg.body(JPEGFile.app1, signature: JPEGFile.xmpSignature), try ExtendedXMP.packet(in: jpeg)].compactMap { $0 }
         jpeg.removeAll(JPEGFile.app1, signature: JPEGFile.extendedXMPSignature)
-        let xmp = try XMPPacket.build(metadata, merging: oldPackets)
+        let (xmp, droppedXMP) = try XMPPacket.build(metadata, merging: oldPackets, droppingCamera: options.dropCameraFields)
+        if !droppedXMP.isEmpty {
+            warnings.append(MetadataWarning(field: "XMP", message: "dropped camera properties that would misdescribe an AI image: \(droppedXMP.joined(separator: ", "))"))
+        }
         guard xmp.count + JPEGFile.xmpSignature.count <= JPEGFile.maxPayload else {
             throw MetadataError.segmentTooLarge(kind: "XMP", bytes: xmp.count)
         }

@@ -24,11 +24,17 @@ final class XMPForeignProperties: NSObject, XMLParserDelegate {
 
     /// Bindings the new packet already has around the copies; not repeated on them.
     private var outer: [String: String] = [:]
+    /// Namespaces whose properties are left out too (a source photo's camera facts on an AI image).
+    private var droppedNamespaces: Set<String> = []
+    /// The properties left out for `droppedNamespaces`, in packet order.
+    private(set) var dropped: [(namespace: String, name: String)] = []
 
-    static func extract(from packet: Data, outer: [String: String]) throws -> [String] {
+    static func extract(from packet: Data, outer: [String: String], dropping namespaces: Set<String> = []) throws
+        -> (kept: [String], dropped: [(namespace: String, name: String)]) {
         try XMPPacket.requireUTF8(packet)
         let collector = XMPForeignProperties()
         collector.outer = outer
+        collector.droppedNamespaces = namespaces
         let parser = XMLParser(data: packet)
         parser.shouldProcessNamespaces = true
         parser.shouldReportNamespacePrefixes = true
@@ -38,7 +44,16 @@ final class XMPForeignProperties: NSObject, XMLParserDelegate {
             let reason = collector.failure ?? parser.parserError.map { "\($0)" } ?? "elements are left open"
             throw MetadataError.malformedSegment(kind: "XMP", reason: "the existing packet is not well-formed XML (\(reason))")
         }
-        return collector.descriptions
+        return (collector.descriptions, collector.dropped)
+    }
+
+    /// Whether a property of the old packet stays out of the new one: Stockwerk writes it, or its
+    /// namespace is dropped.
+    private func leavesOut(namespace: String, name: String) -> Bool {
+        if XMPPacket.owned.contains(namespace + name) { return true }
+        guard droppedNamespaces.contains(namespace) else { return false }
+        dropped.append((namespace, name))
+        return true
     }
 
     func parser(_ parser: XMLParser, didStartMappingPrefix prefix: String, toURI namespaceURI: String) {
@@ -67,7 +82,7 @@ final class XMPForeignProperties: NSObject, XMLParserDelegate {
             current = "<rdf:Description" + declarations(inScope)
             for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
                 if key.hasPrefix("rdf:") || key.hasPrefix("xml:") { current += " \(key)=\"\(XMPPacket.escape(value))\""; continue }
-                guard let resolved = resolve(key), !XMPPacket.owned.contains(resolved) else { continue }
+                guard let (namespace, name) = resolve(key), !leavesOut(namespace: namespace, name: name) else { continue }
                 current += " \(key)=\"\(XMPPacket.escape(value))\""
                 currentHasProperties = true
             }
@@ -75,7 +90,7 @@ final class XMPForeignProperties: NSObject, XMLParserDelegate {
             return
         }
         if depth == descriptionDepth! + 1 {
-            if XMPPacket.owned.contains(uri + elementName) { skippingFrom = depth; return }
+            if leavesOut(namespace: uri, name: elementName) { skippingFrom = depth; return }
             currentHasProperties = true
         }
         current += "<\(name)" + declarations(introduced)
@@ -107,10 +122,10 @@ final class XMPForeignProperties: NSObject, XMLParserDelegate {
 
     func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) { failure = "\(parseError)" }
 
-    /// `prefix:name` → namespace URI + name, from the prefixes seen so far.
-    private func resolve(_ qualified: String) -> String? {
+    /// `prefix:name` → (namespace URI, name), from the prefixes seen so far.
+    private func resolve(_ qualified: String) -> (String, String)? {
         let parts = qualified.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, let uri = inScope[parts[0]] else { return nil }
-        return uri + parts[1]
+        return (uri, parts[1])
     }
 }

@@ -33,7 +33,18 @@ public enum XMPPacket {
 
     /// The packet as UTF-8, with padding so other tools can edit it in place. With `existing`,
     /// every property of that packet Stockwerk does not own is kept.
+    /// The XMP namespaces of camera facts (EXIF and TIFF tags as XMP, lens data) and their usual
+    /// prefixes: what a source photo's camera recorded, wrong on an AI image made from it.
+    static let cameraNamespaces: [String: String] = ["http://ns.adobe.com/exif/1.0/": "exif", "http://ns.adobe.com/tiff/1.0/": "tiff",
+                                                     "http://ns.adobe.com/exif/1.0/aux/": "aux", "http://cipa.jp/exif/1.0/": "exifEX"]
+
     public static func build(_ metadata: StockMetadata, merging existing: [Data] = []) throws -> Data {
+        try build(metadata, merging: existing, droppingCamera: false).packet
+    }
+
+    /// The packet, and the properties of `existing` left out as camera facts (`droppingCamera`),
+    /// named `prefix:Name`.
+    static func build(_ metadata: StockMetadata, merging existing: [Data], droppingCamera: Bool) throws -> (packet: Data, dropped: [String]) {
         var body = ""
         func alt(_ name: String, _ value: String?) {
             guard let value, !value.isEmpty else { return }
@@ -67,7 +78,8 @@ public enum XMPPacket {
         var outer = Dictionary(uniqueKeysWithValues: namespaces.map { ($0.prefix, $0.uri) })
         outer["rdf"] = rdf
         outer["x"] = "adobe:ns:meta/"
-        let kept = try existing.flatMap { try XMPForeignProperties.extract(from: $0, outer: outer) }
+        let extracted = try existing.map { try XMPForeignProperties.extract(from: $0, outer: outer, dropping: droppingCamera ? Set(cameraNamespaces.keys) : []) }
+        let kept = extracted.flatMap(\.kept)
         let declarations = namespaces.map { " xmlns:\($0.prefix)=\"\($0.uri)\"" }
         var packet = "<?xpacket begin=\"\u{FEFF}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
         packet += "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\" x:xmptk=\"Stockwerk\">\n"
@@ -79,7 +91,7 @@ public enum XMPPacket {
         packet += " </rdf:RDF>\n</x:xmpmeta>\n"
         packet += String(repeating: String(repeating: " ", count: 99) + "\n", count: 20)
         packet += "<?xpacket end=\"w\"?>"
-        return Data(packet.utf8)
+        return (Data(packet.utf8), extracted.flatMap(\.dropped).map { (cameraNamespaces[$0.namespace] ?? $0.namespace) + ":" + $0.name })
     }
 
     /// Escapes XML specials and drops characters XML 1.0 cannot carry (C0 controls but tab/newline).

@@ -30,6 +30,11 @@ import Testing
         // A camera photo declared AI (an AI edit of it): its camera EXIF must not survive.
         try FileManager.default.copyItem(atPath: Self.fixtures + "/photo-camera.jpg", toPath: folder + "/in/camera-ai.jpg")
         try "ai_generated: true\n".write(toFile: folder + "/in/camera-ai.yaml", atomically: true, encoding: .utf8)
+        // The same camera facts as XMP (tiff:Make, exif:FNumber…, as the quickstart's cat photo has them).
+        let samples = TestSupport.repositoryRoot + "/Workflows/samples"
+        try FileManager.default.copyItem(atPath: samples + "/chelsea.png", toPath: folder + "/in/xmp-camera-ai.png")
+        try "ai_generated: true\n".write(toFile: folder + "/in/xmp-camera-ai.yaml", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: samples + "/chelsea.png", toPath: folder + "/in/xmp-camera-photo.png")
         let yaml = """
             import: {files: "in/*"}
             finish: {long_edge: 64}
@@ -42,7 +47,7 @@ import Testing
         #expect(run.status == 1, "\(run.stderr)")  // finished, with rejections
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/out/report.json"))) as? [String: Any])
         let images = try #require(report["images"] as? [[String: Any]])
-        #expect(images.count == Self.aiFiles.count + Self.photos.count + 1)
+        #expect(images.count == Self.aiFiles.count + Self.photos.count + 3)
 
         let check = try TestSupport.run(binary, ["check"] + (Self.aiFiles + Self.photos).map { folder + "/in/" + $0 } + agencyArguments() + ["--json"])
         let checkVerdicts = try #require(try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [[String: Any]])
@@ -95,6 +100,12 @@ import Testing
         #expect((cameraImage["warnings"] as? [String])?.contains { $0.contains("dropped camera fields") && $0.contains("Make") && $0.contains("GPS") } == true)
         let photo = try TestSupport.exiftool(folder + "/out/images/photo-camera.jpg")
         #expect(photo["IFD0:Make"] as? String == "Canon")
+        let xmpCameraAI = try TestSupport.exiftool(folder + "/out/images/xmp-camera-ai.jpg")
+        for tag in ["XMP-tiff:Make", "XMP-tiff:Model", "XMP-exif:FNumber", "XMP-exif:ExposureTime", "XMP-exif:ISO"] { #expect(xmpCameraAI[tag] == nil, "\(tag)") }
+        let xmpImage = try #require(images.first { ($0["source"] as? String)?.hasSuffix("/xmp-camera-ai.png") == true })
+        #expect((xmpImage["warnings"] as? [String])?.contains { $0.contains("dropped camera properties") && $0.contains("tiff:Make") } == true)
+        let xmpPhoto = try TestSupport.exiftool(folder + "/out/images/xmp-camera-photo.jpg")
+        #expect((xmpPhoto["XMP-tiff:Make"] as? String)?.hasPrefix("PENTAX Corporation") == true && xmpPhoto["XMP-exif:FNumber"] != nil)  // kept as the sample has it
     }
 
     /// `tag` and `keyword` share the decision: an A1111 JPEG leaves `tag` labelled, and `keyword`

@@ -61,6 +61,17 @@ import Testing
         #expect(evidence.description.contains("unverified"))
     }
 
+    /// A manifest spread over three APP11 segments (c2pa-rs cuts at 64,000 bytes, each continuation
+    /// repeating the box header) is joined before it is read.
+    @Test func aC2PAManifestOverSeveralSegmentsIsJoined() throws {
+        let data = try #require(FileManager.default.contents(atPath: Self.folder + "/c2pa-multisegment.jpg"))
+        let jpeg = try JPEGFile(data: data)
+        #expect(jpeg.segments.filter { $0.marker == 0xEB }.count == 3)
+        let provenance = ProvenanceReader.read(jpeg: jpeg)
+        #expect(provenance.isAI && provenance.warnings.isEmpty)
+        #expect(provenance.declaredSourceType == .trainedAlgorithmicMedia)
+    }
+
     @Test func a1111ParametersBecomeGenerationParameters() throws {
         let provenance = ProvenanceReader.read(path: Self.folder + "/a1111.png")
         let generation = try #require(provenance.generation)

@@ -194,6 +194,21 @@ FIXTURES = [
         "digitalSourceType": IPTC + "compositeWithTrainedAlgorithmicMedia",
         "ai": True,
     },
+    {
+        # A manifest too large for one JPEG segment (as manifests with thumbnails or many
+        # ingredients are): a 150 KB assertion makes c2pa-rs split the JUMBF over three APP11
+        # segments of at most 64,000 bytes, each continuation repeating the box header.
+        "file": "c2pa-multisegment.jpg",
+        "mime": "image/jpeg",
+        "fmt": "jpeg",
+        "claim_version": 2,
+        "generator": "Adobe Firefly",
+        "generator_version": "3.0",
+        "action": "c2pa.created",
+        "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
+        "ai": True,
+        "padding": 150_000,
+    },
 ]
 
 
@@ -224,6 +239,8 @@ def manifest_definition(fx):
             "data": {"actions": [action]},
         }],
     }
+    if fx.get("padding"):
+        md["assertions"].append({"label": "org.stockwerk.padding", "data": {"padding": "x" * fx["padding"]}})
     if v == 1:
         md["claim_generator"] = fx["generator"].replace(" ", "_") + "/" + fx["generator_version"]
     return md

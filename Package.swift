@@ -54,7 +54,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "StockwerkCLI", dependencies: [
-            "Workflow", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "Keywording",
+            "Workflow", "AtomicFiles", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "Keywording",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Agencies", "Imaging", "Metadata", "Neural", "Diffusion", "Keywording"],

@@ -3,35 +3,60 @@ import Foundation
 import Glibc
 #endif
 
-/// Crash-safe file writes: write to `name.tmp-<pid>` in the same folder, fsync, rename.
+/// Crash-safe file writes: write a new temporary in the same folder, fsync, rename.
 /// After a crash a reader sees either the old file or the new one, never half of one.
+///
+/// Temporaries get unpredictable names and are created with O_CREAT|O_EXCL|O_NOFOLLOW, so a
+/// symlink or file planted under a guessed name is never written through. Their names carry the
+/// writer's process id, so leftovers of a killed process are removed at the next start while a
+/// running process's are left alone.
 public enum AtomicFile {
     public struct WriteError: Error, CustomStringConvertible {
         public let path: String
         public let reason: String
+        public init(path: String, reason: String) { self.path = path; self.reason = reason }
         public var description: String { "cannot write \(path): \(reason)" }
     }
 
-    /// The temporary name used next to `path` by this process.
-    public static func temporaryPath(for path: String) -> String {
+    static let marker = ".tmp-"
+
+    /// A fresh, unguessable temporary name next to `path`: `.NAME.tmp-PID-RANDOM[.EXT]`.
+    /// The extension stays last so tools that look at it (libvips savers) still work.
+    static func temporaryName(for path: String, suffix: String = "") -> String {
         let url = URL(fileURLWithPath: path)
         let name = url.deletingPathExtension().lastPathComponent
         let ext = url.pathExtension
-        // Keep the extension last so tools that look at it (libvips savers) still work.
-        let tmpName = ".\(name).tmp-\(getpid())" + (ext.isEmpty ? "" : ".\(ext)")
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let tmpName = "." + name + marker + "\(getpid())-\(random)" + suffix + (ext.isEmpty ? "" : "." + ext)
         return url.deletingLastPathComponent().appendingPathComponent(tmpName).path
     }
 
-    /// Whether a file name is one of our temporaries (left behind by a crash).
-    public static func isTemporary(_ name: String) -> Bool {
-        name.hasPrefix(".") && name.contains(".tmp-")
+    /// Creates a new temporary for `path` that did not exist before (never a planted file or link).
+    static func createTemporary(for path: String, suffix: String = "") throws -> (fd: Int32, path: String) {
+        for _ in 0..<8 {
+            let temporary = temporaryName(for: path, suffix: suffix)
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if fd >= 0 { return (fd, temporary) }
+            if errno != EEXIST { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        }
+        throw WriteError(path: path, reason: "cannot create a temporary file next to it")
     }
 
+    /// The process that made a temporary, if `name` is one of ours.
+    static func writerPID(ofTemporary name: String) -> pid_t? {
+        guard name.hasPrefix("."), let range = name.range(of: marker, options: .backwards) else { return nil }
+        let rest = name[range.upperBound...]
+        let parts = rest.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0, parts[1].first?.isHexDigit == true else { return nil }
+        return pid
+    }
+
+    /// Whether a file name is one of our temporaries.
+    public static func isTemporary(_ name: String) -> Bool { writerPID(ofTemporary: name) != nil }
+
     public static func write(_ data: Data, to path: String) throws {
-        let temporary = temporaryPath(for: path)
         try createParent(of: path)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        let (fd, temporary) = try createTemporary(for: path)
         var failure = writeAll(data, to: fd)
         if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         close(fd)
@@ -59,12 +84,19 @@ public enum AtomicFile {
         return failure
     }
 
-    /// Produces a file through `produce(temporaryPath)` (e.g. a library's save call), then commits it.
+    /// Produces a file through `produce(temporaryPath)` (a library's save call that takes a name),
+    /// then commits it. The temporary is created first, exclusively, so the library writes into a
+    /// file of ours; that it is still one (not swapped for a link) is checked before the rename.
     public static func produce(_ path: String, _ produce: (String) throws -> Void) throws {
-        let temporary = temporaryPath(for: path)
         try createParent(of: path)
+        let (fd, temporary) = try createTemporary(for: path)
+        close(fd)
         do {
             try produce(temporary)
+            var info = stat()
+            guard lstat(temporary, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+                throw WriteError(path: path, reason: "its temporary file was replaced while being written")
+            }
             try syncFile(temporary)
             try commit(temporary: temporary, to: path)
         } catch {
@@ -84,15 +116,18 @@ public enum AtomicFile {
     }
 
     public static func syncFile(_ path: String) throws {
-        let fd = open(path, O_RDONLY)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
     }
 
     static func syncDirectory(of path: String) {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let fd = open(folder, O_RDONLY)
+        syncFolder(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
+    static func syncFolder(_ folder: String) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
@@ -105,14 +140,21 @@ public enum AtomicFile {
         }
     }
 
-    /// Removes temporaries that a crashed run left in `folder` (not recursive).
+    /// Removes the temporaries that killed processes left in `folder` (not recursive). A
+    /// temporary of a process still running (another Stockwerk at work) is left alone.
     @discardableResult
     public static func removeLeftovers(in folder: String) -> Int {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
         var removed = 0
-        for name in names where isTemporary(name) {
-            if unlink(folder + "/" + name) == 0 { removed += 1 }
+        for name in names {
+            guard let pid = writerPID(ofTemporary: name), pid != getpid(), !isRunning(pid) else { continue }
+            var info = stat()
+            let path = folder + "/" + name
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG || info.st_mode & S_IFMT == S_IFLNK else { continue }
+            if unlink(path) == 0 { removed += 1 }
         }
         return removed
     }
+
+    static func isRunning(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 }

@@ -75,14 +75,21 @@ public enum MetadataWriter {
     public static func write(_ files: [(metadata: StockMetadata, source: String, destination: String)], options: WriteOptions = WriteOptions()) throws -> [[MetadataWarning]] {
         let batch = AtomicBatch()
         var warnings: [[MetadataWarning]] = []
+        var destinations = Set<String>()
         for (metadata, source, destination) in files {
+            guard destinations.insert(destination).inserted else {
+                throw MetadataError.cannotWrite(path: destination, reason: "it is named twice in one write")
+            }
+            // A file being replaced keeps its mode, owner and group.
+            var existing = stat()
+            let original: stat? = stat(destination, &existing) == 0 ? existing : nil
             var (jpeg, fd, size) = try JPEGFile.header(of: source)
             defer { close(fd) }
             warnings.append(try update(&jpeg, with: metadata, options: options))
             let header = try jpeg.serializedHeader()
             let scanOffset = jpeg.scanOffset
             do {
-                try batch.add(destination) { out in
+                try batch.add(destination, keepingAttributesOf: original) { out in
                     try AtomicBatch.write(header, to: out, path: destination)
                     try AtomicBatch.copy(from: fd, offset: scanOffset, length: size - scanOffset, to: out, path: destination)
                 }

@@ -1,4 +1,5 @@
 import Agencies
+import AtomicFiles
 import ArgumentParser
 import Catalog
 import Diffusion
@@ -21,6 +22,8 @@ enum ErrorReporting {
         case let error as NeuralError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as OutputBusyError: (text, code) = (error.description, 2)
         case let error as ModelLookupError: (text, code) = (error.description, 2)
+        case let error as EditableFile.Refused: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
+        case let error as AtomicFile.WriteError: (text, code) = ("error: \(error)\nhint: check the folder's permissions and free space; nothing was changed", 2)
         case let error as StageFailure: (text, code) = (error.description, 3)
         case let error as CatalogError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 3)
         default: (text, code) = ("error: \(error)\nhint: this is a bug in Stockwerk; please report it with the command you ran", 3)

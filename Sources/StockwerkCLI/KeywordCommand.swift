@@ -35,21 +35,22 @@ struct KeywordCommand: ParsableCommand {
         }
         do {
             guard (1...200).contains(max) else { throw BadOption("--max \(max) is not between 1 and 200") }
+            let targets = write ? try EditTargets.resolve(files) : files.map { ($0, $0) }
             if write {
-                for file in files where try ImageInfo.read(file).format != .jpeg {
-                    throw BadOption("\(file) is not a JPEG; --write writes JPEG files")
+                for target in targets where try ImageInfo.read(target.path).format != .jpeg {
+                    throw BadOption("\(target.given) is not a JPEG; --write writes JPEG files")
                 }
             }
             let keyworder = try FileDescriber.keyworder(presetsFolder: folder)
             var outputs: [Output] = []
             var changes: [(metadata: StockMetadata, source: String, destination: String)] = []
-            for file in files {
-                let (_, metadata) = try FileDescriber.describe(file, keyworder: keyworder, limit: max)
+            for (file, path) in targets {
+                let (_, metadata) = try FileDescriber.describe(path, keyworder: keyworder, limit: max)
                 outputs.append(Output(file: file, title: metadata.title ?? "", description: metadata.description ?? "", keywords: metadata.keywords))
-                changes.append((metadata, file, file))
+                changes.append((metadata, path, path))
             }
             if write {
-                for (file, warnings) in zip(files, try MetadataWriter.write(changes)) {
+                for (file, warnings) in zip(targets.map(\.0), try MetadataWriter.write(changes)) {
                     for warning in warnings { ErrorReporting.stderr("warning: \(file): \(warning)") }
                 }
             }

@@ -11,7 +11,8 @@ struct TagCommand: ParsableCommand {
         discussion: """
         Each file keeps what it has; options replace single fields (an empty value clears one). \
         Everything Stockwerk does not own (other XMP properties, IPTC datasets, ICC profile, maker \
-        notes, thumbnails) stays as it was. Files are rewritten through a temporary name.
+        notes, thumbnails) stays as it was. Files are rewritten through a temporary name, all or none: a \
+        symlink is followed to its file, and a read-only or hard-linked file is refused before any is changed.
         """)
 
     @Argument(help: "JPEG files to change in place.") var files: [String]
@@ -60,24 +61,26 @@ struct TagCommand: ParsableCommand {
             if ai { edit.digitalSourceType = .trainedAlgorithmicMedia }
             if aiEdited { edit.digitalSourceType = .compositeWithTrainedAlgorithmicMedia }
             // Check every file before changing any.
-            let infos = try files.map { file in
-                let info = try ImageInfo.read(file)
-                guard info.format == .jpeg else { throw BadOption("\(file) is \(info.format.rawValue.uppercased()); `tag` writes JPEG files") }
+            let targets = try EditTargets.resolve(files)
+            let infos = try targets.map { target in
+                let info = try ImageInfo.read(target.path)
+                guard info.format == .jpeg else { throw BadOption("\(target.given) is \(info.format.rawValue.uppercased()); `tag` writes JPEG files") }
                 return info
             }
             // One batch: every file is written in full before any replaces its original.
             // A file with AI evidence keeps (or gets) its AI label: the same decision as `run` and `check`.
-            let changes = try zip(files, infos).map { file, info in
+            let changes = try zip(targets, infos).map { target, info in
+                let file = target.path
                 let (embedded, provenance) = try readEmbedded(of: file, info: info)
                 let existing = embedded.reconciled
                 let labelled = existing.labelled(from: provenance)
                 if labelled.digitalSourceType != existing.digitalSourceType, let evidence = provenance.aiEvidence.first, !quiet {
-                    ErrorReporting.stderr("note: \(file): labelled as AI-generated (\(labelled.digitalSourceType!.rawValue)): \(evidence.description)")
+                    ErrorReporting.stderr("note: \(target.given): labelled as AI-generated (\(labelled.digitalSourceType!.rawValue)): \(evidence.description)")
                 }
                 return (edit.applied(to: labelled), file, file)
             }
             let warnings = try MetadataWriter.write(changes)
-            for (file, fileWarnings) in zip(files, warnings) {
+            for (file, fileWarnings) in zip(targets.map(\.given), warnings) {
                 for warning in fileWarnings { ErrorReporting.stderr("warning: \(file): \(warning)") }
                 if !quiet { ErrorReporting.stderr("tagged \(file)") }
             }

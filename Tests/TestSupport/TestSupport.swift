@@ -92,3 +92,35 @@ public enum TestSupport {
         return files.sorted()
     }
 }
+
+extension TestSupport {
+    /// Everything under a folder as path → kind, mode, owner and content (symlinks as their
+    /// target, not followed): two equal snapshots mean nothing in the tree was written.
+    public static func snapshot(of folder: String) -> [String: String] {
+        var entries: [String: String] = [:]
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return entries }
+        while let relative = walker.nextObject() as? String {
+            let path = folder + "/" + relative
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { continue }
+            let kind = attributes[.type] as? FileAttributeType
+            let mode = (attributes[.posixPermissions] as? Int).map { String($0, radix: 8) } ?? "?"
+            let owner = "\(attributes[.ownerAccountID] ?? "?"):\(attributes[.groupOwnerAccountID] ?? "?")"
+            var content = ""
+            if kind == .typeSymbolicLink {
+                content = "-> " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?")
+            } else if kind == .typeRegular, let data = FileManager.default.contents(atPath: path) {
+                content = "\(data.count) bytes, fnv \(fnv1a(data))"
+            }
+            entries[relative] = "\(kind?.rawValue ?? "?") \(mode) \(owner) \(content)"
+        }
+        return entries
+    }
+
+    /// FNV-1a over all bytes (Data's own hash looks at a prefix only).
+    public static func fnv1a(_ data: Data) -> UInt64 {
+        data.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
+
+    /// Whether this process may set file attributes that need root (chattr +i, chown).
+    public static var isRoot: Bool { getuid() == 0 }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Metadata
 import Yams
 
 /// Where a rule comes from, so every rejection can name its source.
@@ -199,7 +200,13 @@ public struct AgencyCatalog: Sendable {
         return files.filter { $0.hasSuffix(".yaml") && !$0.hasPrefix("_") }.map { String($0.dropLast(5)) }.sorted()
     }
 
+    /// A preset or list name: lower-case letters, digits and dashes, so it can only name a file in its folder.
+    static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.first != "-" && name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
+    }
+
     public func load(_ name: String) throws -> AgencyPreset {
+        guard Self.isPlainName(name) else { throw AgencyError.unknownAgency(name: TerminalText.escaped(name), known: names()) }
         let path = folder + "/" + name + ".yaml"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw AgencyError.unknownAgency(name: name, known: names())
@@ -215,6 +222,9 @@ public struct AgencyCatalog: Sendable {
             var loaded = preset
             loaded.categoryMap = try CategoryMap.load(presetsFolder: presetsFolder, agency: name)
             for list in (preset.rules.bannedTerms?.value ?? []) + (preset.rules.discouragedTerms?.value ?? []) {
+                guard Self.isPlainName(list) else {
+                    throw AgencyError.invalidPreset(path: path, reason: "banned_terms names \"\(TerminalText.escaped(list))\", which is not a plain list name")
+                }
                 let listPath = bannedFolder + "/" + list + ".txt"
                 guard let text = try? String(contentsOfFile: listPath, encoding: .utf8) else {
                     throw AgencyError.invalidPreset(path: path, reason: "banned_terms names the list \"\(list)\", but \(listPath) is missing")

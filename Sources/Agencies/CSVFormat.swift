@@ -105,11 +105,29 @@ public enum CSVFormat: String, CaseIterable, Sendable {
         }
         let allQuoted = isAllQuoted
         try writer.write(row: header, quotedAtIndex: { _ in allQuoted })
-        for entry in entries { try writer.write(row: row(for: entry), quotedAtIndex: quoted) }
+        for entry in entries { try writer.write(row: row(for: entry).map(Self.neutralised), quotedAtIndex: quoted) }
         writer.stream.close()
         var data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data ?? Data()
         data.append(0x0A)
         return data
+    }
+
+    /// A cell a spreadsheet cannot run: control characters go (tab, CR and LF become spaces), and
+    /// a cell that would start with `=`, `+`, `-` or `@` (a formula to Excel, LibreOffice and
+    /// Google Sheets) gets a leading `'`, as OWASP's CSV-injection guidance recommends.
+    static func neutralised(_ cell: String) -> String {
+        var text = ""
+        text.unicodeScalars.reserveCapacity(cell.unicodeScalars.count)
+        for scalar in cell.unicodeScalars {
+            if scalar == "\t" || scalar == "\r" || scalar == "\n" {
+                text.unicodeScalars.append(" ")
+            } else if scalar.properties.generalCategory != .control {
+                text.unicodeScalars.append(scalar)
+            }
+        }
+        let first = text.unicodeScalars.first { $0 != " " }
+        if let first, "=+-@＝＋－＠".unicodeScalars.contains(first) { return "'" + text }
+        return text
     }
 
     private var isAllQuoted: Bool { if case .all = quoting { return true } else { return false } }

@@ -32,9 +32,9 @@ struct CheckCommand: ParsableCommand {
             ErrorReporting.printJSON(verdicts)
         } else {
             for verdict in verdicts {
-                print("\(verdict.file): \(verdict.accepted ? "accepted" : "rejected") by \(verdict.agency)")
-                for reason in verdict.reasons { print("  - \(reason.message) [\(reason.source)]") }
-                for warning in verdict.warnings { print("  ! \(warning.message) [\(warning.source)]") }
+                print(TerminalText.escaped("\(verdict.file): \(verdict.accepted ? "accepted" : "rejected") by \(verdict.agency)"))
+                for reason in verdict.reasons { print(TerminalText.escaped("  - \(reason.message) [\(reason.source)]")) }
+                for warning in verdict.warnings { print(TerminalText.escaped("  ! \(warning.message) [\(warning.source)]")) }
             }
         }
         if verdicts.contains(where: { !$0.accepted }) { throw ExitCode(1) }

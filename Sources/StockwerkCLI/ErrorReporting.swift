@@ -21,6 +21,7 @@ enum ErrorReporting {
         case let error as DiffusionError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as NeuralError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as OutputBusyError: (text, code) = (error.description, 2)
+        case let error as OutputFolder.Refused: (text, code) = (error.description, 2)
         case let error as ModelLookupError: (text, code) = (error.description, 2)
         case let error as EditableFile.Refused: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as AtomicFile.WriteError: (text, code) = ("error: \(error)\nhint: check the folder's permissions and free space; nothing was changed", 2)
@@ -28,7 +29,7 @@ enum ErrorReporting {
         case let error as CatalogError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 3)
         default: (text, code) = ("error: \(error)\nhint: this is a bug in Stockwerk; please report it with the command you ran", 3)
         }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        stderr(text)
         return ExitCode(code)
     }
 
@@ -38,7 +39,9 @@ enum ErrorReporting {
         if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
     }
 
-    static func stderr(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+    /// Writes lines to stderr; text from files inside them cannot drive the terminal.
+    static func stderr(_ text: String) {
+        let safe = text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escaped(String($0)) }.joined(separator: "\n")
+        FileHandle.standardError.write(Data((safe + "\n").utf8))
     }
 }

@@ -31,28 +31,31 @@ struct InspectCommand: ParsableCommand {
         } catch { throw ErrorReporting.exit(for: error) }
         if json { ErrorReporting.printJSON(report); return }
         let info = report.image
-        print("\(file)")
-        print("  \(info.format.rawValue.uppercased()) \(info.width)x\(info.height) (\(String(format: "%.1f", info.megapixels)) MP), \(info.fileSize) bytes")
-        print("  colour: \(info.colorSpace)\(info.iccDescription.map { " (ICC: \($0))" } ?? " (no ICC profile)")")
+        say("\(file)")
+        say("  \(info.format.rawValue.uppercased()) \(info.width)x\(info.height) (\(String(format: "%.1f", info.megapixels)) MP), \(info.fileSize) bytes")
+        say("  colour: \(info.colorSpace)\(info.iccDescription.map { " (ICC: \($0))" } ?? " (no ICC profile)")")
         func show(_ label: String, _ values: StockMetadata?) {
-            guard let values, !values.isEmpty || values.software != nil else { print("  \(label): none"); return }
-            print("  \(label):")
-            for field in TextField.all { if let value = values[keyPath: field.keyPath] { print("    \(field.label): \(value)") } }
-            if !values.keywords.isEmpty { print("    keywords (\(values.keywords.count)): \(values.keywords.joined(separator: ", "))") }
-            if !values.creators.isEmpty { print("    creator: \(values.creators.joined(separator: "; "))") }
-            if let date = values.dateCreated { print("    date created: \(date)") }
-            if let type = values.digitalSourceType { print("    digital source type: \(type.rawValue)") }
-            if let mining = values.dataMining { print("    data mining: \(mining.rawValue)") }
-            if let generation = values.generation { print("    generation: \(generation.a1111Text.replacingOccurrences(of: "\n", with: " | "))") }
+            guard let values, !values.isEmpty || values.software != nil else { say("  \(label): none"); return }
+            say("  \(label):")
+            for field in TextField.all { if let value = values[keyPath: field.keyPath] { say("    \(field.label): \(value)") } }
+            if !values.keywords.isEmpty { say("    keywords (\(values.keywords.count)): \(values.keywords.joined(separator: ", "))") }
+            if !values.creators.isEmpty { say("    creator: \(values.creators.joined(separator: "; "))") }
+            if let date = values.dateCreated { say("    date created: \(date)") }
+            if let type = values.digitalSourceType { say("    digital source type: \(type.rawValue)") }
+            if let mining = values.dataMining { say("    data mining: \(mining.rawValue)") }
+            if let generation = values.generation { say("    generation: \(generation.a1111Text.replacingOccurrences(of: "\n", with: " | "))") }
         }
         show("XMP", report.metadata.xmp)
         show("IPTC IIM", report.metadata.iptc)
-        if let matches = report.metadata.iptcDigestMatches { print("    IPTC digest: \(matches ? "current" : "stale (XMP may be out of date)")") }
+        if let matches = report.metadata.iptcDigestMatches { say("    IPTC digest: \(matches ? "current" : "stale (XMP may be out of date)")") }
         show("EXIF", report.metadata.exif)
-        print("  provenance: \(report.ai.isAI ? "AI-generated" : "no AI evidence")")
-        for evidence in report.provenance.evidence { print("    \(evidence.indicatesAI ? "AI" : "  ") \(evidence.description)") }
-        if let prompt = report.provenance.prompt { print("    prompt: \(ProvenanceEvidence.excerpt(prompt, limit: 200))") }
-        if let model = report.provenance.model { print("    model: \(model)") }
-        for warning in report.provenance.warnings { print("    warning: \(warning)") }
+        say("  provenance: \(report.ai.isAI ? "AI-generated" : "no AI evidence")")
+        for evidence in report.provenance.evidence { say("    \(evidence.indicatesAI ? "AI" : "  ") \(evidence.description)") }
+        if let prompt = report.provenance.prompt { say("    prompt: \(ProvenanceEvidence.excerpt(prompt, limit: 200))") }
+        if let model = report.provenance.model { say("    model: \(model)") }
+        for warning in report.provenance.warnings { say("    warning: \(warning)") }
     }
 }
+
+/// Prints text read from a file with its control characters escaped (no terminal escape sequences).
+private func say(_ line: String) { print(TerminalText.escaped(line)) }

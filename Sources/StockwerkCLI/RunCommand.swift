@@ -10,6 +10,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Validate and print the plan; write nothing.") var dryRun = false
     @Flag(name: .long, help: "Print the result as JSON on stdout (progress goes to stderr as JSON lines).") var json = false
     @Option(name: .long, help: "The presets folder (default: nearest presets/ above the workflow).") var presets: String?
+    @Flag(name: .long, help: "Write into an output folder that is not empty and not a Stockwerk output (files there may be replaced or deleted).") var force = false
 
     func run() throws {
         let plan: WorkflowPlan
@@ -19,12 +20,15 @@ struct RunCommand: ParsableCommand {
         } catch { throw ErrorReporting.exit(for: error) }
 
         if dryRun {
-            if json { ErrorReporting.printJSON(PlanView(plan)) } else { print(PlanView(plan).text) }
+            let view = PlanView(plan, force: force)
+            if json { ErrorReporting.printJSON(view) } else { print(view.text) }
+            // A dry run validates: a folder the run would refuse is an error here too.
+            do { try OutputFolder.checkClaimable(plan.spec.output, force: force) } catch { throw ErrorReporting.exit(for: error) }
             return
         }
         let progress = ProgressPrinter(json: json)
         do {
-            let summary = try Runner(plan: plan, report: progress.handle).run()
+            let summary = try Runner(plan: plan, force: force, report: progress.handle).run()
             if json { ErrorReporting.printJSON(summary) } else { print(SummaryPrinter.text(summary)) }
             if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
         } catch let exit as ExitCode {
@@ -47,12 +51,21 @@ struct PlanView: Encodable {
     }
     var workflow: String
     var output: String
+    /// What the run would make of the output folder (new, a Stockwerk output, or refused).
+    var outputFolder: String
+    /// What the run would write, inside the output folder only.
+    var writes: [String]
     var agencies: [String]
     var jobs: [JobView]
+    var unreadable: [String]
 
-    init(_ plan: WorkflowPlan) {
+    init(_ plan: WorkflowPlan, force: Bool) {
         workflow = plan.spec.file
         output = plan.spec.output
+        outputFolder = OutputFolder.describe(output, force: force)
+        writes = plan.jobs.map { "images/\($0.name).jpg" } + plan.agencies.map { "packages/\($0.id)/" }
+            + ["catalog.sqlite", "report.json", "contact-sheet.html", ".stockwerk/ (work files)"]
+        unreadable = plan.unreadable.map { "\($0.path): \($0.reason)" }
         agencies = plan.agencies.map(\.id)
         jobs = plan.jobs.map { job in
             JobView(name: job.name, source: job.source, sourceSize: "\(job.sourceInfo.width)x\(job.sourceInfo.height)",
@@ -62,13 +75,15 @@ struct PlanView: Encodable {
     }
 
     var text: String {
-        var lines = ["Plan for \(workflow)", "  output: \(output)", "  agencies: \(agencies.isEmpty ? "none" : agencies.joined(separator: ", "))",
+        var lines = ["Plan for \(workflow)", "  output: \(output): \(outputFolder)",
+                     "  would write there, and nowhere else: \(writes.joined(separator: ", "))", "  agencies: \(agencies.isEmpty ? "none" : agencies.joined(separator: ", "))",
                      "  \(jobs.count) image\(jobs.count == 1 ? "" : "s"):"]
         for job in jobs {
             lines.append("  - \(job.name).jpg  \(job.sourceSize) → \(job.outputSize) (×\(job.scale))\(job.aiGenerated != nil ? "  AI" : "")")
             lines.append("      from \(job.source)")
             lines.append("      title: \(job.title ?? "(none)"); \(job.keywords) keywords")
         }
+        for problem in unreadable { lines.append("  ✗ cannot read \(problem)") }
         lines.append("Stages per image: finish → tag → check; then one package per agency. Nothing was written (--dry-run).")
         return lines.joined(separator: "\n")
     }

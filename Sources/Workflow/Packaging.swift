@@ -11,6 +11,7 @@ import Metadata
 /// refused against the catalog's history, and the package replaces the agency's old one.
 public enum Packaging {
     public static func package(output: String, agencies: [String], presetsFolder: String) throws -> [PackageReport] {
+        try OutputFolder.requireOwned(output)
         let imagesFolder = output + "/images"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: imagesFolder) else {
             throw StageFailure(job: "-", stage: "packaging", message: "\(imagesFolder) does not exist",

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Agencies
 import Foundation
 import Imaging
@@ -30,6 +31,15 @@ public struct WorkflowPlan: Sendable {
     public var jobs: [Job]
     public var agencies: [AgencyPreset]
     public var presetsFolder: String
+    /// Imported files that cannot be read (damaged, not an image, not a regular file): each is
+    /// reported as a failed image with its name; the others run.
+    public var unreadable: [UnreadableSource] = []
+}
+
+/// An imported file that planning could not read, and why.
+public struct UnreadableSource: Sendable, Equatable {
+    public var path: String
+    public var reason: String
 }
 
 /// Expands imports into jobs and checks everything that needs the files: globs that match
@@ -63,29 +73,50 @@ public enum Planner {
                   hint: "run from the Stockwerk folder, or set STOCKWERK_PRESETS=/path/to/presets")
         }
 
+        switch OutputFolder.state(of: spec.output) {
+        case .forbidden(let reason):
+            issue("output `\(spec.output)` \(reason); Stockwerk writes only into a folder of its own", spec.outputLocation,
+                  hint: "set `output:` to a new folder, e.g. `output: out/my-batch`")
+        case .notAFolder:
+            issue("output `\(spec.output)` exists and is not a folder", spec.outputLocation, hint: "set `output:` to a folder")
+        default: break
+        }
+        guard issues.isEmpty else { throw WorkflowValidationError(issues: issues) }
+
         var jobs: [Job] = []
+        var unreadable: [UnreadableSource] = []
         var usedNames = Set<String>()
         var seenSources = Set<String>()
         for source in spec.imports {
-            var matched = 0
+            var matched = 0, insideOutput = 0
             for pattern in source.patterns {
                 for path in FileGlob.expand(pattern) where imageExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased()) {
+                    // The output folder is Stockwerk's: what is in it is never imported (no source
+                    // overwritten by its own output, no outputs imported again by `**`).
+                    if OutputFolder.contains(spec.output, path) { insideOutput += 1; continue }
                     matched += 1
                     guard seenSources.insert(path).inserted else { continue }
+                    if let problem = RegularFile.check(path) {
+                        unreadable.append(UnreadableSource(path: path, reason: problem))
+                        continue
+                    }
                     do {
                         if let job = try makeJob(path, source: source, spec: spec, usedNames: &usedNames, issues: &issues) { jobs.append(job) }
                     } catch let error as ImagingError {
                         if case .enlargementTooLarge = error {
                             issue("\(error)", spec.finishLocation, hint: error.hint)
                         } else {
-                            issue("\(error)", source.location, hint: error.hint)
+                            unreadable.append(UnreadableSource(path: path, reason: "\(error)"))
                         }
                     } catch {
-                        issue("\(error)", source.location, hint: "check the file")
+                        unreadable.append(UnreadableSource(path: path, reason: "\(error)"))
                     }
                 }
             }
-            if matched == 0 {
+            if matched == 0, insideOutput > 0 {
+                issue("\(source.patterns.map { "`\(relative($0, to: spec.file))`" }.joined(separator: ", ")) matches only files inside the output folder `\(relative(spec.output, to: spec.file))`, which is Stockwerk's",
+                      source.location, hint: "move the photos out of the output folder, or set `output:` to a new folder")
+            } else if matched == 0 {
                 issue("no image files match \(source.patterns.map { "`\(relative($0, to: spec.file))`" }.joined(separator: ", "))", source.location,
                       hint: "check the path (relative to the workflow file's folder); JPEG, PNG, TIFF and WebP files are read")
             }
@@ -104,7 +135,7 @@ public enum Planner {
             }
         }
         guard issues.isEmpty else { throw WorkflowValidationError(issues: issues) }
-        return WorkflowPlan(spec: spec, jobs: jobs, agencies: presets, presetsFolder: presetsFolder ?? "")
+        return WorkflowPlan(spec: spec, jobs: jobs, agencies: presets, presetsFolder: presetsFolder ?? "", unreadable: unreadable)
     }
 
     static func makeJob(_ path: String, source: WorkflowSpec.ImportSource, spec: WorkflowSpec,

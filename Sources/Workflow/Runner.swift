@@ -16,9 +16,16 @@ public final class Runner {
     private var stagesRun = 0
     private var stagesSkipped = 0
 
-    public init(plan: WorkflowPlan, report: @escaping (RunEvent) -> Void = { _ in }) {
+    /// Write into an output folder that is not empty and not a Stockwerk output (`--force`).
+    private let force: Bool
+    /// The imported files (device and inode): never a destination, whatever their path.
+    private let sources: Set<FileIdentity>
+
+    public init(plan: WorkflowPlan, force: Bool = false, report: @escaping (RunEvent) -> Void = { _ in }) {
         self.plan = plan
+        self.force = force
         self.report = report
+        sources = Set(plan.jobs.filter { $0.generation == nil }.compactMap { FileIdentity(path: $0.source) })
     }
 
     var output: String { plan.spec.output }
@@ -33,6 +40,7 @@ public final class Runner {
     public var catalogPath: String { output + "/catalog.sqlite" }
 
     public func run() throws -> RunSummary {
+        try OutputFolder.claim(output, force: force)
         for folder in [output, finishFolder, generateFolder, refineFolder, imagesFolder, packagesFolder] {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 throw StageFailure(job: "-", stage: "preparing the output", message: "cannot create \(folder): \(error.localizedDescription)",
@@ -78,6 +86,15 @@ public final class Runner {
             images.append(image)
         }
 
+        // A file that could not be read is this image's failure, not the batch's.
+        for source in plan.unreadable {
+            let name = URL(fileURLWithPath: source.path).deletingPathExtension().lastPathComponent
+            images.append(RunSummary.Image(name: name, source: source.path, aiGenerated: false, verdicts: [], warnings: [],
+                                           failure: "cannot read \(source.path): \(source.reason)"))
+            report(.stage(index: plan.jobs.count, total: plan.jobs.count, job: name, stage: "import", status: .failed, seconds: 0,
+                          note: "cannot read \(source.path): \(source.reason)"))
+        }
+
         var packages: [RunSummary.Package] = []
         var hashes: [String: UInt64] = [:]  // perceptual hashes by image path, made once per run
         var imageIndex: [String: Int] = [:]  // finished image path → its place in `images`
@@ -112,6 +129,8 @@ public final class Runner {
             image.output.map { ContactSheet.Card(fileName: job.name + ".jpg", imagePath: $0, title: job.metadata.title, keywords: job.metadata.keywords, verdicts: image.verdicts) }
         }
         let agencyNames = Dictionary(uniqueKeysWithValues: plan.agencies.map { ($0.id, $0.name) })
+        try refuseImported(output + "/contact-sheet.html")
+        try refuseImported(output + "/report.json")
         try AtomicFile.write(Data(ContactSheet.html(title: plan.spec.name, cards: cards, agencyNames: agencyNames).utf8), to: output + "/contact-sheet.html")
 
         let summary = RunSummary(workflow: plan.spec.file, runID: runID, output: output, catalog: catalogPath, images: images,
@@ -121,6 +140,14 @@ public final class Runner {
         try AtomicFile.write(try encoder.encode(summary), to: output + "/report.json")
         try catalog.finishRun(runID, status: summary.failedCount > 0 ? "failed" : "finished")
         return summary
+    }
+
+    /// Stockwerk never writes to a file it imported, whatever name reaches it (imports inside the
+    /// output are excluded while planning; this holds even for links and bind mounts).
+    private func refuseImported(_ destination: String) throws {
+        guard let identity = FileIdentity(path: destination), sources.contains(identity) else { return }
+        throw StageFailure(job: "-", stage: "writing \(destination)", message: "it is one of the imported files, and Stockwerk never writes to a file it imported",
+                           hint: "move the photos out of the output folder, or set `output:` to a new folder")
     }
 
     /// A cached artifact is reused only if it is still there with the recorded content.
@@ -246,6 +273,7 @@ public final class Runner {
                 return ((cached.artifactPath!, cached.artifactHash!, recorded?.sharpness), true, nil)
             }
             let path = finishFolder + "/" + String(inputs.prefix(32)) + ".jpg"
+            try refuseImported(path)
             var result = try Finisher.finish(source: job.source, destination: path, settings: plan.spec.finish)
             // Detail against the plainest enlargement of what the model first made (or of the photo).
             if result.scale > 1 {
@@ -272,6 +300,7 @@ public final class Runner {
                 let warnings = (try? JSONDecoder().decode([String].self, from: Data(cached.details.utf8))) ?? []
                 return ((path, cached.artifactHash!, warnings), true, nil)
             }
+            try refuseImported(path)
             let warnings = try MetadataWriter.write(job.metadata, source: finished.path, destination: path, options: options).map(\.description)
             let hash = try Hashing.file(path)
             try catalog.record(StageRecord(jobID: job.id, stage: "tag", inputsHash: inputs, artifactPath: path, artifactHash: hash,

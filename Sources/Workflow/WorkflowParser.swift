@@ -52,13 +52,26 @@ public enum WorkflowParser {
         if let version = top["version"], let number = reader.int(version.value, path: "version", range: 1...1000), number != 1 {
             reader.issue("workflow version \(number) is not supported", at: version.value, hint: "this Stockwerk reads `version: 1`")
         }
-        let name = top["name"].flatMap { reader.string($0.value, path: "name") }
-            ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        var name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        if let entry = top["name"], let given = reader.string(entry.value, path: "name") {
+            // The name becomes the default output folder's name: one plain folder name, nothing that climbs out.
+            if given.contains("/") || given == "." || given == ".." || given.trimmingCharacters(in: .whitespaces).isEmpty
+                || given.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                reader.issue("name `\(TerminalText.escaped(given))` is not a plain name (it would place the output outside out/)", at: entry.value,
+                             hint: "use words, digits and dashes, e.g. `name: autumn-batch`; set `output:` to choose the folder")
+            } else {
+                name = given
+            }
+        }
 
         var imports: [WorkflowSpec.ImportSource] = []
         if let entry = top["import"] {
             let items: [Node]
             if case .sequence(let list) = entry.value { items = Array(list) } else { items = [entry.value] }
+            if items.isEmpty {
+                reader.issue("import is an empty list, so there are no images to work on", at: entry.value,
+                             hint: "add `files: \"photos/*.jpg\"`, or remove `import:`")
+            }
             for (index, item) in items.enumerated() {
                 let label = items.count > 1 ? "import[\(index)]" : "import"
                 if let source = parseImport(item, path: label, reader: reader, resolve: resolve) { imports.append(source) }
@@ -130,8 +143,10 @@ public enum WorkflowParser {
         }
 
         guard reader.issues.isEmpty else { throw WorkflowValidationError(issues: reader.issues) }
-        return WorkflowSpec(file: path, name: name, imports: imports, generate: generate, describe: describe, refine: refine, finish: finish, metadata: metadata,
-                            agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
+        var spec = WorkflowSpec(file: path, name: name, imports: imports, generate: generate, describe: describe, refine: refine, finish: finish, metadata: metadata,
+                                agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
+        if let entry = top["output"] { spec.outputLocation = location(entry.value) }
+        return spec
     }
 
     static func yamlSyntaxIssue(_ error: YamlError, file: String) -> WorkflowIssue {

@@ -128,4 +128,5 @@ public struct WorkflowSpec: Sendable {
     public var output: String
     var finishLocation: Location
     var agencyLocations: [String: Location]
+    var outputLocation = Location(line: 1, column: 1)
 }

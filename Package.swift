@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Inflate", dependencies: ["CZlib"]),
         .target(name: "AtomicFiles", dependencies: ["CFiles"]),
         .target(name: "Neural", dependencies: ["AtomicFiles", "CBLAS", "CDNNL"]),
-        .target(name: "Diffusion", dependencies: ["Neural", "Inflate"]),
+        .target(name: "Diffusion", dependencies: ["Neural", "Inflate", "AtomicFiles"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [
             "CExif", "AtomicFiles", "CZlib", "Inflate",
@@ -47,9 +47,9 @@ let package = Package(
         .target(name: "Catalog", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "Keywording", dependencies: ["Neural", "Imaging", "Metadata", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Keywording", dependencies: ["Neural", "AtomicFiles", "Imaging", "Metadata", .product(name: "Yams", package: "Yams")]),
         .target(name: "Workflow", dependencies: [
-            "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "Keywording",
+            "Catalog", "AtomicFiles", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "Keywording",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

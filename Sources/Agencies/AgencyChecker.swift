@@ -70,6 +70,15 @@ public struct Verdict: Codable, Sendable, Equatable {
     public var accepted: Bool
     public var reasons: [CheckFinding]
     public var warnings: [CheckFinding]
+
+    /// Where Stockwerk's own file rules (not an agency's) are explained.
+    public static let fileRulesSource = "docs/safety.md#damaged-and-unreadable-files"
+
+    /// The refusal of a file that cannot be read at all: one bad file is that file's rejection, not the batch's end.
+    public static func unreadable(_ file: String, agency: String, reason: String) -> Verdict {
+        Verdict(agency: agency, file: file, accepted: false,
+                reasons: [CheckFinding(rule: "readable_file", message: "cannot be read: \(reason)", source: fileRulesSource)], warnings: [])
+    }
 }
 
 /// Applies an agency preset to a subject: every failing rule is reported, not just the first.
@@ -97,6 +106,9 @@ public struct AgencyChecker: Sendable {
         let info = subject.info
         let metadata = subject.metadata
 
+        if let damage = info.damage {
+            reasons.append(CheckFinding(rule: "whole_file", message: "the file is damaged: \(damage)", source: Verdict.fileRulesSource))
+        }
         if let aiReason = subject.aiReason, !preset.ai.accepted {
             reasons.append(CheckFinding(rule: "ai_policy",
                 message: "\(preset.name) does not accept AI-generated images, and this one is (\(aiReason)). Policy: \"\(preset.ai.policy)\"",

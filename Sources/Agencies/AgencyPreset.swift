@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Metadata
 import Yams
@@ -208,7 +209,7 @@ public struct AgencyCatalog: Sendable {
     public func load(_ name: String) throws -> AgencyPreset {
         guard Self.isPlainName(name) else { throw AgencyError.unknownAgency(name: TerminalText.escaped(name), known: names()) }
         let path = folder + "/" + name + ".yaml"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let text = RegularFile.text(atPath: path) else {
             throw AgencyError.unknownAgency(name: name, known: names())
         }
         do {
@@ -226,7 +227,7 @@ public struct AgencyCatalog: Sendable {
                     throw AgencyError.invalidPreset(path: path, reason: "banned_terms names \"\(TerminalText.escaped(list))\", which is not a plain list name")
                 }
                 let listPath = bannedFolder + "/" + list + ".txt"
-                guard let text = try? String(contentsOfFile: listPath, encoding: .utf8) else {
+                guard let text = RegularFile.text(atPath: listPath) else {
                     throw AgencyError.invalidPreset(path: path, reason: "banned_terms names the list \"\(list)\", but \(listPath) is missing")
                 }
                 loaded.bannedTermLists[list] = TermList(text: text)

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Metadata
 import Yams
@@ -15,7 +16,7 @@ public struct CategoryMap: Sendable, Equatable {
     /// Reads the map; nil when the agency has none.
     public static func load(presetsFolder: String, agency: String) throws -> CategoryMap? {
         let path = presetsFolder + "/categories/" + agency + ".yaml"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let text = RegularFile.text(atPath: path) else { return nil }
         guard let node = try Yams.compose(yaml: text), case .mapping(let mapping) = node else {
             throw AgencyError.invalidPreset(path: path, reason: "expected a mapping of category to a list of keywords")
         }

@@ -85,3 +85,21 @@ public enum RegularFile {
 
     public static func isRegular(_ path: String) -> Bool { check(path) == nil }
 }
+
+extension RegularFile {
+    /// A file's bytes, or nil when it is missing, unreadable or not a regular file (a FIFO or
+    /// device would block or never end). Opened non-blocking, checked on the open descriptor.
+    public static func contents(atPath path: String) -> Data? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { close(fd); return nil }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        return try? handle.readToEnd() ?? Data()
+    }
+
+    /// A regular file's text (UTF-8), or nil.
+    public static func text(atPath path: String) -> String? {
+        contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }
+    }
+}

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Neural
 
@@ -40,7 +41,7 @@ public final class CLIPTextEncoder: @unchecked Sendable {
 
     /// Loads `config.json` and `model.safetensors` (or `model.fp16.safetensors`) from a folder.
     public convenience init(folder: String) throws {
-        guard let data = FileManager.default.contents(atPath: folder + "/config.json") else {
+        guard let data = RegularFile.contents(atPath: folder + "/config.json") else {
             throw NeuralError.cannotOpen(file: folder + "/config.json", reason: "missing")
         }
         let config = try JSONDecoder().decode(CLIPTextConfig.self, from: data)

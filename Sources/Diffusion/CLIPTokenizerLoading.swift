@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 
 extension CLIPTokenizer {
@@ -6,7 +7,7 @@ extension CLIPTokenizer {
     /// tokenizer_config.json or special_tokens_map.json when they name one.
     public static func load(folder: String) throws -> CLIPTokenizer {
         func read(_ name: String) throws -> Data {
-            guard let data = FileManager.default.contents(atPath: folder + "/" + name) else {
+            guard let data = RegularFile.contents(atPath: folder + "/" + name) else {
                 throw DiffusionError.tokenizerFiles(path: folder, reason: "\(name) is missing")
             }
             return data
@@ -28,7 +29,7 @@ extension CLIPTokenizer {
         }
         var pad = endText
         for name in ["tokenizer_config.json", "special_tokens_map.json"] {
-            if let data = FileManager.default.contents(atPath: folder + "/" + name),
+            if let data = RegularFile.contents(atPath: folder + "/" + name),
                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
                 if let token = object["pad_token"] as? String { pad = token; break }
                 if let token = (object["pad_token"] as? [String: Any])?["content"] as? String { pad = token; break }
@@ -40,7 +41,7 @@ extension CLIPTokenizer {
     /// Builds the standard CLIP vocabulary from OpenAI's merges file (bpe_simple_vocab_16e6.txt.gz):
     /// 256 byte characters, the same with `</w>`, one token per merge, then the start and end tokens.
     public static func fromCLIPMerges(gzipFile path: String, padToken: String = endText) throws -> CLIPTokenizer {
-        guard let compressed = FileManager.default.contents(atPath: path) else {
+        guard let compressed = RegularFile.contents(atPath: path) else {
             throw DiffusionError.tokenizerFiles(path: path, reason: "the file is missing")
         }
         let text: String

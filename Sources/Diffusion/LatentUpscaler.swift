@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Neural
 
@@ -15,7 +16,7 @@ public final class LatentUpscalerModel: @unchecked Sendable {
     public static func checkFolder(_ path: String) throws {
         try ModelFiles.refusePickle(path)
         let index = path + "/model_index.json"
-        guard let data = FileManager.default.contents(atPath: index) else {
+        guard let data = RegularFile.contents(atPath: index) else {
             throw DiffusionError.modelFiles(path: index, reason: "missing: the x2 latent upscaler is a diffusers folder (stabilityai/sd-x2-latent-upscaler)")
         }
         let pipelineClass = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["_class_name"] as? String ?? "?"
@@ -43,7 +44,7 @@ public final class LatentUpscalerModel: @unchecked Sendable {
     /// Euler's own default (linspace), and schedules we do not compute are refused by name.
     static func eulerConfig(_ path: String) throws -> SchedulerConfig {
         var config = try SchedulerConfig.load(path)
-        let raw = FileManager.default.contents(atPath: path).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any] ?? [:]
+        let raw = RegularFile.contents(atPath: path).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any] ?? [:]
         if raw["timestep_spacing"] == nil { config.spacing = .linspace }
         if let interpolation = raw["interpolation_type"] as? String, interpolation != "linear" {
             throw DiffusionError.modelFiles(path: path, reason: "interpolation_type \(interpolation) is not supported (linear is)")

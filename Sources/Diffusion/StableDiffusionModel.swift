@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Neural
 
@@ -93,7 +94,7 @@ public final class StableDiffusionModel: @unchecked Sendable {
 
     private static func folderParts(_ path: String) throws -> Parts {
         let index = path + "/model_index.json"
-        guard let data = FileManager.default.contents(atPath: index) else {
+        guard let data = RegularFile.contents(atPath: index) else {
             throw DiffusionError.modelFiles(path: index, reason: "missing: this is not a diffusers model folder")
         }
         guard let components = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -119,7 +120,7 @@ public final class StableDiffusionModel: @unchecked Sendable {
         let tokenizer: CLIPTokenizer, scheduler: SchedulerConfig
         if let folder = options.configFolder {
             func read<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
-                guard let data = FileManager.default.contents(atPath: folder + "/" + name) else {
+                guard let data = RegularFile.contents(atPath: folder + "/" + name) else {
                     throw DiffusionError.modelFiles(path: folder + "/" + name, reason: "missing: the config folder must be a diffusers model folder")
                 }
                 do { return try JSONDecoder().decode(type, from: data) } catch {

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Neural
 
@@ -52,7 +53,7 @@ public final class UNet: @unchecked Sendable {
     private let weights: [String: Tensor]
 
     public init(folder: String) throws {
-        guard let data = FileManager.default.contents(atPath: folder + "/config.json") else {
+        guard let data = RegularFile.contents(atPath: folder + "/config.json") else {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "missing")
         }
         do { config = try JSONDecoder().decode(UNetConfig.self, from: data) } catch {

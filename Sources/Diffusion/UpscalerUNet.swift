@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Neural
 
@@ -12,7 +13,7 @@ public final class UpscalerUNet: @unchecked Sendable {
 
     public init(folder: String) throws {
         let path = folder + "/config.json"
-        guard let data = FileManager.default.contents(atPath: path) else { throw DiffusionError.modelFiles(path: path, reason: "missing") }
+        guard let data = RegularFile.contents(atPath: path) else { throw DiffusionError.modelFiles(path: path, reason: "missing") }
         do { config = try JSONDecoder().decode(UpscalerUNetConfig.self, from: data) } catch {
             throw DiffusionError.modelFiles(path: path, reason: "not an x2 latent upscaler UNet config: \(error)")
         }

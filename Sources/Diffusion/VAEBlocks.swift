@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Neural
 
@@ -10,7 +11,7 @@ struct VAEBlocks: @unchecked Sendable {
 
     /// Reads `config.json` and `diffusion_pytorch_model.safetensors` (or its fp16 variant) from a folder.
     init(folder: String) throws {
-        guard let data = FileManager.default.contents(atPath: folder + "/config.json") else {
+        guard let data = RegularFile.contents(atPath: folder + "/config.json") else {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "missing")
         }
         do { config = try JSONDecoder().decode(VAEConfig.self, from: data) } catch {

@@ -1,3 +1,4 @@
+import AtomicFiles
 import CVips
 import Foundation
 
@@ -14,6 +15,8 @@ public struct ImageInfo: Sendable, Equatable, Codable {
     public var iccDescription: String?
     /// The colour space the pixels are in: "srgb" when sRGB (by profile, or untagged RGB), else a name.
     public var colorSpace: String
+    /// Why the file is not whole (cut off), or nil: see `ImageIntegrity`.
+    public var damage: String?
 
     public init(width: Int, height: Int, format: Format, bands: Int, fileSize: Int64, iccDescription: String?, colorSpace: String) {
         self.width = width; self.height = height; self.format = format; self.bands = bands
@@ -24,6 +27,8 @@ public struct ImageInfo: Sendable, Equatable, Codable {
     public var longEdge: Int { max(width, height) }
 
     public static func read(_ path: String) throws -> ImageInfo {
+        // Only regular files: a FIFO would block the reader, a device (/dev/zero) would never end.
+        if let problem = RegularFile.check(path) { throw ImagingError.cannotOpen(path: path, reason: problem) }
         let image = try VipsImageRef.open(path, sequential: true)
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         let size = (attributes?[.size] as? NSNumber)?.int64Value ?? 0
@@ -39,10 +44,13 @@ public struct ImageInfo: Sendable, Equatable, Codable {
         let orientation = Int(sw_orientation(image.pointer))
         var width = image.width, height = image.height
         if orientation >= 5 { swap(&width, &height) }
-        return ImageInfo(width: width, height: height, format: Format(loader: loader), bands: bands,
-                         fileSize: size, iccDescription: description,
-                         colorSpace: ImageInfo.colorSpace(description: description, bands: bands,
-                                                          interpretation: sw_interpretation(image.pointer)))
+        let format = Format(loader: loader)
+        var info = ImageInfo(width: width, height: height, format: format, bands: bands,
+                             fileSize: size, iccDescription: description,
+                             colorSpace: ImageInfo.colorSpace(description: description, bands: bands,
+                                                              interpretation: sw_interpretation(image.pointer)))
+        info.damage = ImageIntegrity.damage(of: path, format: format)
+        return info
     }
 
     static func colorSpace(description: String?, bands: Int, interpretation: Int32) -> String {

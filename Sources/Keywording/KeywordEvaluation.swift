@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Metadata
 
@@ -16,7 +17,7 @@ public enum KeywordEvaluation {
     }
 
     public static func load(_ path: String) throws -> [Case] {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = RegularFile.contents(atPath: path) else {
             throw KeywordingError.modelFiles(path: path, reason: "missing")
         }
         return try JSONDecoder().decode([Case].self, from: data)

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Metadata
 import Yams
@@ -20,7 +21,7 @@ public struct KeywordVocabulary: Sendable {
 
     public init(folder: String) throws {
         func lines(_ name: String) throws -> [String] {
-            guard let text = try? String(contentsOfFile: folder + "/" + name, encoding: .utf8) else {
+            guard let text = RegularFile.text(atPath: folder + "/" + name) else {
                 throw KeywordingError.modelFiles(path: folder + "/" + name, reason: "missing (presets/keywords/ ships it)")
             }
             return text.components(separatedBy: .newlines).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
@@ -40,7 +41,7 @@ public struct KeywordVocabulary: Sendable {
         wordForms = forms
         compounds = Set(try (lines("compounds.txt") + lines("stock-compounds.txt")).map { Self.compoundKey($0, forms: forms) })
         let path = folder + "/concepts.yaml"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let text = RegularFile.text(atPath: path) else {
             throw KeywordingError.modelFiles(path: path, reason: "missing (presets/keywords/ ships it)")
         }
         do { concepts = try YAMLDecoder().decode([String: [String]].self, from: text) } catch {

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Neural
 
@@ -36,7 +37,7 @@ public final class SentenceEncoder: @unchecked Sendable {
     /// max_seq_length when present) from a sentence-transformers model folder.
     public init(folder: String) throws {
         func data(_ name: String) throws -> Data {
-            guard let data = FileManager.default.contents(atPath: folder + "/" + name) else {
+            guard let data = RegularFile.contents(atPath: folder + "/" + name) else {
                 throw KeywordingError.modelFiles(path: folder + "/" + name, reason: "missing")
             }
             return data

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 
 /// BERT's uncased WordPiece tokenizer, as transformers' BertTokenizer does it: clean the text,
@@ -9,7 +10,7 @@ public struct WordPieceTokenizer: Sendable {
     public let unknownID: Int, classID: Int, separatorID: Int
 
     public init(vocabularyFile path: String) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let text = RegularFile.text(atPath: path) else {
             throw KeywordingError.modelFiles(path: path, reason: "the vocabulary is missing or not UTF-8")
         }
         var vocabulary: [String: Int] = [:]

@@ -11,7 +11,8 @@ final class MappedFile: @unchecked Sendable {
 
     init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // Non-blocking, so a FIFO named like a model cannot stall the open; only regular files pass below.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw NeuralError.cannotOpen(file: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var info = stat()

@@ -1,6 +1,7 @@
 import Agencies
 import ArgumentParser
 import Foundation
+import Imaging
 import Metadata
 import Workflow
 
@@ -23,8 +24,14 @@ struct CheckCommand: ParsableCommand {
             let catalog = AgencyCatalog(presetsFolder: folder)
             let checkers = try agency.map { AgencyChecker(preset: try catalog.load($0)) }
             for file in files {
-                let subject = try CheckSubject.read(file, declared: ai ? AIDeclaration(isAI: true, by: "--ai") : nil)
-                for checker in checkers { verdicts.append(checker.check(subject)) }
+                do {
+                    let subject = try CheckSubject.read(file, declared: ai ? AIDeclaration(isAI: true, by: "--ai") : nil)
+                    for checker in checkers { verdicts.append(checker.check(subject)) }
+                } catch let error as ImagingError {
+                    verdicts += checkers.map { Verdict.unreadable(file, agency: $0.preset.id, reason: "\(error)") }
+                } catch let error as MetadataError {
+                    verdicts += checkers.map { Verdict.unreadable(file, agency: $0.preset.id, reason: "\(error)") }
+                }
             }
         } catch { throw ErrorReporting.exit(for: error) }
 

@@ -12,8 +12,19 @@ import Workflow
 /// Prints an error as `error: what (where)` + `hint:` and returns the exit code for it.
 enum ErrorReporting {
     static func exit(for error: Error) -> ExitCode {
+        let (text, code) = message(for: error)
+        stderr(text)
+        return ExitCode(code)
+    }
+
+    static func message(for error: Error) -> (String, Int32) {
         let (text, code): (String, Int32)
         switch error {
+        case let failure as FileFailure:
+            let (inner, code) = message(for: failure.underlying)
+            // Name the file unless the message already does.
+            if inner.contains(failure.file) { return (inner, code) }
+            return (inner.hasPrefix("error: ") ? "error: \(failure.file): " + inner.dropFirst(7) : "\(failure.file): " + inner, code)
         case let error as WorkflowValidationError: (text, code) = (error.description, 2)
         case let error as ImagingError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as MetadataError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
@@ -29,8 +40,7 @@ enum ErrorReporting {
         case let error as CatalogError: (text, code) = ("error: \(error)\nhint: \(error.hint)", 3)
         default: (text, code) = ("error: \(error)\nhint: this is a bug in Stockwerk; please report it with the command you ran", 3)
         }
-        stderr(text)
-        return ExitCode(code)
+        return (text, code)
     }
 
     static func printJSON<T: Encodable>(_ value: T) {
@@ -43,5 +53,16 @@ enum ErrorReporting {
     static func stderr(_ text: String) {
         let safe = text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escaped(String($0)) }.joined(separator: "\n")
         FileHandle.standardError.write(Data((safe + "\n").utf8))
+    }
+}
+
+/// An error met while working on one file, so the message can name it.
+struct FileFailure: Error {
+    var file: String
+    var underlying: Error
+
+    /// Runs `body`, naming `file` in whatever it throws.
+    static func naming<T>(_ file: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as FileFailure { throw error } catch { throw FileFailure(file: file, underlying: error) }
     }
 }

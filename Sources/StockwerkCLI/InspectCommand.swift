@@ -24,8 +24,8 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let report: Report
         do {
-            let info = try ImageInfo.read(file)
-            let (embedded, provenance) = try readEmbedded(of: file, info: info)
+            let info = try FileFailure.naming(file) { try ImageInfo.read(file) }
+            let (embedded, provenance) = try FileFailure.naming(file) { try readEmbedded(of: file, info: info) }
             report = Report(file: file, image: info, metadata: embedded, reconciled: embedded.reconciled, provenance: provenance,
                             ai: AIDecision.decide(provenance, declared: nil))
         } catch { throw ErrorReporting.exit(for: error) }
@@ -33,6 +33,7 @@ struct InspectCommand: ParsableCommand {
         let info = report.image
         say("\(file)")
         say("  \(info.format.rawValue.uppercased()) \(info.width)x\(info.height) (\(String(format: "%.1f", info.megapixels)) MP), \(info.fileSize) bytes")
+        if let damage = info.damage { say("  DAMAGED: \(damage)") }
         say("  colour: \(info.colorSpace)\(info.iccDescription.map { " (ICC: \($0))" } ?? " (no ICC profile)")")
         func show(_ label: String, _ values: StockMetadata?) {
             guard let values, !values.isEmpty || values.software != nil else { say("  \(label): none"); return }

@@ -37,7 +37,7 @@ struct KeywordCommand: ParsableCommand {
             guard (1...200).contains(max) else { throw BadOption("--max \(max) is not between 1 and 200") }
             let targets = write ? try EditTargets.resolve(files) : files.map { ($0, $0) }
             if write {
-                for target in targets where try ImageInfo.read(target.path).format != .jpeg {
+                for target in targets where try FileFailure.naming(target.0) { try ImageInfo.read(target.path) }.format != .jpeg {
                     throw BadOption("\(target.given) is not a JPEG; --write writes JPEG files")
                 }
             }
@@ -45,7 +45,7 @@ struct KeywordCommand: ParsableCommand {
             var outputs: [Output] = []
             var changes: [(metadata: StockMetadata, source: String, destination: String)] = []
             for (file, path) in targets {
-                let (_, metadata) = try FileDescriber.describe(path, keyworder: keyworder, limit: max)
+                let (_, metadata) = try FileFailure.naming(file) { try FileDescriber.describe(path, keyworder: keyworder, limit: max) }
                 outputs.append(Output(file: file, title: metadata.title ?? "", description: metadata.description ?? "", keywords: metadata.keywords))
                 changes.append((metadata, path, path))
             }

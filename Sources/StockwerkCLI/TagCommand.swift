@@ -63,7 +63,8 @@ struct TagCommand: ParsableCommand {
             // Check every file before changing any.
             let targets = try EditTargets.resolve(files)
             let infos = try targets.map { target in
-                let info = try ImageInfo.read(target.path)
+                let info = try FileFailure.naming(target.given) { try ImageInfo.read(target.path) }
+                if let damage = info.damage { throw BadOption("\(target.given) is damaged: \(damage); tag a whole copy") }
                 guard info.format == .jpeg else { throw BadOption("\(target.given) is \(info.format.rawValue.uppercased()); `tag` writes JPEG files") }
                 return info
             }
@@ -71,7 +72,7 @@ struct TagCommand: ParsableCommand {
             // A file with AI evidence keeps (or gets) its AI label: the same decision as `run` and `check`.
             let changes = try zip(targets, infos).map { target, info in
                 let file = target.path
-                let (embedded, provenance) = try readEmbedded(of: file, info: info)
+                let (embedded, provenance) = try FileFailure.naming(target.given) { try readEmbedded(of: file, info: info) }
                 let existing = embedded.reconciled
                 let labelled = existing.labelled(from: provenance)
                 if labelled.digitalSourceType != existing.digitalSourceType, let evidence = provenance.aiEvidence.first, !quiet {

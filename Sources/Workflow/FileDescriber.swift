@@ -1,3 +1,4 @@
+import AtomicFiles
 import Agencies
 import Foundation
 import Imaging
@@ -17,7 +18,7 @@ public enum FileDescriber {
     public static func keyworder(presetsFolder: String) throws -> Keyworder {
         var terms: [String] = []
         for list in excludedLists {
-            if let text = try? String(contentsOfFile: presetsFolder + "/banned/\(list).txt", encoding: .utf8) { terms += TermList(text: text).terms }
+            if let text = RegularFile.text(atPath: presetsFolder + "/banned/\(list).txt") { terms += TermList(text: text).terms }
         }
         return Keyworder(vocabulary: try KeywordVocabulary(folder: presetsFolder + "/keywords"), encoder: try SentenceEncoder(folder: modelFolder()),
                          excludedTerms: terms)

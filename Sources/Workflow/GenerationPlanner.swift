@@ -1,3 +1,4 @@
+import AtomicFiles
 import Diffusion
 import Foundation
 import Imaging
@@ -58,7 +59,11 @@ extension Planner {
             issue(error.description, source.modelLocation, hint: error.hint)
             return []
         } catch {
-            issue("cannot read the model: \(error)", source.modelLocation, hint: "check the model's files")
+            if let failure = error as? StageFailure {
+                issue("cannot read the model: \(failure.message)", source.modelLocation, hint: failure.hint)
+            } else {
+                issue("cannot read the model: \(error)", source.modelLocation, hint: "check the model's files")
+            }
             return []
         }
         let recommended = model.preset?.recommended
@@ -183,9 +188,9 @@ extension Planner {
     /// Image sides must be multiples of this: the VAE's factor times the UNet's downsampling, read
     /// from a diffusers folder's configs; 64 (every SD 1.x/2.x model) for single files.
     static func sizeMultiple(_ path: String) -> Int {
-        guard let unetData = FileManager.default.contents(atPath: path + "/unet/config.json"),
+        guard let unetData = RegularFile.contents(atPath: path + "/unet/config.json"),
               let unet = try? JSONDecoder().decode(UNetConfig.self, from: unetData),
-              let vaeData = FileManager.default.contents(atPath: path + "/vae/config.json"),
+              let vaeData = RegularFile.contents(atPath: path + "/vae/config.json"),
               let vae = try? JSONDecoder().decode(VAEConfig.self, from: vaeData) else { return 64 }
         return (1 << (vae.blockOutChannels.count - 1)) << (unet.blockOutChannels.count - 1)
     }
@@ -193,7 +198,7 @@ extension Planner {
     /// The size a model was trained at, read cheaply: unet/config.json's sample size, or for a
     /// single file its family (SD 2.x files default to 768-v).
     static func nativeSize(_ path: String) -> (Int, Int) {
-        if let data = FileManager.default.contents(atPath: path + "/unet/config.json"),
+        if let data = RegularFile.contents(atPath: path + "/unet/config.json"),
            let config = try? JSONDecoder().decode(UNetConfig.self, from: data) {
             return (config.sampleSize * 8, config.sampleSize * 8)
         }

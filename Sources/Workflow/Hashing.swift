@@ -1,9 +1,13 @@
+import AtomicFiles
 import Crypto
 import Foundation
 
 /// Content and input hashes (SHA-256, hex) that name jobs and key the stage cache.
 public enum Hashing {
     public static func file(_ path: String) throws -> String {
+        if let problem = RegularFile.check(path) {
+            throw StageFailure(job: path, stage: "hashing", message: "cannot read \(path): \(problem)", hint: "name a regular file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw StageFailure(job: path, stage: "hashing", message: "cannot read \(path)", hint: "check that the file exists")
         }

@@ -132,7 +132,7 @@ public enum ModelLocator {
         let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let key = "\(URL(fileURLWithPath: file).standardizedFileURL.path)|\(size)|\(modified)"
         let cacheFile = hashCacheFile()
-        var cache = (FileManager.default.contents(atPath: cacheFile)).flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
+        var cache = (RegularFile.contents(atPath: cacheFile)).flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
         if let known = cache[key] { return known }
         let hash = String(try Hashing.file(file).prefix(10))
         cache[key] = hash

@@ -27,12 +27,21 @@ public enum Packaging {
         let catalog = try Catalog(path: output + "/catalog.sqlite")
         let runID = try catalog.beginRun(workflowPath: "stockwerk package " + agencies.joined(separator: " "), workflowHash: "")
         let files = names.filter { $0.lowercased().hasSuffix(".jpg") && !AtomicFile.isTemporary($0) }.sorted()
-        let subjects = try files.map { try CheckSubject.read(imagesFolder + "/" + $0) }
+        // A file that cannot be read is refused by every agency, with its reason; the rest are packaged.
+        let subjects: [Result<CheckSubject, Error>] = files.map { name in Result { try CheckSubject.read(imagesFolder + "/" + name) } }
         var hashes: [String: UInt64] = [:]
         var reports: [PackageReport] = []
         for preset in presets {
             var items: [PackageItem] = []
-            for (file, subject) in zip(files, subjects) {
+            for (file, result) in zip(files, subjects) {
+                guard case .success(let subject) = result else {
+                    if case .failure(let error) = result {
+                        let path = imagesFolder + "/" + file
+                        items.append(PackageItem(imagePath: path, entry: PackageEntry(fileName: file, metadata: StockMetadata()),
+                                                 verdict: .unreadable(path, agency: preset.id, reason: "\(error)")))
+                    }
+                    continue
+                }
                 var verdict = AgencyChecker(preset: preset).check(subject)
                 verdict.file = subject.path
                 let entry = PackageEntry(fileName: file, metadata: subject.metadata,

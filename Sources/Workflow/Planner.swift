@@ -141,6 +141,7 @@ public enum Planner {
     static func makeJob(_ path: String, source: WorkflowSpec.ImportSource, spec: WorkflowSpec,
                         usedNames: inout Set<String>, issues: inout [WorkflowIssue]) throws -> Job? {
         let info = try ImageInfo.read(path)
+        if let damage = info.damage { throw ImagingError.cannotOpen(path: path, reason: "the file is damaged: \(damage)") }
         let planned = try Finisher.plan(sourceWidth: info.width, sourceHeight: info.height, settings: spec.finish, path: relative(path, to: spec.file))
         let sidecar = source.readSidecars ? Sidecar.find(for: path, issues: &issues) : nil
 

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 
 /// Expands prompt templates into every prompt they stand for:
@@ -90,7 +91,7 @@ public struct PromptExpander: Sendable {
             throw Failure(message: "wildcard __\(name)__ is nested more than \(Self.maxDepth) deep", hint: "a wildcard file probably names itself; check \(name).txt")
         }
         let path = wildcardsFolder + "/" + name + ".txt"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let text = RegularFile.text(atPath: path) else {
             throw Failure(message: "wildcard __\(name)__ has no file \(path)", hint: "create \(name).txt there with one value per line, or set `generate.wildcards` to its folder")
         }
         let lines = text.components(separatedBy: .newlines).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }

@@ -29,6 +29,8 @@ public final class Runner {
     }
 
     var output: String { plan.spec.output }
+    /// Images in the run: the jobs, and the imported files that could not be read.
+    var total: Int { plan.jobs.count + plan.unreadable.count }
     var finishFolder: String { output + "/.stockwerk/finish" }
     var generateFolder: String { output + "/.stockwerk/generate" }
     var refineFolder: String { output + "/.stockwerk/refine" }
@@ -57,7 +59,7 @@ public final class Runner {
         try catalog.markInterruptedRuns()
         let workflowHash = (try? Hashing.file(plan.spec.file)) ?? ""
         let runID = try catalog.beginRun(workflowPath: plan.spec.file, workflowHash: workflowHash)
-        report(.started(runID: runID, jobs: plan.jobs.count, output: output))
+        report(.started(runID: runID, jobs: total, output: output))
 
         var images: [RunSummary.Image] = []
         var finalPaths: [String: String] = [:]
@@ -81,18 +83,17 @@ public final class Runner {
                 finalPaths[job.id] = tagged.path
             } catch {
                 image.failure = "\(error)"
-                report(.stage(index: index, total: plan.jobs.count, job: job.name, stage: "run", status: .failed, seconds: 0, note: "\(error)"))
+                report(.stage(index: index, total: total, job: job.name, stage: "run", status: .failed, seconds: 0, note: "\(error)"))
             }
             images.append(image)
         }
 
         // A file that could not be read is this image's failure, not the batch's.
-        for source in plan.unreadable {
+        for (offset, source) in plan.unreadable.enumerated() {
             let name = URL(fileURLWithPath: source.path).deletingPathExtension().lastPathComponent
-            images.append(RunSummary.Image(name: name, source: source.path, aiGenerated: false, verdicts: [], warnings: [],
-                                           failure: "cannot read \(source.path): \(source.reason)"))
-            report(.stage(index: plan.jobs.count, total: plan.jobs.count, job: name, stage: "import", status: .failed, seconds: 0,
-                          note: "cannot read \(source.path): \(source.reason)"))
+            let failure = source.reason.contains(source.path) ? source.reason : "cannot read \(source.path): \(source.reason)"
+            images.append(RunSummary.Image(name: name, source: source.path, aiGenerated: false, verdicts: [], warnings: [], failure: failure))
+            report(.stage(index: plan.jobs.count + offset, total: total, job: name, stage: "import", status: .failed, seconds: 0, note: failure))
         }
 
         var packages: [RunSummary.Package] = []
@@ -170,11 +171,11 @@ public final class Runner {
         do {
             let (value, skipped, note) = try body()
             if skipped { stagesSkipped += 1 } else { stagesRun += 1 }
-            report(.stage(index: index, total: plan.jobs.count, job: job.name, stage: stage, status: skipped ? .skipped : .done,
+            report(.stage(index: index, total: total, job: job.name, stage: stage, status: skipped ? .skipped : .done,
                           seconds: Date().timeIntervalSince(start), note: note))
             return value
         } catch {
-            report(.stage(index: index, total: plan.jobs.count, job: job.name, stage: stage, status: .failed,
+            report(.stage(index: index, total: total, job: job.name, stage: stage, status: .failed,
                           seconds: Date().timeIntervalSince(start), note: "\(error)"))
             throw error
         }

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Metadata
 import Yams
@@ -22,20 +23,32 @@ public struct Sidecar: Sendable, Equatable {
     /// Finds and reads the sidecar of `image`, or nil when there is none.
     static func find(for image: String, issues: inout [WorkflowIssue]) -> Sidecar? {
         let base = URL(fileURLWithPath: image).deletingPathExtension().path
+        for ext in ["yaml", "yml", "json", "txt"] where isLink(base + "." + ext) {
+            // A sidecar is the user's own text next to the photo: a link could make a run read and
+            // echo any file on the machine, so links are not followed.
+            issues.append(WorkflowIssue("the sidecar \(base).\(ext) is a symbolic link, and Stockwerk reads sidecars only as plain files",
+                                        file: base + "." + ext, line: 1, column: 1, hint: "replace the link by a copy of the file"))
+            return nil
+        }
         for ext in ["yaml", "yml", "json"] where FileManager.default.fileExists(atPath: base + "." + ext) {
             return read(structured: base + "." + ext, issues: &issues)
         }
-        if let text = try? String(contentsOfFile: base + ".txt", encoding: .utf8) {
+        if let text = RegularFile.text(atPath: base + ".txt") {
             let prompt = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return prompt.isEmpty ? nil : Sidecar(path: base + ".txt", prompt: prompt)
         }
         return nil
     }
 
+    static func isLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+    }
+
     static func read(structured path: String, issues: inout [WorkflowIssue]) -> Sidecar? {
         let reader = YAMLNodeReader(file: path)
         defer { issues += reader.issues }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let text = RegularFile.text(atPath: path) else {
             reader.issue("cannot read the sidecar file", at: nil, hint: "check its permissions and that it is UTF-8 text")
             return nil
         }

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Diffusion
 import Foundation
 import Imaging
@@ -22,7 +23,7 @@ public enum WorkflowParser {
     static let maxEdge = 65_000
 
     public static func parse(file path: String) throws -> WorkflowSpec {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let text = RegularFile.text(atPath: path) else {
             throw WorkflowValidationError(issues: [WorkflowIssue("cannot read the workflow file", file: path, line: 1, column: 1,
                                                                  hint: "check the path; workflows live in Workflows/*.yaml")])
         }

@@ -14,6 +14,11 @@ final class YAMLNodeReader {
         issues.append(WorkflowIssue(message, file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, hint: hint))
     }
 
+    /// A key worth echoing in a message: letters, digits, `_`, `-`, `.` and spaces, at most 40 characters.
+    static func isPlainKey(_ name: String) -> Bool {
+        name.count <= 40 && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-. ".unicodeScalars.contains($0) }
+    }
+
     /// The entries of a mapping, with unknown keys reported (with a did-you-mean).
     func mapping(_ node: Node, path: String, allowed: [String]) -> [String: (key: Node, value: Node)]? {
         guard case .mapping(let mapping) = node else {
@@ -22,12 +27,28 @@ final class YAMLNodeReader {
             return nil
         }
         var result: [String: (key: Node, value: Node)] = [:]
+        var unknown = 0, reportedStrangeKey = false
+        defer {
+            if unknown > 5 { issue("\(path) has \(unknown) unknown keys (the first 5 are shown)", at: node, hint: "allowed keys: \(allowed.joined(separator: ", "))") }
+        }
         for (key, value) in mapping {
             guard let name = key.string else {
                 issue("keys in \(path) must be text", at: key, hint: "use one of: \(allowed.joined(separator: ", "))")
                 continue
             }
             guard allowed.contains(name) else {
+                unknown += 1
+                // A key that is not a plain name is not echoed: the file may not be ours to show
+                // (a sidecar linked to /etc/shadow must not print its lines).
+                guard Self.isPlainKey(name) else {
+                    if !reportedStrangeKey {
+                        reportedStrangeKey = true
+                        issue("\(path) has keys that are not plain names (not shown), so it is probably not the file meant", at: key,
+                              hint: "check the file; allowed keys: \(allowed.joined(separator: ", "))")
+                    }
+                    continue
+                }
+                guard unknown <= 5 else { continue }
                 let suggestion = Self.closest(to: name, in: allowed).map { "did you mean `\($0)`? " } ?? ""
                 issue("unknown key `\(name)` in \(path)", at: key,
                       hint: "\(suggestion)allowed keys: \(allowed.joined(separator: ", "))")

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 
 /// The sampler names users write (`--sampler`, workflow `sampler:`), mapped to schedulers.
@@ -20,7 +21,7 @@ extension SchedulerConfig {
     /// Reads a diffusers `scheduler/scheduler_config.json`; unknown keys are ignored, missing ones
     /// take diffusers' defaults for Stable Diffusion.
     public static func load(_ path: String) throws -> SchedulerConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = RegularFile.contents(atPath: path) else {
             throw DiffusionError.modelFiles(path: path, reason: "the scheduler config is missing")
         }
         do { return try JSONDecoder().decode(SchedulerConfig.self, from: data) } catch {

@@ -3,11 +3,14 @@ import GRDB
 
 public enum CatalogError: Error, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
+    /// The file opens but is not the catalog it should be (a table or column missing, a corrupt page).
+    case damaged(path: String, reason: String)
     case failed(operation: String, reason: String)
 
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): return "cannot open the catalog \(path): \(reason)"
+        case let .damaged(path, reason): return "the catalog \(path) is damaged: \(reason)"
         case let .failed(operation, reason): return "catalog \(operation) failed: \(reason)"
         }
     }
@@ -15,6 +18,8 @@ public enum CatalogError: Error, CustomStringConvertible {
     public var hint: String {
         switch self {
         case .cannotOpen: return "check the output folder's permissions; delete the catalog to start over (outputs are rebuilt)"
+        case let .damaged(path, _):
+            return "nothing was changed; move it aside (mv \(path) \(path).damaged) and run again: the next run rebuilds the catalog, reusing no cached stage"
         case .failed: return "the catalog may be damaged; delete it to start over (outputs are rebuilt)"
         }
     }
@@ -96,6 +101,34 @@ public final class Catalog: Sendable {
         } catch {
             throw CatalogError.cannotOpen(path: path, reason: "\(error)")
         }
+        try Self.verify(database, path: path)
+    }
+
+    /// The tables and columns every operation relies on. Checked at open, so a damaged catalog
+    /// stops a run before it changes anything (it would otherwise fail each job and replace good
+    /// packages with empty ones).
+    static let schema: [String: [String]] = [
+        "runs": ["id", "workflow_path", "workflow_hash", "started_at", "finished_at", "status"],
+        "jobs": ["id", "name", "source_path", "source_hash", "first_run_id"],
+        "stage_results": ["job_id", "stage", "inputs_hash", "artifact_path", "artifact_hash", "details", "run_id", "completed_at"],
+        "artifacts": ["path", "content_hash", "size", "job_id", "stage"],
+        "packages": ["agency", "run_id", "accepted", "rejected", "csv_hash", "built_at"],
+        "packaged_images": ["agency", "job_id", "file_name", "dhash", "run_id"],
+    ]
+
+    static func verify(_ database: DatabaseQueue, path: String) throws {
+        let problem: String?
+        do { problem = try database.read { db in
+            let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
+            if check != "ok" { return "SQLite's quick check says: \(check)" }
+            for (table, columns) in schema.sorted(by: { $0.key < $1.key }) {
+                guard try db.tableExists(table) else { return "table \(table) is missing" }
+                let present = Set(try db.columns(in: table).map(\.name))
+                if let missing = columns.first(where: { !present.contains($0) }) { return "column \(table).\(missing) is missing" }
+            }
+            return nil
+        } } catch { problem = "\(error)" }
+        if let problem { throw CatalogError.damaged(path: path, reason: problem) }
     }
 
     static var migrator: DatabaseMigrator {

@@ -52,6 +52,7 @@ enum SummaryPrinter {
             lines.append("  package \(package.agency): " + (package.accepted == 0 ? "no accepted image, so no CSV"
                 : "\(package.accepted) file\(package.accepted == 1 ? "" : "s"), CSV \(package.csv)"))
         }
+        if let kept = summary.packagesKept { lines.append("  ! \(kept)") }
         lines.append("  report: \(summary.output)/report.json; catalog: \(summary.catalog)")
         return lines.joined(separator: "\n")
     }

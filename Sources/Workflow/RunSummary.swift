@@ -43,6 +43,8 @@ public struct RunSummary: Codable, Sendable {
     public var packages: [Package]
     public var stagesRun: Int
     public var stagesSkipped: Int
+    /// Why the packages were left as the last complete run built them (some image failed), or nil.
+    public var packagesKept: String? = nil
 
     public var failedCount: Int { images.filter { $0.failure != nil }.count }
     public var rejectedCount: Int { images.reduce(0) { $0 + $1.verdicts.filter { !$0.accepted }.count } }

@@ -100,7 +100,12 @@ public final class Runner {
         var hashes: [String: UInt64] = [:]  // perceptual hashes by image path, made once per run
         var imageIndex: [String: Int] = [:]  // finished image path → its place in `images`
         for (index, image) in images.enumerated() { if let path = image.output { imageIndex[path] = index } }
-        for preset in plan.agencies {
+        // A package is replaced only by a complete one: when an image failed in a stage (not a file
+        // that cannot be read, which is refused), the packages stay as the last complete run left them.
+        let failedJobs = images.prefix(plan.jobs.count).filter { $0.failure != nil }.map(\.name)
+        let packagesKept = failedJobs.isEmpty ? nil
+            : "packages left as they were, because \(failedJobs.count) image\(failedJobs.count == 1 ? "" : "s") failed (\(failedJobs.prefix(3).joined(separator: ", "))\(failedJobs.count > 3 ? ", …" : "")); fix and run again"
+        for preset in plan.agencies where packagesKept == nil {
             var items: [PackageItem] = []
             var ids: [String] = []
             for (job, image) in zip(plan.jobs, images) {
@@ -135,7 +140,7 @@ public final class Runner {
         try AtomicFile.write(Data(ContactSheet.html(title: plan.spec.name, cards: cards, agencyNames: agencyNames).utf8), to: output + "/contact-sheet.html")
 
         let summary = RunSummary(workflow: plan.spec.file, runID: runID, output: output, catalog: catalogPath, images: images,
-                                 packages: packages, stagesRun: stagesRun, stagesSkipped: stagesSkipped)
+                                 packages: packages, stagesRun: stagesRun, stagesSkipped: stagesSkipped, packagesKept: plan.agencies.isEmpty ? nil : packagesKept)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try AtomicFile.write(try encoder.encode(summary), to: output + "/report.json")

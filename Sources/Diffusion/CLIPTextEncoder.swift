@@ -44,7 +44,10 @@ public final class CLIPTextEncoder: @unchecked Sendable {
         guard let data = RegularFile.contents(atPath: folder + "/config.json") else {
             throw NeuralError.cannotOpen(file: folder + "/config.json", reason: "missing")
         }
-        let config = try JSONDecoder().decode(CLIPTextConfig.self, from: data)
+        let config: CLIPTextConfig
+        do { config = try JSONDecoder().decode(CLIPTextConfig.self, from: data) } catch {
+            throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a CLIP text encoder config: \(error)")
+        }
         try self.init(config: config, weights: SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "model")))
     }
 

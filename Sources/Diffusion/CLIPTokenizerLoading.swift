@@ -15,7 +15,7 @@ extension CLIPTokenizer {
         let vocabulary: [String: Int]
         let merges: [(String, String)]
         if FileManager.default.fileExists(atPath: folder + "/vocab.json") || !FileManager.default.fileExists(atPath: folder + "/tokenizer.json") {
-            guard let table = try JSONSerialization.jsonObject(with: read("vocab.json")) as? [String: Int] else {
+            guard let table = (try? JSONSerialization.jsonObject(with: read("vocab.json"))) as? [String: Int] else {
                 throw DiffusionError.tokenizerFiles(path: folder, reason: "vocab.json is not a JSON object of token ids")
             }
             vocabulary = table
@@ -26,6 +26,9 @@ extension CLIPTokenizer {
             }
         } else {
             (vocabulary, merges) = try bpeModel(fromTokenizerJSON: read("tokenizer.json"), folder: folder)
+        }
+        guard !merges.isEmpty else {
+            throw DiffusionError.tokenizerFiles(path: folder, reason: "it has no merge rules (merges.txt holds no `a b` lines)")
         }
         var pad = endText
         for name in ["tokenizer_config.json", "special_tokens_map.json"] {

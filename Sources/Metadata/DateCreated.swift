@@ -18,7 +18,7 @@ struct DateCreated: Equatable {
             Range(match.range(at: index), in: text).map { String(text[$0]) }
         }
         guard let year = group(1).flatMap(Int.init), let month = group(2).flatMap(Int.init), let day = group(3).flatMap(Int.init),
-              (1...12).contains(month), (1...31).contains(day) else { return nil }
+              (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day) else { return nil }
         self.year = year; self.month = month; self.day = day
         if let hour = group(4).flatMap(Int.init), let minute = group(5).flatMap(Int.init) {
             let second = group(6).flatMap(Int.init) ?? 0
@@ -31,6 +31,15 @@ struct DateCreated: Equatable {
                 guard let hours = Int(digits.prefix(2)), let minutes = Int(digits.suffix(2)) else { return nil }
                 zoneMinutes = (zone.hasPrefix("-") ? -1 : 1) * (hours * 60 + minutes)
             }
+        }
+    }
+
+    /// Days in a month of the proleptic Gregorian calendar (so 2026-02-30 is no date).
+    static func days(inMonth month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
         }
     }
 

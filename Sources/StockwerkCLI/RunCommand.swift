@@ -16,7 +16,7 @@ struct RunCommand: ParsableCommand {
         let plan: WorkflowPlan
         do {
             let spec = try WorkflowParser.parse(file: workflow)
-            plan = try Planner.plan(spec, presetsFolder: presets)
+            plan = try Planner.plan(spec, presetsFolder: presets, dryRun: dryRun)
         } catch { throw ErrorReporting.exit(for: error) }
 
         if dryRun {

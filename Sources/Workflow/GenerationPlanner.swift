@@ -40,7 +40,7 @@ extension Planner {
 
     /// One job per expanded prompt and seed. Everything that can be known without running the
     /// model is checked here: the model is on disk (not a pickle), wildcards exist, the cap holds.
-    static func generationJobs(_ source: WorkflowSpec.GenerateSource, spec: WorkflowSpec, presetsFolder: String?,
+    static func generationJobs(_ source: WorkflowSpec.GenerateSource, spec: WorkflowSpec, presetsFolder: String?, rememberHashes: Bool = true,
                                usedNames: inout Set<String>, issues: inout [WorkflowIssue]) -> [Job] {
         func issue(_ message: String, _ location: WorkflowSpec.Location, hint: String) {
             issues.append(WorkflowIssue(message, file: spec.file, line: location.line, column: location.column, hint: hint))
@@ -51,7 +51,7 @@ extension Planner {
             model = try ModelLocator.resolve(source.model, baseFolder: baseFolder, presetsFolder: presetsFolder,
                                              modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
             try ModelFiles.refusePickle(model.path)
-            modelHash = try ModelLocator.modelHash(model.path)
+            modelHash = try ModelLocator.modelHash(model.path, remember: rememberHashes)
         } catch let error as ModelLookupError {
             issue(error.message, source.modelLocation, hint: error.hint)
             return []
@@ -96,7 +96,7 @@ extension Planner {
             let reference = refine.model ?? WorkflowSpec.RefineSettings.defaultUpscalerModel
             do {
                 let path = try ModelLocator.resolveUpscaler(reference, baseFolder: baseFolder, modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
-                upscaler = (URL(fileURLWithPath: path).lastPathComponent, path, try ModelLocator.modelHash(path))
+                upscaler = (URL(fileURLWithPath: path).lastPathComponent, path, try ModelLocator.modelHash(path, remember: rememberHashes))
             } catch let error as ModelLookupError {
                 issue(error.message, refine.modelLocation ?? refine.location, hint: error.hint)
                 return []

@@ -123,7 +123,8 @@ public enum ModelLocator {
         return found
     }
 
-    public static func modelHash(_ path: String) throws -> String {
+    /// `remember: false` (a dry run) reads the cache but never writes it.
+    public static func modelHash(_ path: String, remember: Bool = true) throws -> String {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let file = exists && isDirectory.boolValue ? try ModelFiles.weights(in: path + "/unet", stem: "diffusion_pytorch_model") : path
@@ -137,7 +138,7 @@ public enum ModelLocator {
         let hash = String(try Hashing.file(file).prefix(10))
         cache[key] = hash
         // A cache that cannot be written only costs the next run the hashing again.
-        if let data = try? JSONEncoder().encode(cache) { try? AtomicFile.write(data, to: cacheFile) }
+        if remember, let data = try? JSONEncoder().encode(cache) { try? AtomicFile.write(data, to: cacheFile) }
         return hash
     }
 

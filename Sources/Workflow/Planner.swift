@@ -49,7 +49,8 @@ public enum Planner {
     /// Adobe Stock allows 30 characters for a file name, extension included.
     static let maxNameLength = 26
 
-    public static func plan(_ spec: WorkflowSpec, presetsFolder explicit: String? = nil) throws -> WorkflowPlan {
+    /// `dryRun`: plan without writing anything anywhere (not even the models' hash cache).
+    public static func plan(_ spec: WorkflowSpec, presetsFolder explicit: String? = nil, dryRun: Bool = false) throws -> WorkflowPlan {
         var issues: [WorkflowIssue] = []
         func issue(_ message: String, _ location: WorkflowSpec.Location, hint: String) {
             issues.append(WorkflowIssue(message, file: spec.file, line: location.line, column: location.column, hint: hint))
@@ -122,7 +123,7 @@ public enum Planner {
             }
         }
         if let generate = spec.generate {
-            jobs += generationJobs(generate, spec: spec, presetsFolder: presetsFolder, usedNames: &usedNames, issues: &issues)
+            jobs += generationJobs(generate, spec: spec, presetsFolder: presetsFolder, rememberHashes: !dryRun, usedNames: &usedNames, issues: &issues)
         }
         if var describe = spec.describe, issues.isEmpty {
             do {

@@ -228,7 +228,13 @@ public enum WorkflowParser {
                 return seed
             } ?? 0
             let count = map["count"].flatMap { reader.int($0.value, path: "generate.count", range: 1...100_000) } ?? 1
-            seeds = (0..<count).map { first &+ UInt64($0) }
+            if first > UInt64.max - UInt64(count - 1), let entry = map["seed"] {
+                // Seeds count up from `seed`; past the largest seed they would wrap to 0, 1, … silently.
+                reader.issue("seeds from \(first) counting \(count) would pass the largest seed, \(UInt64.max)", at: entry.value,
+                             hint: "start at \(UInt64.max - UInt64(count - 1)) or lower, or give `seeds:` as a list")
+            } else {
+                seeds = (0..<count).map { first + UInt64($0) }
+            }
         }
         var width: Int?, height: Int?
         if let entry = map["size"], let text = reader.string(entry.value, path: "generate.size") {

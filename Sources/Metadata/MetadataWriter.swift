@@ -63,6 +63,25 @@ public enum MetadataWriter {
         return warnings
     }
 
+    /// Room left in the XMP segment for properties kept from the file (an editor's history, a
+    /// camera's facts) when the size is judged before the file exists.
+    static let roomForKeptProperties = 8_192
+
+    /// Why `metadata` cannot be written into a JPEG — its XMP packet would not fit the one APP1
+    /// segment it goes in — or nil. Checked while planning, so a long prompt is refused before an
+    /// image is generated for it, not after.
+    public static func sizeProblem(_ metadata: StockMetadata) -> String? {
+        guard let packet = try? XMPPacket.build(metadata) else { return nil }
+        let room = JPEGFile.maxPayload - JPEGFile.xmpSignature.count - roomForKeptProperties
+        guard packet.count > room else { return nil }
+        let fields: [(String, Int)] = [("prompt", max(metadata.aiPrompt?.count ?? 0, metadata.generation?.prompt.count ?? 0)),
+                                       ("negative prompt", metadata.generation?.negativePrompt.count ?? 0),
+                                       ("description", metadata.description?.count ?? 0), ("title", metadata.title?.count ?? 0),
+                                       ("keywords", metadata.keywords.joined().count)]
+        let longest = fields.max { $0.1 < $1.1 }!
+        return "its XMP metadata would take \(packet.count) bytes, and a JPEG's XMP segment holds \(room) (\(JPEGFile.maxPayload) less room for what the file keeps); the \(longest.0) alone is \(longest.1) characters"
+    }
+
     /// Reads `source`, embeds the metadata and writes `destination` atomically (they may be the same).
     @discardableResult
     public static func write(_ metadata: StockMetadata, source: String, destination: String, options: WriteOptions = WriteOptions()) throws -> [MetadataWarning] {

@@ -86,6 +86,7 @@ public enum Planner {
 
         var jobs: [Job] = []
         var unreadable: [UnreadableSource] = []
+        var importLocations: [String: WorkflowSpec.Location] = [:]
         var usedNames = Set<String>()
         var seenSources = Set<String>()
         for source in spec.imports {
@@ -101,6 +102,7 @@ public enum Planner {
                         unreadable.append(UnreadableSource(path: path, reason: problem))
                         continue
                     }
+                    importLocations[path] = source.location
                     do {
                         if let job = try makeJob(path, source: source, spec: spec, usedNames: &usedNames, issues: &issues) { jobs.append(job) }
                     } catch let error as ImagingError {
@@ -134,6 +136,13 @@ public enum Planner {
             } catch {
                 issue("describing the images failed: \(error)", describe.location, hint: "check the images and presets/keywords/")
             }
+        }
+        // Metadata that cannot be written is refused now, not after minutes of generating.
+        for job in jobs {
+            guard let problem = MetadataWriter.sizeProblem(job.metadata) else { continue }
+            let location = job.generation != nil ? (spec.generate?.promptLocations.first ?? spec.generate?.location) : importLocations[job.source]
+            issue("\(job.name): \(problem)", location ?? .init(line: 1, column: 1),
+                  hint: "shorten it; agencies read a few hundred characters of a description and none of a 100,000-character prompt")
         }
         guard issues.isEmpty else { throw WorkflowValidationError(issues: issues) }
         return WorkflowPlan(spec: spec, jobs: jobs, agencies: presets, presetsFolder: presetsFolder ?? "", unreadable: unreadable)

@@ -47,7 +47,7 @@ struct TagCommand: ParsableCommand {
         do {
             if let dateCreated {
                 guard dateCreated.isEmpty || MetadataEdit.isValidDate(dateCreated) else {
-                    throw BadOption("--date-created '\(dateCreated)' is not YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[±hh:mm]")
+                    throw BadOption("--date-created '\(dateCreated)' is not a date as YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[±hh:mm]")
                 }
                 edit.dateCreated = dateCreated
             }

@@ -74,15 +74,18 @@ public enum Planner {
                   hint: "run from the Stockwerk folder, or set STOCKWERK_PRESETS=/path/to/presets")
         }
 
+        // An output that can never be written is reported before the imports are looked at
+        // (their "inside the output" exclusions would only confuse the message).
+        var outputUsable = false
         switch OutputFolder.state(of: spec.output) {
         case .forbidden(let reason):
             issue("output `\(spec.output)` \(reason); Stockwerk writes only into a folder of its own", spec.outputLocation,
                   hint: "set `output:` to a new folder, e.g. `output: out/my-batch`")
         case .notAFolder:
             issue("output `\(spec.output)` exists and is not a folder", spec.outputLocation, hint: "set `output:` to a folder")
-        default: break
+        default: outputUsable = true
         }
-        guard issues.isEmpty else { throw WorkflowValidationError(issues: issues) }
+        guard outputUsable else { throw WorkflowValidationError(issues: issues) }
 
         var jobs: [Job] = []
         var unreadable: [UnreadableSource] = []

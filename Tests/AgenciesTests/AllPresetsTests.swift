@@ -120,8 +120,28 @@ import Testing
         #expect(reader.headerRow == format.header)
         var rows: [[String]] = []
         while let row = reader.next() { rows.append(row) }
-        #expect(rows == entries.map(format.row(for:)), "\(format.rawValue)")
+        // Line breaks become spaces (portal importers read a row per line); nothing else changes.
+        #expect(rows == entries.map { format.row(for: $0).map { $0.replacingOccurrences(of: "\n", with: " ") } }, "\(format.rawValue)")
         if case .all = format.quoting { #expect(text.hasPrefix("\"")) }
+    }
+
+    /// Issue 16: a title or keyword a spreadsheet would run as a formula is written as text (OWASP:
+    /// a leading `'`), and control characters never reach a CSV — in every agency's layout.
+    @Test(arguments: CSVFormat.allCases)
+    func csvCellsCannotAttackASpreadsheet(format: CSVFormat) throws {
+        var metadata = StockMetadata(title: "=HYPERLINK(\"http://evil.example\",\"x\")", description: "+cmd|' /C calc'!A0\u{07}\u{1B}[2J\r",
+                                     keywords: ["@SUM(1+1)", "lake"], creators: ["Zoë"], copyright: "-2+3")
+        metadata.city = "\u{1B}]0;title\u{07}"; metadata.country = "\tSchweiz"
+        metadata.generation = GenerationParameters(prompt: "=DDE(\"cmd\";\"/C calc\";\"x\")", seed: 1, steps: 2, sampler: "euler", guidance: 7,
+                                                   width: 8, height: 8, model: "@model", modelHash: "0")
+        let text = String(decoding: try format.render([PackageEntry(fileName: "a.jpg", metadata: metadata)]), as: UTF8.self)
+        #expect(!text.unicodeScalars.contains { $0.properties.generalCategory == .control && $0 != "\n" }, "\(format.rawValue)")
+        let reader = try CSVReader(string: text, hasHeaderRow: true, delimiter: format.delimiter.unicodeScalars.first!)
+        let row = try #require(reader.next())
+        for cell in row {
+            #expect(cell.drop { $0 == " " }.first.map { !"=+-@\t\r".contains($0) } ?? true, "\(format.rawValue): \(cell)")
+        }
+        #expect(row.contains { $0.hasPrefix("'=HYPERLINK") || $0.hasPrefix("'+cmd") || $0.hasPrefix("'@SUM") }, "\(format.rawValue): \(row)")
     }
 
     @Test func adobeCSVsSplitAtFiveThousandRowsAndOneMegabyte() throws {

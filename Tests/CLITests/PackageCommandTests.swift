@@ -38,7 +38,7 @@ import Testing
         #expect(reader.next() == nil)
 
         let missing = try TestSupport.run(binary, ["package", folder + "/nothing", "--agency", "getty-images"])
-        #expect(missing.status != 0 && missing.stderr.contains("does not exist"))
+        #expect(missing.status == 2 && missing.stderr.contains("not the output folder of a `stockwerk run`"), "\(missing.stderr)")
         let unknown = try TestSupport.run(binary, ["package", folder + "/out", "--agency", "gety"])
         #expect(unknown.status == 2 && unknown.stderr.contains("getty-images"), "\(unknown.stderr)")
     }

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+@testable import AtomicFiles
+
+/// Temporaries that cannot be planted, leftovers removed only when their writer is gone, and
+/// batches that change every file or none.
+@Suite struct AtomicFilesTests {
+    func folder() throws -> String {
+        let path = NSTemporaryDirectory() + "stockwerk-atomic-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func temporariesAreFreshAndRecognised() throws {
+        let dir = try folder()
+        var names = Set<String>()
+        for _ in 0..<50 {
+            let (fd, path) = try AtomicFile.createTemporary(for: dir + "/a.jpg")
+            close(fd)
+            names.insert(path)
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            #expect(AtomicFile.isTemporary(name) && name.hasSuffix(".jpg") && AtomicFile.writerPID(ofTemporary: name) == getpid())
+        }
+        #expect(names.count == 50)
+        #expect(!AtomicFile.isTemporary("a.jpg") && !AtomicFile.isTemporary(".a.tmp-notapid.jpg") && !AtomicFile.isTemporary("holiday.tmp-1-2.jpg"))
+    }
+
+    @Test func leftoversOfLiveWritersAreKept() throws {
+        let dir = try folder()
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = ".a.tmp-\(finished.processIdentifier)-1f2e.jpg", live = ".b.tmp-\(getppid())-3c4d.jpg", mine = ".c.tmp-\(getpid())-5e6f.jpg"
+        for name in [dead, live, mine, "keep.jpg"] { FileManager.default.createFile(atPath: dir + "/" + name, contents: Data("x".utf8)) }
+        #expect(AtomicFile.removeLeftovers(in: dir) == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == [live, mine, "keep.jpg"].sorted())
+    }
+
+    @Test func aBatchThatCannotReplaceEveryFileReplacesNone() throws {
+        let dir = try folder()
+        let first = dir + "/1.txt", blocked = dir + "/2.txt", third = dir + "/3.txt"
+        try Data("old 1".utf8).write(to: URL(fileURLWithPath: first))
+        try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: true)  // cannot be replaced by a file
+        try Data("old 3".utf8).write(to: URL(fileURLWithPath: third))
+        let batch = AtomicBatch()
+        for path in [first, blocked, third] { try batch.add(path) { try AtomicBatch.write(Data("new".utf8), to: $0, path: path) } }
+        #expect(throws: AtomicFile.WriteError.self) { try batch.commit() }
+        batch.abandon()
+        #expect(try String(contentsOfFile: first, encoding: .utf8) == "old 1" && (try String(contentsOfFile: third, encoding: .utf8)) == "old 3")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["1.txt", "2.txt", "3.txt"])
+    }
+
+    @Test func aReplacedFileKeepsItsModeAndOwner() throws {
+        let dir = try folder()
+        let path = dir + "/photo.jpg"
+        try Data("old".utf8).write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o640)
+        if getuid() == 0 { chown(path, 4321, 8765) }
+        var original = stat()
+        stat(path, &original)
+        let batch = AtomicBatch()
+        try batch.add(path, keepingAttributesOf: original) { try AtomicBatch.write(Data("new".utf8), to: $0, path: path) }
+        try batch.commit()
+        var now = stat()
+        stat(path, &now)
+        #expect(now.st_mode & 0o7777 == 0o640 && now.st_uid == original.st_uid && now.st_gid == original.st_gid && now.st_ino != original.st_ino)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
+    }
+}

@@ -42,10 +42,15 @@ public enum PackageBuilder {
     public static func build(agency preset: AgencyPreset, items: [PackageItem], packagesFolder: String) throws -> PackageReport {
         let fileManager = FileManager.default
         let final = packagesFolder + "/" + preset.id
-        let staging = packagesFolder + "/.\(preset.id).tmp-\(getpid())"
+        // A fresh, unguessable staging folder (mkdtemp creates it or fails; nothing planted is reused).
+        try? fileManager.createDirectory(atPath: packagesFolder, withIntermediateDirectories: true)
+        var template = Array((packagesFolder + "/.\(preset.id).tmp-\(getpid())-XXXXXX").utf8CString)
+        guard let created = mkdtemp(&template) else {
+            throw AgencyError.cannotWrite(path: final, reason: "cannot create a staging folder: \(String(cString: strerror(errno)))")
+        }
+        let staging = String(cString: created)
+        chmod(staging, 0o755)
         do {
-            try? fileManager.removeItem(atPath: staging)
-            try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
             let accepted = items.filter(\.verdict.accepted)
             for item in accepted {
                 let target = staging + "/" + item.entry.fileName

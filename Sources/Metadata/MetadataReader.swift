@@ -14,7 +14,11 @@ public struct EmbeddedMetadata: Codable, Sendable, Equatable {
     public var reconciled: StockMetadata {
         let xmpValues = xmp ?? StockMetadata()
         let iimValues = iptc ?? StockMetadata()
-        let exifValues = exif ?? StockMetadata()
+        var exifValues = exif ?? StockMetadata()
+        // EXIF has no title, so a file with a title and no description carries the title in
+        // ImageDescription (Stockwerk writes it so): that copy is not a description, and reading
+        // it as one would make a second `tag` with the same options change the file again.
+        if let title = xmpValues.title ?? iimValues.title, exifValues.description == title { exifValues.description = nil }
         if iptcDigestMatches == false {
             return iimValues.filled(from: xmpValues).filled(from: exifValues)
         }

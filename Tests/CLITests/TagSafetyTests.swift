@@ -73,6 +73,17 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["a.jpg"])
     }
 
+    // Found by the kill test: the title copied into EXIF ImageDescription came back as a description.
+    @Test func taggingTwiceWithTheSameOptionsChangesNothing() throws {
+        let folder = try TestSupport.temporaryFolder("tag-again")
+        let file = try copies(["a.jpg"], in: folder)[0]
+        #expect(try TestSupport.run(binary, ["tag", file, "--title", "Lake", "--keyword", "lake"]).status == 0)
+        let once = bytes(file)
+        #expect(try TestSupport.run(binary, ["tag", file, "--title", "Lake", "--keyword", "lake"]).status == 0)
+        #expect(bytes(file) == once)
+        #expect(try TestSupport.exiftool(file)["XMP-dc:Description"] == nil)
+    }
+
     @Test func modeOwnerAndLinksAreKept() throws {
         let folder = try TestSupport.temporaryFolder("tag-attrs")
         let files = try copies(["private.jpg", "target.jpg", "linked.jpg"], in: folder)

@@ -18,17 +18,6 @@ import Testing
         var description: String { "output \(output), files \(pattern), agencies \(agencies), force \(force)" }
     }
 
-    /// A small deterministic generator, so a failing case can be found again from its trial number.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     func shoot() throws -> String {
         let root = try TestSupport.temporaryFolder("confine")
@@ -49,7 +38,7 @@ import Testing
         let outputs = ["out", "shoot/out", "shoot/day1/out", "shoot", "shoot/day1", "elsewhere/../out2"]
         let patterns = ["shoot/**/*.jpg", "shoot/*/*.jpg", "shoot/day1/*.jpg", "**/*.jpg", "shoot/day2/c.jpg", "shoot/images/*.jpg"]
         let agencies = ["adobe-stock", "shutterstock", "alamy", "freepik", "getty-images"]
-        var generator = SplitMix(state: 16)
+        var generator = SeededGenerator(seed: 16)
         // The cases that once overwrote sources, then seeded random ones.
         let fixed = [Case(output: "out", pattern: "out/images/*.jpg", agencies: ["adobe-stock"], force: false),
                      Case(output: "shoot", pattern: "shoot/images/*.jpg", agencies: ["adobe-stock"], force: true),

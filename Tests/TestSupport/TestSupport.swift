@@ -126,3 +126,16 @@ extension TestSupport {
     /// Whether this process may set file attributes that need root (chattr +i, chown).
     public static var isRoot: Bool { getuid() == 0 }
 }
+
+/// SplitMix64: reproducible random cases (fuzzing, property tests); a failing case is found again from its seed.
+public struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -38,6 +38,7 @@ public struct CLIPTextConfig: Decodable, Sendable, Equatable {
         activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .quickGELU
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-5
         eosTokenID = try c.decodeIfPresent(Int.self, forKey: .eosTokenID) ?? 49407
+        try ConfigCheck.check(problem)
     }
 
     /// SD 1.x: OpenAI CLIP ViT-L/14 text tower.

@@ -18,7 +18,7 @@ struct CheckpointPart: WeightSource {
         var tensor = try file.tensor(location.key)
         if let rows = location.rows {
             let width = tensor.shape.dropFirst().reduce(1, *)
-            guard rows.upperBound <= tensor.shape[0] else { throw NeuralError.missingTensor(file: path, tensor: "\(location.key) rows \(rows)") }
+            guard !tensor.shape.isEmpty, rows.upperBound <= tensor.shape[0] else { throw NeuralError.missingTensor(file: path, tensor: "\(location.key) rows \(rows)") }
             tensor = Tensor(shape: [rows.count] + tensor.shape.dropFirst(), storage: Array(tensor.storage[rows.lowerBound * width..<rows.upperBound * width]))
         }
         tensor.shape = Self.shape(tensor.shape, at: location)

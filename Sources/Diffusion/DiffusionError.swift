@@ -5,6 +5,8 @@ public enum DiffusionError: Error, CustomStringConvertible, Equatable {
     case modelFiles(path: String, reason: String)
     case pickleRefused(path: String)
     case request(String)
+    /// The model computed NaN or infinity (a damaged weight file, an fp16 overflow).
+    case notFinite(String)
 
     public var description: String {
         switch self {
@@ -13,6 +15,7 @@ public enum DiffusionError: Error, CustomStringConvertible, Equatable {
         case let .pickleRefused(path):
             return "refusing to open \(path): it is a PyTorch pickle file, and loading a pickle runs whatever code its maker put in it"
         case let .request(reason): return reason
+        case let .notFinite(what): return what
         }
     }
 
@@ -25,6 +28,7 @@ public enum DiffusionError: Error, CustomStringConvertible, Equatable {
                 + "s.save_file({k: v.contiguous() for k, v in d.get('state_dict', d).items() if hasattr(v, 'contiguous')}, 'OUT.safetensors')\"` "
                 + "(weights_only=True refuses code), or download the model's .safetensors release"
         case .request: return "see `stockwerk generate --help` for the accepted values"
+        case .notFinite: return "a weight file may be damaged, or a 16-bit VAE overflowed: try the fp16-fix VAE, or the model's fp32 files"
         case .modelFiles: return "check that the model folder is a complete diffusers layout (model_index.json, scheduler/, text_encoder/, unet/, vae/)"
         }
     }

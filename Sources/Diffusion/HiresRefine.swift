@@ -70,9 +70,9 @@ public struct HiresRefine: Sendable, Equatable {
 
     /// `first` with its image as an 8-bit file holds it: what a refine pass starts from when the
     /// first pass was saved (the workflow) or is made again (`rerun`), so both give the same pixels.
-    public static func asSaved(_ first: GenerationResult) -> GenerationResult {
+    public static func asSaved(_ first: GenerationResult) throws -> GenerationResult {
         let (height, width) = (first.image.shape[2], first.image.shape[3])
-        return GenerationResult(latents: first.latents, image: ImagePixels.unitTensor(fromRGB: ImagePixels.rgb(from: first.image), width: width, height: height))
+        return GenerationResult(latents: first.latents, image: ImagePixels.unitTensor(fromRGB: try ImagePixels.rgb(from: first.image), width: width, height: height))
     }
 
     /// Refines `first` (the result of `base`) on `pipeline`.

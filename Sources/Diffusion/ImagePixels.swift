@@ -26,7 +26,11 @@ public enum ImagePixels {
     }
 
     /// A decoded image in [0, 1] to bytes: round(x · 255), ties to even, as numpy_to_pil does.
-    public static func rgb(from image: Tensor) -> [UInt8] {
+    /// A NaN or infinity (a broken model file, an fp16 VAE that overflowed) is an error, not a trap.
+    public static func rgb(from image: Tensor) throws -> [UInt8] {
+        guard image.storage.allSatisfy(\.isFinite) else {
+            throw DiffusionError.notFinite("the VAE produced NaN or infinite pixels")
+        }
         let (height, width) = (image.shape[2], image.shape[3])
         let plane = width * height
         var out = [UInt8](repeating: 0, count: 3 * plane)

@@ -67,6 +67,15 @@ public struct SingleFileCheckpoint: Sendable {
         try JSONDecoder().decode(type, from: JSONSerialization.data(withJSONObject: object))
     }
 
+    /// The shape of a tensor the inference reads sizes from: `rank` dimensions, none of them zero.
+    /// A 0-d or 1-d tensor where a matrix belongs is a damaged or foreign file, named here.
+    private static func matrix(_ shapes: [String: [Int]], _ name: String, rank: Int, fail: (String) -> DiffusionError) throws -> [Int] {
+        guard let shape = shapes[name], shape.count == rank, shape.allSatisfy({ $0 > 0 }) else {
+            throw fail("tensor \(name) has shape \(shapes[name] ?? []); it must have \(rank) dimensions, none of them 0")
+        }
+        return shape
+    }
+
     /// Counts `prefix0…prefixN` while `prefix{i}suffix` exists.
     private static func count(_ shapes: [String: [Int]], _ prefix: String, _ suffix: String) -> Int {
         var n = 0
@@ -76,10 +85,13 @@ public struct SingleFileCheckpoint: Sendable {
 
     private static func clipConfig(_ shapes: [String: [Int]], fail: (String) -> DiffusionError) throws -> CLIPTextConfig {
         let p = shapes["text_model.embeddings.token_embedding.weight"] != nil ? "text_model." : ""
-        guard let tokens = shapes[p + "embeddings.token_embedding.weight"], tokens.count == 2,
-              let positions = shapes[p + "embeddings.position_embedding.weight"], let fc1 = shapes[p + "encoder.layers.0.mlp.fc1.weight"] else {
+        guard shapes[p + "embeddings.token_embedding.weight"] != nil, shapes[p + "embeddings.position_embedding.weight"] != nil,
+              shapes[p + "encoder.layers.0.mlp.fc1.weight"] != nil else {
             throw fail("the CLIP text encoder (cond_stage_model.transformer.*) lacks its embeddings or first layer")
         }
+        let tokens = try matrix(shapes, p + "embeddings.token_embedding.weight", rank: 2, fail: fail)
+        let positions = try matrix(shapes, p + "embeddings.position_embedding.weight", rank: 2, fail: fail)
+        let fc1 = try matrix(shapes, p + "encoder.layers.0.mlp.fc1.weight", rank: 2, fail: fail)
         return CLIPTextConfig(vocabSize: tokens[0], hiddenSize: tokens[1], intermediateSize: fc1[0],
                               layers: count(shapes, p + "encoder.layers.", ".mlp.fc1.weight"), heads: max(1, tokens[1] / 64),
                               maxPositions: positions[0], activation: .quickGELU)
@@ -88,10 +100,12 @@ public struct SingleFileCheckpoint: Sendable {
     /// OpenCLIP (SD 2.x): GELU, and one layer fewer than the file has — SD 2.x conditions on the
     /// penultimate layer, which diffusers runs as a 23-layer tower followed by the final norm.
     private static func openCLIPConfig(_ shapes: [String: [Int]], fail: (String) -> DiffusionError) throws -> CLIPTextConfig {
-        guard let tokens = shapes["token_embedding.weight"], tokens.count == 2, let positions = shapes["positional_embedding"],
-              let fc = shapes["transformer.resblocks.0.mlp.c_fc.weight"] else {
+        guard shapes["token_embedding.weight"] != nil, shapes["positional_embedding"] != nil, shapes["transformer.resblocks.0.mlp.c_fc.weight"] != nil else {
             throw fail("the OpenCLIP text encoder (cond_stage_model.model.*) lacks its embeddings or first layer")
         }
+        let tokens = try matrix(shapes, "token_embedding.weight", rank: 2, fail: fail)
+        let positions = try matrix(shapes, "positional_embedding", rank: 2, fail: fail)
+        let fc = try matrix(shapes, "transformer.resblocks.0.mlp.c_fc.weight", rank: 2, fail: fail)
         let layers = count(shapes, "transformer.resblocks.", ".mlp.c_fc.weight")
         guard layers >= 2 else { throw fail("the OpenCLIP text encoder has \(layers) layer(s); SD 2.x needs at least 2") }
         return CLIPTextConfig(vocabSize: tokens[0], hiddenSize: tokens[1], intermediateSize: fc[0], layers: layers - 1,
@@ -99,9 +113,11 @@ public struct SingleFileCheckpoint: Sendable {
     }
 
     private static func unetConfig(_ shapes: [String: [Int]], family: Family, fail: (String) -> DiffusionError) throws -> UNetConfig {
-        guard let convIn = shapes["input_blocks.0.0.weight"], convIn.count == 4, let convOut = shapes["out.2.weight"] else {
+        guard shapes["input_blocks.0.0.weight"] != nil, shapes["out.2.weight"] != nil else {
             throw fail("the UNet lacks input_blocks.0.0 or out.2")
         }
+        let convIn = try matrix(shapes, "input_blocks.0.0.weight", rank: 4, fail: fail)
+        let convOut = try matrix(shapes, "out.2.weight", rank: 4, fail: fail)
         // Walk the flat input blocks: resnets (with an optional attention) until a downsampler ends a level.
         var channels: [Int] = [], attention: [Bool] = [], layersPerLevel: [Int] = []
         var index = 1, inLevel = 0, levelChannels = 0, levelAttention = false
@@ -111,7 +127,7 @@ public struct SingleFileCheckpoint: Sendable {
                 if shapes["input_blocks.\(index).0.op.weight"] == nil { break }
                 inLevel = 0; levelAttention = false
             } else {
-                levelChannels = shapes["input_blocks.\(index).0.in_layers.2.weight"]![0]
+                levelChannels = try matrix(shapes, "input_blocks.\(index).0.in_layers.2.weight", rank: 4, fail: fail)[0]
                 levelAttention = levelAttention || shapes["input_blocks.\(index).1.proj_in.weight"] != nil
                 inLevel += 1
             }
@@ -120,9 +136,10 @@ public struct SingleFileCheckpoint: Sendable {
         guard let layers = layersPerLevel.first, !channels.isEmpty, Set(layersPerLevel).count == 1 else {
             throw fail("the UNet's input blocks do not form levels of equal depth")
         }
-        guard let projIn = shapes["middle_block.1.proj_in.weight"], let context = shapes["middle_block.1.transformer_blocks.0.attn2.to_k.weight"] else {
+        guard let projIn = shapes["middle_block.1.proj_in.weight"], shapes["middle_block.1.transformer_blocks.0.attn2.to_k.weight"] != nil else {
             throw fail("the UNet has no middle attention block (middle_block.1)")
         }
+        let context = try matrix(shapes, "middle_block.1.transformer_blocks.0.attn2.to_k.weight", rank: 2, fail: fail)
         let heads: [Int] = family == .sd2 ? channels.map { max(1, $0 / 64) } : channels.map { _ in 8 }
         return try decode(UNetConfig.self, [
             "block_out_channels": channels, "layers_per_block": layers, "attention_head_dim": heads,
@@ -135,12 +152,14 @@ public struct SingleFileCheckpoint: Sendable {
 
     private static func vaeConfig(_ shapes: [String: [Int]], fail: (String) -> DiffusionError) throws -> VAEConfig {
         let levels = count(shapes, "encoder.down.", ".block.0.conv1.weight")
-        guard levels > 0, let convIn = shapes["encoder.conv_in.weight"], let convOut = shapes["decoder.conv_out.weight"],
-              let postQuant = shapes["post_quant_conv.weight"] else {
+        guard levels > 0, shapes["encoder.conv_in.weight"] != nil, shapes["decoder.conv_out.weight"] != nil, shapes["post_quant_conv.weight"] != nil else {
             throw fail("the VAE (first_stage_model.*) lacks its encoder levels, conv_in, conv_out or post_quant_conv")
         }
+        let convIn = try matrix(shapes, "encoder.conv_in.weight", rank: 4, fail: fail)
+        let convOut = try matrix(shapes, "decoder.conv_out.weight", rank: 4, fail: fail)
+        let postQuant = try matrix(shapes, "post_quant_conv.weight", rank: 4, fail: fail)
         return try decode(VAEConfig.self, [
-            "block_out_channels": (0..<levels).map { shapes["encoder.down.\($0).block.0.conv1.weight"]![0] },
+            "block_out_channels": try (0..<levels).map { try matrix(shapes, "encoder.down.\($0).block.0.conv1.weight", rank: 4, fail: fail)[0] },
             "layers_per_block": count(shapes, "encoder.down.0.block.", ".conv1.weight"), "latent_channels": postQuant[0],
             "in_channels": convIn[1], "out_channels": convOut[0], "mid_block_add_attention": shapes["encoder.mid.attn_1.q.weight"] != nil,
         ])

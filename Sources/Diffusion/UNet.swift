@@ -43,6 +43,7 @@ public struct UNetConfig: Decodable, Sendable, Equatable {
         outChannels = try c.decodeIfPresent(Int.self, forKey: .outChannels) ?? 4
         crossAttentionDim = try c.decodeIfPresent(Int.self, forKey: .crossAttentionDim) ?? 768
         sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize) ?? 64
+        try ConfigCheck.check(problem)
     }
 }
 

@@ -32,5 +32,6 @@ public struct VAEConfig: Decodable, Sendable, Equatable {
         midBlockAttention = try c.decodeIfPresent(Bool.self, forKey: .midBlockAttention) ?? true
         inChannels = try c.decodeIfPresent(Int.self, forKey: .inChannels) ?? 3
         useQuantConv = try c.decodeIfPresent(Bool.self, forKey: .useQuantConv) ?? true
+        try ConfigCheck.check(problem)
     }
 }

@@ -77,7 +77,7 @@ struct GenerateCommand: ParsableCommand {
                 prompt: prompt, negativePrompt: negative, seed: seed, steps: steps, sampler: sampler.rawValue, guidance: Double(guidance),
                 width: width, height: height, model: resolved.name, modelHash: try ModelLocator.modelHash(resolved.path),
                 modelPath: URL(fileURLWithPath: resolved.path).standardizedFileURL.path, prediction: resolved.options.prediction?.rawValue)
-            let image = RGBImage(width: width, height: height, pixels: ImagePixels.rgb(from: result.image))
+            let image = RGBImage(width: width, height: height, pixels: try ImagePixels.rgb(from: result.image))
             // img2img results depend on the init image too, so only txt2img records how to rerun.
             let record = initImage == nil ? parameters : nil
             try image.write(to: output, pngText: record.map { ["parameters": $0.a1111Text, "stockwerk": $0.json] } ?? [:])

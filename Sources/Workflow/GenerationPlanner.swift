@@ -46,12 +46,14 @@ extension Planner {
             issues.append(WorkflowIssue(message, file: spec.file, line: location.line, column: location.column, hint: hint))
         }
         let baseFolder = URL(fileURLWithPath: spec.file).deletingLastPathComponent().path
-        let model: ResolvedModel, modelHash: String
+        let model: ResolvedModel, modelHash: String, modelIdentity: String
         do {
             model = try ModelLocator.resolve(source.model, baseFolder: baseFolder, presetsFolder: presetsFolder,
                                              modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
             try ModelFiles.refusePickle(model.path)
             modelHash = try ModelLocator.modelHash(model.path, remember: rememberHashes)
+            modelIdentity = try ModelLocator.componentsHash(model.path, configFolder: model.options.configFolder, clipMerges: model.options.clipMerges,
+                                                            remember: rememberHashes)
         } catch let error as ModelLookupError {
             issue(error.message, source.modelLocation, hint: error.hint)
             return []
@@ -91,12 +93,13 @@ extension Planner {
         }
 
         // The x2 upscaler is found and checked once, before any job is planned.
-        var upscaler: (name: String, path: String, hash: String)?
+        var upscaler: (name: String, path: String, hash: String, identity: String)?
         if let refine = spec.refine, refine.mode == .x2Upscaler {
             let reference = refine.model ?? WorkflowSpec.RefineSettings.defaultUpscalerModel
             do {
                 let path = try ModelLocator.resolveUpscaler(reference, baseFolder: baseFolder, modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
-                upscaler = (URL(fileURLWithPath: path).lastPathComponent, path, try ModelLocator.modelHash(path, remember: rememberHashes))
+                upscaler = (URL(fileURLWithPath: path).lastPathComponent, path, try ModelLocator.modelHash(path, remember: rememberHashes),
+                            try ModelLocator.componentsHash(path, remember: rememberHashes))
             } catch let error as ModelLookupError {
                 issue(error.message, refine.modelLocation ?? refine.location, hint: error.hint)
                 return []
@@ -119,7 +122,8 @@ extension Planner {
                     prediction: model.options.prediction?.rawValue)
                 var pixelInputs = parameters
                 pixelInputs.modelPath = nil  // moving the model file does not change the image
-                let inputsHash = Hashing.of(["generate-v1", pixelInputs.json, model.options.spacing?.rawValue ?? ""])
+                // Every component's content counts: the same UNet with another VAE makes other pixels.
+                let inputsHash = Hashing.of(["generate-v2", pixelInputs.json, model.options.spacing?.rawValue ?? "", modelIdentity])
                 let name = uniqueName(for: slug(prompt, seed: seed), used: &usedNames)
                 let firstPassPath = spec.output + "/.stockwerk/generate/" + String(inputsHash.prefix(32)) + ".png"
                 var path = firstPassPath, sourceHash = inputsHash, finalSize = size
@@ -148,7 +152,7 @@ extension Planner {
                     }
                     parameters.hires = hires
                     hires.modelPath = nil  // moving the upscaler's folder does not change the image
-                    let refineHash = Hashing.of(["refine-v1", inputsHash, Hashing.json(hires)])
+                    let refineHash = Hashing.of(["refine-v2", inputsHash, Hashing.json(hires), upscaler?.identity ?? ""])
                     refinePlan = RefinePlan(pass: pass, tiling: tiling, inputsHash: refineHash)
                     path = spec.output + "/.stockwerk/refine/" + String(refineHash.prefix(32)) + ".png"
                     sourceHash = refineHash

@@ -104,10 +104,6 @@ public enum ModelLocator {
                                          spacing: preset.timestepSpacing.flatMap(SchedulerConfig.Spacing.init(rawValue:)))
     }
 
-    /// AUTOMATIC1111's "AutoV2" model hash (first 10 hex digits of the SHA-256): of the file for a
-    /// single-file checkpoint, of the UNet weights for a diffusers folder. Hashing gigabytes takes
-    /// seconds and every plan needs it, so the result is kept in the models' hash cache, keyed by
-    /// the weights file's path, size and modification time.
     public static let upscalerSource = "https://huggingface.co/stabilityai/sd-x2-latent-upscaler (diffusers folder: its .safetensors and .json files, not the .bin files; licence CreativeML Open RAIL++-M)"
 
     /// The x2 latent upscaler's folder: a path (relative to `baseFolder`), or a folder name in the
@@ -121,31 +117,6 @@ public enum ModelLocator {
         }
         try LatentUpscalerModel.checkFolder(found)
         return found
-    }
-
-    /// `remember: false` (a dry run) reads the cache but never writes it.
-    public static func modelHash(_ path: String, remember: Bool = true) throws -> String {
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        let file = exists && isDirectory.boolValue ? try ModelFiles.weights(in: path + "/unet", stem: "diffusion_pytorch_model") : path
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let key = "\(URL(fileURLWithPath: file).standardizedFileURL.path)|\(size)|\(modified)"
-        let cacheFile = hashCacheFile()
-        var cache = (RegularFile.contents(atPath: cacheFile)).flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
-        if let known = cache[key] { return known }
-        let hash = String(try Hashing.file(file).prefix(10))
-        cache[key] = hash
-        // A cache that cannot be written only costs the next run the hashing again.
-        if remember, let data = try? JSONEncoder().encode(cache) { try? AtomicFile.write(data, to: cacheFile) }
-        return hash
-    }
-
-    /// `$XDG_CACHE_HOME/stockwerk/model-hashes.json` (~/.cache/stockwerk/model-hashes.json).
-    static func hashCacheFile() -> String {
-        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return cache + "/stockwerk/model-hashes.json"
     }
 
     /// `WIDTHxHEIGHT` (e.g. `512x768`) as two positive numbers, or nil.

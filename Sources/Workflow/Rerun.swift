@@ -67,7 +67,7 @@ public enum Rerun {
         let pipeline = Pipeline(model: model)
         let result = try pipeline.generate(request, progress: progress)
         guard let hires = parameters.hires else {
-            return (RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)), warning)
+            return (RGBImage(width: parameters.width, height: parameters.height, pixels: try ImagePixels.rgb(from: result.image)), warning)
         }
         let refined: GenerationResult
         var refineWarning: String?
@@ -83,7 +83,7 @@ public enum Rerun {
             // As the workflow's refine stage does: the first pass's image as saved (8-bit), its latents as made.
             refined = try hiresRefine(hires, firstSampler: sampler).run(refining: HiresRefine.asSaved(result), of: base, pipeline: pipeline, progress: progress)
         }
-        return (RGBImage(width: refined.image.shape[3], height: refined.image.shape[2], pixels: ImagePixels.rgb(from: refined.image)), warning ?? refineWarning)
+        return (RGBImage(width: refined.image.shape[3], height: refined.image.shape[2], pixels: try ImagePixels.rgb(from: refined.image)), warning ?? refineWarning)
     }
 
     /// The x2 upscaler recorded in an image's parameters: where it was, else its name in the models folder.

@@ -207,7 +207,7 @@ public final class Runner {
             let result = try Pipeline(model: model).generate(request)
             let path = generation.firstPassPath
             if generation.refine != nil { try SafeTensorsWriter.write([("latents", result.latents)], to: generation.latentsPath) }
-            try RGBImage(width: parameters.width, height: parameters.height, pixels: ImagePixels.rgb(from: result.image)).write(to: path)
+            try RGBImage(width: parameters.width, height: parameters.height, pixels: try ImagePixels.rgb(from: result.image)).write(to: path)
             let hash = try Hashing.file(path)
             try catalog.record(StageRecord(jobID: job.id, stage: "generate", inputsHash: generation.inputsHash, artifactPath: path,
                                            artifactHash: hash, details: parameters.json, runID: runID), artifactSize: fileSize(path))
@@ -246,7 +246,7 @@ public final class Runner {
                 note = "x2 latent upscaler, \(steps) steps"
             }
             let (width, height) = (result.image.shape[3], result.image.shape[2])
-            try RGBImage(width: width, height: height, pixels: ImagePixels.rgb(from: result.image)).write(to: job.source)
+            try RGBImage(width: width, height: height, pixels: try ImagePixels.rgb(from: result.image)).write(to: job.source)
             let hash = try Hashing.file(job.source)
             try catalog.record(StageRecord(jobID: job.id, stage: "refine", inputsHash: refine.inputsHash, artifactPath: job.source,
                                            artifactHash: hash, details: parameters.json, runID: runID), artifactSize: fileSize(job.source))

@@ -42,6 +42,7 @@ public struct SchedulerConfig: Decodable, Sendable, Equatable {
         setAlphaToOne = try c.decodeIfPresent(Bool.self, forKey: .setAlphaToOne) ?? setAlphaToOne
         originalInferenceSteps = try c.decodeIfPresent(Int.self, forKey: .originalInferenceSteps) ?? originalInferenceSteps
         timestepScaling = try c.decodeIfPresent(Float.self, forKey: .timestepScaling) ?? timestepScaling
+        try ConfigCheck.check(problem)
     }
 }
 

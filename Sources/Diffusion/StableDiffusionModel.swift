@@ -15,8 +15,9 @@ public final class StableDiffusionModel: @unchecked Sendable {
 
     /// Pixels per latent cell: 2^(VAE levels − 1), 8 for every SD 1.x/2.x model.
     public var vaeScaleFactor: Int { 1 << (decoder.config.blockOutChannels.count - 1) }
-    /// Image sizes must be multiples of this: the VAE factor times the UNet's downsampling.
-    public var sizeMultiple: Int { vaeScaleFactor << (unet.config.blockOutChannels.count - 1) }
+    /// Image sizes must be multiples of this: the VAE factor (8 on SD), as in diffusers. The UNet
+    /// takes latents its downsampling does not divide (520×520, 640×480).
+    public var sizeMultiple: Int { vaeScaleFactor }
 
     /// The full-size SD 1.5 architecture with random weights (benchmarks: nothing to download).
     /// The tokenizer is CLIP's standard vocabulary from `clipMerges` (presets/clip/).

@@ -105,10 +105,6 @@ public final class UNet: @unchecked Sendable {
               contexts.allSatisfy({ $0.shape.count == 2 && $0.shape[1] == config.crossAttentionDim }) else {
             throw NeuralError.shapeMismatch("UNet input \(sample.shape) with context \(context.shape): expected [N, \(config.inChannels), h, w] and [N, tokens, \(config.crossAttentionDim)]")
         }
-        let multiple = 1 << (config.blockOutChannels.count - 1)
-        guard sample.shape[2] % multiple == 0, sample.shape[3] % multiple == 0 else {
-            throw NeuralError.shapeMismatch("UNet input \(sample.shape): latent height and width must be multiples of \(multiple)")
-        }
         let context = contexts
         let temb = try timeEmbedding(timestep)
         var x = try Convolution.conv2d(sample, weight: try w("conv_in.weight"), bias: try w("conv_in.bias"), padding: 1)
@@ -137,8 +133,11 @@ public final class UNet: @unchecked Sendable {
                 x = try resnet(x, "\(p).resnets.\(j)", temb)
                 if type.hasPrefix("CrossAttn") { x = try transformer(x, "\(p).attentions.\(j)", context, heads: upHeads[level]) }
             }
-            if level != config.upBlockTypes.count - 1 {
-                x = try Interpolation.resize(x, height: x.shape[2] * 2, width: x.shape[3] * 2, mode: .nearest)
+            if level != config.upBlockTypes.count - 1, let skip = skips.last {
+                // Up to the size of the level below, not simply ×2: a latent side the downsampling
+                // does not divide (640×480 on SD) was rounded up on the way down (diffusers'
+                // forward_upsample_size); for sides it divides the two are the same.
+                x = try Interpolation.resize(x, height: skip.shape[2], width: skip.shape[3], mode: .nearest)
                 x = try Convolution.conv2d(x, weight: try w("\(p).upsamplers.0.conv.weight"), bias: try w("\(p).upsamplers.0.conv.bias"), padding: 1)
             }
         }

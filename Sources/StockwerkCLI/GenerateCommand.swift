@@ -29,7 +29,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Denoising steps.") var steps = 25
     @Option(help: "Classifier-free guidance scale; 0 or 1 turns guidance off (SD-Turbo, LCM).") var guidance: Float = 7.5
     @Option(help: "Sampler: \(Sampler.allCases.map(\.rawValue).joined(separator: ", ")).") var sampler = "dpmpp-2m-karras"
-    @Option(help: "Image size WxH, multiples of 64 (default: the model's native size, or the init image's).") var size: String?
+    @Option(help: "Image size WxH, multiples of 8, e.g. 640x480 (default: the model's native size, or the init image's).") var size: String?
     @Option(help: "Where to write the image (.png, .jpg, .tif).") var output: String
     @Option(help: "img2img: the starting image.") var initImage: String?
     @Option(help: "img2img: how much to change the init image, (0, 1].") var strength = 0.75

@@ -189,14 +189,12 @@ extension Planner {
         return jobs
     }
 
-    /// Image sides must be multiples of this: the VAE's factor times the UNet's downsampling, read
-    /// from a diffusers folder's configs; 64 (every SD 1.x/2.x model) for single files.
+    /// Image sides must be multiples of this: the VAE's factor (8 on every SD 1.x/2.x model), read
+    /// from a diffusers folder's VAE config; 8 for single files.
     static func sizeMultiple(_ path: String) -> Int {
-        guard let unetData = RegularFile.contents(atPath: path + "/unet/config.json"),
-              let unet = try? JSONDecoder().decode(UNetConfig.self, from: unetData),
-              let vaeData = RegularFile.contents(atPath: path + "/vae/config.json"),
-              let vae = try? JSONDecoder().decode(VAEConfig.self, from: vaeData) else { return 64 }
-        return (1 << (vae.blockOutChannels.count - 1)) << (unet.blockOutChannels.count - 1)
+        guard let vaeData = RegularFile.contents(atPath: path + "/vae/config.json"),
+              let vae = try? JSONDecoder().decode(VAEConfig.self, from: vaeData) else { return 8 }
+        return 1 << (vae.blockOutChannels.count - 1)
     }
 
     /// The size a model was trained at, read cheaply: unet/config.json's sample size, or for a

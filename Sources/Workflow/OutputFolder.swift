@@ -60,6 +60,7 @@ public enum OutputFolder {
     /// Makes sure the folder is one Stockwerk may write in, creating and marking it when needed.
     public static func claim(_ folder: String, force: Bool) throws {
         try checkClaimable(folder, force: force)
+        try refuseLinks(in: folder)
         do {
             try FileManager.default.createDirectory(atPath: folder + "/.stockwerk", withIntermediateDirectories: true)
             if !FileManager.default.fileExists(atPath: folder + "/" + markerPath) {
@@ -90,6 +91,21 @@ public enum OutputFolder {
     public static func requireOwned(_ folder: String) throws {
         guard state(of: folder) == .owned else {
             throw Refused(folder: folder, reason: "is not the output folder of a `stockwerk run`", hint: "give the folder a run wrote (it holds .stockwerk/, images/ and catalog.sqlite)")
+        }
+        try refuseLinks(in: folder)
+    }
+
+    /// What Stockwerk writes inside its folder. None may be a symbolic link: a planted
+    /// `images -> /etc` or `catalog.sqlite -> ~/.bashrc` would carry writes out of the folder.
+    static let ownPaths = [".stockwerk", ".stockwerk/finish", ".stockwerk/generate", ".stockwerk/refine", ".stockwerk/lock", ".stockwerk/output",
+                           "images", "packages", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "report.json", "contact-sheet.html"]
+
+    static func refuseLinks(in folder: String) throws {
+        for relative in ownPaths {
+            var info = stat()
+            guard lstat(folder + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { continue }
+            throw Refused(folder: folder, reason: "\(relative) in it is a symbolic link, and Stockwerk does not follow links inside its output folder",
+                          hint: "remove the link (rm \(folder)/\(relative)); the next run makes a real \(relative)")
         }
     }
 

@@ -79,6 +79,25 @@ import Testing
         #expect(loaded.status == 2 && loaded.stderr.contains("unknown agency"), "\(loaded.stderr)")
     }
 
+    // Not in the issue's list, same family: links planted inside an output carry no write out of it.
+    @Test func linksPlantedInsideTheOutputAreRefused() throws {
+        let folder = try sandbox("safety-links", workflow: "import: {files: \"photos/*.jpg\"}\noutput: out\n" + Self.finish)
+        #expect(try run(folder).status != 2)
+        let elsewhere = try TestSupport.temporaryFolder("safety-links-target")
+        for name in ["images", "catalog.sqlite"] {
+            let path = folder + "/out/" + name
+            let saved = path + ".saved"
+            try FileManager.default.moveItem(atPath: path, toPath: saved)
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: elsewhere)
+            let before = TestSupport.snapshot(of: elsewhere)
+            let result = try run(folder)
+            #expect(result.status == 2 && result.stderr.contains("symbolic link") && result.stderr.contains(name), "\(name): \(result.stderr)")
+            #expect(TestSupport.snapshot(of: elsewhere) == before)
+            try FileManager.default.removeItem(atPath: path)
+            try FileManager.default.moveItem(atPath: saved, toPath: path)
+        }
+    }
+
     // 4. `**` does not import the run's own outputs on the next run.
     @Test func recursiveGlobsDoNotReimportOutputs() throws {
         let folder = try sandbox("safety-glob", workflow: "import: {files: \"shoot/**/*.jpg\"}\noutput: shoot/out\n" + Self.finish, in: "shoot/day1")

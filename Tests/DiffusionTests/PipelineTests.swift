@@ -67,7 +67,7 @@ import Testing
         let pipeline = Pipeline(model: model)
         let good = GenerationRequest(prompt: "x", seed: 1, steps: 2, guidance: 7.5, sampler: .ddim, width: 16, height: 16)
         var bad = good
-        bad.width = 18
+        bad.width = 17  // not a multiple of the tiny VAE's factor 2 (8 on SD)
         #expect(throws: DiffusionError.self) { try pipeline.generate(bad) }
         bad = good
         bad.steps = 0
@@ -122,5 +122,37 @@ import Testing
         let text = try String(contentsOfFile: index, encoding: .utf8).replacingOccurrences(of: "\"StableDiffusionPipeline\"", with: "\"StableDiffusionXLPipeline\"")
         try text.write(toFile: index, atomically: true, encoding: .utf8)
         #expect(loadError(folder).contains("StableDiffusionXLPipeline"))
+    }
+}
+
+/// Sizes the UNet's downsampling does not divide (latents 9×11 and 13×7 on the tiny models, as
+/// 640×480 gives 80×60 on SD 1.5): diffusers upsamples to each skip's size (build_fixtures.py odd-sizes).
+@Suite struct OddSizeTests {
+    @Test(arguments: ["tiny-sd1", "tiny-sd2"], ["txt2img", "img2img"])
+    func matchesDiffusers(style: String, mode: String) throws {
+        let model = try #require(PipelineTests.models[style])
+        let expected = try SafeTensorsFile(path: PipelineTests.folder("odd-sizes-" + style.dropFirst("tiny-".count) + ".safetensors"))
+        let prompt = try #require(expected.metadata["prompt"]), negative = try #require(expected.metadata["negative_prompt"])
+        for (width, height) in [(18, 22), (26, 14)] {
+            for sampler in [Sampler.ddim, .eulerAncestral] {
+                let key = "\(mode).\(sampler.rawValue).\(width)x\(height)"
+                var initImage: Tensor?
+                if mode == "img2img" {
+                    var image = try expected.tensor("init_image.\(width)x\(height)")
+                    for i in 0..<image.count { image.storage[i] = ((image.storage[i] + 1) / 2) * 2 - 1 }
+                    initImage = image
+                }
+                let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try expected.tensor(key + ".seed").storage[0]),
+                                                steps: 5, guidance: 7.5, sampler: sampler, width: width, height: height,
+                                                initImage: initImage, strength: initImage == nil ? 1 : 0.6)
+                let result = try Pipeline(model: model).generate(request)
+                let latents = try expected.tensor(key + ".latents"), image = try expected.tensor(key + ".image")
+                #expect(result.latents.shape == latents.shape && result.image.shape == image.shape, "\(style) \(key): \(result.latents.shape)")
+                let worst = zip(result.latents.storage, latents.storage).map { abs($0 - $1) }.max() ?? .infinity
+                let meanPixel = zip(result.image.storage, image.storage).map { abs($0 - $1) }.reduce(0, +) / Float(image.count)
+                #expect(worst <= 1e-3, "\(style) \(key): latents differ by up to \(worst)")
+                #expect(meanPixel <= 1.0 / 255, "\(style) \(key): mean pixel difference \(meanPixel)")
+            }
+        }
     }
 }

@@ -458,6 +458,62 @@ def build_pipelines():
         print(style, len(cases), "cases")
 
 
+ODD_SIZES = [(18, 22), (26, 14)]  # latents 9×11 and 13×7: not divisible by the tiny UNet's downsampling
+
+
+def build_odd_sizes():
+    """Sizes a UNet's downsampling does not divide (diffusers' forward_upsample_size path, as 640×480
+    is for SD 1.5): txt2img and img2img on the committed tiny pipelines, DDIM and Euler ancestral."""
+    import diffusers
+    from diffusers import StableDiffusionImg2ImgPipeline
+    for style in ("sd1", "sd2"):
+        folder = os.path.join(ROOT, "Tests", "Fixtures", "pipelines", "tiny-" + style)
+        pipe = diffusers.StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
+        # The pipeline's own check wants sizes divisible by 8, which for SD's VAE (factor 8) still
+        # allows odd latents (520 px → 65); the tiny VAE has factor 2, so its odd latents need sizes
+        # the check refuses. Skip the size check only: the UNet and VAE run their real forward paths.
+        check_inputs = pipe.check_inputs
+        def check_inputs_any_size(prompt, height, width, *args, **kwargs):
+            return check_inputs(prompt, 16, 16, *args, **kwargs)
+        pipe.check_inputs = check_inputs_any_size
+        base_config = dict(pipe.scheduler.config)
+        tensors = {}
+        for index, (width, height) in enumerate(ODD_SIZES):
+            init = torch.Generator("cpu").manual_seed(90 + index)
+            init_image = torch.rand((1, 3, height, width), generator=init) * 2 - 1
+            tensors[f"init_image.{width}x{height}"] = init_image
+            for sampler in ("ddim", "euler-a"):
+                cls_name, extra = PIPELINE_SAMPLERS[sampler]
+                scheduler = getattr(diffusers, cls_name).from_config(dict(base_config, **extra))
+                for mode in ("txt2img", "img2img"):
+                    seed = 2000 + index * 10 + (0 if sampler == "ddim" else 1) + (0 if mode == "txt2img" else 5)
+                    common = dict(prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, num_inference_steps=5, guidance_scale=7.5)
+                    if mode == "txt2img":
+                        pipe.scheduler = scheduler
+                        run = lambda kind: pipe(height=height, width=width, generator=torch.Generator("cpu").manual_seed(seed), output_type=kind, **common)
+                    else:
+                        img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+                        img2img.scheduler = scheduler
+                        run = lambda kind: img2img(image=(init_image + 1) / 2, strength=0.6, generator=torch.Generator("cpu").manual_seed(seed),
+                                                   output_type=kind, **common)
+                    with torch.no_grad():
+                        latents = run("latent").images
+                        image = run("pt").images
+                    key = f"{mode}.{sampler}.{width}x{height}"
+                    tensors[key + ".latents"] = latents
+                    tensors[key + ".image"] = image
+                    tensors[key + ".seed"] = torch.tensor([float(seed)])
+        metadata = versions()
+        metadata["diffusers"] = diffusers.__version__
+        metadata["prompt"] = PIPELINE_PROMPT
+        metadata["negative_prompt"] = PIPELINE_NEGATIVE
+        metadata["steps"] = "5"
+        metadata["strength"] = "0.6"
+        path = os.path.join(ROOT, "Tests", "Fixtures", "pipelines", f"odd-sizes-{style}.safetensors")
+        save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata=metadata)
+        print(style, len(tensors), "tensors")
+
+
 HIRES_MODES = {"nearest-exact": ("nearest-exact", False), "bilinear": ("bilinear", False), "bicubic": ("bicubic", False),
                "bilinear-antialiased": ("bilinear", True), "bicubic-antialiased": ("bicubic", True)}
 
@@ -811,10 +867,10 @@ def build_minilm():
     print(len(MINILM_SENTENCES), "sentences")
 
 
-# In dependency order: `pipelines` clears Tests/Fixtures/pipelines/, and `hires`, `x2-upscaler`
-# and `single-file` read the tiny pipelines it writes there.
+# In dependency order: `pipelines` clears Tests/Fixtures/pipelines/, and `hires`, `odd-sizes`,
+# `x2-upscaler` and `single-file` read the tiny pipelines it writes there.
 GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file,
-          "hires": build_hires, "x2-upscaler": build_x2_upscaler, "minilm": build_minilm, "schedulers": build_schedulers,
+          "hires": build_hires, "odd-sizes": build_odd_sizes, "x2-upscaler": build_x2_upscaler, "minilm": build_minilm, "schedulers": build_schedulers,
           "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer, "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

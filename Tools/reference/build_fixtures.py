@@ -395,13 +395,35 @@ def tiny_pipeline(style):
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
 
 
+def pipeline_metadata():
+    """What made a pipeline fixture: library versions, the prompt pair and the step count."""
+    import diffusers
+    return dict(versions(), diffusers=diffusers.__version__, prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, steps="5")
+
+
+def run_pipeline(pipe, mode, scheduler, seed, guidance, height, width, init_image, strength):
+    """One txt2img or img2img run of `pipe` with the fixtures' prompt and 5 steps: the final
+    latents (output_type="latent") and the decoded image, each from a fresh seeded generator."""
+    from diffusers import StableDiffusionImg2ImgPipeline
+    common = dict(prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, num_inference_steps=5, guidance_scale=guidance)
+    if mode == "txt2img":
+        pipe.scheduler = scheduler
+        run = lambda kind: pipe(height=height, width=width, generator=torch.Generator("cpu").manual_seed(seed), output_type=kind, **common)
+    else:
+        img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+        img2img.scheduler = scheduler
+        run = lambda kind: img2img(image=(init_image + 1) / 2, strength=strength, generator=torch.Generator("cpu").manual_seed(seed),
+                                   output_type=kind, **common)
+    with torch.no_grad():
+        return run("latent").images, run("pt").images
+
+
 def build_pipelines():
     """Tiny SD1- and SD2-style pipelines saved in diffusers layout, with diffusers' final latents
     and decoded images for every sampler (txt2img with and without guidance) and img2img."""
     import json
     import shutil
     import diffusers
-    from diffusers import StableDiffusionImg2ImgPipeline
     shutil.rmtree(os.path.join(ROOT, "Tests", "Fixtures", "pipelines"), ignore_errors=True)
     for style in ("sd1", "sd2"):
         pipe = tiny_pipeline(style)
@@ -432,28 +454,13 @@ def build_pipelines():
             cases.append(("img2img", sampler, 7.5, 0.6, scheduler))
         for index, (mode, sampler, guidance, strength, scheduler) in enumerate(cases):
             seed = 1000 + index
-            common = dict(prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, num_inference_steps=5, guidance_scale=guidance)
-            if mode == "txt2img":
-                pipe.scheduler = scheduler
-                run = lambda kind: pipe(height=16, width=16, generator=torch.Generator("cpu").manual_seed(seed), output_type=kind, **common)
-            else:
-                img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
-                img2img.scheduler = scheduler
-                run = lambda kind: img2img(image=(init_image + 1) / 2, strength=strength, generator=torch.Generator("cpu").manual_seed(seed),
-                                           output_type=kind, **common)
-            with torch.no_grad():
-                latents = run("latent").images
-                image = run("pt").images
+            latents, image = run_pipeline(pipe, mode, scheduler, seed, guidance, 16, 16, init_image, strength)
             key = f"{mode}.{sampler}.{guidance:g}"
             tensors[key + ".latents"] = latents
             tensors[key + ".image"] = image
             tensors[key + ".seed"] = torch.tensor([float(seed)])
             tensors[key + ".strength"] = torch.tensor([float(strength)])
-        metadata = versions()
-        metadata["diffusers"] = diffusers.__version__
-        metadata["prompt"] = PIPELINE_PROMPT
-        metadata["negative_prompt"] = PIPELINE_NEGATIVE
-        metadata["steps"] = "5"
+        metadata = pipeline_metadata()
         save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(folder, "expected.safetensors"), metadata=metadata)
         print(style, len(cases), "cases")
 
@@ -465,7 +472,6 @@ def build_odd_sizes():
     """Sizes a UNet's downsampling does not divide (diffusers' forward_upsample_size path, as 640×480
     is for SD 1.5): txt2img and img2img on the committed tiny pipelines, DDIM and Euler ancestral."""
     import diffusers
-    from diffusers import StableDiffusionImg2ImgPipeline
     for style in ("sd1", "sd2"):
         folder = os.path.join(ROOT, "Tests", "Fixtures", "pipelines", "tiny-" + style)
         pipe = diffusers.StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
@@ -487,27 +493,12 @@ def build_odd_sizes():
                 scheduler = getattr(diffusers, cls_name).from_config(dict(base_config, **extra))
                 for mode in ("txt2img", "img2img"):
                     seed = 2000 + index * 10 + (0 if sampler == "ddim" else 1) + (0 if mode == "txt2img" else 5)
-                    common = dict(prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, num_inference_steps=5, guidance_scale=7.5)
-                    if mode == "txt2img":
-                        pipe.scheduler = scheduler
-                        run = lambda kind: pipe(height=height, width=width, generator=torch.Generator("cpu").manual_seed(seed), output_type=kind, **common)
-                    else:
-                        img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
-                        img2img.scheduler = scheduler
-                        run = lambda kind: img2img(image=(init_image + 1) / 2, strength=0.6, generator=torch.Generator("cpu").manual_seed(seed),
-                                                   output_type=kind, **common)
-                    with torch.no_grad():
-                        latents = run("latent").images
-                        image = run("pt").images
+                    latents, image = run_pipeline(pipe, mode, scheduler, seed, 7.5, height, width, init_image, 0.6)
                     key = f"{mode}.{sampler}.{width}x{height}"
                     tensors[key + ".latents"] = latents
                     tensors[key + ".image"] = image
                     tensors[key + ".seed"] = torch.tensor([float(seed)])
-        metadata = versions()
-        metadata["diffusers"] = diffusers.__version__
-        metadata["prompt"] = PIPELINE_PROMPT
-        metadata["negative_prompt"] = PIPELINE_NEGATIVE
-        metadata["steps"] = "5"
+        metadata = pipeline_metadata()
         metadata["strength"] = "0.6"
         path = os.path.join(ROOT, "Tests", "Fixtures", "pipelines", f"odd-sizes-{style}.safetensors")
         save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata=metadata)

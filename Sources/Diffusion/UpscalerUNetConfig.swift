@@ -57,6 +57,18 @@ public struct UpscalerUNetConfig: Decodable, Sendable, Equatable {
         timestepPostAct = try c.decodeIfPresent(String.self, forKey: .timestepPostAct)
         activation = try c.decodeIfPresent(String.self, forKey: .activation) ?? "silu"
         midBlockType = try c.decodeIfPresent(String.self, forKey: .midBlockType)
+        try ConfigCheck.check(problem)
+    }
+
+    /// Sizes no layer can have (checked when read; `checkSupported` then refuses layouts it does not compute).
+    var problem: String? {
+        if blockOutChannels.isEmpty { return "block_out_channels is empty" }
+        return ConfigCheck.positive(blockOutChannels.enumerated().map { ("block_out_channels[\($0.offset)]", $0.element) }
+                                    + [("layers_per_block", layersPerBlock), ("attention_head_dim", headSize), ("cross_attention_dim", crossAttentionDim),
+                                       ("in_channels", inChannels), ("out_channels", outChannels), ("time_cond_proj_dim", timeConditionDim),
+                                       ("conv_in_kernel", convInKernel), ("conv_out_kernel", convOutKernel)]
+                                    + [timeEmbeddingDim.map { ("time_embedding_dim", $0) }, normGroups.map { ("norm_num_groups", $0) }].compactMap { $0 })
+            ?? ConfigCheck.finite("norm_eps", normEpsilon, in: 0...1)
     }
 
     /// Width of the time embedding every block receives (Fourier: twice the first block's width).

@@ -69,3 +69,32 @@ import Testing
         #expect(throws: DiffusionError.self) { try LatentUpscaler(model: model).upscale(odd, .init(prompt: "x", seed: 1, steps: 2)) }
     }
 }
+
+/// The x2 upscaler's configs are input from outside too: every mutation is an error, never a trap.
+@Suite struct UpscalerConfigFuzzTests {
+    @Test func mutatedConfigsAreErrors() throws {
+        let source = TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/tiny-x2-upscaler"
+        let folder = try TestSupport.temporaryFolder("x2-fuzz") + "/model"
+        try FileManager.default.copyItem(atPath: source, toPath: folder)
+        let values: [Any] = [0, -1, 1, 5, 1_000_000_000, [Int](), "x", NSNull()]
+        var generator = SeededGenerator(seed: 31)
+        for _ in 0..<60 {
+            let file = ["unet/config.json", "vae/config.json", "scheduler/scheduler_config.json"].randomElement(using: &generator)!
+            let path = folder + "/" + file
+            let original = try Data(contentsOf: URL(fileURLWithPath: path))
+            var object = try JSONSerialization.jsonObject(with: original) as! [String: Any]
+            let key = object.keys.sorted().randomElement(using: &generator)!
+            object[key] = values.randomElement(using: &generator)!
+            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+            // Loading either works (the key is not one the engine reads) or throws; a trap ends the suite.
+            _ = try? LatentUpscalerModel(path: folder)
+            try original.write(to: URL(fileURLWithPath: path))
+        }
+        #expect(throws: (any Error).self) {
+            var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/unet/config.json"))) as! [String: Any]
+            object["block_out_channels"] = [Int]()
+            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: folder + "/unet/config.json"))
+            _ = try LatentUpscalerModel(path: folder)
+        }
+    }
+}

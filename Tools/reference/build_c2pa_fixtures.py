@@ -36,7 +36,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build_provenance_fixtures import gradient_image  # noqa: E402  (same test image as the other fixtures)
@@ -143,72 +142,30 @@ def encode(img, fmt):
 # Manifests
 # --------------------------------------------------------------------------
 
+def created_by_firefly(file, mime, fmt, **changes):
+    """A fixture made as Firefly makes its images: a v2 claim, c2pa.created, trained algorithmic media."""
+    fixture = {"file": file, "mime": mime, "fmt": fmt, "claim_version": 2, "generator": "Adobe Firefly", "generator_version": "3.0",
+               "action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia", "ai": True}
+    fixture.update(changes)
+    return fixture
+
+
 FIXTURES = [
-    {
-        "file": "c2pa-firefly.jpg",
-        "mime": "image/jpeg",
-        "fmt": "jpeg",
-        "claim_version": 2,
-        "generator": "Adobe Firefly",
-        "generator_version": "3.0",
-        "action": "c2pa.created",
-        "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
-        "ai": True,
-    },
-    {
-        "file": "c2pa-ai.png",
-        "mime": "image/png",
-        "fmt": "png",
-        "claim_version": 2,
-        "generator": "Adobe Firefly",
-        "generator_version": "3.0",
-        "action": "c2pa.created",
-        "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
-        "ai": True,
-    },
-    {
-        "file": "c2pa-photo.jpg",
-        "mime": "image/jpeg",
-        "fmt": "jpeg",
-        "claim_version": 2,
-        "generator": "Stockwerk Test Camera",
-        "generator_version": "1.0",
-        "action": "c2pa.created",
-        "digitalSourceType": IPTC + "digitalCapture",
-        "ai": False,
-    },
-    {
-        # Claim v1 on purpose: exercises the legacy "c2pa.claim" box (text
-        # claim_generator, "urn:uuid:" manifest label) and an actions
-        # assertion whose softwareAgent is a plain text string (v2 uses a map
-        # with "name"). Note: c2pa-rs 0.9x always labels the actions
-        # assertion "c2pa.actions.v2", even in a v1 claim; older files in the
-        # wild use "c2pa.actions" (match the label by prefix).
-        "file": "c2pa-edited.jpg",
-        "mime": "image/jpeg",
-        "fmt": "jpeg",
-        "claim_version": 1,
-        "generator": "Adobe Photoshop",
-        "generator_version": "25.0",
-        "action": "c2pa.edited",
-        "digitalSourceType": IPTC + "compositeWithTrainedAlgorithmicMedia",
-        "ai": True,
-    },
-    {
-        # A manifest too large for one JPEG segment (as manifests with thumbnails or many
-        # ingredients are): a 150 KB assertion makes c2pa-rs split the JUMBF over three APP11
-        # segments of at most 64,000 bytes, each continuation repeating the box header.
-        "file": "c2pa-multisegment.jpg",
-        "mime": "image/jpeg",
-        "fmt": "jpeg",
-        "claim_version": 2,
-        "generator": "Adobe Firefly",
-        "generator_version": "3.0",
-        "action": "c2pa.created",
-        "digitalSourceType": IPTC + "trainedAlgorithmicMedia",
-        "ai": True,
-        "padding": 150_000,
-    },
+    created_by_firefly("c2pa-firefly.jpg", "image/jpeg", "jpeg"),
+    created_by_firefly("c2pa-ai.png", "image/png", "png"),
+    created_by_firefly("c2pa-photo.jpg", "image/jpeg", "jpeg", generator="Stockwerk Test Camera", generator_version="1.0",
+                       digitalSourceType=IPTC + "digitalCapture", ai=False),
+    # Claim v1 on purpose: exercises the legacy "c2pa.claim" box (text claim_generator,
+    # "urn:uuid:" manifest label) and an actions assertion whose softwareAgent is a plain text
+    # string (v2 uses a map with "name"). Note: c2pa-rs 0.9x always labels the actions assertion
+    # "c2pa.actions.v2", even in a v1 claim; older files in the wild use "c2pa.actions" (match the
+    # label by prefix).
+    created_by_firefly("c2pa-edited.jpg", "image/jpeg", "jpeg", claim_version=1, generator="Adobe Photoshop", generator_version="25.0",
+                       action="c2pa.edited", digitalSourceType=IPTC + "compositeWithTrainedAlgorithmicMedia"),
+    # A manifest too large for one JPEG segment (as manifests with thumbnails or many ingredients
+    # are): a 150 KB assertion makes c2pa-rs split the JUMBF over three APP11 segments of at most
+    # 64,000 bytes, each continuation repeating the box header.
+    created_by_firefly("c2pa-multisegment.jpg", "image/jpeg", "jpeg", padding=150_000),
 ]
 
 

@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "AgenciesTests", dependencies: ["Agencies", "Metadata", "Imaging", "TestSupport",
                                                           .product(name: "CSV", package: "CSV.swift")]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
-        .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles"]),
+        .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles", "TestSupport"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "TestSupport"]),
         .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "TestSupport", .product(name: "Yams", package: "Yams")]),

@@ -28,8 +28,9 @@ public struct CheckSubject: Sendable {
 
     /// Reads facts and embedded metadata from a file. AI status is the shared decision
     /// (AIDecision): the file's evidence, weighed against what `declared` says.
-    public static func read(_ path: String, declared: AIDeclaration? = nil) throws -> CheckSubject {
-        let info = try ImageInfo.read(path)
+    /// `info`: the file's facts when the caller has read them already (a file is opened once).
+    public static func read(_ path: String, info known: ImageInfo? = nil, declared: AIDeclaration? = nil) throws -> CheckSubject {
+        let info = try known ?? ImageInfo.read(path)
         let (embedded, provenance) = try readEmbedded(of: path, info: info)
         let status = AIDecision.decide(provenance, declared: declared)
         let quality = info.format == .jpeg ? try JPEGQuality.estimate(path: path) : nil

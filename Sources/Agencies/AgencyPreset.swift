@@ -201,9 +201,10 @@ public struct AgencyCatalog: Sendable {
         return files.filter { $0.hasSuffix(".yaml") && !$0.hasPrefix("_") }.map { String($0.dropLast(5)) }.sorted()
     }
 
-    /// A preset or list name: lower-case letters, digits and dashes, so it can only name a file in its folder.
+    /// A preset or list name: lower-case letters, digits, dashes and underscores, not starting with
+    /// `-` or `_` (`_template.yaml` is no agency), so it can only name a file in its folder.
     static func isPlainName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 64 && name.first != "-" && name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
+        !name.isEmpty && name.count <= 64 && name.first != "-" && name.first != "_" && name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
     }
 
     public func load(_ name: String) throws -> AgencyPreset {

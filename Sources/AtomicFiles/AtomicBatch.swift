@@ -79,25 +79,34 @@ public final class AtomicBatch {
     }
 
     /// Links each file about to be replaced under a temporary name; on any failure, removes them.
+    /// A file system without hard links (exFAT, FAT, some network shares) gets no backups: the
+    /// batch is then all-or-nothing up to the rename that fails, as plain renames are.
     private func linkBackups() throws {
         for index in pending.indices {
             let path = pending[index].path
             var info = stat()
             guard lstat(path, &info) == 0 else { continue }  // a new file: nothing to keep
-            var linked = false
-            for _ in 0..<8 where !linked {
+            var failure: Int32 = EEXIST
+            for _ in 0..<8 where failure == EEXIST {
                 let backup = AtomicFile.temporaryName(for: path, suffix: "-old")
-                if link(path, backup) == 0 {
-                    pending[index].backup = backup
-                    linked = true
-                } else if errno != EEXIST {
-                    let reason = String(cString: strerror(errno))
-                    for item in pending { if let backup = item.backup { unlink(backup) } }
-                    for index in pending.indices { pending[index].backup = nil }
-                    throw AtomicFile.WriteError(path: path, reason: "it cannot be replaced (\(reason))")
-                }
+                if link(path, backup) == 0 { pending[index].backup = backup; failure = 0 } else { failure = errno }
             }
+            if failure == 0 || Self.noHardLinks(failure, path: path) { continue }
+            let reason = failure == EEXIST ? "no free temporary name next to it" : String(cString: strerror(failure))
+            for item in pending { if let backup = item.backup { unlink(backup) } }
+            for index in pending.indices { pending[index].backup = nil }
+            throw AtomicFile.WriteError(path: path, reason: "it cannot be replaced (\(reason))")
         }
+    }
+
+    /// Whether `link` failed because the file system has no hard links, rather than because this
+    /// file may not be replaced (immutable, append-only: EPERM on a file system that has them).
+    static func noHardLinks(_ error: Int32, path: String) -> Bool {
+        if error == EOPNOTSUPP || error == ENOTSUP || error == EXDEV || error == EMLINK { return true }
+        guard error == EPERM else { return false }
+        // FAT and exFAT answer EPERM for every link: tell them apart by the file system type.
+        let fat = 0x4d44, exFAT = 0x2011_BAB0
+        return [fat, exFAT].contains(sw_filesystem_type(path))
     }
 
     /// Puts back the originals of the first `count` renamed files (and removes files that were new).

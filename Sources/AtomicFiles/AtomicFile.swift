@@ -43,9 +43,13 @@ public enum AtomicFile {
     }
 
     /// The process that made a temporary, if `name` is one of ours.
-    static func writerPID(ofTemporary name: String) -> pid_t? {
+    /// `legacy`: also the `.NAME.tmp-PID[.EXT]` names of versions before random names; only
+    /// asked for in Stockwerk's own folders, where no user file can look like one.
+    static func writerPID(ofTemporary name: String, legacy: Bool = false) -> pid_t? {
         guard name.hasPrefix("."), let range = name.range(of: marker, options: .backwards) else { return nil }
         let rest = name[range.upperBound...]
+        let digits = rest.prefix { $0 != "." }
+        if legacy, !digits.isEmpty, digits.allSatisfy(\.isNumber), let pid = pid_t(digits), pid > 0 { return pid }
         let parts = rest.split(separator: "-", maxSplits: 1)
         guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0, parts[1].first?.isHexDigit == true else { return nil }
         return pid
@@ -143,11 +147,11 @@ public enum AtomicFile {
     /// Removes the temporaries that killed processes left in `folder` (not recursive). A
     /// temporary of a process still running (another Stockwerk at work) is left alone.
     @discardableResult
-    public static func removeLeftovers(in folder: String) -> Int {
+    public static func removeLeftovers(in folder: String, includingLegacy: Bool = false) -> Int {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
         var removed = 0
         for name in names {
-            guard let pid = writerPID(ofTemporary: name), pid != getpid(), !isRunning(pid) else { continue }
+            guard let pid = writerPID(ofTemporary: name, legacy: includingLegacy), pid != getpid(), !isRunning(pid) else { continue }
             var info = stat()
             let path = folder + "/" + name
             guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG || info.st_mode & S_IFMT == S_IFLNK else { continue }

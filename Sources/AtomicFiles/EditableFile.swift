@@ -22,11 +22,10 @@ public struct EditableFile: Sendable {
     }
 
     public init(_ given: String) throws {
-        guard let resolved = realpath(given, nil) else {
+        guard let resolved = FilePath.real(given) else {
             throw Refused(path: given, reason: String(cString: strerror(errno)), hint: "check the path")
         }
-        path = String(cString: resolved)
-        free(resolved)
+        path = resolved
         var info = stat()
         guard stat(path, &info) == 0 else { throw Refused(path: given, reason: String(cString: strerror(errno)), hint: "check the path") }
         status = info

@@ -23,19 +23,49 @@ public enum RegularFile {
 }
 
 extension RegularFile {
-    /// A file's bytes, or nil when it is missing, unreadable or not a regular file (a FIFO or
-    /// device would block or never end). Opened non-blocking, checked on the open descriptor.
-    public static func contents(atPath path: String) -> Data? {
+    public struct OpenFailure: Error, Sendable { public let reason: String }
+
+    /// Opens a regular file for reading: non-blocking, so a FIFO cannot stall the open, and checked
+    /// on the open descriptor. The descriptor and its status, or why the file cannot be read.
+    public static func openForReading(_ path: String) -> Result<(fd: Int32, status: stat), OpenFailure> {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return .failure(OpenFailure(reason: String(cString: strerror(errno)))) }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { close(fd); return nil }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        guard fstat(fd, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            return .failure(OpenFailure(reason: reason))
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { close(fd); return .failure(OpenFailure(reason: "not a regular file")) }
+        return .success((fd, info))
+    }
+
+    /// A file's bytes, or nil when it is missing, unreadable or not a regular file (a FIFO or
+    /// device would block or never end).
+    public static func contents(atPath path: String) -> Data? {
+        guard case .success(let opened) = openForReading(path) else { return nil }
+        let handle = FileHandle(fileDescriptor: opened.fd, closeOnDealloc: true)
         return try? handle.readToEnd() ?? Data()
     }
 
     /// A regular file's text (UTF-8), or nil.
     public static func text(atPath path: String) -> String? {
         contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }
+    }
+}
+
+/// Path facts read without following (or by resolving) links.
+public enum FilePath {
+    /// The path with every link and `..` resolved, or nil when it does not exist.
+    public static func real(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Whether `path` itself is a symbolic link (not followed).
+    public static func isSymbolicLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
     }
 }

@@ -33,3 +33,9 @@ int sw_copy_range(int in, off_t offset, int out, size_t length) {
 }
 
 int sw_start_writeback(int fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0 ? 0 : errno; }
+
+#include <sys/vfs.h>
+long sw_filesystem_type(const char* path) {
+    struct statfs info;
+    return statfs(path, &info) == 0 ? (long)info.f_type : -1;
+}

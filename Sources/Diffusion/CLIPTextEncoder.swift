@@ -72,8 +72,6 @@ public final class CLIPTextEncoder: @unchecked Sendable {
 
     /// Builds the model from a source of named tensors of the given shapes.
     init(config: CLIPTextConfig, tensor w: (String, [Int]) throws -> Tensor) throws {
-        // Configs inferred from a checkpoint's shapes come here without passing the decoder's check.
-        if let problem = config.problem { throw DiffusionError.modelFiles(path: "text encoder config", reason: problem) }
         self.config = config
         let h = config.hiddenSize, i = config.intermediateSize
         tokenEmbedding = try w("embeddings.token_embedding.weight", [config.vocabSize, h])

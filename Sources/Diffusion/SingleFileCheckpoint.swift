@@ -38,6 +38,8 @@ public struct SingleFileCheckpoint: Sendable {
         } else {
             throw fail("no cond_stage_model.* tensors: the checkpoint has no text encoder")
         }
+        // Decoded configs are checked by their decoders; this one is built from sizes directly.
+        if let problem = textEncoder.problem { throw fail("its text encoder's tensors describe no working model: \(problem)") }
         unet = try Self.unetConfig(unetShapes, family: family, fail: fail)
         vae = try Self.vaeConfig(vaeShapes, fail: fail)
     }
@@ -63,8 +65,11 @@ public struct SingleFileCheckpoint: Sendable {
         return out
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ object: [String: Any]) throws -> T {
-        try JSONDecoder().decode(type, from: JSONSerialization.data(withJSONObject: object))
+    /// A config from sizes read off the tensors; one the config checks refuse is this file's error.
+    private static func decode<T: Decodable>(_ type: T.Type, fail: (String) -> DiffusionError, _ object: [String: Any]) throws -> T {
+        do { return try JSONDecoder().decode(type, from: JSONSerialization.data(withJSONObject: object)) } catch {
+            throw fail("its tensors describe no working \(type): \(error)")
+        }
     }
 
     /// The shape of a tensor the inference reads sizes from: `rank` dimensions, none of them zero.
@@ -141,7 +146,7 @@ public struct SingleFileCheckpoint: Sendable {
         }
         let context = try matrix(shapes, "middle_block.1.transformer_blocks.0.attn2.to_k.weight", rank: 2, fail: fail)
         let heads: [Int] = family == .sd2 ? channels.map { max(1, $0 / 64) } : channels.map { _ in 8 }
-        return try decode(UNetConfig.self, [
+        return try decode(UNetConfig.self, fail: fail, [
             "block_out_channels": channels, "layers_per_block": layers, "attention_head_dim": heads,
             "down_block_types": attention.map { $0 ? "CrossAttnDownBlock2D" : "DownBlock2D" },
             "up_block_types": attention.reversed().map { $0 ? "CrossAttnUpBlock2D" : "UpBlock2D" },
@@ -158,7 +163,7 @@ public struct SingleFileCheckpoint: Sendable {
         let convIn = try matrix(shapes, "encoder.conv_in.weight", rank: 4, fail: fail)
         let convOut = try matrix(shapes, "decoder.conv_out.weight", rank: 4, fail: fail)
         let postQuant = try matrix(shapes, "post_quant_conv.weight", rank: 4, fail: fail)
-        return try decode(VAEConfig.self, [
+        return try decode(VAEConfig.self, fail: fail, [
             "block_out_channels": try (0..<levels).map { try matrix(shapes, "encoder.down.\($0).block.0.conv1.weight", rank: 4, fail: fail)[0] },
             "layers_per_block": count(shapes, "encoder.down.0.block.", ".conv1.weight"), "latent_channels": postQuant[0],
             "in_channels": convIn[1], "out_channels": convOut[0], "mid_block_add_attention": shapes["encoder.mid.attn_1.q.weight"] != nil,

@@ -10,12 +10,14 @@ import Glibc
 public enum ImageIntegrity {
     /// Why the file is not whole, or nil when it is (or the format has no end to check).
     public static func damage(of path: String, format: ImageInfo.Format) -> String? {
+        if format == .jpeg {
+            // Mapped, not read: the walk touches the header's pages and the tail's, not the scan data.
+            guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
+            return jpegDamage(data)
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         switch format {
-        case .jpeg:
-            guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
-            return jpegDamage(data)
         case .png:
             let size = (try? handle.seekToEnd()) ?? 0
             try? handle.seek(toOffset: size > 4096 ? size - 4096 : 0)
@@ -26,7 +28,7 @@ public enum ImageIntegrity {
             let declared = UInt64(head[4]) | UInt64(head[5]) << 8 | UInt64(head[6]) << 16 | UInt64(head[7]) << 24
             let size = (try? handle.seekToEnd()) ?? 0
             return size < declared + 8 ? "it holds \(size) of the \(declared + 8) bytes its header declares (the file was cut off)" : nil
-        case .tiff, .other:
+        case .jpeg, .tiff, .other:
             return nil
         }
     }

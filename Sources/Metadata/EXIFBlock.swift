@@ -40,8 +40,8 @@ public enum EXIFBlock {
         // Agencies read EXIF ColorSpace; "Uncalibrated" (libvips' default) next to an sRGB profile misleads them.
         if sRGBProfile { sw_exif_set_short(exif, EXIF_IFD_EXIF, EXIF_TAG_COLOR_SPACE, 1) }
         if let dpi = options.resolution {
-            sw_exif_set_rational(exif, EXIF_IFD_0, EXIF_TAG_X_RESOLUTION, UInt32(dpi), 1)
-            sw_exif_set_rational(exif, EXIF_IFD_0, EXIF_TAG_Y_RESOLUTION, UInt32(dpi), 1)
+            sw_exif_set_rational(exif, EXIF_IFD_0, EXIF_TAG_X_RESOLUTION, UInt32(clamping: dpi), 1)
+            sw_exif_set_rational(exif, EXIF_IFD_0, EXIF_TAG_Y_RESOLUTION, UInt32(clamping: dpi), 1)
             sw_exif_set_short(exif, EXIF_IFD_0, EXIF_TAG_RESOLUTION_UNIT, 2)  // inches
         }
         var dropped: [String] = []

@@ -83,11 +83,11 @@ public struct JPEGFile: Sendable {
     /// Reads only as much of the file as its segments take (the image data is not read), for
     /// rewriting the header and copying the rest. Returns the parsed header, the open file and its size.
     public static func header(of path: String) throws -> (jpeg: JPEGFile, fd: Int32, size: Int) {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)  // a FIFO must not block the open
-        guard fd >= 0 else { throw MetadataError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { close(fd); throw MetadataError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
-        guard info.st_mode & S_IFMT == S_IFREG else { close(fd); throw MetadataError.cannotRead(path: path, reason: "not a regular file") }
+        let (fd, info): (Int32, stat)
+        switch RegularFile.openForReading(path) {
+        case .success(let opened): (fd, info) = opened
+        case .failure(let failure): throw MetadataError.cannotRead(path: path, reason: failure.reason)
+        }
         let size = Int(info.st_size)
         var want = min(size, 256 * 1024)
         while true {

@@ -6,10 +6,10 @@ public enum TerminalText {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
-            switch scalar.properties.generalCategory {
-            case .control, .format where scalar.value == 0x202E || scalar.value == 0x202D:  // and bidi overrides that reorder a line
+            // Control characters, and the bidi controls that reorder a line ("Trojan Source").
+            if scalar.properties.generalCategory == .control || scalar.properties.isBidiControl {
                 result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-            default:
+            } else {
                 result.unicodeScalars.append(scalar)
             }
         }

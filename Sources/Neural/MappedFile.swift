@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -11,13 +12,12 @@ final class MappedFile: @unchecked Sendable {
 
     init(path: String) throws {
         self.path = path
-        // Non-blocking, so a FIFO named like a model cannot stall the open; only regular files pass below.
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw NeuralError.cannotOpen(file: path, reason: String(cString: strerror(errno))) }
+        let (fd, info): (Int32, stat)
+        switch RegularFile.openForReading(path) {
+        case .success(let opened): (fd, info) = opened
+        case .failure(let failure): throw NeuralError.cannotOpen(file: path, reason: failure.reason)
+        }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw NeuralError.cannotOpen(file: path, reason: String(cString: strerror(errno))) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw NeuralError.cannotOpen(file: path, reason: "not a regular file") }
         size = Int(info.st_size)
         if size == 0 { base = nil; return }
         let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)

@@ -1,18 +1,29 @@
 import AtomicFiles
 import Foundation
+import Imaging
 
 /// The files a command rewrites in place (`tag`, `keyword --write`), checked before any is changed:
 /// each is resolved to the file it names (symlinks followed), named once however often it is
-/// given, and refused when it is read-only, hard-linked or not a regular file. Temporaries that a
-/// killed earlier run left in their folders are removed first.
+/// given, and refused when it is read-only, hard-linked, not a regular file, not a JPEG or damaged.
+/// Temporaries that a killed earlier run left in their folders are removed first.
 enum EditTargets {
-    static func resolve(_ given: [String]) throws -> [(given: String, path: String)] {
+    struct Target {
+        var given: String
+        var path: String
+        var info: ImageInfo
+    }
+
+    /// `command`: how the refusal names what writes (`tag`, `keyword --write`).
+    static func resolve(_ given: [String], command: String) throws -> [Target] {
         var seen = Set<FileIdentity>()
-        var targets: [(given: String, path: String)] = []
+        var targets: [Target] = []
         for file in given {
             let editable = try EditableFile(file)
             guard seen.insert(editable.identity).inserted else { continue }
-            targets.append((file, editable.path))
+            let info = try FileFailure.naming(file) { try ImageInfo.read(editable.path) }
+            guard info.format == .jpeg else { throw BadOption("\(file) is \(info.format.rawValue.uppercased()), not a JPEG; `\(command)` writes JPEG files") }
+            if let damage = info.damage { throw BadOption("\(file) is damaged: \(damage); work on a whole copy") }
+            targets.append(Target(given: file, path: editable.path, info: info))
         }
         for folder in Set(targets.map { URL(fileURLWithPath: $0.path).deletingLastPathComponent().path }) {
             AtomicFile.removeLeftovers(in: folder)

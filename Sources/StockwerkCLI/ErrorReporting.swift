@@ -35,11 +35,13 @@ enum ErrorReporting {
         case let error as OutputFolder.Refused: (text, code) = (error.description, 2)
         case let error as ModelLookupError: (text, code) = (error.description, 2)
         case let error as EditableFile.Refused: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
-        case let error as AtomicFile.WriteError: (text, code) = ("error: \(error)\nhint: check the folder's permissions and free space; nothing was changed", 2)
+        case let error as AtomicFile.WriteError: (text, code) = ("error: \(error)\nhint: check the folder's permissions and free space", 2)
         case let error as StageFailure: (text, code) = (error.description, 3)
         case let error as CatalogError:
             // A catalog that cannot be opened or is damaged is bad input; one failing mid-run is ours.
-            if case .failed = error { (text, code) = ("error: \(error)\nhint: \(error.hint)", 3) } else { (text, code) = ("error: \(error)\nhint: \(error.hint)", 2) }
+            let ours: Bool
+            if case .failed = error { ours = true } else { ours = false }
+            (text, code) = ("error: \(error)\nhint: \(error.hint)", ours ? 3 : 2)
         default: (text, code) = ("error: \(error)\nhint: this is a bug in Stockwerk; please report it with the command you ran", 3)
         }
         return (text, code)

@@ -35,12 +35,8 @@ struct KeywordCommand: ParsableCommand {
         }
         do {
             guard (1...200).contains(max) else { throw BadOption("--max \(max) is not between 1 and 200") }
-            let targets = write ? try EditTargets.resolve(files) : files.map { ($0, $0) }
-            if write {
-                for target in targets where try FileFailure.naming(target.0) { try ImageInfo.read(target.path) }.format != .jpeg {
-                    throw BadOption("\(target.given) is not a JPEG; --write writes JPEG files")
-                }
-            }
+            // Files to rewrite are checked (and resolved) before any work; others are only read.
+            let targets = write ? try EditTargets.resolve(files, command: "keyword --write").map { ($0.given, $0.path) } : files.map { ($0, $0) }
             let keyworder = try FileDescriber.keyworder(presetsFolder: folder)
             var outputs: [Output] = []
             var changes: [(metadata: StockMetadata, source: String, destination: String)] = []

@@ -61,17 +61,9 @@ struct TagCommand: ParsableCommand {
             if ai { edit.digitalSourceType = .trainedAlgorithmicMedia }
             if aiEdited { edit.digitalSourceType = .compositeWithTrainedAlgorithmicMedia }
             // Check every file before changing any.
-            let targets = try EditTargets.resolve(files)
-            let infos = try targets.map { target in
-                let info = try FileFailure.naming(target.given) { try ImageInfo.read(target.path) }
-                if let damage = info.damage { throw BadOption("\(target.given) is damaged: \(damage); tag a whole copy") }
-                guard info.format == .jpeg else { throw BadOption("\(target.given) is \(info.format.rawValue.uppercased()); `tag` writes JPEG files") }
-                return info
-            }
-            // One batch: every file is written in full before any replaces its original.
-            // A file with AI evidence keeps (or gets) its AI label: the same decision as `run` and `check`.
-            let changes = try zip(targets, infos).map { target, info in
-                let file = target.path
+            let targets = try EditTargets.resolve(files, command: "tag")
+            let changes = try targets.map { target in
+                let (file, info) = (target.path, target.info)
                 let (embedded, provenance) = try FileFailure.naming(target.given) { try readEmbedded(of: file, info: info) }
                 let existing = embedded.reconciled
                 let labelled = existing.labelled(from: provenance)

@@ -15,8 +15,9 @@ public enum FileDescriber {
     /// Lists in presets/banned/ whose terms never become keywords or title words.
     static let excludedLists = ["brands", "artists", "people", "ai-wording", "camera-terms"]
 
-    public static func keyworder(presetsFolder: String) throws -> Keyworder {
-        var terms: [String] = []
+    /// `excluding`: more terms that never become keywords, titles or descriptions (a workflow's stop list).
+    public static func keyworder(presetsFolder: String, excluding extra: [String] = []) throws -> Keyworder {
+        var terms = extra
         for list in excludedLists {
             if let text = RegularFile.text(atPath: presetsFolder + "/banned/\(list).txt") { terms += TermList(text: text).terms }
         }

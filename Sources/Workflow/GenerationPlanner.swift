@@ -51,9 +51,8 @@ extension Planner {
             model = try ModelLocator.resolve(source.model, baseFolder: baseFolder, presetsFolder: presetsFolder,
                                              modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
             try ModelFiles.refusePickle(model.path)
-            modelHash = try ModelLocator.modelHash(model.path, remember: rememberHashes)
-            modelIdentity = try ModelLocator.componentsHash(model.path, configFolder: model.options.configFolder, clipMerges: model.options.clipMerges,
-                                                            remember: rememberHashes)
+            (modelHash, modelIdentity) = try ModelLocator.hashes(model.path, configFolder: model.options.configFolder, clipMerges: model.options.clipMerges,
+                                                                 remember: rememberHashes)
         } catch let error as ModelLookupError {
             issue(error.message, source.modelLocation, hint: error.hint)
             return []
@@ -98,8 +97,8 @@ extension Planner {
             let reference = refine.model ?? WorkflowSpec.RefineSettings.defaultUpscalerModel
             do {
                 let path = try ModelLocator.resolveUpscaler(reference, baseFolder: baseFolder, modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
-                upscaler = (URL(fileURLWithPath: path).lastPathComponent, path, try ModelLocator.modelHash(path, remember: rememberHashes),
-                            try ModelLocator.componentsHash(path, remember: rememberHashes))
+                let (hash, identity) = try ModelLocator.hashes(path, remember: rememberHashes)
+                upscaler = (URL(fileURLWithPath: path).lastPathComponent, path, hash, identity)
             } catch let error as ModelLookupError {
                 issue(error.message, refine.modelLocation ?? refine.location, hint: error.hint)
                 return []

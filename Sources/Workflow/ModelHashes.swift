@@ -8,20 +8,27 @@ extension ModelLocator {
     /// AUTOMATIC1111's "AutoV2" model hash (first 10 hex digits of the SHA-256): of the file for a
     /// single-file checkpoint, of the UNet weights for a diffusers folder. It is what images record
     /// and what A1111 shows; it does not cover the VAE or text encoder, so it is not a job's identity
-    /// (`componentsHash` is). `remember: false` (a dry run) reads the cache but never writes it.
+    /// (`identity` is). `remember: false` (a dry run) reads the cache but never writes it.
     public static func modelHash(_ path: String, remember: Bool = true) throws -> String {
-        let file = isFolder(path) ? try ModelFiles.weights(in: path + "/unet", stem: "diffusion_pytorch_model") : path
         var cache = HashCache()
         defer { if remember { cache.save() } }
-        return String(try cache.sha256(of: file).prefix(10))
+        return try autoV2(path, cache: &cache)
     }
 
-    /// Everything a model's output depends on: every weight, config and tokenizer file of a diffusers
-    /// folder (UNet, VAE, text encoder, tokenizer, scheduler), or a single file and the config folder
-    /// it is read with. Part of a generated job's identity, so swapping the VAE makes new images.
-    public static func componentsHash(_ path: String, configFolder: String? = nil, clipMerges: String? = nil, remember: Bool = true) throws -> String {
+    private static func autoV2(_ path: String, cache: inout HashCache) throws -> String {
+        let unet = isFolder(path) ? try ModelFiles.weights(in: path + "/unet", stem: "diffusion_pytorch_model") : path
+        return String(try cache.sha256(of: unet).prefix(10))
+    }
+
+    /// The AutoV2 hash and the identity of everything the model's output depends on: every file the
+    /// engine reads of a diffusers folder (UNet, VAE, text encoder, tokenizer, scheduler), or a single
+    /// file with the config folder and merges it is read with. The identity is part of a generated
+    /// job's, so swapping the VAE makes new images. One cache serves both, so no file is hashed twice.
+    public static func hashes(_ path: String, configFolder: String? = nil, clipMerges: String? = nil,
+                              remember: Bool = true) throws -> (autoV2: String, identity: String) {
         var cache = HashCache()
         defer { if remember { cache.save() } }
+        let autoV2 = try autoV2(path, cache: &cache)
         var parts: [String] = []
         for (root, label) in [(path, "model"), (configFolder, "config"), (clipMerges, "merges")] {
             guard let root else { continue }
@@ -31,22 +38,23 @@ extension ModelLocator {
                 parts.append("\(label):\(relative):\(try cache.sha256(of: file))")
             }
         }
-        return Hashing.of(["components-v1"] + parts)
+        return (autoV2, Hashing.of(["components-v1"] + parts))
     }
 
-    /// The files of a diffusers folder that the engine reads (weights, configs, tokenizer), relative
-    /// and sorted. Pickled `.bin`/`.ckpt` files are never read, so they do not count.
+    /// The files of a diffusers folder that the engine reads, relative and sorted: model_index.json,
+    /// each component's configs and the weights file the loader picks, and the tokenizer's files.
+    /// A safety checker, pickled `.bin` files or a weights variant the loader does not open do not count.
     static func componentFiles(in folder: String) -> [String] {
-        let read: Set<String> = ["safetensors", "json", "txt", "gz"]
-        guard let walker = FileManager.default.enumerator(atPath: folder) else { return [] }
-        var files: [String] = []
-        while let relative = walker.nextObject() as? String {
-            let name = URL(fileURLWithPath: relative).lastPathComponent
-            guard !name.hasPrefix("."), read.contains(URL(fileURLWithPath: name).pathExtension.lowercased()),
-                  relative.split(separator: "/").count <= 3, RegularFile.isRegular(folder + "/" + relative) else { continue }
-            files.append(relative)
+        let weights = ["unet": "diffusion_pytorch_model", "vae": "diffusion_pytorch_model", "text_encoder": "model"]
+        var files = ["model_index.json"]
+        for component in ["unet", "vae", "text_encoder", "tokenizer", "scheduler"] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/" + component)) ?? []
+            files += names.filter { name in [".json", ".txt", ".gz"].contains { name.hasSuffix($0) } }.map { component + "/" + $0 }
+            if let stem = weights[component], let path = try? ModelFiles.weights(in: folder + "/" + component, stem: stem) {
+                files.append(component + "/" + URL(fileURLWithPath: path).lastPathComponent)
+            }
         }
-        return files.sorted()
+        return files.filter { RegularFile.isRegular(folder + "/" + $0) }.sorted()
     }
 
     static func isFolder(_ path: String) -> Bool {

@@ -28,9 +28,9 @@ public enum OutputFolder {
     }
 
     public static func state(of folder: String) -> State {
-        let real = realPath(folder) ?? URL(fileURLWithPath: folder).standardizedFileURL.path
+        let real = FilePath.real(folder) ?? URL(fileURLWithPath: folder).standardizedFileURL.path
         if real == "/" { return .forbidden(reason: "is the root of the file system") }
-        if let home = ProcessInfo.processInfo.environment["HOME"], let realHome = realPath(home), real == realHome {
+        if let home = ProcessInfo.processInfo.environment["HOME"], let realHome = FilePath.real(home), real == realHome {
             return .forbidden(reason: "is the home folder")
         }
         var info = stat()
@@ -101,24 +101,25 @@ public enum OutputFolder {
                            "images", "packages", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "report.json", "contact-sheet.html"]
 
     static func refuseLinks(in folder: String) throws {
-        for relative in ownPaths {
-            var info = stat()
-            guard lstat(folder + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { continue }
+        for relative in ownPaths where FilePath.isSymbolicLink(folder + "/" + relative) {
             throw Refused(folder: folder, reason: "\(relative) in it is a symbolic link, and Stockwerk does not follow links inside its output folder",
                           hint: "remove the link (rm \(folder)/\(relative)); the next run makes a real \(relative)")
         }
     }
 
-    /// Whether `path` lies inside `folder` (both resolved, so links cannot hide it).
-    public static func contains(_ folder: String, _ path: String) -> Bool {
-        let base = realPath(folder) ?? URL(fileURLWithPath: folder).standardizedFileURL.path
-        let target = realPath(path) ?? URL(fileURLWithPath: path).standardizedFileURL.path
-        return target == base || target.hasPrefix(base.hasSuffix("/") ? base : base + "/")
-    }
+    /// Decides whether paths lie inside one folder; the folder is resolved once (links and `..`),
+    /// each path when asked, so a link cannot hide where a file really is.
+    public struct Inside: Sendable {
+        let base: String
 
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        public init(_ folder: String) {
+            let real = FilePath.real(folder) ?? URL(fileURLWithPath: folder).standardizedFileURL.path
+            base = real.hasSuffix("/") ? real : real + "/"
+        }
+
+        public func contains(_ path: String) -> Bool {
+            let target = FilePath.real(path) ?? URL(fileURLWithPath: path).standardizedFileURL.path
+            return target + "/" == base || target.hasPrefix(base)
+        }
     }
 }

@@ -26,7 +26,7 @@ public enum Packaging {
         PackageBuilder.removeLeftovers(in: packagesFolder)
         let catalog = try Catalog(path: output + "/catalog.sqlite")
         let runID = try catalog.beginRun(workflowPath: "stockwerk package " + agencies.joined(separator: " "), workflowHash: "")
-        let files = names.filter { $0.lowercased().hasSuffix(".jpg") && !AtomicFile.isTemporary($0) }.sorted()
+        let files = names.filter { $0.lowercased().hasSuffix(".jpg") && !$0.hasPrefix(".") }.sorted()  // dot files are temporaries
         // A file that cannot be read is refused by every agency, with its reason; the rest are packaged.
         let subjects: [Result<CheckSubject, Error>] = files.map { name in Result { try CheckSubject.read(imagesFolder + "/" + name) } }
         var hashes: [String: UInt64] = [:]

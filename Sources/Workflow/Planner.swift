@@ -90,6 +90,7 @@ public enum Planner {
         var jobs: [Job] = []
         var unreadable: [UnreadableSource] = []
         var importLocations: [String: WorkflowSpec.Location] = [:]
+        let output = OutputFolder.Inside(spec.output)
         var usedNames = Set<String>()
         var seenSources = Set<String>()
         for source in spec.imports {
@@ -98,7 +99,7 @@ public enum Planner {
                 for path in FileGlob.expand(pattern) where imageExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased()) {
                     // The output folder is Stockwerk's: what is in it is never imported (no source
                     // overwritten by its own output, no outputs imported again by `**`).
-                    if OutputFolder.contains(spec.output, path) { insideOutput += 1; continue }
+                    if output.contains(path) { insideOutput += 1; continue }
                     matched += 1
                     guard seenSources.insert(path).inserted else { continue }
                     if let problem = RegularFile.check(path) {
@@ -159,7 +160,7 @@ public enum Planner {
         let sidecar = source.readSidecars ? Sidecar.find(for: path, issues: &issues) : nil
 
         // Provenance is read whatever `embedded_metadata` says: evidence is not a field to opt out of.
-        let subject = try CheckSubject.read(path, declared: declaration(sidecar: sidecar, source: source))
+        let subject = try CheckSubject.read(path, info: info, declared: declaration(sidecar: sidecar, source: source))
         let embedded = source.readEmbeddedMetadata ? subject.metadata : StockMetadata()
         let aiReason = subject.ai.reason
         var notes = subject.provenance.warnings.map { "provenance: \($0)" }

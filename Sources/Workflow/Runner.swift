@@ -52,7 +52,7 @@ public final class Runner {
         // One run per output folder at a time; the lock goes with the process, even on kill -9.
         let lock = try OutputLock(folder: output + "/.stockwerk")
         defer { lock.release() }
-        for folder in [output, finishFolder, generateFolder, refineFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder) }
+        for folder in [output, finishFolder, generateFolder, refineFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder, includingLegacy: true) }
         PackageBuilder.removeLeftovers(in: packagesFolder)
 
         let catalog = try Catalog(path: catalogPath)

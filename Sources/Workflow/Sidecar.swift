@@ -23,7 +23,7 @@ public struct Sidecar: Sendable, Equatable {
     /// Finds and reads the sidecar of `image`, or nil when there is none.
     static func find(for image: String, issues: inout [WorkflowIssue]) -> Sidecar? {
         let base = URL(fileURLWithPath: image).deletingPathExtension().path
-        for ext in ["yaml", "yml", "json", "txt"] where isLink(base + "." + ext) {
+        for ext in ["yaml", "yml", "json", "txt"] where FilePath.isSymbolicLink(base + "." + ext) {
             // A sidecar is the user's own text next to the photo: a link could make a run read and
             // echo any file on the machine, so links are not followed.
             issues.append(WorkflowIssue("the sidecar \(base).\(ext) is a symbolic link, and Stockwerk reads sidecars only as plain files",
@@ -38,11 +38,6 @@ public struct Sidecar: Sendable, Equatable {
             return prompt.isEmpty ? nil : Sidecar(path: base + ".txt", prompt: prompt)
         }
         return nil
-    }
-
-    static func isLink(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
     }
 
     static func read(structured path: String, issues: inout [WorkflowIssue]) -> Sidecar? {

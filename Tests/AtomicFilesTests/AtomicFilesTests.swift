@@ -1,15 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import AtomicFiles
 
 /// Temporaries that cannot be planted, leftovers removed only when their writer is gone, and
 /// batches that change every file or none.
 @Suite struct AtomicFilesTests {
-    func folder() throws -> String {
-        let path = NSTemporaryDirectory() + "stockwerk-atomic-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    func folder() throws -> String { try TestSupport.temporaryFolder("atomic") }
 
     @Test func temporariesAreFreshAndRecognised() throws {
         let dir = try folder()

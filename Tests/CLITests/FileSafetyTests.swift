@@ -1,3 +1,4 @@
+import CSV
 import Foundation
 import TestSupport
 import Testing
@@ -7,7 +8,7 @@ import Testing
 /// outside the output folder, and every bad input is exit 2 (or one file's rejection) with its name.
 @Suite struct FileSafetyTests {
     let binary = TestSupport.stockwerkBinary
-    static let sample = TestSupport.repositoryRoot + "/Workflows/samples/rocket.jpg"
+    static let sample = TestSupport.sampleJPEG
 
     /// A folder with a workflow file and `photos` copies of the sample in `photosFolder`.
     func sandbox(_ label: String, workflow: String, photos: [String] = ["rocket.jpg"], in photosFolder: String = "photos") throws -> String {
@@ -127,8 +128,9 @@ import Testing
         for csv in csvs {
             let text = try String(contentsOfFile: folder + "/out/packages/" + csv, encoding: .utf8)
             #expect(!text.unicodeScalars.contains { $0.properties.generalCategory == .control && $0 != "\n" }, "\(csv) has control characters")
-            for line in text.split(separator: "\n").dropFirst() {
-                for cell in Self.cells(String(line), separator: csv.contains("freepik") ? ";" : ",") {
+            let reader = try CSVReader(string: text, hasHeaderRow: true, delimiter: csv.contains("freepik") ? ";" : ",")
+            while let row = reader.next() {
+                for cell in row {
                     let first = cell.drop { $0 == " " }.first
                     #expect(first.map { !"=+-@".contains($0) } ?? true, "\(csv): cell \(cell) starts a formula")
                 }
@@ -140,23 +142,6 @@ import Testing
     }
 
     static let allAgencies = "adobe-stock, shutterstock, getty-images, alamy, dreamstime, 123rf, depositphotos, freepik, pond5, vecteezy"
-
-    /// The cells of one CSV line (RFC 4180 quoting).
-    static func cells(_ line: String, separator: Character) -> [String] {
-        var cells: [String] = [], cell = "", quoted = false
-        var characters = line.makeIterator()
-        var pending: Character? = nil
-        while let c = pending ?? characters.next() {
-            pending = nil
-            if quoted {
-                if c == "\"" {
-                    if let next = characters.next() { if next == "\"" { cell.append("\"") } else { quoted = false; pending = next } } else { quoted = false }
-                } else { cell.append(c) }
-            } else if c == "\"" { quoted = true } else if c == separator { cells.append(cell); cell = "" } else { cell.append(c) }
-        }
-        cells.append(cell)
-        return cells
-    }
 
     // 7 and 9. A damaged file is that file's rejection, named; the batch goes on.
     @Test func damagedFilesAreRejectedByNameAndTheBatchGoesOn() throws {

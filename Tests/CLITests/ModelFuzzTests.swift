@@ -1,4 +1,5 @@
 import Foundation
+import Neural
 import TestSupport
 import Testing
 
@@ -16,11 +17,11 @@ import Testing
         return folder
     }
 
-    /// Runs a tiny generation; the exit status must be 0 or 2, and 2 must say what and how.
-    func expectNoTrap(_ arguments: [String], _ label: String) throws {
+    /// Runs a tiny generation; the exit status must be 0 or 2 (only 2 with `refused`), and 2 must say what and how.
+    func expectNoTrap(_ arguments: [String], _ label: String, refused: Bool = false) throws {
         let output = try TestSupport.temporaryFolder("fuzz-out") + "/o.png"
         let result = try TestSupport.run(binary, ["generate", "--prompt", "a cat", "--steps", "2", "--size", "16x16", "--output", output, "--quiet"] + arguments)
-        #expect(result.status == 0 || result.status == 2, "\(label): exit \(result.status)\n\(result.stderr.suffix(800))")
+        #expect(result.status == 2 || (!refused && result.status == 0), "\(label): exit \(result.status)\n\(result.stderr.suffix(800))")
         if result.status == 2 { #expect(result.stderr.contains("error:") && result.stderr.contains("hint:"), "\(label): \(result.stderr)") }
     }
 
@@ -28,39 +29,41 @@ import Testing
         let files = ["unet/config.json", "vae/config.json", "text_encoder/config.json", "scheduler/scheduler_config.json"]
         let values: [Any] = [0, 1, -1, 5, 3, 1_000_000_000, 2.5, "x", [Int](), NSNull()]
         var generator = SeededGenerator(seed: 17)
-        var cases: [(String, String, Any)] = []
-        // The values the issue saw trap, then seeded random ones over every key.
-        cases += [("scheduler/scheduler_config.json", "num_train_timesteps", 0), ("scheduler/scheduler_config.json", "num_train_timesteps", 1),
+        var cases: [(String, String, Any, refused: Bool)] = []
+        // The values the issue saw trap (each must be refused), then seeded random ones over every key.
+        let known: [(String, String, Any)] = [("scheduler/scheduler_config.json", "num_train_timesteps", 0), ("scheduler/scheduler_config.json", "num_train_timesteps", 1),
                   ("unet/config.json", "attention_head_dim", 0), ("unet/config.json", "attention_head_dim", 5),
                   ("unet/config.json", "norm_num_groups", 0), ("vae/config.json", "norm_num_groups", 0), ("vae/config.json", "norm_num_groups", 5),
                   ("scheduler/scheduler_config.json", "beta_end", 1.5), ("scheduler/scheduler_config.json", "beta_start", 0.5),
                   ("text_encoder/config.json", "num_attention_heads", 0), ("text_encoder/config.json", "num_attention_heads", 5),
                   ("unet/config.json", "block_out_channels", [32]), ("vae/config.json", "block_out_channels", [Int]())]
+        cases += known.map { ($0.0, $0.1, $0.2, refused: true) }
         for _ in 0..<40 {
             let file = files.randomElement(using: &generator)!
             let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.tinyModel + "/" + file))) as! [String: Any]
             let key = object.keys.sorted().randomElement(using: &generator)!
-            cases.append((file, key, values.randomElement(using: &generator)!))
+            cases.append((file, key, values.randomElement(using: &generator)!, refused: false))
         }
         let model = try copyOfModel()
-        for (file, key, value) in cases {
+        for (file, key, value, refused) in cases {
             let path = model + "/" + file
             let original = try Data(contentsOf: URL(fileURLWithPath: path))
             var object = try JSONSerialization.jsonObject(with: original) as! [String: Any]
             object[key] = value
             try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
-            try expectNoTrap(["--model", model], "\(file) \(key) = \(value)")
+            try expectNoTrap(["--model", model], "\(file) \(key) = \(value)", refused: refused)
             try original.write(to: URL(fileURLWithPath: path))
         }
     }
 
     @Test func tensorsOfTheWrongRankGiveErrorsNotTraps() throws {
         // A single file: the configs are inferred from its tensors' shapes.
-        let file = try SafeTensorsBytes(contentsOf: Self.tinySingleFile)
+        let file = try TensorFile(contentsOf: Self.tinySingleFile)
         var generator = SeededGenerator(seed: 23)
         let inferredFrom = ["first_stage_model.post_quant_conv.weight", "model.diffusion_model.out.2.weight", "model.diffusion_model.input_blocks.0.0.weight",
                             "first_stage_model.encoder.conv_in.weight", "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight"]
-        let keys = inferredFrom.filter { file.tensors[$0] != nil } + (0..<24).map { _ in file.tensors.keys.sorted().randomElement(using: &generator)! }
+        for key in inferredFrom { #expect(file.names.contains(key), "the fixture has \(key)") }
+        let keys = inferredFrom + (0..<24).map { _ in file.names.randomElement(using: &generator)! }
         let folder = try TestSupport.temporaryFolder("fuzz-single")
         for (index, key) in keys.enumerated() {
             for rank in [0, 1] {
@@ -73,19 +76,20 @@ import Testing
         let model = try copyOfModel()
         for component in ["unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors"] {
             let path = model + "/" + component
-            let original = try SafeTensorsBytes(contentsOf: path)
-            for key in (0..<6).map({ _ in original.tensors.keys.sorted().randomElement(using: &generator)! }) {
+            let original = try TensorFile(contentsOf: path)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            for key in (0..<6).map({ _ in original.names.randomElement(using: &generator)! }) {
                 try original.reshaping(key, toRank: 0).write(to: URL(fileURLWithPath: path))
                 try expectNoTrap(["--model", model], "\(component) \(key) as 0-d")
             }
-            try original.data.write(to: URL(fileURLWithPath: path))
+            try bytes.write(to: URL(fileURLWithPath: path))
         }
     }
 
     @Test func aVAEThatMakesNaNIsAnErrorWithAHint() throws {
         let model = try copyOfModel()
         let path = model + "/vae/diffusion_pytorch_model.safetensors"
-        try SafeTensorsBytes(contentsOf: path).filling("decoder.conv_out.bias", with: .nan).write(to: URL(fileURLWithPath: path))
+        try TensorFile(contentsOf: path).filling("decoder.conv_out.bias", with: .nan).write(to: URL(fileURLWithPath: path))
         let result = try TestSupport.run(binary, ["generate", "--model", model, "--prompt", "a cat", "--steps", "2", "--size", "16x16",
                                                   "--output", model + "/o.png", "--quiet"])
         #expect(result.status == 2 && result.stderr.contains("NaN") && result.stderr.contains("fp16-fix VAE"), "\(result.stderr)")
@@ -105,66 +109,37 @@ import Testing
         let same = try TestSupport.run(binary, ["run", root + "/w.yaml"], environment: environment)
         #expect(same.stderr.contains("generate skipped"), "\(same.stderr)")
         let vae = model + "/vae/diffusion_pytorch_model.safetensors"
-        try SafeTensorsBytes(contentsOf: vae).filling("decoder.conv_out.bias", with: 0.25).write(to: URL(fileURLWithPath: vae))
+        try TensorFile(contentsOf: vae).filling("decoder.conv_out.bias", with: 0.25).write(to: URL(fileURLWithPath: vae))
         let swapped = try TestSupport.run(binary, ["run", root + "/w.yaml"], environment: environment)
         #expect(swapped.stderr.contains("generate done"), "\(swapped.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/out/images/a-red-bicycle-s0.jpg")) != image)
     }
 }
 
-/// A safetensors file as bytes, rewritten tensor by tensor (header offsets kept consistent).
-struct SafeTensorsBytes {
-    var data: Data
-    var header: [String: Any]
-    var body: Data
-    var tensors: [String: [String: Any]] { header.filter { $0.key != "__metadata__" }.compactMapValues { $0 as? [String: Any] } }
+/// A safetensors file's tensors, rewritten with one tensor changed, through Neural's own reader and writer.
+struct TensorFile {
+    var tensors: [(name: String, tensor: Tensor)]
+    var metadata: [String: String]
 
     init(contentsOf path: String) throws {
-        data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let length = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-        header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as! [String: Any]
-        body = data.subdata(in: (8 + length)..<data.count)
+        let file = try SafeTensorsFile(path: path)
+        metadata = file.metadata
+        tensors = try file.entries.keys.sorted().map { ($0, try file.tensor($0)) }
     }
 
-    func bytes(of key: String) -> Data {
-        let offsets = tensors[key]!["data_offsets"] as! [Int]
-        return body.subdata(in: offsets[0]..<offsets[1])
+    var names: [String] { tensors.map(\.name) }
+
+    func changing(_ key: String, _ change: (Tensor) -> Tensor) throws -> Data {
+        try SafeTensorsWriter.serialize(tensors.map { $0.name == key ? ($0.name, change($0.tensor)) : $0 }, metadata: metadata)
     }
 
     /// The file with `key` made 0-d (its first element) or 1-d (all elements in a row).
-    func reshaping(_ key: String, toRank rank: Int) -> Data {
-        let raw = bytes(of: key)
-        let width = (tensors[key]!["dtype"] as! String) == "F32" ? 4 : 2
-        return rebuilt { name, entry in
-            guard name == key else { return nil }
-            return (rank == 0 ? [] : [raw.count / width], rank == 0 ? raw.prefix(width) : raw, entry["dtype"] as! String)
-        }
+    func reshaping(_ key: String, toRank rank: Int) throws -> Data {
+        try changing(key) { rank == 0 ? Tensor(shape: [], storage: [$0.storage[0]]) : Tensor(shape: [$0.count], storage: $0.storage) }
     }
 
-    /// The file with every element of the float32 tensor `key` set to `value`.
-    func filling(_ key: String, with value: Float) -> Data {
-        rebuilt { name, entry in
-            guard name == key else { return nil }
-            let count = bytes(of: key).count / 4
-            let raw = [Float](repeating: value, count: count).withUnsafeBufferPointer { Data(buffer: $0) }
-            return (entry["shape"] as! [Int], raw, "F32")
-        }
-    }
-
-    private func rebuilt(_ change: (String, [String: Any]) -> (shape: [Int], raw: Data, dtype: String)?) -> Data {
-        var newHeader: [String: Any] = [:]
-        if let metadata = header["__metadata__"] { newHeader["__metadata__"] = metadata }
-        var newBody = Data()
-        for (name, entry) in tensors.sorted(by: { $0.key < $1.key }) {
-            let (shape, raw, dtype) = change(name, entry) ?? (entry["shape"] as! [Int], bytes(of: name), entry["dtype"] as! String)
-            newHeader[name] = ["dtype": dtype, "shape": shape, "data_offsets": [newBody.count, newBody.count + raw.count]] as [String: Any]
-            newBody.append(raw)
-        }
-        var json = try! JSONSerialization.data(withJSONObject: newHeader, options: [.sortedKeys])
-        while json.count % 8 != 0 { json.append(0x20) }
-        var out = Data((0..<8).map { UInt8((UInt64(json.count) >> (8 * UInt64($0))) & 0xFF) })
-        out.append(json)
-        out.append(newBody)
-        return out
+    /// The file with every element of `key` set to `value`.
+    func filling(_ key: String, with value: Float) throws -> Data {
+        try changing(key) { Tensor(shape: $0.shape, storage: [Float](repeating: value, count: $0.count)) }
     }
 }

@@ -8,7 +8,7 @@ import Testing
 /// and so are HOME and the cache folder (apart from the model-hash cache, which no import writes).
 @Suite struct OutputConfinementTests {
     let binary = TestSupport.stockwerkBinary
-    static let sample = TestSupport.repositoryRoot + "/Workflows/samples/rocket.jpg"
+    static let sample = TestSupport.sampleJPEG
 
     struct Case: CustomStringConvertible {
         var output: String

@@ -52,14 +52,19 @@ import Testing
                                             initImage: initImage, strength: Double(try expected.tensor(key + ".strength").storage[0]))
             var reported: [Int] = []
             let result = try Pipeline(model: model).generate(request) { done, total in reported.append(done); #expect(total == (img2img ? 3 : 5)) }
-            let latents = try expected.tensor(key + ".latents"), image = try expected.tensor(key + ".image")
-            #expect(result.latents.shape == latents.shape && result.image.shape == image.shape)
-            let worst = zip(result.latents.storage, latents.storage).map { abs($0 - $1) }.max() ?? .infinity
-            let meanPixel = zip(result.image.storage, image.storage).map { abs($0 - $1) }.reduce(0, +) / Float(image.count)
-            #expect(worst <= 1e-3, "\(style) \(key): latents differ by up to \(worst)")
-            #expect(meanPixel <= 1.0 / 255, "\(style) \(key): mean pixel difference \(meanPixel)")
+            try Self.expectMatch(result, expected, key: key, label: style)
             #expect(reported == Array(1...(img2img ? 3 : 5)))
         }
+    }
+
+    /// The result against diffusers' `KEY.latents` and `KEY.image`: latents within 1e-3, the mean pixel within 1/255.
+    static func expectMatch(_ result: GenerationResult, _ expected: SafeTensorsFile, key: String, label: String) throws {
+        let latents = try expected.tensor(key + ".latents"), image = try expected.tensor(key + ".image")
+        #expect(result.latents.shape == latents.shape && result.image.shape == image.shape, "\(label) \(key): \(result.latents.shape)")
+        let worst = zip(result.latents.storage, latents.storage).map { abs($0 - $1) }.max() ?? .infinity
+        let meanPixel = zip(result.image.storage, image.storage).map { abs($0 - $1) }.reduce(0, +) / Float(image.count)
+        #expect(worst <= 1e-3, "\(label) \(key): latents differ by up to \(worst)")
+        #expect(meanPixel <= 1.0 / 255, "\(label) \(key): mean pixel difference \(meanPixel)")
     }
 
     @Test func refusesBadRequestsBeforeWork() throws {
@@ -146,12 +151,7 @@ import Testing
                                                 steps: 5, guidance: 7.5, sampler: sampler, width: width, height: height,
                                                 initImage: initImage, strength: initImage == nil ? 1 : 0.6)
                 let result = try Pipeline(model: model).generate(request)
-                let latents = try expected.tensor(key + ".latents"), image = try expected.tensor(key + ".image")
-                #expect(result.latents.shape == latents.shape && result.image.shape == image.shape, "\(style) \(key): \(result.latents.shape)")
-                let worst = zip(result.latents.storage, latents.storage).map { abs($0 - $1) }.max() ?? .infinity
-                let meanPixel = zip(result.image.storage, image.storage).map { abs($0 - $1) }.reduce(0, +) / Float(image.count)
-                #expect(worst <= 1e-3, "\(style) \(key): latents differ by up to \(worst)")
-                #expect(meanPixel <= 1.0 / 255, "\(style) \(key): mean pixel difference \(meanPixel)")
+                try PipelineTests.expectMatch(result, expected, key: key, label: style)
             }
         }
     }

@@ -8,7 +8,6 @@ import Testing
 /// reader and the writer. Each must either work or throw MetadataError; a crash fails the run.
 @Suite struct MetadataFuzzTests {
     /// A small deterministic generator, so a failure names a reproducible case.
-    struct SplitMix { var state: UInt64; mutating func next() -> UInt64 { state &+= 0x9E37_79B9_7F4A_7C15; var z = state; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB; return z ^ (z >> 31) } }
 
     static func seedFile() throws -> Data {
         let folder = try TestSupport.temporaryFolder("fuzz")
@@ -27,7 +26,7 @@ import Testing
     @Test func seededMutationsGiveResultsOrErrorsNeverCrashes() throws {
         let seed = try Self.seedFile()
         let headerEnd = min(seed.count, (try JPEGFile(data: seed)).segments.reduce(2) { $0 + 4 + $1.payload.count })
-        var random = SplitMix(state: 20_261_126)
+        var random = SeededGenerator(seed: 20_261_126)
         var outcomes = [String: Int]()
         for round in 0..<800 {
             var bytes = [UInt8](seed)

@@ -8,6 +8,8 @@ public enum TestSupport {
     }()
 
     public static var presetsFolder: String { repositoryRoot + "/presets" }
+    /// A real photograph (Workflows/samples/rocket.jpg, 640×427, public domain) for tests that need a JPEG.
+    public static var sampleJPEG: String { repositoryRoot + "/Workflows/samples/rocket.jpg" }
 
     public static func temporaryFolder(_ label: String = "test") throws -> String {
         let path = NSTemporaryDirectory() + "stockwerk-\(label)-\(UUID().uuidString.prefix(8))"

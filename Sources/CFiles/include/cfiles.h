@@ -11,4 +11,6 @@ int sw_copy_range(int in, off_t offset, int out, size_t length);
 /// Starts writing `fd`'s dirty pages to disk without waiting (sync_file_range), so a later
 /// fsync of a batch finds most of the work done. 0 on success, else an errno value.
 int sw_start_writeback(int fd);
+/// The file system's type (statfs f_type, e.g. 0x4d44 for FAT) holding `path`, or -1.
+long sw_filesystem_type(const char* path);
 #endif

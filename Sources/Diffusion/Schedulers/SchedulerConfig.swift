@@ -40,7 +40,8 @@ public struct SchedulerConfig: Decodable, Sendable, Equatable {
         spacing = try c.decodeIfPresent(Spacing.self, forKey: .spacing) ?? spacing
         stepsOffset = try c.decodeIfPresent(Int.self, forKey: .stepsOffset) ?? stepsOffset
         setAlphaToOne = try c.decodeIfPresent(Bool.self, forKey: .setAlphaToOne) ?? setAlphaToOne
-        originalInferenceSteps = try c.decodeIfPresent(Int.self, forKey: .originalInferenceSteps) ?? originalInferenceSteps
+        // LCM's key; other schedulers do not read it, so its default must not refuse a short schedule.
+        originalInferenceSteps = try c.decodeIfPresent(Int.self, forKey: .originalInferenceSteps) ?? min(originalInferenceSteps, max(trainTimesteps, 1))
         timestepScaling = try c.decodeIfPresent(Float.self, forKey: .timestepScaling) ?? timestepScaling
         try ConfigCheck.check(problem)
     }

@@ -2,12 +2,13 @@
 import PackageDescription
 
 // Layering (see DESIGN.md): StockwerkCLI → Workflow → {Catalog, Imaging, Metadata, Agencies} → C shims.
+// Engine (docs/engine.md): Diffusion, Keywording → Neural (tensors, Backend, layers) ← CPUBackend (oneDNN).
 let package = Package(
     name: "Stockwerk",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "stockwerk", targets: ["StockwerkCLI"]),
-        .library(name: "StockwerkKit", targets: ["Workflow", "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural"]),
+        .library(name: "StockwerkKit", targets: ["Workflow", "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "CPUBackend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -32,7 +33,9 @@ let package = Package(
         .target(name: "CFiles"),
         .target(name: "Inflate", dependencies: ["CZlib"]),
         .target(name: "AtomicFiles", dependencies: ["CFiles"]),
-        .target(name: "Neural", dependencies: ["AtomicFiles", "CBLAS", "CDNNL"]),
+        // Tensors, the Backend protocol and the layer library; no kernels (docs/engine.md).
+        .target(name: "Neural", dependencies: ["AtomicFiles"]),
+        .target(name: "CPUBackend", dependencies: ["Neural", "CBLAS", "CDNNL"]),
         .target(name: "Diffusion", dependencies: ["Neural", "Inflate", "AtomicFiles"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [
@@ -49,28 +52,28 @@ let package = Package(
         ]),
         .target(name: "Keywording", dependencies: ["Neural", "AtomicFiles", "Imaging", "Metadata", .product(name: "Yams", package: "Yams")]),
         .target(name: "Workflow", dependencies: [
-            "Catalog", "AtomicFiles", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "Keywording",
+            "Catalog", "AtomicFiles", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "CPUBackend", "Keywording",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "StockwerkCLI", dependencies: [
-            "Workflow", "AtomicFiles", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "Keywording",
+            "Workflow", "AtomicFiles", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "CPUBackend", "Keywording",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Agencies", "Imaging", "Metadata", "Neural", "Diffusion", "Keywording"],
+        .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Agencies", "Imaging", "Metadata", "Neural", "CPUBackend", "Diffusion", "Keywording"],
                           path: "Tools/bench/StockwerkBench"),
 
-        .target(name: "TestSupport", dependencies: ["Imaging"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Imaging", "Neural", "CPUBackend"], path: "Tests/TestSupport"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata", "Imaging", "TestSupport"]),
         .testTarget(name: "AgenciesTests", dependencies: ["Agencies", "Metadata", "Imaging", "TestSupport",
                                                           .product(name: "CSV", package: "CSV.swift")]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles", "TestSupport"]),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "TestSupport"]),
-        .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "TestSupport", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "CPUBackend", "TestSupport"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "CPUBackend", "TestSupport"]),
+        .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "CPUBackend", "TestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "CPUBackend", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
     ]
 )

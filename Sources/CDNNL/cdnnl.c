@@ -18,6 +18,11 @@ static int ensure_engine(void) {
     return 0;
 }
 
+int sw_dnnl_version(void) {
+    const dnnl_version_t *version = dnnl_version();
+    return version->major * 10000 + version->minor * 100 + version->patch;
+}
+
 int sw_dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
     return dnnl_sgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == dnnl_success ? 0 : -1;

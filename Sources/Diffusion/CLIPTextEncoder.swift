@@ -13,7 +13,7 @@ struct CLIPTextWeights {
         prefix = source.shape(of: "text_model.embeddings.token_embedding.weight") != nil ? "text_model." : ""
     }
 
-    func callAsFunction(_ name: String, shape: [Int]) throws -> Tensor {
+    func callAsFunction(_ name: String, shape: [Int]) throws -> HostTensor {
         let tensor = try source.tensor(prefix + name)
         guard tensor.shape == shape else {
             throw NeuralError.shapeMismatch("\(prefix + name) in \(source.path) is \(tensor.shape), the config needs \(shape)")
@@ -24,23 +24,24 @@ struct CLIPTextWeights {
 
 /// The CLIP text transformer that conditions Stable Diffusion (transformers' CLIPTextModel):
 /// token + position embeddings, pre-norm causal self-attention blocks, final layer norm.
-public final class CLIPTextEncoder: @unchecked Sendable {
-    struct Layer {
-        var norm1Weight, norm1Bias, norm2Weight, norm2Bias: Tensor
-        /// q, k and v projections stacked into one [3·hidden, hidden] matrix: one larger GEMM is faster.
-        var qkvWeight, qkvBias, outWeight, outBias: Tensor
-        var fc1Weight, fc1Bias, fc2Weight, fc2Bias: Tensor
+/// CLIP's text transformer (transformers' CLIPTextModel): token and position embeddings, causal
+/// pre-norm blocks, a final layer norm. Its weights are prepared once at load.
+public final class CLIPTextEncoder: Sendable {
+    struct Layer: Sendable {
+        let norm1: LayerNorm, norm2: LayerNorm
+        /// q, k and v stacked into one projection: one matrix product instead of three.
+        let qkv: Linear, out: Linear
+        let fc1: Linear, fc2: Linear
     }
 
     public let config: CLIPTextConfig
+    let backend: any Backend
     let tokenEmbedding: Tensor
     let positionEmbedding: Tensor
     let layers: [Layer]
-    let finalNormWeight: Tensor
-    let finalNormBias: Tensor
+    let finalNorm: LayerNorm
 
-    /// Loads `config.json` and `model.safetensors` (or `model.fp16.safetensors`) from a folder.
-    public convenience init(folder: String) throws {
+    public convenience init(folder: String, backend: any Backend) throws {
         guard let data = RegularFile.contents(atPath: folder + "/config.json") else {
             throw NeuralError.cannotOpen(file: folder + "/config.json", reason: "missing")
         }
@@ -48,50 +49,48 @@ public final class CLIPTextEncoder: @unchecked Sendable {
         do { config = try JSONDecoder().decode(CLIPTextConfig.self, from: data) } catch {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a CLIP text encoder config: \(error)")
         }
-        try self.init(config: config, weights: SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "model")))
+        try self.init(config: config, weights: SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "model")), backend: backend)
     }
 
-    public convenience init(config: CLIPTextConfig, weights file: SafeTensorsFile) throws {
-        try self.init(config: config, source: file)
+    public convenience init(config: CLIPTextConfig, weights file: SafeTensorsFile, backend: any Backend) throws {
+        try self.init(config: config, source: file, backend: backend)
     }
 
-    convenience init(config: CLIPTextConfig, source: WeightSource) throws {
+    convenience init(config: CLIPTextConfig, source: WeightSource, backend: any Backend) throws {
         let weights = CLIPTextWeights(source: source)
-        try self.init(config: config) { name, shape in try weights(name, shape: shape) }
+        try self.init(config: config, loader: WeightLoader(backend: backend) { name, shape in try weights(name, shape: shape) })
     }
 
-    /// Random weights (normal, σ = 0.02, layer norms at 1 and 0) for benchmarks: no download needed.
-    public static func random(config: CLIPTextConfig, seed: UInt64) throws -> CLIPTextEncoder {
-        var generator = TorchGenerator(seed: seed)
-        return try CLIPTextEncoder(config: config) { name, shape in
+    /// Random weights (benchmarks): N(0, 0.02²) from a torch generator, norms at 1 and 0.
+    public static func random(config: CLIPTextConfig, seed: UInt64, backend: any Backend) throws -> CLIPTextEncoder {
+        let generator = LockedGenerator(seed: seed)
+        return try CLIPTextEncoder(config: config, loader: WeightLoader(backend: backend) { name, shape in
             let count = shape.reduce(1, *)
-            if name.contains("norm") { return Tensor(shape: shape, storage: [Float](repeating: name.hasSuffix("weight") ? 1 : 0, count: count)) }
-            return Tensor(shape: shape, storage: generator.randn(count: count).map { $0 * 0.02 })
-        }
+            if name.contains("norm") { return HostTensor(shape: shape, storage: [Float](repeating: name.hasSuffix("weight") ? 1 : 0, count: count)) }
+            return HostTensor(shape: shape, storage: generator.randn(count: count).map { $0 * 0.02 })
+        })
     }
 
-    /// Builds the model from a source of named tensors of the given shapes.
-    init(config: CLIPTextConfig, tensor w: (String, [Int]) throws -> Tensor) throws {
+    init(config: CLIPTextConfig, loader w: WeightLoader) throws {
         self.config = config
+        backend = w.backend
         let h = config.hiddenSize, i = config.intermediateSize
-        tokenEmbedding = try w("embeddings.token_embedding.weight", [config.vocabSize, h])
-        positionEmbedding = try w("embeddings.position_embedding.weight", [config.maxPositions, h])
+        tokenEmbedding = try w.tensor("embeddings.token_embedding.weight", [config.vocabSize, h])
+        positionEmbedding = try w.tensor("embeddings.position_embedding.weight", [config.maxPositions, h])
         layers = try (0..<config.layers).map { index in
             let p = "encoder.layers.\(index)."
-            return Layer(norm1Weight: try w(p + "layer_norm1.weight", [h]), norm1Bias: try w(p + "layer_norm1.bias", [h]),
-                         norm2Weight: try w(p + "layer_norm2.weight", [h]), norm2Bias: try w(p + "layer_norm2.bias", [h]),
-                         qkvWeight: try stack(["q", "k", "v"].map { try w(p + "self_attn.\($0)_proj.weight", [h, h]) }),
-                         qkvBias: try stack(["q", "k", "v"].map { try w(p + "self_attn.\($0)_proj.bias", [h]) }),
-                         outWeight: try w(p + "self_attn.out_proj.weight", [h, h]), outBias: try w(p + "self_attn.out_proj.bias", [h]),
-                         fc1Weight: try w(p + "mlp.fc1.weight", [i, h]), fc1Bias: try w(p + "mlp.fc1.bias", [i]),
-                         fc2Weight: try w(p + "mlp.fc2.weight", [h, i]), fc2Bias: try w(p + "mlp.fc2.bias", [h]))
+            let qkv = try Linear(backend: w.backend, weight: try stack(["q", "k", "v"].map { try w.host(p + "self_attn.\($0)_proj.weight", [h, h]) }),
+                                 bias: try stack(["q", "k", "v"].map { try w.host(p + "self_attn.\($0)_proj.bias", [h]) }))
+            return Layer(norm1: try LayerNorm(w, p + "layer_norm1", width: h, epsilon: config.layerNormEpsilon),
+                         norm2: try LayerNorm(w, p + "layer_norm2", width: h, epsilon: config.layerNormEpsilon),
+                         qkv: qkv, out: try Linear(w, p + "self_attn.out_proj", inputs: h, outputs: h),
+                         fc1: try Linear(w, p + "mlp.fc1", inputs: h, outputs: i), fc2: try Linear(w, p + "mlp.fc2", inputs: i, outputs: h))
         }
-        finalNormWeight = try w("final_layer_norm.weight", [h])
-        finalNormBias = try w("final_layer_norm.bias", [h])
+        finalNorm = try LayerNorm(w, "final_layer_norm", width: h, epsilon: config.layerNormEpsilon)
     }
 
     public struct Output: Sendable {
-        /// [tokens, hidden] after the final layer norm: what the UNet attends to.
+        /// [tokens, hidden], after the final layer norm.
         public var lastHiddenState: Tensor
         /// The input of the last block ([tokens, hidden], no final norm), for "clip skip".
         public var penultimateHiddenState: Tensor
@@ -103,88 +102,53 @@ public final class CLIPTextEncoder: @unchecked Sendable {
     }
 
     public func encode(_ ids: [Int]) throws -> Output {
-        guard ids.count <= config.maxPositions else {
-            throw NeuralError.shapeMismatch("\(ids.count) tokens, the model takes at most \(config.maxPositions)")
+        guard ids.count <= config.maxPositions, !ids.isEmpty else {
+            throw NeuralError.shapeMismatch("\(ids.count) tokens, the model takes 1 to \(config.maxPositions)")
         }
-        let h = config.hiddenSize
-        var hidden = try Ops.add(try Ops.embedding(ids, table: tokenEmbedding),
-                                 Tensor(shape: [ids.count, h], storage: Array(positionEmbedding.storage.prefix(ids.count * h))))
+        var hidden = try backend.add(try backend.embedding(ids, table: tokenEmbedding),
+                                     try backend.slice(positionEmbedding, axis: 0, range: 0..<ids.count))
         var penultimate = hidden
         for (index, layer) in layers.enumerated() {
             if index == layers.count - 1 { penultimate = hidden }
             hidden = try block(hidden, layer)
         }
-        let last = try Ops.layerNorm(hidden, weight: finalNormWeight, bias: finalNormBias, epsilon: config.layerNormEpsilon)
+        let last = try finalNorm(hidden)
         // transformers: the first end token, or (old configs with eos id 2) the highest id.
         let endIndex = config.eosTokenID == 2 ? ids.indices.max { ids[$0] < ids[$1] }! : (ids.firstIndex(of: config.eosTokenID) ?? ids.count - 1)
-        let pooled = Tensor(shape: [h], storage: Array(last.storage[(endIndex * h)..<((endIndex + 1) * h)]))
+        let pooled = try backend.slice(last, axis: 0, range: endIndex..<(endIndex + 1)).reshaped([config.hiddenSize])
         return Output(lastHiddenState: last, penultimateHiddenState: penultimate, pooled: pooled, lastBlockOutput: hidden)
     }
 
     func block(_ input: Tensor, _ layer: Layer) throws -> Tensor {
-        let eps = config.layerNormEpsilon
-        let normed = try Ops.layerNorm(input, weight: layer.norm1Weight, bias: layer.norm1Bias, epsilon: eps)
-        let qkv = try LinearAlgebra.linear(normed, weight: layer.qkvWeight, bias: layer.qkvBias)
-        let (q, k, v) = Heads.splitQKV(qkv, heads: config.heads)
-        let attended = try Attention.scaledDotProduct(query: q, key: k, value: v, causal: true)
-        let projected = try LinearAlgebra.linear(Heads.merge(attended), weight: layer.outWeight, bias: layer.outBias)
-        let afterAttention = try Ops.add(input, projected)
-        let normed2 = try Ops.layerNorm(afterAttention, weight: layer.norm2Weight, bias: layer.norm2Bias, epsilon: eps)
-        var inner = try LinearAlgebra.linear(normed2, weight: layer.fc1Weight, bias: layer.fc1Bias)
-        inner = config.activation == .quickGELU ? Ops.quickGELU(inner) : Ops.gelu(inner)
-        return try Ops.add(afterAttention, try LinearAlgebra.linear(inner, weight: layer.fc2Weight, bias: layer.fc2Bias))
+        let h = config.hiddenSize
+        let qkv = try layer.qkv(try layer.norm1(input))
+        let (q, k, v) = (try backend.slice(qkv, axis: 1, range: 0..<h), try backend.slice(qkv, axis: 1, range: h..<(2 * h)),
+                         try backend.slice(qkv, axis: 1, range: (2 * h)..<(3 * h)))
+        let attended = try backend.attention(query: q, key: k, value: v, heads: config.heads, causal: true)
+        let afterAttention = try backend.add(input, try layer.out(attended))
+        let inner = try backend.activation(try layer.fc1(try layer.norm2(afterAttention)), config.activation == .quickGELU ? .quickGELU : .gelu)
+        return try backend.add(afterAttention, try layer.fc2(inner))
     }
 }
 
-/// Concatenates tensors along the first dimension.
-func stack(_ parts: [Tensor]) throws -> Tensor {
+/// Parts stacked along the first axis ([a, …] + [b, …] → [a + b, …]).
+func stack(_ parts: [HostTensor]) throws -> HostTensor {
     guard let first = parts.first, parts.allSatisfy({ Array($0.shape.dropFirst()) == Array(first.shape.dropFirst()) }) else {
         throw NeuralError.shapeMismatch("stacking \(parts.map(\.shape))")
     }
-    return Tensor(shape: [parts.reduce(0) { $0 + $1.shape[0] }] + first.shape.dropFirst(), storage: parts.flatMap(\.storage))
+    return HostTensor(shape: [parts.reduce(0) { $0 + $1.shape[0] }] + first.shape.dropFirst(), storage: parts.flatMap(\.storage))
 }
 
-/// [tokens, heads·d] ⇄ [heads, tokens, d].
-enum Heads {
-    static func split(_ x: Tensor, heads: Int) -> Tensor {
-        let tokens = x.shape[0], width = x.shape[1], d = width / heads
-        var out = [Float](repeating: 0, count: x.count)
-        x.storage.withUnsafeBufferPointer { source in
-            out.withUnsafeMutableBufferPointer { out in
-                for t in 0..<tokens { for h in 0..<heads { for j in 0..<d { out[(h * tokens + t) * d + j] = source[t * width + h * d + j] } } }
-            }
-        }
-        return Tensor(shape: [heads, tokens, d], storage: out)
-    }
+/// A torch generator shared by a loader's calls (they run one after another, at load).
+final class LockedGenerator: @unchecked Sendable {
+    private var generator: TorchGenerator
+    private let lock = NSLock()
 
-    /// Splits a fused [tokens, 3·heads·d] projection into q, k, v as [heads, tokens, d] each.
-    static func splitQKV(_ x: Tensor, heads: Int) -> (Tensor, Tensor, Tensor) {
-        let tokens = x.shape[0], width = x.shape[1] / 3, d = width / heads
-        var parts = [[Float]](repeating: [Float](repeating: 0, count: tokens * width), count: 3)
-        x.storage.withUnsafeBufferPointer { source in
-            for part in 0..<3 {
-                parts[part].withUnsafeMutableBufferPointer { out in
-                    for t in 0..<tokens {
-                        for h in 0..<heads {
-                            let from = t * 3 * width + part * width + h * d, to = (h * tokens + t) * d
-                            for j in 0..<d { out[to + j] = source[from + j] }
-                        }
-                    }
-                }
-            }
-        }
-        return (Tensor(shape: [heads, tokens, d], storage: parts[0]), Tensor(shape: [heads, tokens, d], storage: parts[1]),
-                Tensor(shape: [heads, tokens, d], storage: parts[2]))
-    }
+    init(seed: UInt64) { generator = TorchGenerator(seed: seed) }
 
-    static func merge(_ x: Tensor) -> Tensor {
-        let heads = x.shape[0], tokens = x.shape[1], d = x.shape[2]
-        var out = [Float](repeating: 0, count: x.count)
-        x.storage.withUnsafeBufferPointer { source in
-            out.withUnsafeMutableBufferPointer { out in
-                for h in 0..<heads { for t in 0..<tokens { for j in 0..<d { out[t * heads * d + h * d + j] = source[(h * tokens + t) * d + j] } } }
-            }
-        }
-        return Tensor(shape: [tokens, heads * d], storage: out)
+    func randn(count: Int) -> [Float] {
+        lock.lock()
+        defer { lock.unlock() }
+        return generator.randn(count: count)
     }
 }

@@ -13,13 +13,13 @@ struct CheckpointPart: WeightSource {
         return Self.shape(entry.shape, at: location)
     }
 
-    func tensor(_ name: String) throws -> Tensor {
+    func tensor(_ name: String) throws -> HostTensor {
         guard let location = locate(name) else { throw NeuralError.missingTensor(file: path, tensor: name) }
         var tensor = try file.tensor(location.key)
         if let rows = location.rows {
             let width = tensor.shape.dropFirst().reduce(1, *)
             guard !tensor.shape.isEmpty, rows.upperBound <= tensor.shape[0] else { throw NeuralError.missingTensor(file: path, tensor: "\(location.key) rows \(rows)") }
-            tensor = Tensor(shape: [rows.count] + tensor.shape.dropFirst(), storage: Array(tensor.storage[rows.lowerBound * width..<rows.upperBound * width]))
+            tensor = HostTensor(shape: [rows.count] + tensor.shape.dropFirst(), storage: Array(tensor.storage[rows.lowerBound * width..<rows.upperBound * width]))
         }
         tensor.shape = Self.shape(tensor.shape, at: location)
         return tensor

@@ -51,19 +51,16 @@ public struct HiresRefine: Sendable, Equatable {
         request.initImage = nil
         request.initLatents = nil
         let (latentHeight, latentWidth) = (height / model.vaeScaleFactor, width / model.vaeScaleFactor)
+        let backend = model.backend
         switch enlargement {
-        case .nearestExact, .bilinear, .bicubic:
+        case .nearestExact, .bilinear, .bicubic, .bilinearAntialiased, .bicubicAntialiased:
             // Same names as torch's interpolate modes.
-            let mode = Interpolation.Mode(rawValue: enlargement.rawValue)!
-            request.initLatents = try Interpolation.resize(first.latents, height: latentHeight, width: latentWidth, mode: mode)
-        case .bilinearAntialiased, .bicubicAntialiased:
-            request.initLatents = try Interpolation.resizeAntialiased(first.latents, height: latentHeight, width: latentWidth,
-                                                                      cubic: enlargement == .bicubicAntialiased)
+            let mode = ResizeMode(rawValue: enlargement.rawValue)!
+            request.initLatents = try backend.resize(first.latents, height: latentHeight, width: latentWidth, mode: mode)
         case .pixel:
             // The result's image is in [0, 1]; the encoder wants [-1, 1].
-            var image = try Interpolation.resizeAntialiased(first.image, height: height, width: width, cubic: true)
-            for i in 0..<image.count { image.storage[i] = min(max(image.storage[i], 0), 1) * 2 - 1 }
-            request.initImage = image
+            let image = try backend.resize(first.image, height: height, width: width, mode: .bicubicAntialiased)
+            request.initImage = try backend.affine(try backend.clamp(image, min: 0, max: 1), scale: 2, offset: -1)
         }
         return request
     }
@@ -72,7 +69,8 @@ public struct HiresRefine: Sendable, Equatable {
     /// first pass was saved (the workflow) or is made again (`rerun`), so both give the same pixels.
     public static func asSaved(_ first: GenerationResult) throws -> GenerationResult {
         let (height, width) = (first.image.shape[2], first.image.shape[3])
-        return GenerationResult(latents: first.latents, image: ImagePixels.unitTensor(fromRGB: try ImagePixels.rgb(from: first.image), width: width, height: height))
+        let saved = ImagePixels.unitTensor(fromRGB: try ImagePixels.rgb(from: first.image), width: width, height: height, on: first.image.backend)
+        return GenerationResult(latents: first.latents, image: saved)
     }
 
     /// Refines `first` (the result of `base`) on `pipeline`.

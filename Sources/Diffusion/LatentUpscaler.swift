@@ -25,13 +25,13 @@ public final class LatentUpscalerModel: @unchecked Sendable {
         }
     }
 
-    public init(path: String) throws {
+    public init(path: String, backend: any Backend) throws {
         try Self.checkFolder(path)
         self.path = path
         tokenizer = try CLIPTokenizer.load(folder: path + "/tokenizer")
-        textEncoder = try CLIPTextEncoder(folder: path + "/text_encoder")
-        unet = try UpscalerUNet(folder: path + "/unet")
-        decoder = try VAEDecoder(blocks: try VAEBlocks(folder: path + "/vae"))
+        textEncoder = try CLIPTextEncoder(folder: path + "/text_encoder", backend: backend)
+        unet = try UpscalerUNet(folder: path + "/unet", backend: backend)
+        decoder = try VAEDecoder(weights: try VAEWeights(folder: path + "/vae"), backend: backend)
         schedulerConfig = try Self.eulerConfig(path + "/scheduler/scheduler_config.json")
         let latentChannels = decoder.config.latentChannels, width = textEncoder.config.hiddenSize
         guard unet.config.inChannels == 2 * latentChannels, unet.config.outChannels > latentChannels,
@@ -102,24 +102,23 @@ public struct LatentUpscaler: Sendable {
         let guided = request.guidance > 1
         let (context, condition) = try conditioning(request, guided: guided)
         let batch = guided ? 2 : 1
-        let enlarged = try Interpolation.resize(latents, height: 2 * latents.shape[2], width: 2 * latents.shape[3], mode: .nearest)
-        let imageCondition = batch == 1 ? enlarged : try Ops.concat([enlarged, enlarged], axis: 0)
+        let backend = latents.backend
+        let enlarged = try backend.resize(latents, height: 2 * latents.shape[2], width: 2 * latents.shape[3], mode: .nearest)
+        let imageCondition = batch == 1 ? enlarged : try backend.concat([enlarged, enlarged], axis: 0)
         let scheduler = EulerScheduler(config: model.schedulerConfig, steps: request.steps)
         var generator = TorchGenerator(seed: request.seed)
-        var sample = generator.randn(shape: enlarged.shape)
-        for i in 0..<sample.count { sample.storage[i] *= scheduler.initNoiseSigma }
+        var sample = try backend.affine(backend.tensor(generator.randn(shape: enlarged.shape)), scale: scheduler.initNoiseSigma, offset: 0)
         for index in 0..<request.steps {
             let sigma = scheduler.sigmas[index]
-            let input = guided ? try Ops.concat([sample, sample], axis: 0) : sample
-            let unetInput = try Ops.concat([scheduler.scaleModelInput(input, step: index), imageCondition], axis: 1)
+            let input = guided ? try backend.concat([sample, sample], axis: 0) : sample
+            let unetInput = try backend.concat([scheduler.scaleModelInput(input, step: index), imageCondition], axis: 1)
             let output = try model.unet(unetInput, timestep: logf(sigma) * 0.25, context: context, condition: condition)
             let denoised = try precondition(output, input: input, sigma: sigma)
-            let prediction = guided ? Pipeline.guide(denoised, scale: request.guidance) : denoised
+            let prediction = guided ? try Pipeline.guide(denoised, scale: request.guidance) : denoised
             sample = try scheduler.step(prediction, step: index, sample: sample, generator: &generator)
             progress(index + 1, request.steps)
         }
-        var image = try model.decoder.decode(latents: sample, tiling: request.tiling)
-        for i in 0..<image.count { image.storage[i] = min(max(image.storage[i] / 2 + 0.5, 0), 1) }
+        let image = try Pipeline.unitImage(try model.decoder.decode(latents: sample, tiling: request.tiling))
         return GenerationResult(latents: sample, image: image)
     }
 
@@ -129,25 +128,19 @@ public struct LatentUpscaler: Sendable {
         // diffusers replaces the prompt by "" at guidance 0.
         let prompts = guided ? [request.negativePrompt, request.prompt] : [request.guidance == 0 ? "" : request.prompt]
         let encoded = try prompts.map { try model.textEncoder.encode(model.tokenizer.encode($0)) }
+        let backend = model.textEncoder.backend
         let half = Self.noiseLevelFeatures / 2
-        let noiseLevel = [Float](repeating: 1, count: half) + [Float](repeating: 0, count: half)
-        let tokens = encoded[0].lastBlockOutput.shape
-        let context = Tensor(shape: [prompts.count] + tokens, storage: encoded.flatMap(\.lastBlockOutput.storage))
-        let condition = Tensor(shape: [prompts.count, Self.noiseLevelFeatures + model.textEncoder.config.hiddenSize],
-                               storage: encoded.flatMap { noiseLevel + $0.pooled.storage })
+        let noiseLevel = backend.tensor([Float](repeating: 1, count: half) + [Float](repeating: 0, count: half), shape: [1, 2 * half])
+        let width = model.textEncoder.config.hiddenSize
+        let context = try backend.concat(try encoded.map { try $0.lastBlockOutput.reshaped([1] + $0.lastBlockOutput.shape) }, axis: 0)
+        let condition = try backend.concat(try encoded.map { try backend.concat([noiseLevel, try $0.pooled.reshaped([1, width])], axis: 1) }, axis: 0)
         return (context, condition)
     }
 
     /// x/(σ²+1) + σ/√(σ²+1)·F over the latent channels (the UNet's extra variance channel is dropped).
     func precondition(_ output: Tensor, input: Tensor, sigma: Float) throws -> Tensor {
-        let batch = input.shape[0], latentSize = input.count / batch, outputSize = output.count / batch
         let inputScale = 1 / (sigma * sigma + 1), outputScale = sigma / (sigma * sigma + 1).squareRoot()
-        var out = input
-        for n in 0..<batch {
-            for i in 0..<latentSize {
-                out.storage[n * latentSize + i] = input.storage[n * latentSize + i] * inputScale + output.storage[n * outputSize + i] * outputScale
-            }
-        }
-        return out
+        let latent = try input.backend.slice(output, axis: 1, range: 0..<input.shape[1])
+        return try input.backend.weightedSum([(input, inputScale), (latent, outputScale)])
     }
 }

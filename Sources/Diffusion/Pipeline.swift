@@ -3,7 +3,7 @@ import Neural
 
 /// What to generate: diffusers' StableDiffusionPipeline (txt2img) and, with an init image,
 /// StableDiffusionImg2ImgPipeline arguments.
-public struct GenerationRequest: Sendable, Equatable {
+public struct GenerationRequest: Sendable {
     public var prompt: String
     public var negativePrompt: String
     public var seed: UInt64
@@ -69,6 +69,7 @@ public struct Pipeline: Sendable {
         let context = try encodePrompts(request)
         let scheduler = request.sampler.makeScheduler(config: model.schedulerConfig, steps: request.steps)
         var generator = TorchGenerator(seed: request.seed)
+        let backend = model.backend
         let shape = [1, model.unet.config.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
         var latents: Tensor
         var first = 0
@@ -77,23 +78,20 @@ public struct Pipeline: Sendable {
             let run = min(Int(Double(request.steps) * request.strength), request.steps)
             first = request.steps - run
             let encoded = try request.initLatents ?? model.encoder.sampleLatents(request.initImage!, tiling: request.tiling, generator: &generator)
-            let noise = generator.randn(shape: shape)
+            let noise = backend.tensor(generator.randn(shape: shape))
             latents = try scheduler.addNoise(encoded, noise: noise, step: first)
         } else {
-            latents = generator.randn(shape: shape)
-            let sigma = scheduler.initNoiseSigma
-            for i in 0..<latents.count { latents.storage[i] *= sigma }
+            latents = try backend.affine(backend.tensor(generator.randn(shape: shape)), scale: scheduler.initNoiseSigma, offset: 0)
         }
         let total = scheduler.timesteps.count - first
         for index in first..<scheduler.timesteps.count {
-            let input = request.isGuided ? try Ops.concat([latents, latents], axis: 0) : latents
+            let input = request.isGuided ? try backend.concat([latents, latents], axis: 0) : latents
             let prediction = try model.unet(scheduler.scaleModelInput(input, step: index), timestep: scheduler.timesteps[index], context: context)
-            let guided = request.isGuided ? Self.guide(prediction, scale: request.guidance) : prediction
+            let guided = request.isGuided ? try Self.guide(prediction, scale: request.guidance) : prediction
             latents = try scheduler.step(guided, step: index, sample: latents, generator: &generator)
             progress(index - first + 1, total)
         }
-        var image = try model.decoder.decode(latents: latents, tiling: request.tiling)
-        for i in 0..<image.count { image.storage[i] = min(max(image.storage[i] / 2 + 0.5, 0), 1) }
+        let image = try Self.unitImage(try model.decoder.decode(latents: latents, tiling: request.tiling))
         return GenerationResult(latents: latents, image: image)
     }
 
@@ -125,20 +123,24 @@ public struct Pipeline: Sendable {
 
     /// The UNet's context: [1, 77, dim] for the prompt, or [2, 77, dim] (negative, prompt) when guided.
     func encodePrompts(_ request: GenerationRequest) throws -> Tensor {
-        let prompt = try model.textEncoder.encode(model.tokenizer.encode(request.prompt)).lastHiddenState
-        guard request.isGuided else { return Tensor(shape: [1] + prompt.shape, storage: prompt.storage) }
-        let negative = try model.textEncoder.encode(model.tokenizer.encode(request.negativePrompt)).lastHiddenState
-        return Tensor(shape: [2] + prompt.shape, storage: negative.storage + prompt.storage)
+        func encode(_ text: String) throws -> Tensor {
+            let states = try model.textEncoder.encode(model.tokenizer.encode(text)).lastHiddenState
+            return try states.reshaped([1] + states.shape)
+        }
+        let prompt = try encode(request.prompt)
+        guard request.isGuided else { return prompt }
+        return try model.backend.concat([try encode(request.negativePrompt), prompt], axis: 0)
     }
 
     /// uncond + scale·(cond − uncond), from a batch of two predictions (uncond first).
-    static func guide(_ prediction: Tensor, scale: Float) -> Tensor {
-        let half = prediction.count / 2
-        var out = [Float](repeating: 0, count: half)
-        for i in 0..<half {
-            let uncond = prediction.storage[i], cond = prediction.storage[half + i]
-            out[i] = uncond + scale * (cond - uncond)
-        }
-        return Tensor(shape: [1] + prediction.shape.dropFirst(), storage: out)
+    static func guide(_ prediction: Tensor, scale: Float) throws -> Tensor {
+        let backend = prediction.backend
+        let uncond = try prediction.item(0, keepingAxis: true), cond = try prediction.item(1, keepingAxis: true)
+        return try backend.weightedSum([(uncond, 1), (try backend.weightedSum([(cond, 1), (uncond, -1)]), scale)])
+    }
+
+    /// A decoded image in [-1, 1] as [0, 1]: x/2 + 0.5, clamped (diffusers' postprocess).
+    static func unitImage(_ decoded: Tensor) throws -> Tensor {
+        try decoded.backend.clamp(try decoded.backend.affine(decoded, scale: 0.5, offset: 0.5), min: 0, max: 1)
     }
 }

@@ -4,8 +4,10 @@ import Neural
 
 /// A Stable Diffusion 1.x/2.x model, from a diffusers folder (model_index.json, tokenizer/,
 /// text_encoder/, unet/, vae/, scheduler/) or a single-file original checkpoint in safetensors.
-public final class StableDiffusionModel: @unchecked Sendable {
+public final class StableDiffusionModel: Sendable {
     public let path: String
+    /// Where its tensors live and its ops run.
+    public let backend: any Backend
     public let tokenizer: CLIPTokenizer
     public let textEncoder: CLIPTextEncoder
     public let unet: UNet
@@ -21,15 +23,16 @@ public final class StableDiffusionModel: @unchecked Sendable {
 
     /// The full-size SD 1.5 architecture with random weights (benchmarks: nothing to download).
     /// The tokenizer is CLIP's standard vocabulary from `clipMerges` (presets/clip/).
-    public init(randomSD15WithMerges clipMerges: String, seed: UInt64 = 0) throws {
+    public init(randomSD15WithMerges clipMerges: String, seed: UInt64 = 0, backend: any Backend) throws {
         path = "random SD 1.5"
+        self.backend = backend
         tokenizer = try CLIPTokenizer.fromCLIPMerges(gzipFile: clipMerges)
         func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T { try JSONDecoder().decode(type, from: Data(json.utf8)) }
-        textEncoder = try CLIPTextEncoder.random(config: decode(CLIPTextConfig.self, Self.sd15TextEncoder), seed: seed)
-        unet = try UNet(randomWeights: decode(UNetConfig.self, Self.sd15UNet), seed: seed)
-        let vae = VAEBlocks(randomWeights: try decode(VAEConfig.self, Self.sd15VAE), seed: seed)
-        decoder = try VAEDecoder(blocks: vae)
-        encoder = try VAEEncoder(blocks: vae)
+        textEncoder = try CLIPTextEncoder.random(config: decode(CLIPTextConfig.self, Self.sd15TextEncoder), seed: seed, backend: backend)
+        unet = try UNet(randomWeights: decode(UNetConfig.self, Self.sd15UNet), seed: seed, backend: backend)
+        let vae = VAEWeights(randomWeights: try decode(VAEConfig.self, Self.sd15VAE), seed: seed)
+        decoder = try VAEDecoder(weights: vae, backend: backend)
+        encoder = try VAEEncoder(weights: vae, backend: backend)
         schedulerConfig = SchedulerConfig()
     }
 
@@ -62,26 +65,29 @@ public final class StableDiffusionModel: @unchecked Sendable {
     }
 
     /// Opens a diffusers folder or a single-file `.safetensors` checkpoint.
-    public convenience init(path: String, options: LoadOptions = LoadOptions()) throws {
+    public convenience init(path: String, options: LoadOptions = LoadOptions(), backend: any Backend) throws {
         try ModelFiles.refusePickle(path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw DiffusionError.modelFiles(path: path, reason: "no such file or folder")
         }
-        let parts = isDirectory.boolValue ? try Self.folderParts(path) : try Self.singleFileParts(path, options: options)
+        let parts = isDirectory.boolValue ? try Self.folderParts(path, backend: backend) : try Self.singleFileParts(path, options: options, backend: backend)
         var scheduler = parts.scheduler
         if let prediction = options.prediction { scheduler.prediction = prediction }
         if let spacing = options.spacing { scheduler.spacing = spacing }
-        try self.init(path: path, tokenizer: parts.tokenizer, textEncoder: parts.textEncoder, unet: parts.unet, vae: parts.vae, scheduler: scheduler)
+        try self.init(path: path, tokenizer: parts.tokenizer, textEncoder: parts.textEncoder, unet: parts.unet, vae: parts.vae, scheduler: scheduler,
+                      backend: backend)
     }
 
-    private init(path: String, tokenizer: CLIPTokenizer, textEncoder: CLIPTextEncoder, unet: UNet, vae: VAEBlocks, scheduler: SchedulerConfig) throws {
+    private init(path: String, tokenizer: CLIPTokenizer, textEncoder: CLIPTextEncoder, unet: UNet, vae: VAEWeights, scheduler: SchedulerConfig,
+                 backend: any Backend) throws {
         self.path = path
+        self.backend = backend
         self.tokenizer = tokenizer
         self.textEncoder = textEncoder
         self.unet = unet
-        decoder = try VAEDecoder(blocks: vae)
-        encoder = try VAEEncoder(blocks: vae)
+        decoder = try VAEDecoder(weights: vae, backend: backend)
+        encoder = try VAEEncoder(weights: vae, backend: backend)
         schedulerConfig = scheduler
         guard textEncoder.config.hiddenSize == unet.config.crossAttentionDim else {
             throw DiffusionError.modelFiles(path: path, reason: "the text encoder gives \(textEncoder.config.hiddenSize)-wide states but the UNet attends to \(unet.config.crossAttentionDim)")
@@ -91,9 +97,9 @@ public final class StableDiffusionModel: @unchecked Sendable {
         }
     }
 
-    private typealias Parts = (tokenizer: CLIPTokenizer, textEncoder: CLIPTextEncoder, unet: UNet, vae: VAEBlocks, scheduler: SchedulerConfig)
+    private typealias Parts = (tokenizer: CLIPTokenizer, textEncoder: CLIPTextEncoder, unet: UNet, vae: VAEWeights, scheduler: SchedulerConfig)
 
-    private static func folderParts(_ path: String) throws -> Parts {
+    private static func folderParts(_ path: String, backend: any Backend) throws -> Parts {
         let index = path + "/model_index.json"
         guard let data = RegularFile.contents(atPath: index) else {
             throw DiffusionError.modelFiles(path: index, reason: "missing: this is not a diffusers model folder")
@@ -106,12 +112,12 @@ public final class StableDiffusionModel: @unchecked Sendable {
         guard known.contains(pipelineClass) else {
             throw DiffusionError.modelFiles(path: index, reason: "\(pipelineClass) is not a Stable Diffusion 1.x/2.x pipeline (SDXL, SD3 and others are not supported)")
         }
-        return (try CLIPTokenizer.load(folder: path + "/tokenizer"), try CLIPTextEncoder(folder: path + "/text_encoder"),
-                try UNet(folder: path + "/unet"), try VAEBlocks(folder: path + "/vae"),
+        return (try CLIPTokenizer.load(folder: path + "/tokenizer"), try CLIPTextEncoder(folder: path + "/text_encoder", backend: backend),
+                try UNet(folder: path + "/unet", backend: backend), try VAEWeights(folder: path + "/vae"),
                 try SchedulerConfig.load(path + "/scheduler/scheduler_config.json"))
     }
 
-    private static func singleFileParts(_ path: String, options: LoadOptions) throws -> Parts {
+    private static func singleFileParts(_ path: String, options: LoadOptions, backend: any Backend) throws -> Parts {
         guard path.lowercased().hasSuffix(".safetensors") else {
             throw DiffusionError.modelFiles(path: path, reason: "a model is a diffusers folder or a single .safetensors checkpoint")
         }
@@ -143,8 +149,8 @@ public final class StableDiffusionModel: @unchecked Sendable {
         }
         let parts = configs.parts(of: file)
         let configName = "the \(inferred.family.rawValue) UNet config"
-        return (tokenizer, try CLIPTextEncoder(config: configs.textEncoder, source: parts.textEncoder),
-                try UNet(config: configs.unet, weights: parts.unet, configName: configName),
-                VAEBlocks(config: configs.vae, weights: parts.vae), scheduler)
+        return (tokenizer, try CLIPTextEncoder(config: configs.textEncoder, source: parts.textEncoder, backend: backend),
+                try UNet(config: configs.unet, weights: parts.unet, configName: configName, backend: backend),
+                VAEWeights(config: configs.vae, weights: parts.vae), scheduler)
     }
 }

@@ -47,36 +47,100 @@ public struct UNetConfig: Decodable, Sendable, Equatable {
     }
 }
 
-/// Stable Diffusion's denoising UNet (diffusers' UNet2DConditionModel, SD 1.x/2.x block types).
-public final class UNet: @unchecked Sendable {
+/// Stable Diffusion's denoising UNet (diffusers' UNet2DConditionModel, SD 1.x/2.x block types),
+/// built from the layer library with its weights prepared once at load.
+public final class UNet: Sendable {
     public let config: UNetConfig
-    /// Every tensor, float32, loaded and shape-checked once (UNetParameters).
-    private let weights: [String: Tensor]
+    let backend: any Backend
+    let timeEmbedding: TimestepEmbedding
+    let convIn: Conv2d
+    let down: [Level]
+    let midResnets: [ResnetBlock]
+    let midTransformer: Transformer2D
+    let up: [Level]
+    let normOut: GroupNorm
+    let convOut: Conv2d
 
-    public init(folder: String) throws {
+    /// One resolution level: resnets, each followed by a transformer in cross-attention blocks,
+    /// then a down- or upsampler (none on the last level).
+    struct Level: Sendable {
+        var resnets: [ResnetBlock] = []
+        var transformers: [Transformer2D] = []
+        var downsample: Downsample?
+        var upsample: Upsample?
+    }
+
+    public convenience init(folder: String, backend: any Backend) throws {
         guard let data = RegularFile.contents(atPath: folder + "/config.json") else {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "missing")
         }
+        let config: UNetConfig
         do { config = try JSONDecoder().decode(UNetConfig.self, from: data) } catch {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a UNet config: \(error)")
         }
-        try Self.checkSupported(config, path: folder + "/config.json")
         let file = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
-        weights = try UNetParameters.load(config, from: file)
+        try self.init(config: config, weights: file, configName: folder + "/config.json", backend: backend)
     }
 
-    /// A UNet whose tensors come from `source` (one part of a single-file checkpoint).
-    init(config: UNetConfig, weights source: WeightSource, configName: String) throws {
+    /// A UNet whose tensors come from `source` (a diffusers file, or one part of a single-file
+    /// checkpoint); every name and shape is checked before any tensor is read.
+    convenience init(config: UNetConfig, weights source: WeightSource, configName: String, backend: any Backend) throws {
         try Self.checkSupported(config, path: configName)
-        self.config = config
-        weights = try UNetParameters.load(config, from: source, configName: configName)
+        try source.check(UNetParameters.shapes(config), configName: configName)
+        try self.init(config: config, loader: source.loader(backend: backend, configName: configName))
     }
 
     /// A full model with random weights (benchmarks: no download needed).
-    public init(randomWeights config: UNetConfig, seed: UInt64 = 0) throws {
+    public convenience init(randomWeights config: UNetConfig, seed: UInt64 = 0, backend: any Backend) throws {
         try Self.checkSupported(config, path: "UNet config")
+        try self.init(config: config, loader: RandomTensors(seed: seed).loader(backend: backend))
+    }
+
+    private init(config: UNetConfig, loader w: WeightLoader) throws {
         self.config = config
-        weights = UNetParameters.random(config, seed: seed)
+        backend = w.backend
+        let channels = config.blockOutChannels, timeWidth = channels[0] * 4
+        let (groups, epsilon) = (config.normGroups, config.normEpsilon)
+        func resnet(_ p: String, _ inputs: Int, _ outputs: Int) throws -> ResnetBlock {
+            try ResnetBlock(w, p, inputs: inputs, outputs: outputs, groups: groups, epsilon: epsilon, timeEmbedding: timeWidth)
+        }
+        func transformer(_ p: String, _ c: Int, heads: Int) throws -> Transformer2D {
+            try Transformer2D(w, p, channels: c, heads: heads, contextWidth: config.crossAttentionDim, groups: groups,
+                              linearProjection: config.useLinearProjection)
+        }
+        timeEmbedding = try TimestepEmbedding(w, "time_embedding", inputs: channels[0], outputs: timeWidth)
+        convIn = try Conv2d(w, "conv_in", inputs: config.inChannels, outputs: channels[0], kernel: 3)
+        var previous = channels[0]
+        down = try config.downBlockTypes.enumerated().map { level, type in
+            let c = channels[level], p = "down_blocks.\(level)"
+            var block = Level()
+            for j in 0..<config.layersPerBlock {
+                block.resnets.append(try resnet("\(p).resnets.\(j)", j == 0 ? previous : c, c))
+                if type.hasPrefix("CrossAttn") { block.transformers.append(try transformer("\(p).attentions.\(j)", c, heads: config.heads[level])) }
+            }
+            if level != channels.count - 1 { block.downsample = try Downsample(w, "\(p).downsamplers.0", channels: c) }
+            previous = c
+            return block
+        }
+        let last = channels.last!
+        midResnets = [try resnet("mid_block.resnets.0", last, last), try resnet("mid_block.resnets.1", last, last)]
+        midTransformer = try transformer("mid_block.attentions.0", last, heads: config.heads.last!)
+        let reversed = Array(channels.reversed()), upHeads = Array(config.heads.reversed())
+        previous = last
+        up = try config.upBlockTypes.enumerated().map { level, type in
+            let c = reversed[level], input = reversed[min(level + 1, reversed.count - 1)], p = "up_blocks.\(level)"
+            var block = Level()
+            for j in 0...config.layersPerBlock {
+                let skip = j == config.layersPerBlock ? input : c
+                block.resnets.append(try resnet("\(p).resnets.\(j)", (j == 0 ? previous : c) + skip, c))
+                if type.hasPrefix("CrossAttn") { block.transformers.append(try transformer("\(p).attentions.\(j)", c, heads: upHeads[level])) }
+            }
+            if level != reversed.count - 1 { block.upsample = try Upsample(w, "\(p).upsamplers.0", channels: c) }
+            previous = c
+            return block
+        }
+        normOut = try GroupNorm(w, "conv_norm_out", channels: channels[0], groups: groups, epsilon: epsilon)
+        convOut = try Conv2d(w, "conv_out", inputs: channels[0], outputs: config.outChannels, kernel: 3)
     }
 
     static func checkSupported(_ config: UNetConfig, path: String) throws {
@@ -90,137 +154,45 @@ public final class UNet: @unchecked Sendable {
         }
     }
 
-    private func w(_ name: String) throws -> Tensor {
-        guard let tensor = weights[name] else { throw NeuralError.shapeMismatch("UNet tensor \(name) is not in the model") }
-        return tensor
-    }
-
     /// Predicts noise (or v) for latents [N, C, H, W] at one `timestep`; sample n attends to
     /// `context` [N, tokens, dim] row n (or [tokens, dim] when N is 1). Guided sampling passes the
     /// unconditional and conditional halves as one batch of two, as diffusers does.
     public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor) throws -> Tensor {
         let batch = sample.shape.first ?? 0
-        let contexts = context.shape.count == 2 ? [context] : (0..<(context.shape.first ?? 0)).map { context.item($0) }
+        let contexts = context.shape.count == 2 ? [context] : try (0..<(context.shape.first ?? 0)).map { try context.item($0) }
         guard sample.shape.count == 4, batch >= 1, sample.shape[1] == config.inChannels, contexts.count == batch,
               contexts.allSatisfy({ $0.shape.count == 2 && $0.shape[1] == config.crossAttentionDim }) else {
             throw NeuralError.shapeMismatch("UNet input \(sample.shape) with context \(context.shape): expected [N, \(config.inChannels), h, w] and [N, tokens, \(config.crossAttentionDim)]")
         }
-        let context = contexts
-        let temb = try timeEmbedding(timestep)
-        var x = try Convolution.conv2d(sample, weight: try w("conv_in.weight"), bias: try w("conv_in.bias"), padding: 1)
+        let time = try backend.activation(try timeEmbedding(backend.tensor(TimestepEmbedding.sinusoidal(timestep, width: config.blockOutChannels[0]))), .silu)
+        var x = try convIn(sample)
         var skips = [x]
-        for (level, type) in config.downBlockTypes.enumerated() {
-            let p = "down_blocks.\(level)"
-            for j in 0..<config.layersPerBlock {
-                x = try resnet(x, "\(p).resnets.\(j)", temb)
-                if type.hasPrefix("CrossAttn") { x = try transformer(x, "\(p).attentions.\(j)", context, heads: config.heads[level]) }
+        for level in down {
+            for (j, resnet) in level.resnets.enumerated() {
+                x = try resnet(x, activatedTime: time)
+                if !level.transformers.isEmpty { x = try level.transformers[j](x, contexts: contexts) }
                 skips.append(x)
             }
-            if level != config.downBlockTypes.count - 1 {
-                x = try Convolution.conv2d(x, weight: try w("\(p).downsamplers.0.conv.weight"), bias: try w("\(p).downsamplers.0.conv.bias"),
-                                           stride: 2, padding: 1)
+            if let downsample = level.downsample {
+                x = try downsample(x)
                 skips.append(x)
             }
         }
-        x = try resnet(x, "mid_block.resnets.0", temb)
-        x = try transformer(x, "mid_block.attentions.0", context, heads: config.heads.last!)
-        x = try resnet(x, "mid_block.resnets.1", temb)
-        let upHeads = Array(config.heads.reversed())
-        for (level, type) in config.upBlockTypes.enumerated() {
-            let p = "up_blocks.\(level)"
-            for j in 0...config.layersPerBlock {
-                x = try Ops.concat([x, skips.removeLast()], axis: 1)
-                x = try resnet(x, "\(p).resnets.\(j)", temb)
-                if type.hasPrefix("CrossAttn") { x = try transformer(x, "\(p).attentions.\(j)", context, heads: upHeads[level]) }
+        x = try midResnets[0](x, activatedTime: time)
+        x = try midTransformer(x, contexts: contexts)
+        x = try midResnets[1](x, activatedTime: time)
+        for level in up {
+            for (j, resnet) in level.resnets.enumerated() {
+                x = try resnet(try backend.concat([x, skips.removeLast()], axis: 1), activatedTime: time)
+                if !level.transformers.isEmpty { x = try level.transformers[j](x, contexts: contexts) }
             }
-            if level != config.upBlockTypes.count - 1, let skip = skips.last {
+            if let upsample = level.upsample, let skip = skips.last {
                 // Up to the size of the level below, not simply ×2: a latent side the downsampling
                 // does not divide (640×480 on SD) was rounded up on the way down (diffusers'
                 // forward_upsample_size); for sides it divides the two are the same.
-                x = try Interpolation.resize(x, height: skip.shape[2], width: skip.shape[3], mode: .nearest)
-                x = try Convolution.conv2d(x, weight: try w("\(p).upsamplers.0.conv.weight"), bias: try w("\(p).upsamplers.0.conv.bias"), padding: 1)
+                x = try upsample(x, height: skip.shape[2], width: skip.shape[3])
             }
         }
-        x = try Ops.groupNorm(x, groups: config.normGroups, weight: try w("conv_norm_out.weight"), bias: try w("conv_norm_out.bias"),
-                              epsilon: config.normEpsilon)
-        return try Convolution.conv2d(Ops.silu(x), weight: try w("conv_out.weight"), bias: try w("conv_out.bias"), padding: 1)
-    }
-
-    /// Sinusoidal timestep features ([cos, sin], as flip_sin_to_cos), then two linear layers.
-    func timeEmbedding(_ timestep: Float) throws -> Tensor {
-        let dim = config.blockOutChannels[0], half = dim / 2
-        var features = [Float](repeating: 0, count: dim)
-        for i in 0..<half {
-            let frequency = expf(-logf(10_000) * Float(i) / Float(half))
-            let angle = timestep * frequency
-            features[i] = cosf(angle)
-            features[half + i] = sinf(angle)
-        }
-        let hidden = Ops.silu(try LinearAlgebra.linear(Tensor(shape: [1, dim], storage: features), weight: try w("time_embedding.linear_1.weight"),
-                                                       bias: try w("time_embedding.linear_1.bias")))
-        return try LinearAlgebra.linear(hidden, weight: try w("time_embedding.linear_2.weight"), bias: try w("time_embedding.linear_2.bias"))
-    }
-
-    /// ResnetBlock2D with the time embedding added after the first convolution.
-    func resnet(_ x: Tensor, _ p: String, _ temb: Tensor) throws -> Tensor {
-        let eps = config.normEpsilon, groups = config.normGroups
-        var h = try Ops.groupNorm(x, groups: groups, weight: try w(p + ".norm1.weight"), bias: try w(p + ".norm1.bias"), epsilon: eps)
-        h = try Convolution.conv2d(Ops.silu(h), weight: try w(p + ".conv1.weight"), bias: try w(p + ".conv1.bias"), padding: 1)
-        let shift = try LinearAlgebra.linear(Ops.silu(temb), weight: try w(p + ".time_emb_proj.weight"), bias: try w(p + ".time_emb_proj.bias"))
-        Ops.addPerChannel(&h, shift.storage)
-        h = try Ops.groupNorm(h, groups: groups, weight: try w(p + ".norm2.weight"), bias: try w(p + ".norm2.bias"), epsilon: eps)
-        h = try Convolution.conv2d(Ops.silu(h), weight: try w(p + ".conv2.weight"), bias: try w(p + ".conv2.bias"), padding: 1)
-        let shortcut = weights[p + ".conv_shortcut.weight"] == nil ? x
-            : try Convolution.conv2d(x, weight: try w(p + ".conv_shortcut.weight"), bias: try w(p + ".conv_shortcut.bias"))
-        return try Ops.add(shortcut, h)
-    }
-
-    /// Transformer2DModel over each sample of the batch with its own context.
-    func transformer(_ x: Tensor, _ p: String, _ contexts: [Tensor], heads: Int) throws -> Tensor {
-        if contexts.count == 1 { return try transformer(x, p, contexts[0], heads: heads) }
-        return try Ops.concat(try contexts.indices.map { try transformer(x.item($0, keepingAxis: true), p, contexts[$0], heads: heads) }, axis: 0)
-    }
-
-    /// Transformer2DModel: group norm, projection in, transformer blocks, projection out, residual.
-    func transformer(_ x: Tensor, _ p: String, _ context: Tensor, heads: Int) throws -> Tensor {
-        let (height, width) = (x.shape[2], x.shape[3])
-        var h = try Ops.groupNorm(x, groups: config.normGroups, weight: try w(p + ".norm.weight"), bias: try w(p + ".norm.bias"), epsilon: 1e-6)
-        if config.useLinearProjection {
-            h = try LinearAlgebra.linear(Layout.channelsLast(h), weight: try w(p + ".proj_in.weight"), bias: try w(p + ".proj_in.bias"))
-        } else {
-            h = Layout.channelsLast(try Convolution.conv2d(h, weight: try w(p + ".proj_in.weight"), bias: try w(p + ".proj_in.bias")))
-        }
-        h = try transformerBlock(h, p + ".transformer_blocks.0", context, heads: heads)
-        if config.useLinearProjection {
-            h = Layout.channelsFirst(try LinearAlgebra.linear(h, weight: try w(p + ".proj_out.weight"), bias: try w(p + ".proj_out.bias")),
-                                     height: height, width: width)
-        } else {
-            h = try Convolution.conv2d(Layout.channelsFirst(h, height: height, width: width), weight: try w(p + ".proj_out.weight"),
-                                       bias: try w(p + ".proj_out.bias"))
-        }
-        return try Ops.add(x, h)
-    }
-
-    /// BasicTransformerBlock: self-attention, cross-attention, GEGLU feed-forward; pre-norm, residuals.
-    func transformerBlock(_ input: Tensor, _ p: String, _ context: Tensor, heads: Int) throws -> Tensor {
-        var h = input
-        let n1 = try Ops.layerNorm(h, weight: try w(p + ".norm1.weight"), bias: try w(p + ".norm1.bias"))
-        h = try Ops.add(h, try attention(n1, n1, p + ".attn1", heads: heads))
-        let n2 = try Ops.layerNorm(h, weight: try w(p + ".norm2.weight"), bias: try w(p + ".norm2.bias"))
-        h = try Ops.add(h, try attention(n2, context, p + ".attn2", heads: heads))
-        let n3 = try Ops.layerNorm(h, weight: try w(p + ".norm3.weight"), bias: try w(p + ".norm3.bias"))
-        let projected = try LinearAlgebra.linear(n3, weight: try w(p + ".ff.net.0.proj.weight"), bias: try w(p + ".ff.net.0.proj.bias"))
-        let ff = try LinearAlgebra.linear(Ops.geglu(projected), weight: try w(p + ".ff.net.2.weight"), bias: try w(p + ".ff.net.2.bias"))
-        return try Ops.add(h, ff)
-    }
-
-    /// Multi-head attention from `x` [tokens, dim] to `source` [tokens', dim'] (q/k/v without bias).
-    func attention(_ x: Tensor, _ source: Tensor, _ p: String, heads: Int) throws -> Tensor {
-        let q = try LinearAlgebra.linear(x, weight: try w(p + ".to_q.weight"), bias: nil)
-        let k = try LinearAlgebra.linear(source, weight: try w(p + ".to_k.weight"), bias: nil)
-        let v = try LinearAlgebra.linear(source, weight: try w(p + ".to_v.weight"), bias: nil)
-        let attended = try Attention.scaledDotProduct(query: Heads.split(q, heads: heads), key: Heads.split(k, heads: heads),
-                                                      value: Heads.split(v, heads: heads))
-        return try LinearAlgebra.linear(Heads.merge(attended), weight: try w(p + ".to_out.0.weight"), bias: try w(p + ".to_out.0.bias"))
+        return try convOut(try backend.activation(try normOut(x), .silu))
     }
 }

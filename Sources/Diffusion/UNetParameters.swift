@@ -67,29 +67,22 @@ enum UNetParameters {
     }
 
     /// Reads every listed tensor as float32, checking every name and shape before reading any.
-    static func load(_ config: UNetConfig, from source: WeightSource, configName: String = "unet/config.json") throws -> [String: Tensor] {
-        try source.tensors(shapes(config), configName: configName)
-    }
-
-    /// Random weights (uniform, ±0.02; norms at 1 and 0): timing does not depend on the values.
-    static func random(_ config: UNetConfig, seed: UInt64) -> [String: Tensor] {
-        let source = RandomTensors(seed: seed)
-        var weights: [String: Tensor] = [:]
-        for (name, shape) in shapes(config) { weights[name] = source.make(name, shape) }
-        return weights
-    }
 }
 
-/// Random tensors for benchmarks of full-size models without downloads: uniform in ±0.02 from a
-/// 64-bit LCG, norm weights 1 and biases 0. `tensor` makes each name once, then keeps it.
 final class RandomTensors: @unchecked Sendable {
     private var state: UInt64
-    private var made: [String: Tensor] = [:]
+    private var made: [String: HostTensor] = [:]
     private let lock = NSLock()
 
     init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
 
-    func tensor(_ name: String, _ shape: [Int]) -> Tensor {
+    /// Layers read their weights from this.
+    func loader(backend: any Backend) -> WeightLoader {
+        WeightLoader(backend: backend) { name, shape in self.tensor(name, shape) }
+    }
+
+    /// The same tensor for the same name (the VAE's encoder and decoder share a source).
+    func tensor(_ name: String, _ shape: [Int]) -> HostTensor {
         lock.lock()
         defer { lock.unlock() }
         if let tensor = made[name], tensor.shape == shape { return tensor }
@@ -98,16 +91,16 @@ final class RandomTensors: @unchecked Sendable {
         return tensor
     }
 
-    func make(_ name: String, _ shape: [Int]) -> Tensor {
+    private func make(_ name: String, _ shape: [Int]) -> HostTensor {
         let count = shape.reduce(1, *)
         if name.contains("norm") {
-            return Tensor(shape: shape, storage: [Float](repeating: name.hasSuffix(".weight") ? 1 : 0, count: count))
+            return HostTensor(shape: shape, storage: [Float](repeating: name.hasSuffix(".weight") ? 1 : 0, count: count))
         }
         var values = [Float](repeating: 0, count: count)
         for i in 0..<count {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             values[i] = (Float(state >> 40) / Float(1 << 24) - 0.5) * 0.04
         }
-        return Tensor(shape: shape, storage: values)
+        return HostTensor(shape: shape, storage: values)
     }
 }

@@ -6,12 +6,20 @@ import Neural
 /// resnets whose group norms take their scale and shift from the time embedding (AdaGroupNorm),
 /// attention blocks without feed-forward (self-attention only at the lowest level, cross-attention
 /// to layer-normed text states), FIR down/upsampling, one skip per up block, Fourier time features.
-public final class UpscalerUNet: @unchecked Sendable {
+public final class UpscalerUNet: Sendable {
     public let config: UpscalerUNetConfig
     let layout: UpscalerUNetLayout
-    private let weights: [String: Tensor]
+    let backend: any Backend
+    /// The Fourier features' frequencies (time_proj.weight), used on the host to build the features.
+    let frequencies: [Float]
+    let conditionProjection: Linear
+    let timeEmbedding: TimestepEmbedding
+    let convIn: Conv2d
+    let down: [[KLayer]], up: [[KLayer]]
+    let normOut: GroupNorm?
+    let convOut: Conv2d
 
-    public init(folder: String) throws {
+    public init(folder: String, backend: any Backend) throws {
         let path = folder + "/config.json"
         guard let data = RegularFile.contents(atPath: path) else { throw DiffusionError.modelFiles(path: path, reason: "missing") }
         do { config = try JSONDecoder().decode(UpscalerUNetConfig.self, from: data) } catch {
@@ -21,16 +29,26 @@ public final class UpscalerUNet: @unchecked Sendable {
         layout = UpscalerUNetLayout(config)
         try layout.checkConnected(config, path: path)
         let source = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
-        weights = try source.tensors(layout.parameters(config), configName: path)
+        try source.check(layout.parameters(config), configName: path)
+        let w = source.loader(backend: backend, configName: path)
+        self.backend = backend
+        let timeWidth = config.timeEmbedDim, channels = config.blockOutChannels
+        frequencies = try w.host("time_proj.weight", [timeWidth / 2]).storage
+        conditionProjection = try Linear(w, "time_embedding.cond_proj", inputs: config.timeConditionDim, outputs: timeWidth, bias: false)
+        timeEmbedding = try TimestepEmbedding(w, "time_embedding", inputs: timeWidth, outputs: timeWidth, activation: .gelu)
+        convIn = try Conv2d(w, "conv_in", inputs: config.inChannels, outputs: channels[0], kernel: config.convInKernel)
+        let config = config
+        func layers(_ block: UpscalerUNetLayout.Block) throws -> [KLayer] {
+            try block.layers.map { try KLayer(w, $0, config: config) }
+        }
+        down = try layout.down.map(layers)
+        up = try layout.up.map(layers)
+        normOut = try config.normGroups.map { try GroupNorm(w, "conv_norm_out", channels: channels[0], groups: $0, epsilon: config.normEpsilon) }
+        convOut = try Conv2d(w, "conv_out", inputs: channels[0], outputs: config.outChannels, kernel: config.convOutKernel)
     }
 
-    private func w(_ name: String) throws -> Tensor {
-        guard let tensor = weights[name] else { throw NeuralError.shapeMismatch("upscaler UNet tensor \(name) is not in the model") }
-        return tensor
-    }
-
-    /// The model output F for `sample` [N, in, H, W] at `timestep` (log σ / 4); sample n attends to
-    /// `context` row n [N, tokens, dim] and is conditioned on `condition` row n [N, cond dim].
+    /// Predicts for [N, C, H, W] at one `timestep`, sample n conditioned on `context` [N, tokens, dim]
+    /// row n and `condition` [N, timeConditionDim] row n.
     public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor, condition: Tensor) throws -> Tensor {
         let batch = sample.shape.first ?? 0, multiple = 1 << (config.blockOutChannels.count - 1)
         guard sample.shape.count == 4, batch >= 1, sample.shape[1] == config.inChannels,
@@ -43,102 +61,123 @@ public final class UpscalerUNet: @unchecked Sendable {
         }
         // Each sample has its own time embedding (the pooled text differs), so they run one by one.
         let outputs = try (0..<batch).map { n in
-            try forward(sample.item(n, keepingAxis: true), timestep: timestep, context: context.item(n), condition: condition.item(n, keepingAxis: true))
+            try forward(try sample.item(n, keepingAxis: true), timestep: timestep, context: try context.item(n),
+                        condition: try condition.item(n, keepingAxis: true))
         }
-        return batch == 1 ? outputs[0] : try Ops.concat(outputs, axis: 0)
+        return batch == 1 ? outputs[0] : try backend.concat(outputs, axis: 0)
     }
 
     private func forward(_ sample: Tensor, timestep: Float, context: Tensor, condition: Tensor) throws -> Tensor {
         let temb = try timeEmbedding(timestep, condition: condition)
-        var x = try Convolution.conv2d(sample, weight: try w("conv_in.weight"), bias: try w("conv_in.bias"), padding: config.convInKernel / 2)
+        var x = try convIn(sample)
         var states: [Tensor?] = [x]
-        for block in layout.down {
-            for layer in block.layers {
-                x = try apply(layer, x, temb, context)
+        for (block, layers) in zip(layout.down, down) {
+            for layer in layers {
+                x = try layer(x, temb, context)
                 states.append(block.keepsStates ? x : nil)
             }
-            if block.resample { x = try FIRResample.downsample(x) }
+            if block.resample { x = try backend.firResample(x, .down) }
         }
-        for block in layout.up {
+        for (block, layers) in zip(layout.up, up) {
             // Each up block takes as many states as it has layers but uses only the last one.
-            let taken = states.suffix(block.layers.count)
-            states.removeLast(block.layers.count)
-            if let skip = taken.last ?? nil { x = try Ops.concat([x, skip], axis: 1) }
-            for layer in block.layers { x = try apply(layer, x, temb, context) }
-            if block.resample { x = try FIRResample.upsample(x) }
+            let taken = states.suffix(layers.count)
+            states.removeLast(layers.count)
+            if let skip = taken.last ?? nil { x = try backend.concat([x, skip], axis: 1) }
+            for layer in layers { x = try layer(x, temb, context) }
+            if block.resample { x = try backend.firResample(x, .up) }
         }
-        if let groups = config.normGroups {
-            x = Ops.gelu(try Ops.groupNorm(x, groups: groups, weight: try w("conv_norm_out.weight"), bias: try w("conv_norm_out.bias"), epsilon: config.normEpsilon))
-        }
-        return try Convolution.conv2d(x, weight: try w("conv_out.weight"), bias: try w("conv_out.bias"), padding: config.convOutKernel / 2)
+        if let normOut { x = try backend.activation(try normOut(x), .gelu) }
+        return try convOut(x)
     }
 
-    /// Fourier features of the timestep ([cos, sin] of 2π·t·w), plus the projected conditioning,
-    /// through two linear layers with GELU after each.
+    /// Fourier features of the timestep (2π·t·f, cos and sin) plus the projected condition, then
+    /// the time embedding's two linear layers.
     func timeEmbedding(_ timestep: Float, condition: Tensor) throws -> Tensor {
-        let frequencies = try w("time_proj.weight").storage, half = frequencies.count
+        let half = frequencies.count
         var features = [Float](repeating: 0, count: 2 * half)
         for i in 0..<half {
             let angle = timestep * frequencies[i] * 2 * Float.pi
             features[config.flipSinToCos ? i : half + i] = cosf(angle)
             features[config.flipSinToCos ? half + i : i] = sinf(angle)
         }
-        let projected = try LinearAlgebra.linear(condition, weight: try w("time_embedding.cond_proj.weight"), bias: nil)
-        let input = try Ops.add(Tensor(shape: [1, 2 * half], storage: features), projected)
-        let hidden = Ops.gelu(try LinearAlgebra.linear(input, weight: try w("time_embedding.linear_1.weight"), bias: try w("time_embedding.linear_1.bias")))
-        let out = try LinearAlgebra.linear(hidden, weight: try w("time_embedding.linear_2.weight"), bias: try w("time_embedding.linear_2.bias"))
-        return config.timestepPostAct == "gelu" ? Ops.gelu(out) : out
+        let input = try backend.add(backend.tensor(features, shape: [1, 2 * half]), try conditionProjection(condition))
+        let out = try timeEmbedding(input)
+        return config.timestepPostAct == "gelu" ? try backend.activation(out, .gelu) : out
+    }
+}
+
+/// One layer of a K block: a resnet with adaptive group norms, then (in cross-attention blocks)
+/// an attention block.
+struct KLayer: Sendable {
+    let norm1: AdaptiveGroupNorm, conv1: Conv2d, norm2: AdaptiveGroupNorm, conv2: Conv2d
+    let shortcut: Conv2d?
+    let attention: KAttention?
+
+    init(_ w: WeightLoader, _ layer: UpscalerUNetLayout.Layer, config: UpscalerUNetConfig) throws {
+        let r = layer.resnet, timeWidth = config.timeEmbedDim
+        norm1 = try AdaptiveGroupNorm(w, r.prefix + ".norm1", channels: r.input, groups: r.groups, timeWidth: timeWidth, epsilon: config.normEpsilon)
+        conv1 = try Conv2d(w, r.prefix + ".conv1", inputs: r.input, outputs: r.middle, kernel: 3)
+        norm2 = try AdaptiveGroupNorm(w, r.prefix + ".norm2", channels: r.middle, groups: r.groupsOut, timeWidth: timeWidth, epsilon: config.normEpsilon)
+        conv2 = try Conv2d(w, r.prefix + ".conv2", inputs: r.middle, outputs: r.output, kernel: 3)
+        shortcut = r.input == r.output ? nil : try Conv2d(w, r.prefix + ".conv_shortcut", inputs: r.input, outputs: r.output, kernel: 1, bias: false)
+        attention = try layer.attention.map { try KAttention(w, $0, config: config) }
     }
 
-    private func apply(_ layer: UpscalerUNetLayout.Layer, _ x: Tensor, _ temb: Tensor, _ context: Tensor) throws -> Tensor {
-        let h = try resnet(x, layer.resnet, temb)
-        guard let attention = layer.attention else { return h }
-        return try attentionBlock(h, attention, temb, context)
+    func callAsFunction(_ x: Tensor, _ temb: Tensor, _ context: Tensor) throws -> Tensor {
+        let backend = x.backend
+        var h = try conv1(try backend.activation(try norm1(x, temb), .gelu))
+        h = try conv2(try backend.activation(try norm2(h, temb), .gelu))
+        h = try backend.add(try shortcut?(x) ?? x, h)
+        return try attention?(h, temb, context) ?? h
+    }
+}
+
+/// The K blocks' attention: optional self-attention, then cross-attention to the layer-normed
+/// text, each after an adaptive group norm and added to its input.
+struct KAttention: Sendable {
+    let norm1: AdaptiveGroupNorm?, selfAttention: Attention?
+    let norm2: AdaptiveGroupNorm, normCross: LayerNorm, crossAttention: Attention
+
+    init(_ w: WeightLoader, _ a: UpscalerUNetLayout.Attention, config: UpscalerUNetConfig) throws {
+        let groups = max(1, a.width / 32), timeWidth = config.timeEmbedDim
+        norm1 = a.selfAttention ? try AdaptiveGroupNorm(w, a.prefix + ".norm1", channels: a.width, groups: groups, timeWidth: timeWidth, epsilon: config.normEpsilon) : nil
+        selfAttention = a.selfAttention ? try Attention(w, a.prefix + ".attn1", width: a.width, heads: a.heads, projectionBias: true) : nil
+        norm2 = try AdaptiveGroupNorm(w, a.prefix + ".norm2", channels: a.width, groups: groups, timeWidth: timeWidth, epsilon: config.normEpsilon)
+        normCross = try LayerNorm(w, a.prefix + ".attn2.norm_cross", width: config.crossAttentionDim)
+        crossAttention = try Attention(w, a.prefix + ".attn2", width: a.width, contextWidth: config.crossAttentionDim, heads: a.heads, projectionBias: true)
     }
 
-    /// ResnetBlockCondNorm2D: AdaGroupNorm → GELU → conv → AdaGroupNorm → GELU → conv, plus shortcut.
-    func resnet(_ x: Tensor, _ r: UpscalerUNetLayout.Resnet, _ temb: Tensor) throws -> Tensor {
-        var h = Ops.gelu(try adaptiveGroupNorm(x, r.prefix + ".norm1", groups: r.groups, temb))
-        h = try Convolution.conv2d(h, weight: try w(r.prefix + ".conv1.weight"), bias: try w(r.prefix + ".conv1.bias"), padding: 1)
-        h = Ops.gelu(try adaptiveGroupNorm(h, r.prefix + ".norm2", groups: r.groupsOut, temb))
-        h = try Convolution.conv2d(h, weight: try w(r.prefix + ".conv2.weight"), bias: try w(r.prefix + ".conv2.bias"), padding: 1)
-        let shortcut = r.input == r.output ? x : try Convolution.conv2d(x, weight: try w(r.prefix + ".conv_shortcut.weight"), bias: nil)
-        return try Ops.add(shortcut, h)
-    }
-
-    /// AdaGroupNorm: a plain group norm whose per-channel scale (1 + s) and shift come from the
-    /// time embedding — the same as a group norm with those as its affine weight and bias.
-    func adaptiveGroupNorm(_ x: Tensor, _ prefix: String, groups: Int, _ temb: Tensor) throws -> Tensor {
-        let channels = x.shape[1]
-        let mapped = try LinearAlgebra.linear(temb, weight: try w(prefix + ".linear.weight"), bias: try w(prefix + ".linear.bias")).storage
-        let scale = Tensor(shape: [channels], storage: mapped[0..<channels].map { 1 + $0 })
-        let shift = Tensor(shape: [channels], storage: Array(mapped[channels..<(2 * channels)]))
-        return try Ops.groupNorm(x, groups: max(1, groups), weight: scale, bias: shift, epsilon: config.normEpsilon)
-    }
-
-    /// KAttentionBlock: optional self-attention, then cross-attention, each after an AdaGroupNorm
-    /// and added back; no feed-forward.
-    func attentionBlock(_ input: Tensor, _ a: UpscalerUNetLayout.Attention, _ temb: Tensor, _ context: Tensor) throws -> Tensor {
-        let (height, width) = (input.shape[2], input.shape[3]), groups = max(1, a.width / 32)
+    func callAsFunction(_ input: Tensor, _ temb: Tensor, _ context: Tensor) throws -> Tensor {
+        let backend = input.backend
+        let (height, width) = (input.shape[2], input.shape[3])
         var x = input
-        if a.selfAttention {
-            let normed = Layout.channelsLast(try adaptiveGroupNorm(x, a.prefix + ".norm1", groups: groups, temb))
-            let attended = try attention(normed, normed, a.prefix + ".attn1", heads: a.heads)
-            x = try Ops.add(x, Layout.channelsFirst(attended, height: height, width: width))
+        if let norm1, let selfAttention {
+            let attended = try selfAttention(try PixelTokens.tokens(try norm1(x, temb)))
+            x = try backend.add(x, try PixelTokens.image(attended, height: height, width: width))
         }
-        let normed = Layout.channelsLast(try adaptiveGroupNorm(x, a.prefix + ".norm2", groups: groups, temb))
-        let text = try Ops.layerNorm(context, weight: try w(a.prefix + ".attn2.norm_cross.weight"), bias: try w(a.prefix + ".attn2.norm_cross.bias"))
-        let attended = try attention(normed, text, a.prefix + ".attn2", heads: a.heads)
-        return try Ops.add(x, Layout.channelsFirst(attended, height: height, width: width))
+        let attended = try crossAttention(try PixelTokens.tokens(try norm2(x, temb)), context: try normCross(context))
+        return try backend.add(x, try PixelTokens.image(attended, height: height, width: width))
+    }
+}
+
+/// diffusers' AdaGroupNorm: a group norm whose scale (1 + ·) and shift come from the time embedding.
+struct AdaptiveGroupNorm: Sendable {
+    let linear: Linear
+    let channels: Int, groups: Int
+    let epsilon: Float
+
+    init(_ w: WeightLoader, _ prefix: String, channels: Int, groups: Int, timeWidth: Int, epsilon: Float) throws {
+        linear = try Linear(w, prefix + ".linear", inputs: timeWidth, outputs: 2 * channels)
+        self.channels = channels
+        self.groups = max(1, groups)
+        self.epsilon = epsilon
     }
 
-    /// Multi-head attention from `x` [tokens, dim] to `source` [tokens', dim'], projections with bias.
-    func attention(_ x: Tensor, _ source: Tensor, _ p: String, heads: Int) throws -> Tensor {
-        let q = try LinearAlgebra.linear(x, weight: try w(p + ".to_q.weight"), bias: try w(p + ".to_q.bias"))
-        let k = try LinearAlgebra.linear(source, weight: try w(p + ".to_k.weight"), bias: try w(p + ".to_k.bias"))
-        let v = try LinearAlgebra.linear(source, weight: try w(p + ".to_v.weight"), bias: try w(p + ".to_v.bias"))
-        let attended = try Attention.scaledDotProduct(query: Heads.split(q, heads: heads), key: Heads.split(k, heads: heads),
-                                                      value: Heads.split(v, heads: heads))
-        return try LinearAlgebra.linear(Heads.merge(attended), weight: try w(p + ".to_out.0.weight"), bias: try w(p + ".to_out.0.bias"))
+    func callAsFunction(_ x: Tensor, _ temb: Tensor) throws -> Tensor {
+        let backend = x.backend
+        let mapped = try linear(temb)
+        let scale = try backend.affine(try backend.slice(mapped, axis: 1, range: 0..<channels), scale: 1, offset: 1).reshaped([channels])
+        let shift = try backend.slice(mapped, axis: 1, range: channels..<(2 * channels)).reshaped([channels])
+        return try backend.groupNorm(x, groups: groups, scale: scale, shift: shift, epsilon: epsilon)
     }
 }

@@ -2,31 +2,58 @@ import Foundation
 import Neural
 
 /// The decoder half of Stable Diffusion's VAE (diffusers' AutoencoderKL.decode): latents → pixels in [-1, 1].
-public final class VAEDecoder: @unchecked Sendable {
-    let blocks: VAEBlocks
-    public var config: VAEConfig { blocks.config }
+public final class VAEDecoder: Sendable {
+    public let config: VAEConfig
+    let backend: any Backend
+    let postQuantConv: Conv2d?
+    let convIn: Conv2d
+    let midResnets: [ResnetBlock]
+    let midAttention: VAEAttention?
+    /// Per level: its resnets and the upsampler after them (none on the last level).
+    let levels: [(resnets: [ResnetBlock], upsample: Upsample?)]
+    let normOut: GroupNorm
+    let convOut: Conv2d
 
     /// Loads `config.json` and `diffusion_pytorch_model.safetensors` (or its fp16 variant) from a folder.
-    public convenience init(folder: String) throws {
-        try self.init(blocks: VAEBlocks(folder: folder))
+    public convenience init(folder: String, backend: any Backend) throws {
+        try self.init(weights: VAEWeights(folder: folder), backend: backend)
     }
 
     /// The full-size SD 1.5 VAE decoder with random weights (benchmarks: nothing to download).
-    public convenience init(randomSD15Seed seed: UInt64) throws {
-        try self.init(blocks: VAEBlocks(randomWeights: try JSONDecoder().decode(VAEConfig.self, from: Data(StableDiffusionModel.sd15VAE.utf8)), seed: seed))
+    public convenience init(randomSD15Seed seed: UInt64, backend: any Backend) throws {
+        try self.init(weights: VAEWeights(randomWeights: try JSONDecoder().decode(VAEConfig.self, from: Data(StableDiffusionModel.sd15VAE.utf8)), seed: seed),
+                      backend: backend)
     }
 
-    /// Checks every tensor the decoder needs before any work, so a broken file fails early and clearly.
-    init(blocks: VAEBlocks) throws {
-        self.blocks = blocks
-        try checkShapes()
+    /// Reads and prepares every tensor the decoder needs, so a broken file fails at load, naming the tensor.
+    init(weights: VAEWeights, backend: any Backend) throws {
+        let w = weights.loader(backend: backend)
+        config = weights.config
+        self.backend = backend
+        let config = weights.config, latent = config.latentChannels, groups = config.normGroups
+        let channels = Array(config.blockOutChannels.reversed())
+        func resnet(_ p: String, _ a: Int, _ b: Int) throws -> ResnetBlock {
+            try ResnetBlock(w, p, inputs: a, outputs: b, groups: groups, epsilon: 1e-6)
+        }
+        convIn = try Conv2d(w, "decoder.conv_in", inputs: latent, outputs: channels[0], kernel: 3)
+        postQuantConv = config.usePostQuantConv ? try Conv2d(w, "post_quant_conv", inputs: latent, outputs: latent, kernel: 1) : nil
+        midResnets = [try resnet("decoder.mid_block.resnets.0", channels[0], channels[0]),
+                      try resnet("decoder.mid_block.resnets.1", channels[0], channels[0])]
+        midAttention = config.midBlockAttention ? try VAEAttention(w, "decoder.mid_block.attentions.0", channels: channels[0], groups: groups) : nil
+        var previous = channels[0]
+        levels = try channels.enumerated().map { level, width in
+            let p = "decoder.up_blocks.\(level)"
+            let resnets = try (0...config.layersPerBlock).map { j in try resnet("\(p).resnets.\(j)", j == 0 ? previous : width, width) }
+            previous = width
+            return (resnets, level == channels.count - 1 ? nil : try Upsample(w, "\(p).upsamplers.0", channels: width))
+        }
+        normOut = try GroupNorm(w, "decoder.conv_norm_out", channels: channels.last!, groups: groups, epsilon: 1e-6)
+        convOut = try Conv2d(w, "decoder.conv_out", inputs: channels.last!, outputs: config.outChannels, kernel: 3)
     }
 
     /// Decodes SD latents (as the UNet produces them): divides by the scaling factor, then decodes.
     public func decode(latents: Tensor) throws -> Tensor {
-        var scaled = latents
-        for i in 0..<scaled.count { scaled.storage[i] /= config.scalingFactor }
-        return try decode(scaled)
+        try decode(try backend.affine(latents, scale: 1 / config.scalingFactor, offset: 0))
     }
 
     /// diffusers' `vae.decode(z)`: z must already be divided by the scaling factor.
@@ -34,49 +61,15 @@ public final class VAEDecoder: @unchecked Sendable {
         guard z.shape.count == 4, z.shape[1] == config.latentChannels else {
             throw NeuralError.shapeMismatch("VAE input \(z.shape), expected [batch, \(config.latentChannels), h, w]")
         }
-        var x = z
-        let latent = config.latentChannels
-        if config.usePostQuantConv {
-            x = try Convolution.conv2d(x, weight: try blocks.tensor("post_quant_conv.weight", [latent, latent, 1, 1]),
-                                       bias: try blocks.tensor("post_quant_conv.bias", [latent]))
+        var x = try postQuantConv?(z) ?? z
+        x = try convIn(x)
+        x = try midResnets[0](x)
+        if let midAttention { x = try midAttention(x) }
+        x = try midResnets[1](x)
+        for level in levels {
+            for resnet in level.resnets { x = try resnet(x) }
+            if let upsample = level.upsample { x = try upsample(x) }
         }
-        let channels = Array(config.blockOutChannels.reversed())
-        x = try Convolution.conv2d(x, weight: try blocks.tensor("decoder.conv_in.weight", [channels[0], latent, 3, 3]),
-                                   bias: try blocks.tensor("decoder.conv_in.bias", [channels[0]]), padding: 1)
-        x = try blocks.resnet(x, "decoder.mid_block.resnets.0", from: channels[0], to: channels[0])
-        if config.midBlockAttention { x = try blocks.attention(x, "decoder.mid_block.attentions.0", channels: channels[0]) }
-        x = try blocks.resnet(x, "decoder.mid_block.resnets.1", from: channels[0], to: channels[0])
-        var previous = channels[0]
-        for (level, width) in channels.enumerated() {
-            for j in 0...config.layersPerBlock {
-                x = try blocks.resnet(x, "decoder.up_blocks.\(level).resnets.\(j)", from: j == 0 ? previous : width, to: width)
-            }
-            if level != channels.count - 1 {
-                x = try Interpolation.resize(x, height: x.shape[2] * 2, width: x.shape[3] * 2, mode: .nearest)
-                x = try Convolution.conv2d(x, weight: try blocks.tensor("decoder.up_blocks.\(level).upsamplers.0.conv.weight", [width, width, 3, 3]),
-                                           bias: try blocks.tensor("decoder.up_blocks.\(level).upsamplers.0.conv.bias", [width]), padding: 1)
-            }
-            previous = width
-        }
-        let last = channels.last!
-        x = try Ops.groupNorm(x, groups: config.normGroups, weight: try blocks.tensor("decoder.conv_norm_out.weight", [last]),
-                              bias: try blocks.tensor("decoder.conv_norm_out.bias", [last]), epsilon: 1e-6)
-        x = Ops.silu(x)
-        return try Convolution.conv2d(x, weight: try blocks.tensor("decoder.conv_out.weight", [config.outChannels, last, 3, 3]),
-                                      bias: try blocks.tensor("decoder.conv_out.bias", [config.outChannels]), padding: 1)
-    }
-
-    /// Loads every decoder tensor with its expected shape (no pixels).
-    private func checkShapes() throws {
-        let channels = Array(config.blockOutChannels.reversed())
-        _ = try blocks.tensor("decoder.conv_in.weight", [channels[0], config.latentChannels, 3, 3])
-        try blocks.checkResnet("decoder.mid_block.resnets.0", from: channels[0], to: channels[0])
-        try blocks.checkResnet("decoder.mid_block.resnets.1", from: channels[0], to: channels[0])
-        var previous = channels[0]
-        for (level, width) in channels.enumerated() {
-            for j in 0...config.layersPerBlock { try blocks.checkResnet("decoder.up_blocks.\(level).resnets.\(j)", from: j == 0 ? previous : width, to: width) }
-            previous = width
-        }
-        _ = try blocks.tensor("decoder.conv_out.weight", [config.outChannels, channels.last!, 3, 3])
+        return try convOut(try backend.activation(try normOut(x), .silu))
     }
 }

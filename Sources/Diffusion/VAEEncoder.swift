@@ -3,18 +3,46 @@ import Neural
 
 /// The encoder half of Stable Diffusion's VAE (diffusers' AutoencoderKL.encode): pixels in [-1, 1]
 /// → a diagonal Gaussian over latents, sampled with the pipeline's generator like diffusers does.
-public final class VAEEncoder: @unchecked Sendable {
-    let blocks: VAEBlocks
-    public var config: VAEConfig { blocks.config }
+public final class VAEEncoder: Sendable {
+    public let config: VAEConfig
+    let backend: any Backend
+    let convIn: Conv2d
+    /// Per level: its resnets and the downsampler after them (none on the last level).
+    let levels: [(resnets: [ResnetBlock], downsample: Downsample?)]
+    let midResnets: [ResnetBlock]
+    let midAttention: VAEAttention?
+    let normOut: GroupNorm
+    let convOut: Conv2d
+    let quantConv: Conv2d?
 
-    public convenience init(folder: String) throws {
-        try self.init(blocks: VAEBlocks(folder: folder))
+    public convenience init(folder: String, backend: any Backend) throws {
+        try self.init(weights: VAEWeights(folder: folder), backend: backend)
     }
 
-    /// Checks every tensor the encoder needs before any work.
-    init(blocks: VAEBlocks) throws {
-        self.blocks = blocks
-        try checkShapes()
+    /// Reads and prepares every tensor the encoder needs, so a broken file fails at load.
+    init(weights: VAEWeights, backend: any Backend) throws {
+        let w = weights.loader(backend: backend)
+        config = weights.config
+        self.backend = backend
+        let config = weights.config, channels = config.blockOutChannels, latent = config.latentChannels, groups = config.normGroups
+        func resnet(_ p: String, _ a: Int, _ b: Int) throws -> ResnetBlock {
+            try ResnetBlock(w, p, inputs: a, outputs: b, groups: groups, epsilon: 1e-6)
+        }
+        convIn = try Conv2d(w, "encoder.conv_in", inputs: config.inChannels, outputs: channels[0], kernel: 3)
+        var previous = channels[0]
+        levels = try channels.enumerated().map { level, width in
+            let p = "encoder.down_blocks.\(level)"
+            let resnets = try (0..<config.layersPerBlock).map { j in try resnet("\(p).resnets.\(j)", j == 0 ? previous : width, width) }
+            previous = width
+            // Downsample2D in the VAE pads only bottom and right, then convolves with stride 2.
+            return (resnets, level == channels.count - 1 ? nil : try Downsample(w, "\(p).downsamplers.0", channels: width, asymmetric: true))
+        }
+        let last = channels.last!
+        midResnets = [try resnet("encoder.mid_block.resnets.0", last, last), try resnet("encoder.mid_block.resnets.1", last, last)]
+        midAttention = config.midBlockAttention ? try VAEAttention(w, "encoder.mid_block.attentions.0", channels: last, groups: groups) : nil
+        normOut = try GroupNorm(w, "encoder.conv_norm_out", channels: last, groups: groups, epsilon: 1e-6)
+        convOut = try Conv2d(w, "encoder.conv_out", inputs: last, outputs: 2 * latent, kernel: 3)
+        quantConv = config.useQuantConv ? try Conv2d(w, "quant_conv", inputs: 2 * latent, outputs: 2 * latent, kernel: 1) : nil
     }
 
     /// The latent distribution's mean and log-variance (clamped to [-30, 20] as diffusers does).
@@ -22,45 +50,20 @@ public final class VAEEncoder: @unchecked Sendable {
         guard image.shape.count == 4, image.shape[1] == config.inChannels else {
             throw NeuralError.shapeMismatch("VAE encoder input \(image.shape), expected [batch, \(config.inChannels), h, w]")
         }
-        let channels = config.blockOutChannels, latent = config.latentChannels
-        var x = try Convolution.conv2d(image, weight: try blocks.tensor("encoder.conv_in.weight", [channels[0], config.inChannels, 3, 3]),
-                                       bias: try blocks.tensor("encoder.conv_in.bias", [channels[0]]), padding: 1)
-        var previous = channels[0]
-        for (level, width) in channels.enumerated() {
-            for j in 0..<config.layersPerBlock {
-                x = try blocks.resnet(x, "encoder.down_blocks.\(level).resnets.\(j)", from: j == 0 ? previous : width, to: width)
-            }
-            if level != channels.count - 1 {
-                // Downsample2D in the VAE pads only bottom and right, then convolves with stride 2.
-                let p = "encoder.down_blocks.\(level).downsamplers.0.conv"
-                x = try Convolution.conv2d(x, weight: try blocks.tensor(p + ".weight", [width, width, 3, 3]),
-                                           bias: try blocks.tensor(p + ".bias", [width]), stride: 2, padding: 0, paddingEnd: 1)
-            }
-            previous = width
+        var x = try convIn(image)
+        for level in levels {
+            for resnet in level.resnets { x = try resnet(x) }
+            if let downsample = level.downsample { x = try downsample(x) }
         }
-        let last = channels.last!
-        x = try blocks.resnet(x, "encoder.mid_block.resnets.0", from: last, to: last)
-        if config.midBlockAttention { x = try blocks.attention(x, "encoder.mid_block.attentions.0", channels: last) }
-        x = try blocks.resnet(x, "encoder.mid_block.resnets.1", from: last, to: last)
-        x = try Ops.groupNorm(x, groups: config.normGroups, weight: try blocks.tensor("encoder.conv_norm_out.weight", [last]),
-                              bias: try blocks.tensor("encoder.conv_norm_out.bias", [last]), epsilon: 1e-6)
-        x = try Convolution.conv2d(Ops.silu(x), weight: try blocks.tensor("encoder.conv_out.weight", [2 * latent, last, 3, 3]),
-                                   bias: try blocks.tensor("encoder.conv_out.bias", [2 * latent]), padding: 1)
-        if config.useQuantConv {
-            x = try Convolution.conv2d(x, weight: try blocks.tensor("quant_conv.weight", [2 * latent, 2 * latent, 1, 1]),
-                                       bias: try blocks.tensor("quant_conv.bias", [2 * latent]))
-        }
-        let (batch, plane) = (x.shape[0], x.shape[2] * x.shape[3])
-        var mean = [Float](), logVariance = [Float]()
-        mean.reserveCapacity(batch * latent * plane)
-        logVariance.reserveCapacity(batch * latent * plane)
-        for n in 0..<batch {
-            let base = n * 2 * latent * plane
-            mean += x.storage[base..<(base + latent * plane)]
-            logVariance += x.storage[(base + latent * plane)..<(base + 2 * latent * plane)].map { min(max($0, -30), 20) }
-        }
-        let shape = [batch, latent, x.shape[2], x.shape[3]]
-        return (Tensor(shape: shape, storage: mean), Tensor(shape: shape, storage: logVariance))
+        x = try midResnets[0](x)
+        if let midAttention { x = try midAttention(x) }
+        x = try midResnets[1](x)
+        x = try convOut(try backend.activation(try normOut(x), .silu))
+        if let quantConv { x = try quantConv(x) }
+        let latent = config.latentChannels
+        let mean = try backend.slice(x, axis: 1, range: 0..<latent)
+        let logVariance = try backend.clamp(try backend.slice(x, axis: 1, range: latent..<(2 * latent)), min: -30, max: 20)
+        return (mean, logVariance)
     }
 
     /// `latent_dist.sample(generator)`: mean + exp(½·logvar)·ε, ε drawn from `generator` (one
@@ -71,25 +74,9 @@ public final class VAEEncoder: @unchecked Sendable {
 
     func sampleLatents(moments: (mean: Tensor, logVariance: Tensor), generator: inout TorchGenerator) throws -> Tensor {
         let (mean, logVariance) = moments
-        let noise = generator.randn(shape: mean.shape)
-        var out = mean
-        for i in 0..<out.count {
-            let std = expf(0.5 * logVariance.storage[i])
-            out.storage[i] = (mean.storage[i] + std * noise.storage[i]) * config.scalingFactor
-        }
-        return out
-    }
-
-    /// Loads every encoder tensor with its expected shape (no pixels).
-    private func checkShapes() throws {
-        let channels = config.blockOutChannels
-        _ = try blocks.tensor("encoder.conv_in.weight", [channels[0], config.inChannels, 3, 3])
-        var previous = channels[0]
-        for (level, width) in channels.enumerated() {
-            for j in 0..<config.layersPerBlock { try blocks.checkResnet("encoder.down_blocks.\(level).resnets.\(j)", from: j == 0 ? previous : width, to: width) }
-            previous = width
-        }
-        try blocks.checkResnet("encoder.mid_block.resnets.0", from: channels.last!, to: channels.last!)
-        _ = try blocks.tensor("encoder.conv_out.weight", [2 * config.latentChannels, channels.last!, 3, 3])
+        let noise = backend.tensor(generator.randn(shape: mean.shape))
+        let std = try backend.exp(try backend.affine(logVariance, scale: 0.5, offset: 0))
+        let sample = try backend.add(mean, try backend.multiply(std, noise))
+        return try backend.affine(sample, scale: config.scalingFactor, offset: 0)
     }
 }

@@ -44,53 +44,56 @@ public struct VAETiling: Sendable, Equatable {
         guard input.shape.count == 4, input.shape[0] == 1 else {
             throw NeuralError.shapeMismatch("tiled VAE input \(input.shape): one image at a time")
         }
-        let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
+        let backend = input.backend
+        let (height, width) = (input.shape[2], input.shape[3])
         // Tile geometry is set on the latent grid: a tile is tileSize latent pixels.
         let (gridHeight, gridWidth) = (height / inputScale, width / inputScale)
-        let rows = origins(gridHeight), columns = origins(gridWidth)
-        var output: [Float] = []
-        var outputChannels = 0
-        var weights = [Float]()
+        let tiles = origins(gridHeight).flatMap { top in origins(gridWidth).map { left in
+            Tile(top: top, left: left, height: min(tileSize, gridHeight - top), width: min(tileSize, gridWidth - left))
+        } }
         let (outHeight, outWidth) = (gridHeight * outputScale, gridWidth * outputScale)
-        let ramp = overlap * outputScale
-        for top in rows {
-            for left in columns {
-                let tileHeight = min(tileSize, gridHeight - top), tileWidth = min(tileSize, gridWidth - left)
-                let tile = try transform(crop(input, channels: channels, top: top * inputScale, left: left * inputScale,
-                                              height: tileHeight * inputScale, width: tileWidth * inputScale))
-                let (th, tw) = (tileHeight * outputScale, tileWidth * outputScale)
-                guard tile.shape.count == 4, tile.shape[2] == th, tile.shape[3] == tw else {
-                    throw NeuralError.shapeMismatch("tile came back \(tile.shape), expected [1, C, \(th), \(tw)]")
-                }
-                if output.isEmpty {
-                    outputChannels = tile.shape[1]
-                    output = [Float](repeating: 0, count: outputChannels * outHeight * outWidth)
-                    weights = [Float](repeating: 0, count: outHeight * outWidth)
-                }
-                // Ramps only on sides that face another tile; image borders keep full weight.
-                let rowWeights = Self.ramp(th, ramp: ramp, fadeStart: top > 0, fadeEnd: top + tileHeight < gridHeight)
-                let columnWeights = Self.ramp(tw, ramp: ramp, fadeStart: left > 0, fadeEnd: left + tileWidth < gridWidth)
-                let (y0, x0) = (top * outputScale, left * outputScale)
-                tile.storage.withUnsafeBufferPointer { t in
-                    output.withUnsafeMutableBufferPointer { o in
-                        for y in 0..<th {
-                            for x in 0..<tw {
-                                let w = rowWeights[y] * columnWeights[x]
-                                weights[(y0 + y) * outWidth + x0 + x] += w
-                                for c in 0..<outputChannels {
-                                    o[(c * outHeight + y0 + y) * outWidth + x0 + x] += w * t[(c * th + y) * tw + x]
-                                }
-                            }
-                        }
-                    }
+        let blend = blendWeights(tiles, outHeight: outHeight, outWidth: outWidth, gridHeight: gridHeight, gridWidth: gridWidth, scale: outputScale)
+        var output: Tensor?
+        for (tile, weights) in zip(tiles, blend) {
+            let crop = try backend.slice(try backend.slice(input, axis: 2, range: (tile.top * inputScale)..<((tile.top + tile.height) * inputScale)),
+                                         axis: 3, range: (tile.left * inputScale)..<((tile.left + tile.width) * inputScale))
+            let result = try transform(crop)
+            let (th, tw) = (tile.height * outputScale, tile.width * outputScale)
+            guard result.shape.count == 4, result.shape[0] == 1, result.shape[2] == th, result.shape[3] == tw else {
+                throw NeuralError.shapeMismatch("tile came back \(result.shape), expected [1, C, \(th), \(tw)]")
+            }
+            let (y0, x0) = (tile.top * outputScale, tile.left * outputScale)
+            let placed = try backend.pad(try backend.multiply(result, backend.tensor(weights, shape: [1, 1, th, tw])),
+                                         top: y0, left: x0, bottom: outHeight - y0 - th, right: outWidth - x0 - tw)
+            output = try output.map { try backend.add($0, placed) } ?? placed
+        }
+        return output!
+    }
+
+    struct Tile { let top, left, height, width: Int }
+
+    /// Each tile's blend weights: ramps on sides that face another tile (image borders keep full
+    /// weight), divided by the sum of every tile's weight at that pixel, so they sum to one.
+    func blendWeights(_ tiles: [Tile], outHeight: Int, outWidth: Int, gridHeight: Int, gridWidth: Int, scale: Int) -> [[Float]] {
+        let ramp = overlap * scale
+        var total = [Float](repeating: 0, count: outHeight * outWidth)
+        let raw = tiles.map { tile -> [Float] in
+            let (th, tw) = (tile.height * scale, tile.width * scale)
+            let rows = Self.ramp(th, ramp: ramp, fadeStart: tile.top > 0, fadeEnd: tile.top + tile.height < gridHeight)
+            let columns = Self.ramp(tw, ramp: ramp, fadeStart: tile.left > 0, fadeEnd: tile.left + tile.width < gridWidth)
+            var weights = [Float](repeating: 0, count: th * tw)
+            for y in 0..<th {
+                for x in 0..<tw {
+                    weights[y * tw + x] = rows[y] * columns[x]
+                    total[(tile.top * scale + y) * outWidth + tile.left * scale + x] += rows[y] * columns[x]
                 }
             }
+            return weights
         }
-        let plane = outHeight * outWidth
-        for c in 0..<outputChannels {
-            for i in 0..<plane { output[c * plane + i] /= weights[i] }
+        return zip(tiles, raw).map { tile, weights in
+            let tw = tile.width * scale
+            return weights.enumerated().map { i, w in w / total[(tile.top * scale + i / tw) * outWidth + tile.left * scale + i % tw] }
         }
-        return Tensor(shape: [1, outputChannels, outHeight, outWidth], storage: output)
     }
 
     /// Weights along one side: rising over `ramp` pixels at a faded start, falling at a faded end.
@@ -103,19 +106,6 @@ public struct VAETiling: Sendable, Equatable {
             return w
         }
     }
-
-    func crop(_ x: Tensor, channels: Int, top: Int, left: Int, height: Int, width: Int) -> Tensor {
-        let (fullHeight, fullWidth) = (x.shape[2], x.shape[3])
-        var out = [Float](repeating: 0, count: channels * height * width)
-        for c in 0..<channels {
-            for y in 0..<height {
-                let source = (c * fullHeight + top + y) * fullWidth + left
-                let target = (c * height + y) * width
-                for i in 0..<width { out[target + i] = x.storage[source + i] }
-            }
-        }
-        return Tensor(shape: [1, channels, height, width], storage: out)
-    }
 }
 
 extension VAEDecoder {
@@ -125,16 +115,10 @@ extension VAEDecoder {
     /// Decodes SD latents whole when small, in blended tiles when larger than `tiling.wholeUpTo`.
     public func decode(latents: Tensor, tiling: VAETiling) throws -> Tensor {
         guard latents.shape.count == 4, max(latents.shape[2], latents.shape[3]) > tiling.wholeUpTo else { return try decode(latents: latents) }
-        var images: [Float] = []
-        var shape: [Int] = []
-        for n in 0..<latents.shape[0] {
-            let one = latents.item(n)
-            let single = Tensor(shape: [1] + one.shape, storage: one.storage)
-            let image = try tiling.apply(single, inputScale: 1, outputScale: scaleFactor) { try decode(latents: $0) }
-            images += image.storage
-            shape = [latents.shape[0]] + Array(image.shape.dropFirst())
+        let images = try (0..<latents.shape[0]).map { n in
+            try tiling.apply(try latents.item(n, keepingAxis: true), inputScale: 1, outputScale: scaleFactor) { try decode(latents: $0) }
         }
-        return Tensor(shape: shape, storage: images)
+        return images.count == 1 ? images[0] : try backend.concat(images, axis: 0)
     }
 }
 
@@ -150,11 +134,9 @@ extension VAEEncoder {
         let latent = config.latentChannels
         let moments = try tiling.apply(image, inputScale: scale, outputScale: 1) { tile in
             let (mean, logVariance) = try encode(tile)
-            return Tensor(shape: [1, 2 * latent, mean.shape[2], mean.shape[3]], storage: mean.storage + logVariance.storage)
+            return try backend.concat([mean, logVariance], axis: 1)
         }
-        let half = latent * moments.shape[2] * moments.shape[3]
-        let shape = [1, latent, moments.shape[2], moments.shape[3]]
-        return (Tensor(shape: shape, storage: Array(moments.storage[..<half])), Tensor(shape: shape, storage: Array(moments.storage[half...])))
+        return (try backend.slice(moments, axis: 1, range: 0..<latent), try backend.slice(moments, axis: 1, range: latent..<(2 * latent)))
     }
 
     /// `sampleLatents` with the moments from `encode(_:tiling:)`.

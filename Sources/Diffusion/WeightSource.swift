@@ -9,13 +9,13 @@ protocol WeightSource: Sendable {
     /// The tensor's shape, or nil when the source does not have it.
     func shape(of name: String) -> [Int]?
     /// The tensor as float32.
-    func tensor(_ name: String) throws -> Tensor
+    func tensor(_ name: String) throws -> HostTensor
 }
 
 extension WeightSource {
     /// A tensor that must have `shape`; a missing tensor or a mismatch names the tensor, the file
     /// and both shapes.
-    func tensor(_ name: String, shape: [Int], configName: String) throws -> Tensor {
+    func tensor(_ name: String, shape: [Int], configName: String) throws -> HostTensor {
         guard let actual = self.shape(of: name) else {
             throw DiffusionError.modelFiles(path: path, reason: "tensor \(name) is missing (the file does not match \(configName))")
         }
@@ -25,9 +25,9 @@ extension WeightSource {
         return try tensor(name)
     }
 
-    /// Every listed tensor as float32, checking every name and shape before reading any (a
-    /// truncated or foreign file fails at once, naming the tensor).
-    func tensors(_ wanted: [(name: String, shape: [Int])], configName: String) throws -> [String: Tensor] {
+    /// Checks every listed name and shape before anything is read (a truncated or foreign file
+    /// fails at once, naming the tensor).
+    func check(_ wanted: [(name: String, shape: [Int])], configName: String) throws {
         for (name, shape) in wanted {
             guard let actual = self.shape(of: name) else {
                 throw DiffusionError.modelFiles(path: path, reason: "tensor \(name) is missing (the file does not match \(configName))")
@@ -36,9 +36,11 @@ extension WeightSource {
                 throw DiffusionError.modelFiles(path: path, reason: "tensor \(name) is \(actual), \(configName) needs \(shape)")
             }
         }
-        var tensors: [String: Tensor] = [:]
-        for (name, _) in wanted { tensors[name] = try tensor(name) }
-        return tensors
+    }
+
+    /// Layers read their weights from this source, `prefix` before every name.
+    func loader(backend: any Backend, configName: String, prefix: String = "") -> WeightLoader {
+        WeightLoader(backend: backend) { name, shape in try self.tensor(prefix + name, shape: shape, configName: configName) }
     }
 }
 

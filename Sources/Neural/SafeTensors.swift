@@ -116,7 +116,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// Reads a tensor as Float32, converting F16 and BF16.
-    public func tensor(_ name: String) throws -> Tensor {
+    public func tensor(_ name: String) throws -> HostTensor {
         let entry = try entry(name)
         let raw = file.bytes((dataStart + entry.span.lowerBound)..<(dataStart + entry.span.upperBound))
         let count = entry.shape.reduce(1, *)
@@ -138,13 +138,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard [.f32, .f16, .bf16, .f64].contains(entry.dtype) else {
             throw NeuralError.unsupportedDType(file: path, tensor: name, dtype: entry.dtype.rawValue)
         }
-        return Tensor(shape: entry.shape, storage: values)
+        return HostTensor(shape: entry.shape, storage: values)
     }
 }
 
 /// IEEE 754 half precision to single precision, exact for every value (subnormals, inf, NaN).
-enum HalfFloat {
-    static func toFloat(_ bits: UInt16) -> Float {
+public enum HalfFloat {
+    public static func toFloat(_ bits: UInt16) -> Float {
         let sign = UInt32(bits & 0x8000) << 16
         let exponent = UInt32(bits >> 10) & 0x1F
         let mantissa = UInt32(bits & 0x3FF)
@@ -158,7 +158,7 @@ enum HalfFloat {
     }
 
     /// Round-to-nearest-even conversion (for fixtures and debug dumps).
-    static func fromFloat(_ value: Float) -> UInt16 {
+    public static func fromFloat(_ value: Float) -> UInt16 {
         let bits = value.bitPattern
         let sign = UInt16((bits >> 16) & 0x8000)
         let exponent = Int((bits >> 23) & 0xFF)

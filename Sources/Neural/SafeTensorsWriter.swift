@@ -5,7 +5,7 @@ import Foundation
 public enum SafeTensorsWriter {
     public enum StoredType: Sendable { case f32, f16 }
 
-    public static func serialize(_ tensors: [(name: String, tensor: Tensor)], as type: StoredType = .f32,
+    public static func serialize(_ tensors: [(name: String, tensor: HostTensor)], as type: StoredType = .f32,
                                  metadata: [String: String] = [:]) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -30,7 +30,7 @@ public enum SafeTensorsWriter {
         return output
     }
 
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], to path: String, as type: StoredType = .f32,
+    public static func write(_ tensors: [(name: String, tensor: HostTensor)], to path: String, as type: StoredType = .f32,
                              metadata: [String: String] = [:]) throws {
         try AtomicFile.write(try serialize(tensors, as: type, metadata: metadata), to: path)
     }

@@ -90,8 +90,8 @@ public struct TorchGenerator: Sendable {
         return values
     }
 
-    public mutating func randn(shape: [Int]) -> Tensor {
-        Tensor(shape: shape, storage: randn(count: shape.reduce(1, *)))
+    public mutating func randn(shape: [Int]) -> HostTensor {
+        HostTensor(shape: shape, storage: randn(count: shape.reduce(1, *)))
     }
 
     /// 2π rounded to the nearest float, as torch's AVX2 kernel has it (Swift's Float.pi rounds toward zero).

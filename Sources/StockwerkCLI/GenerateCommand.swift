@@ -52,7 +52,7 @@ struct GenerateCommand: ParsableCommand {
                 }
                 resolved.options.prediction = value
             }
-            let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options)
+            let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.current)
             note(String(format: "model loaded in %.1f s", Date().timeIntervalSince(started)))
             var width = requestedSize?.width ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor
             var height = requestedSize?.height ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor
@@ -65,7 +65,7 @@ struct GenerateCommand: ParsableCommand {
                     height = info.height / loaded.sizeMultiple * loaded.sizeMultiple
                 }
                 let pixels = try RGBImage.read(initImage, size: (width, height))
-                initTensor = ImagePixels.tensor(fromRGB: pixels.pixels, width: width, height: height)
+                initTensor = ImagePixels.tensor(fromRGB: pixels.pixels, width: width, height: height, on: loaded.backend)
             }
             let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: seed, steps: steps, guidance: guidance,
                                             sampler: sampler, width: width, height: height, initImage: initTensor, strength: strength)
@@ -85,7 +85,7 @@ struct GenerateCommand: ParsableCommand {
                 let metadata = StockMetadata(digitalSourceType: .trainedAlgorithmicMedia, software: "Stockwerk", generation: record)
                 try MetadataWriter.write(metadata, source: output, destination: output)
             }
-            if let latentsOut { try SafeTensorsWriter.write([("latents", result.latents)], to: latentsOut) }
+            if let latentsOut { try SafeTensorsWriter.write([("latents", result.latents.host())], to: latentsOut) }
             note(String(format: "wrote %@ (%dx%d, seed %llu) in %.1f s", output, width, height, seed, Date().timeIntervalSince(started)))
         } catch let error as BadOption {
             ErrorReporting.stderr("error: \(error.message)\nhint: see `stockwerk generate --help`")

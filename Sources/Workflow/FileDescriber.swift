@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Keywording
 import Metadata
+import CPUBackend
 import Neural
 
 /// Keywords, title and description for an image file from everything it carries: its generation
@@ -21,7 +22,7 @@ public enum FileDescriber {
         for list in excludedLists {
             if let text = RegularFile.text(atPath: presetsFolder + "/banned/\(list).txt") { terms += TermList(text: text).terms }
         }
-        return Keyworder(vocabulary: try KeywordVocabulary(folder: presetsFolder + "/keywords"), encoder: try SentenceEncoder(folder: modelFolder()),
+        return Keyworder(vocabulary: try KeywordVocabulary(folder: presetsFolder + "/keywords"), encoder: try SentenceEncoder(folder: modelFolder(), backend: EngineBackend.current),
                          excludedTerms: terms)
     }
 

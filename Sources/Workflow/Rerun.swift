@@ -60,7 +60,7 @@ public enum Rerun {
         let hash = try ModelLocator.modelHash(resolved.path)
         let warning = parameters.modelHash.isEmpty || parameters.modelHash == hash ? nil
             : "the model's hash is \(hash), the image was made with \(parameters.modelHash): the result will differ"
-        let model = try StableDiffusionModel(path: resolved.path, options: resolved.options)
+        let model = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.current)
         let request = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
                                         steps: parameters.steps, guidance: Float(parameters.guidance), sampler: sampler,
                                         width: parameters.width, height: parameters.height)
@@ -76,7 +76,7 @@ public enum Rerun {
             (path, refineWarning) = try upscaler(for: hires, modelsFolder: modelsFolder)
             let upscale = LatentUpscaler.Request(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
                                                  steps: hires.steps, guidance: Float(hires.guidance ?? 0), tiling: tiling(hires))
-            refined = try LatentUpscaler(model: try LatentUpscalerModel(path: path)).upscale(result.latents, upscale, progress: progress)
+            refined = try LatentUpscaler(model: try LatentUpscalerModel(path: path, backend: model.backend)).upscale(result.latents, upscale, progress: progress)
         } else {
             var base = request
             base.tiling = tiling(hires)

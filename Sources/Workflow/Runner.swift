@@ -206,7 +206,7 @@ public final class Runner {
                                             width: parameters.width, height: parameters.height)
             let result = try Pipeline(model: model).generate(request)
             let path = generation.firstPassPath
-            if generation.refine != nil { try SafeTensorsWriter.write([("latents", result.latents)], to: generation.latentsPath) }
+            if generation.refine != nil { try SafeTensorsWriter.write([("latents", result.latents.host())], to: generation.latentsPath) }
             try RGBImage(width: parameters.width, height: parameters.height, pixels: try ImagePixels.rgb(from: result.image)).write(to: path)
             let hash = try Hashing.file(path)
             try catalog.record(StageRecord(jobID: job.id, stage: "generate", inputsHash: generation.inputsHash, artifactPath: path,
@@ -225,7 +225,7 @@ public final class Runner {
                 try adopt(cached, for: job, catalog: catalog, runID: runID)
                 return ((), true, nil)
             }
-            let latents = try SafeTensorsFile(path: generation.latentsPath).tensor("latents")
+            let latents = EngineBackend.current.tensor(try SafeTensorsFile(path: generation.latentsPath).tensor("latents"))
             let result: GenerationResult, note: String
             switch refine.pass {
             case .hires(let hires):
@@ -236,7 +236,7 @@ public final class Runner {
                 base.tiling = refine.tiling
                 // The pixel mode starts from the first pass's image as saved ([0, 1], as results are).
                 let saved = try RGBImage.read(generation.firstPassPath)
-                let first = GenerationResult(latents: latents, image: ImagePixels.unitTensor(fromRGB: saved.pixels, width: saved.width, height: saved.height))
+                let first = GenerationResult(latents: latents, image: ImagePixels.unitTensor(fromRGB: saved.pixels, width: saved.width, height: saved.height, on: latents.backend))
                 result = try hires.run(refining: first, of: base, pipeline: Pipeline(model: model))
                 note = "\(hires.enlargement.rawValue), strength \(hires.strength)"
             case .x2Upscaler(let modelPath, let steps, let guidance):
@@ -257,14 +257,14 @@ public final class Runner {
     private func upscaler(at path: String) throws -> LatentUpscalerModel {
         if let loadedUpscaler, loadedUpscaler.path == path { return loadedUpscaler }
         loadedUpscaler = nil
-        loadedUpscaler = try LatentUpscalerModel(path: path)
+        loadedUpscaler = try LatentUpscalerModel(path: path, backend: EngineBackend.current)
         return loadedUpscaler!
     }
 
     private func model(at path: String, options: StableDiffusionModel.LoadOptions) throws -> StableDiffusionModel {
         if let loadedModel, loadedModel.path == path { return loadedModel.model }
         loadedModel = nil  // free the previous one first
-        let model = try StableDiffusionModel(path: path, options: options)
+        let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.current)
         loadedModel = (path, model)
         return model
     }

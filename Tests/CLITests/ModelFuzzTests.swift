@@ -118,7 +118,7 @@ import Testing
 
 /// A safetensors file's tensors, rewritten with one tensor changed, through Neural's own reader and writer.
 struct TensorFile {
-    var tensors: [(name: String, tensor: Tensor)]
+    var tensors: [(name: String, tensor: HostTensor)]
     var metadata: [String: String]
 
     init(contentsOf path: String) throws {
@@ -129,17 +129,17 @@ struct TensorFile {
 
     var names: [String] { tensors.map(\.name) }
 
-    func changing(_ key: String, _ change: (Tensor) -> Tensor) throws -> Data {
+    func changing(_ key: String, _ change: (HostTensor) -> HostTensor) throws -> Data {
         try SafeTensorsWriter.serialize(tensors.map { $0.name == key ? ($0.name, change($0.tensor)) : $0 }, metadata: metadata)
     }
 
     /// The file with `key` made 0-d (its first element) or 1-d (all elements in a row).
     func reshaping(_ key: String, toRank rank: Int) throws -> Data {
-        try changing(key) { rank == 0 ? Tensor(shape: [], storage: [$0.storage[0]]) : Tensor(shape: [$0.count], storage: $0.storage) }
+        try changing(key) { rank == 0 ? HostTensor(shape: [], storage: [$0.storage[0]]) : HostTensor(shape: [$0.count], storage: $0.storage) }
     }
 
     /// The file with every element of `key` set to `value`.
     func filling(_ key: String, with value: Float) throws -> Data {
-        try changing(key) { Tensor(shape: $0.shape, storage: [Float](repeating: value, count: $0.count)) }
+        try changing(key) { HostTensor(shape: $0.shape, storage: [Float](repeating: value, count: $0.count)) }
     }
 }

@@ -1,4 +1,5 @@
 import Diffusion
+import CPUBackend
 import Foundation
 import Neural
 import TestSupport
@@ -15,7 +16,7 @@ import Testing
 
     @Test(arguments: ["tiny-sd1", "tiny-sd2"])
     func hiddenStatesMatchTransformers(model: String) throws {
-        let encoder = try CLIPTextEncoder(folder: Self.folder(model))
+        let encoder = try CLIPTextEncoder(folder: Self.folder(model), backend: CPUBackend.shared)
         let expected = try SafeTensorsFile(path: Self.folder(model) + "/expected.safetensors")
         let ids = try expected.tensor("input_ids")
         let last = try expected.tensor("last_hidden_state"), pooled = try expected.tensor("pooler_output")
@@ -38,8 +39,8 @@ import Testing
         let tensors = try source.names.map { (name: "text_model." + $0, tensor: try source.tensor($0)) }
         try SafeTensorsWriter.write(tensors, to: folder + "/model.safetensors", as: .f16)
         try FileManager.default.copyItem(atPath: Self.folder("tiny-sd1") + "/config.json", toPath: folder + "/config.json")
-        let prefixed = try CLIPTextEncoder(folder: folder)
-        let plain = try CLIPTextEncoder(folder: Self.folder("tiny-sd1"))
+        let prefixed = try CLIPTextEncoder(folder: folder, backend: CPUBackend.shared)
+        let plain = try CLIPTextEncoder(folder: Self.folder("tiny-sd1"), backend: CPUBackend.shared)
         let ids = [998, 5, 17, 999] + Array(repeating: 999, count: 73)
         // Stored as F16 here, so allow for its rounding of the weights.
         #expect(maxDifference(try prefixed.encode(ids).lastHiddenState.storage[...], try plain.encode(ids).lastHiddenState.storage[...]) < 2e-2)
@@ -48,8 +49,8 @@ import Testing
     @Test func missingOrMisshapenWeightsAreNamed() throws {
         let folder = try TestSupport.temporaryFolder("broken-encoder")
         try FileManager.default.copyItem(atPath: Self.folder("tiny-sd1") + "/config.json", toPath: folder + "/config.json")
-        try SafeTensorsWriter.write([("embeddings.token_embedding.weight", Tensor(zeros: [10, 32]))], to: folder + "/model.safetensors")
-        #expect(throws: NeuralError.self) { try CLIPTextEncoder(folder: folder) }
-        do { _ = try CLIPTextEncoder(folder: folder) } catch { #expect("\(error)".contains("token_embedding")) }
+        try SafeTensorsWriter.write([("embeddings.token_embedding.weight", HostTensor(zeros: [10, 32]))], to: folder + "/model.safetensors")
+        #expect(throws: NeuralError.self) { try CLIPTextEncoder(folder: folder, backend: CPUBackend.shared) }
+        do { _ = try CLIPTextEncoder(folder: folder, backend: CPUBackend.shared) } catch { #expect("\(error)".contains("token_embedding")) }
     }
 }

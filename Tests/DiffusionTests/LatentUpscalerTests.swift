@@ -1,4 +1,5 @@
 import Diffusion
+import CPUBackend
 import Foundation
 import Neural
 import TestSupport
@@ -15,10 +16,10 @@ import Testing
 
     @Test func unetMatchesDiffusers() throws {
         let expected = try Self.expected.get()
-        let unet = try UpscalerUNet(folder: PipelineTests.folder("tiny-x2-upscaler") + "/unet")
-        let output = try unet(try expected.tensor("unet.sample"), timestep: try expected.tensor("unet.timestep").storage[0],
-                              context: try expected.tensor("unet.context"), condition: try expected.tensor("unet.condition"))
-        let reference = try expected.tensor("unet.output")
+        let unet = try UpscalerUNet(folder: PipelineTests.folder("tiny-x2-upscaler") + "/unet", backend: CPUBackend.shared)
+        let output = try unet(try expected.tensor("unet.sample").onCPU, timestep: try expected.tensor("unet.timestep").storage[0],
+                              context: try expected.tensor("unet.context").onCPU, condition: try expected.tensor("unet.condition").onCPU)
+        let reference = try expected.tensor("unet.output").onCPU
         let scale = reference.storage.map { abs($0) }.max()!
         let worst = Self.worst(output, reference)
         #expect(output.shape == [2, 5, 16, 24])
@@ -31,15 +32,15 @@ import Testing
     @Test(arguments: ["0", "0.5", "7.5"])
     func pipelineMatchesDiffusers(guidance: String) throws {
         let expected = try Self.expected.get()
-        let model = try LatentUpscalerModel(path: PipelineTests.folder("tiny-x2-upscaler"))
+        let model = try LatentUpscalerModel(path: PipelineTests.folder("tiny-x2-upscaler"), backend: CPUBackend.shared)
         #expect(model.schedulerConfig.spacing == .linspace && model.schedulerConfig.prediction == .sample)
         let key = "pipeline." + guidance
         let request = LatentUpscaler.Request(prompt: try #require(expected.metadata["prompt"]), negativePrompt: try #require(expected.metadata["negative_prompt"]),
                                              seed: UInt64(try expected.tensor(key + ".seed").storage[0]),
                                              steps: Int(try expected.tensor(key + ".steps").storage[0]), guidance: try #require(Float(guidance)))
         var steps = 0
-        let result = try LatentUpscaler(model: model).upscale(try expected.tensor("low_res.latents"), request) { done, _ in steps = done }
-        let latents = try expected.tensor(key + ".latents"), image = try expected.tensor(key + ".image")
+        let result = try LatentUpscaler(model: model).upscale(try expected.tensor("low_res.latents").onCPU, request) { done, _ in steps = done }
+        let latents = try expected.tensor(key + ".latents").onCPU, image = try expected.tensor(key + ".image").onCPU
         let worst = Self.worst(result.latents, latents)
         let meanPixel = zip(result.image.storage, image.storage).map { abs($0 - $1) }.reduce(0, +) / Float(image.count)
         #expect(result.latents.shape == [1, 4, 16, 24] && result.image.shape == [1, 3, 32, 48] && steps == request.steps)
@@ -56,15 +57,15 @@ import Testing
         config["block_out_channels"] = [32, 64, 64, 64]
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
         #expect {
-            try UpscalerUNet(folder: folder)
+            try UpscalerUNet(folder: folder, backend: CPUBackend.shared)
         } throws: { error in
             "\(error)".contains("up_blocks.1.resnets.0 takes 64 channels but receives 128")
         }
     }
 
     @Test func refusesOtherFoldersAndBadLatents() throws {
-        #expect(throws: DiffusionError.self) { try LatentUpscalerModel(path: PipelineTests.folder("tiny-sd1")) }
-        let model = try LatentUpscalerModel(path: PipelineTests.folder("tiny-x2-upscaler"))
+        #expect(throws: DiffusionError.self) { try LatentUpscalerModel(path: PipelineTests.folder("tiny-sd1"), backend: CPUBackend.shared) }
+        let model = try LatentUpscalerModel(path: PipelineTests.folder("tiny-x2-upscaler"), backend: CPUBackend.shared)
         let odd = Tensor(zeros: [1, 4, 3, 12])
         #expect(throws: DiffusionError.self) { try LatentUpscaler(model: model).upscale(odd, .init(prompt: "x", seed: 1, steps: 2)) }
     }
@@ -87,14 +88,14 @@ import Testing
             object[key] = values.randomElement(using: &generator)!
             try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
             // Loading either works (the key is not one the engine reads) or throws; a trap ends the suite.
-            _ = try? LatentUpscalerModel(path: folder)
+            _ = try? LatentUpscalerModel(path: folder, backend: CPUBackend.shared)
             try original.write(to: URL(fileURLWithPath: path))
         }
         #expect(throws: (any Error).self) {
             var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/unet/config.json"))) as! [String: Any]
             object["block_out_channels"] = [Int]()
             try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: folder + "/unet/config.json"))
-            _ = try LatentUpscalerModel(path: folder)
+            _ = try LatentUpscalerModel(path: folder, backend: CPUBackend.shared)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Diffusion
+import CPUBackend
 import Foundation
 import Neural
 import TestSupport
@@ -22,9 +23,9 @@ import Testing
 
     /// A folder, or a single file read with its folder's configs (diffusers' `config=`).
     static func load(_ style: String) throws -> StableDiffusionModel {
-        guard style.hasSuffix(".safetensors") else { return try StableDiffusionModel(path: folder(style)) }
+        guard style.hasSuffix(".safetensors") else { return try StableDiffusionModel(path: folder(style), backend: CPUBackend.shared) }
         let configs = folder(String(style.dropLast(".safetensors".count)))
-        return try StableDiffusionModel(path: folder(style), options: .init(configFolder: configs))
+        return try StableDiffusionModel(path: folder(style), options: .init(configFolder: configs), backend: CPUBackend.shared)
     }
 
     static func expectedValues(_ style: String) -> String {
@@ -45,7 +46,7 @@ import Testing
                 // diffusers got (x + 1) / 2 and normalised it back with 2y − 1: do the same float steps.
                 var image = try expected.tensor("init_image")
                 for i in 0..<image.count { image.storage[i] = ((image.storage[i] + 1) / 2) * 2 - 1 }
-                initImage = image
+                initImage = image.onCPU
             }
             let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try expected.tensor(key + ".seed").storage[0]),
                                             steps: 5, guidance: mode.hasSuffix("7.5") ? 7.5 : 0, sampler: sampler, width: 16, height: 16,
@@ -93,7 +94,7 @@ import Testing
     }
 
     func loadError(_ path: String) -> String {
-        do { _ = try StableDiffusionModel(path: path); return "" } catch { return "\(error)" }
+        do { _ = try StableDiffusionModel(path: path, backend: CPUBackend.shared); return "" } catch { return "\(error)" }
     }
 
     @Test func truncatedWeightsNameTheFile() throws {
@@ -118,7 +119,7 @@ import Testing
         let folder = try copyOfFixture()
         try FileManager.default.moveItem(atPath: folder + "/vae/diffusion_pytorch_model.safetensors", toPath: folder + "/vae/diffusion_pytorch_model.bin")
         #expect(loadError(folder).contains("pickle"))
-        #expect(throws: DiffusionError.pickleRefused(path: "/x/model.ckpt")) { try StableDiffusionModel(path: "/x/model.ckpt") }
+        #expect(throws: DiffusionError.pickleRefused(path: "/x/model.ckpt")) { try StableDiffusionModel(path: "/x/model.ckpt", backend: CPUBackend.shared) }
     }
 
     @Test func otherPipelinesAreRefused() throws {
@@ -145,7 +146,7 @@ import Testing
                 if mode == "img2img" {
                     var image = try expected.tensor("init_image.\(width)x\(height)")
                     for i in 0..<image.count { image.storage[i] = ((image.storage[i] + 1) / 2) * 2 - 1 }
-                    initImage = image
+                    initImage = image.onCPU
                 }
                 let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try expected.tensor(key + ".seed").storage[0]),
                                                 steps: 5, guidance: 7.5, sampler: sampler, width: width, height: height,

@@ -1,4 +1,5 @@
 import Diffusion
+import CPUBackend
 import Foundation
 import Neural
 import TestSupport
@@ -41,16 +42,16 @@ import Testing
                 #expect(sigmas.count == expected.count && zip(sigmas, expected).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, $1) }, "\(prefix)sigmas")
             }
             var generator = TorchGenerator(seed: 99)
-            var sample = try file.tensor(prefix + "sample")
+            var sample = try file.tensor(prefix + "sample").onCPU
             for index in 0..<steps {
-                #expect(worst(scheduler.scaleModelInput(sample, step: index), try file.tensor(prefix + "scaled.\(index)")) <= 2e-5,
+                #expect(worst(try scheduler.scaleModelInput(sample, step: index), try file.tensor(prefix + "scaled.\(index)").onCPU) <= 2e-5,
                         "\(prefix)scaled.\(index)")
-                sample = try scheduler.step(try file.tensor(prefix + "model_output.\(index)"), step: index, sample: sample, generator: &generator)
-                let error = worst(sample, try file.tensor(prefix + "prev_sample.\(index)"))
+                sample = try scheduler.step(try file.tensor(prefix + "model_output.\(index)").onCPU, step: index, sample: sample, generator: &generator)
+                let error = worst(sample, try file.tensor(prefix + "prev_sample.\(index)").onCPU)
                 #expect(error <= 2e-5, "\(prefix)prev_sample.\(index): \(error)")
                 // Continue from diffusers' own sample so an early error does not hide later ones
                 // (the multistep history keeps our own x₀ predictions, which match too).
-                sample = try file.tensor(prefix + "prev_sample.\(index)")
+                sample = try file.tensor(prefix + "prev_sample.\(index)").onCPU
             }
         }
     }

@@ -1,4 +1,5 @@
 @testable import Diffusion
+import CPUBackend
 import Foundation
 import Neural
 import TestSupport
@@ -64,12 +65,12 @@ import Testing
     }
 
     func loadError(_ path: String) -> String {
-        do { _ = try StableDiffusionModel(path: path, options: .init(clipMerges: TestSupport.presetsFolder + "/clip/bpe_simple_vocab_16e6.txt.gz")); return "" } catch { return "\(error)" }
+        do { _ = try StableDiffusionModel(path: path, options: .init(clipMerges: TestSupport.presetsFolder + "/clip/bpe_simple_vocab_16e6.txt.gz"), backend: CPUBackend.shared); return "" } catch { return "\(error)" }
     }
 
     @Test func otherFilesAreRefusedWithTheReason() throws {
         let folder = try TestSupport.temporaryFolder("single-file")
-        let one = Tensor(zeros: [1])
+        let one = HostTensor(zeros: [1])
         try SafeTensorsWriter.write([("conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight", one),
                                      ("model.diffusion_model.input_blocks.0.0.weight", one)], to: folder + "/xl.safetensors")
         #expect(loadError(folder + "/xl.safetensors").contains("SDXL"))

@@ -1,4 +1,5 @@
 import Diffusion
+import CPUBackend
 import Foundation
 import Neural
 import TestSupport
@@ -10,7 +11,7 @@ import Testing
     @Test(arguments: ["tiny-sd1", "tiny-sd2"])
     func predictsLikeDiffusers(model: String) throws {
         let folder = TestSupport.repositoryRoot + "/Tests/Fixtures/unet/" + model
-        let unet = try UNet(folder: folder)
+        let unet = try UNet(folder: folder, backend: CPUBackend.shared)
         let expected = try SafeTensorsFile(path: folder + "/expected.safetensors")
         let sample = try expected.tensor("sample"), context = try expected.tensor("context")
         let timesteps = try expected.tensor("timesteps").storage, output = try expected.tensor("output")

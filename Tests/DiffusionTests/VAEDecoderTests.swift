@@ -1,4 +1,5 @@
 import Diffusion
+import CPUBackend
 import Foundation
 import Neural
 import TestSupport
@@ -9,9 +10,9 @@ import Testing
     static let folder = TestSupport.repositoryRoot + "/Tests/Fixtures/vae/tiny-sd"
 
     @Test func decodesLikeDiffusers() throws {
-        let decoder = try VAEDecoder(folder: Self.folder)
+        let decoder = try VAEDecoder(folder: Self.folder, backend: CPUBackend.shared)
         let expected = try SafeTensorsFile(path: Self.folder + "/expected.safetensors")
-        let image = try decoder.decode(latents: try expected.tensor("latents"))
+        let image = try decoder.decode(latents: try expected.tensor("latents").onCPU).host()
         let reference = try expected.tensor("image")
         #expect(image.shape == [1, 3, 16, 16] && image.shape == reference.shape)
         let worst = zip(image.storage, reference.storage).map { abs($0 - $1) }.max() ?? .infinity
@@ -25,13 +26,13 @@ import Testing
     @Test func aBrokenWeightsFileIsNamed() throws {
         let folder = try TestSupport.temporaryFolder("broken-vae")
         try FileManager.default.copyItem(atPath: Self.folder + "/config.json", toPath: folder + "/config.json")
-        try SafeTensorsWriter.write([("decoder.conv_in.weight", Tensor(zeros: [64, 4, 1, 1]))], to: folder + "/diffusion_pytorch_model.safetensors")
+        try SafeTensorsWriter.write([("decoder.conv_in.weight", HostTensor(zeros: [64, 4, 1, 1]))], to: folder + "/diffusion_pytorch_model.safetensors")
         do {
-            _ = try VAEDecoder(folder: folder)
+            _ = try VAEDecoder(folder: folder, backend: CPUBackend.shared)
             Issue.record("accepted a decoder with a wrong conv_in shape")
         } catch {
             #expect("\(error)".contains("decoder.conv_in.weight"))
         }
-        #expect(throws: DiffusionError.self) { try VAEDecoder(folder: folder + "/nothing-here") }
+        #expect(throws: DiffusionError.self) { try VAEDecoder(folder: folder + "/nothing-here", backend: CPUBackend.shared) }
     }
 }

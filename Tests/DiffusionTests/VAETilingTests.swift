@@ -1,4 +1,5 @@
 import Diffusion
+import CPUBackend
 import Foundation
 import Neural
 import TestSupport
@@ -19,9 +20,9 @@ import Testing
     }
 
     @Test func tiledDecodeIsCloseToWholeAndShowsNoSeam() throws {
-        let decoder = try VAEDecoder(folder: Self.folder)
+        let decoder = try VAEDecoder(folder: Self.folder, backend: CPUBackend.shared)
         var generator = TorchGenerator(seed: 7)
-        let latents = generator.randn(shape: [1, 4, 40, 40])
+        let latents = generator.randn(shape: [1, 4, 40, 40]).onCPU
         let whole = try decoder.decode(latents: latents)
         let tiled = try decoder.decode(latents: latents, tiling: Self.tiling)
         #expect(tiled.shape == whole.shape)
@@ -39,12 +40,12 @@ import Testing
         // Measured: mean 0.064 of a 4.6 range (1.4 %), max 0.55; edge steps 0.99–1.03× the whole image's.
         #expect(ratios.allSatisfy { $0 > 0.9 && $0 < 1.1 }, "\(ratios)")
         // Small latents are decoded whole, exactly as before.
-        let small = generator.randn(shape: [1, 4, 12, 12])
+        let small = generator.randn(shape: [1, 4, 12, 12]).onCPU
         #expect(try decoder.decode(latents: small, tiling: Self.tiling).storage == decoder.decode(latents: small).storage)
     }
 
     @Test func tiledEncodeIsCloseToWhole() throws {
-        let encoder = try VAEEncoder(folder: Self.folder)
+        let encoder = try VAEEncoder(folder: Self.folder, backend: CPUBackend.shared)
         var generator = TorchGenerator(seed: 9)
         // A smooth image in [-1, 1] (tiling matters most on real, smooth content).
         let (h, w) = (80, 80)

@@ -1,4 +1,5 @@
 import Foundation
+import CPUBackend
 import Keywording
 import Neural
 import TestSupport
@@ -21,7 +22,7 @@ import Testing
         return try JSONDecoder().decode([String].self, from: data)
     }
 
-    static let encoder: Result<SentenceEncoder, Error> = Result { try SentenceEncoder(folder: modelFolder) }
+    static let encoder: Result<SentenceEncoder, Error> = Result { try SentenceEncoder(folder: modelFolder, backend: CPUBackend.shared) }
 
     @Test func tokenIDsMatchTransformers() throws {
         let encoder = try Self.encoder.get()
@@ -54,7 +55,7 @@ import Testing
 
     @Test func missingModelSaysHowToGetIt() {
         do {
-            _ = try SentenceEncoder(folder: "/nonexistent/all-MiniLM-L6-v2")
+            _ = try SentenceEncoder(folder: "/nonexistent/all-MiniLM-L6-v2", backend: CPUBackend.shared)
             Issue.record("a missing model loaded")
         } catch let error as KeywordingError {
             #expect(error.hint.contains("Tools/install-deps.sh") && error.description.contains("config.json"))

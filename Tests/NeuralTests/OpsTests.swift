@@ -1,4 +1,5 @@
 import Foundation
+@testable import CPUBackend
 import Neural
 import TestSupport
 import Testing
@@ -6,7 +7,7 @@ import Testing
 let opsFixture = TestSupport.repositoryRoot + "/Tests/Fixtures/neural/ops.safetensors"
 
 /// Largest element difference, or infinity when the shapes differ.
-func worst(_ a: Tensor, _ b: Tensor) -> Float {
+func worst(_ a: HostTensor, _ b: HostTensor) -> Float {
     a.shape == b.shape ? zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0 : .infinity
 }
 
@@ -37,14 +38,14 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
     /// tail of a tensor whose length is not a multiple of 16, which takes the scalar path).
     @Test func geluAndSiLUAreExactToFloatPrecision() {
         let values = (0..<16_003).map { Float($0 - 8_000) / 1_000 }
-        let out = Ops.gelu(Tensor(shape: [values.count], storage: values))
+        let out = Ops.gelu(HostTensor(shape: [values.count], storage: values))
         let errors = zip(values, out.storage).map { (v: Float, y: Float) -> Double in
             let x = Double(v), exact: Double = 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
             return abs(Double(y) - exact) / max(1, abs(x))
         }
         #expect(errors.max()! <= 5e-7, "worst relative error \(errors.max()!)")
         // SiLU on the same values (vectorised exp).
-        let silu = Ops.silu(Tensor(shape: [values.count], storage: values))
+        let silu = Ops.silu(HostTensor(shape: [values.count], storage: values))
         let siluErrors = zip(values, silu.storage).map { (v: Float, y: Float) -> Double in
             let x = Double(v)
             return abs(Double(y) - x / (1 + exp(-x))) / max(1, abs(x))
@@ -54,12 +55,12 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
 
     @Test func linearMatchesAPlainProduct() throws {
         // 2×3 · (4×3)ᵀ + bias, small enough to check by hand.
-        let x = Tensor(shape: [2, 3], storage: [1, 2, 3, 4, 5, 6])
-        let w = Tensor(shape: [4, 3], storage: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1])
-        let y = try LinearAlgebra.linear(x, weight: w, bias: Tensor(shape: [4], storage: [0.5, 0, 0, -1]))
+        let x = HostTensor(shape: [2, 3], storage: [1, 2, 3, 4, 5, 6])
+        let w = HostTensor(shape: [4, 3], storage: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1])
+        let y = try LinearAlgebra.linear(x, weight: w, bias: HostTensor(shape: [4], storage: [0.5, 0, 0, -1]))
         #expect(y.shape == [2, 4])
         #expect(y.storage == [1.5, 2, 3, 5, 4.5, 5, 6, 14])
-        #expect(throws: NeuralError.self) { try LinearAlgebra.linear(x, weight: Tensor(zeros: [4, 2]), bias: nil) }
+        #expect(throws: NeuralError.self) { try LinearAlgebra.linear(x, weight: HostTensor(zeros: [4, 2]), bias: nil) }
     }
 }
 
@@ -75,8 +76,8 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
         #expect(worst(try Convolution.conv2d(image, weight: weight, bias: bias, padding: 1), try file.tensor("conv_same")) <= 1e-5)
         var center = [Float]()
         for o in 0..<5 { for i in 0..<8 { center.append(weight.storage[((o * 8 + i) * 3 + 1) * 3 + 1]) } }
-        #expect(worst(try Convolution.conv2d(image, weight: Tensor(shape: [5, 8, 1, 1], storage: center), bias: nil), try file.tensor("conv_1x1")) <= 1e-5)
-        #expect(throws: NeuralError.self) { try Convolution.conv2d(image, weight: Tensor(zeros: [5, 3, 3, 3]), bias: nil) }
+        #expect(worst(try Convolution.conv2d(image, weight: HostTensor(shape: [5, 8, 1, 1], storage: center), bias: nil), try file.tensor("conv_1x1")) <= 1e-5)
+        #expect(throws: NeuralError.self) { try Convolution.conv2d(image, weight: HostTensor(zeros: [5, 3, 3, 3]), bias: nil) }
     }
 
     /// More shapes than the primitive cache holds (128): the oldest are given up and made again,
@@ -85,7 +86,7 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
         let image = try file.tensor("image"), weight = try file.tensor("conv_weight"), bias = try file.tensor("conv_bias")
         let channels = image.shape[1]
         for size in 1...140 {
-            let x = Tensor(shape: [1, channels, 1, size], storage: (0..<(channels * size)).map { Float($0 % 7) })
+            let x = HostTensor(shape: [1, channels, 1, size], storage: (0..<(channels * size)).map { Float($0 % 7) })
             let y = try Convolution.conv2d(x, weight: weight, bias: bias, padding: 1)
             #expect(y.shape == [1, weight.shape[0], 1, size])
         }
@@ -98,7 +99,7 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
         let normed = try Ops.groupNorm(image, groups: 4, weight: try file.tensor("gn_weight"), bias: try file.tensor("gn_bias"), epsilon: 1e-6)
         #expect(worst(normed, try file.tensor("group_norm")) <= 1e-5)
         #expect(worst(Ops.softmax(try file.tensor("x")), try file.tensor("softmax")) <= 1e-6)
-        let a = Tensor(shape: [2, 1, 2], storage: [1, 2, 3, 4]), b = Tensor(shape: [2, 2, 2], storage: [5, 6, 7, 8, 9, 10, 11, 12])
+        let a = HostTensor(shape: [2, 1, 2], storage: [1, 2, 3, 4]), b = HostTensor(shape: [2, 2, 2], storage: [5, 6, 7, 8, 9, 10, 11, 12])
         let joined = try Ops.concat([a, b], axis: 1)
         #expect(joined.shape == [2, 3, 2] && joined.storage == [1, 2, 5, 6, 7, 8, 3, 4, 9, 10, 11, 12])
     }
@@ -119,8 +120,8 @@ func worst(_ a: Tensor, _ b: Tensor) -> Float {
         #expect(inside == 1)
         #expect(ThreadLimit.current == before)
         // Work still runs whole under the limit.
-        let x = Tensor(shape: [4, 3], storage: (0..<12).map(Float.init))
-        let w = Tensor(shape: [2, 3], storage: [1, 0, 0, 0, 1, 0])
+        let x = HostTensor(shape: [4, 3], storage: (0..<12).map(Float.init))
+        let w = HostTensor(shape: [2, 3], storage: [1, 0, 0, 0, 1, 0])
         let y = ThreadLimit.run(threads: 1) { try? LinearAlgebra.linear(x, weight: w, bias: nil) }
         #expect(y?.storage == [0, 1, 3, 4, 6, 7, 9, 10])
     }

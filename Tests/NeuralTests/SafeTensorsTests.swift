@@ -15,7 +15,7 @@ import Testing
         let f16 = try file.tensor("f16"), bf16 = try file.tensor("bf16")
         for (exact, half) in zip(f32.storage, f16.storage) { #expect(abs(exact - half) <= abs(exact) * 1e-3) }
         for (exact, brain) in zip(f32.storage, bf16.storage) { #expect(abs(exact - brain) <= abs(exact) * 8e-3) }
-        #expect(try file.tensor("scalar") == Tensor(shape: [], storage: [1.25]))
+        #expect(try file.tensor("scalar") == HostTensor(shape: [], storage: [1.25]))
         #expect(try file.tensor("empty").shape == [0, 3])
         let halves = try file.tensor("halves").storage
         #expect(halves[0] == 65504)
@@ -28,8 +28,8 @@ import Testing
     @Test func writerRoundTripsAndTheReferenceLayoutHolds() throws {
         let folder = try TestSupport.temporaryFolder("safetensors")
         let path = folder + "/out.safetensors"
-        let tensor = Tensor(shape: [2, 2], storage: [1, -2.5, 3.25, 0.1])
-        try SafeTensorsWriter.write([("latents", tensor), ("b", Tensor(shape: [1], storage: [7]))], to: path, metadata: ["k": "v"])
+        let tensor = HostTensor(shape: [2, 2], storage: [1, -2.5, 3.25, 0.1])
+        try SafeTensorsWriter.write([("latents", tensor), ("b", HostTensor(shape: [1], storage: [7]))], to: path, metadata: ["k": "v"])
         let file = try SafeTensorsFile(path: path)
         #expect(try file.tensor("latents") == tensor)
         #expect(file.metadata == ["k": "v"])
@@ -38,7 +38,7 @@ import Testing
         #expect((8 + headerLength) % 8 == 0)
 
         let half = folder + "/half.safetensors"
-        try SafeTensorsWriter.write([("x", Tensor(shape: [3], storage: [0.5, -1024, 1e-6]))], to: half, as: .f16)
+        try SafeTensorsWriter.write([("x", HostTensor(shape: [3], storage: [0.5, -1024, 1e-6]))], to: half, as: .f16)
         let read = try SafeTensorsFile(path: half).tensor("x").storage
         #expect(read[0] == 0.5 && read[1] == -1024 && abs(read[2] - 1e-6) < 6e-8)
     }

@@ -68,7 +68,7 @@ import Testing
         #expect(summary.images.allSatisfy { $0.verdicts.first { $0.agency == "shutterstock" }?.reasons.contains { $0.rule == "ai_policy" } == true })
 
         // The generated source equals what the pipeline makes for the same request.
-        let model = try StableDiffusionModel(path: Self.tinyModel)
+        let model = try StableDiffusionModel(path: Self.tinyModel, backend: EngineBackend.current)
         let direct = try Pipeline(model: model).generate(GenerationRequest(prompt: "a red bicycle by the sea", negativePrompt: "blurry", seed: 6,
                                                                          steps: 3, guidance: 7.5, sampler: .eulerAncestral, width: 16, height: 16))
         let generated = try RGBImage.read(plan.jobs[1].source, size: (16, 16))

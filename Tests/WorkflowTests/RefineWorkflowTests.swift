@@ -50,7 +50,7 @@ import Testing
         let (plan, job, refined) = try runRefined(refine, in: folder)
 
         // The refined source is the hires pass of the first pass, as the Diffusion API makes it.
-        let model = try StableDiffusionModel(path: GenerateWorkflowTests.tinyModel)
+        let model = try StableDiffusionModel(path: GenerateWorkflowTests.tinyModel, backend: EngineBackend.current)
         let pipeline = Pipeline(model: model)
         let base = GenerationRequest(prompt: "a red fox in snow", seed: 11, steps: 3, guidance: 7.5, sampler: .ddim, width: 16, height: 16)
         let first = try pipeline.generate(base)
@@ -109,8 +109,8 @@ import Testing
 
         // The refined source is the upscaler run on the first pass's latents, as the Diffusion API makes it.
         let base = GenerationRequest(prompt: "a red fox in snow", seed: 11, steps: 3, guidance: 7.5, sampler: .ddim, width: 16, height: 16)
-        let first = try Pipeline(model: try StableDiffusionModel(path: GenerateWorkflowTests.tinyModel)).generate(base)
-        let upscaler = try LatentUpscalerModel(path: Self.upscalerFolder)
+        let first = try Pipeline(model: try StableDiffusionModel(path: GenerateWorkflowTests.tinyModel, backend: EngineBackend.current)).generate(base)
+        let upscaler = try LatentUpscalerModel(path: Self.upscalerFolder, backend: EngineBackend.current)
         let direct = try LatentUpscaler(model: upscaler).upscale(first.latents, .init(prompt: "a red fox in snow", seed: 11, steps: 3, guidance: 7.5))
         #expect(try refined.pixels == ImagePixels.rgb(from: direct.image))
 

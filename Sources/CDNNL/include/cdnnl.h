@@ -6,6 +6,9 @@
 #define STOCKWERK_CDNNL_H
 #include <stdint.h>
 
+/// oneDNN's version as major·10000 + minor·100 + patch (2.6.3 → 20603).
+int sw_dnnl_version(void);
+
 /// Row-major C = alpha·op(A)·op(B) + beta·C (oneDNN's JIT sgemm). Returns 0 on success.
 int sw_dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc);

@@ -21,7 +21,7 @@ public struct DDIMScheduler: Scheduler {
         try Diffusion.addNoise(original, noise: noise, alphaCumprod: alphasCumprod[steps[index]])
     }
 
-    public func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor { sample }
+    public func scaleModelInput(_ sample: Tensor, step index: Int) throws -> Tensor { sample }
 
     public func step(_ modelOutput: Tensor, step index: Int, sample: Tensor, generator: inout TorchGenerator) throws -> Tensor {
         let t = steps[index]
@@ -33,12 +33,10 @@ public struct DDIMScheduler: Scheduler {
         let (predictedOriginal, predictedNoise): (Tensor, Tensor)
         switch config.prediction {
         case .epsilon:
-            var x0 = sample
-            for i in 0..<x0.count { x0.storage[i] = (sample.storage[i] - beta.squareRoot() * modelOutput.storage[i]) / alpha.squareRoot() }
+            let x0 = try combine(sample, 1 / alpha.squareRoot(), modelOutput, -beta.squareRoot() / alpha.squareRoot())
             (predictedOriginal, predictedNoise) = (x0, modelOutput)
         case .sample:
-            var eps = sample
-            for i in 0..<eps.count { eps.storage[i] = (sample.storage[i] - alpha.squareRoot() * modelOutput.storage[i]) / beta.squareRoot() }
+            let eps = try combine(sample, 1 / beta.squareRoot(), modelOutput, -alpha.squareRoot() / beta.squareRoot())
             (predictedOriginal, predictedNoise) = (modelOutput, eps)
         case .vPrediction:
             (predictedOriginal, predictedNoise) = (try combine(sample, alpha.squareRoot(), modelOutput, -beta.squareRoot()),

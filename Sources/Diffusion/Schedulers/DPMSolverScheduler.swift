@@ -79,9 +79,7 @@ public struct DPMSolverScheduler: Scheduler {
         let x0: Tensor
         switch config.prediction {
         case .epsilon:
-            var value = sample
-            for i in 0..<value.count { value.storage[i] = (sample.storage[i] - sigmaS * modelOutput.storage[i]) / alphaS }
-            x0 = value
+            x0 = try combine(sample, 1 / alphaS, modelOutput, -sigmaS / alphaS)
         case .vPrediction: x0 = try combine(sample, alphaS, modelOutput, -sigmaS)
         case .sample: x0 = modelOutput
         }
@@ -90,20 +88,18 @@ public struct DPMSolverScheduler: Scheduler {
         let h = lambdaT - lambdaS
         let last = index == timesteps.count - 1
         let firstOrder = history.lowerOrderSteps < 1 || last  // final σ is zero: the last step is first order
-        var out = sample
+        let out: Tensor
         if firstOrder || history.previous == nil {
             let a = sigmaT / sigmaS, b = alphaT * (expf(-h) - 1)
-            for i in 0..<out.count { out.storage[i] = a * sample.storage[i] - b * x0.storage[i] }
+            out = try combine(sample, a, x0, -b)
         } else {
             let previous = history.previous!
             let (alphaS1, sigmaS1) = Self.alphaSigma(sigmas[index - 1])
             let lambdaS1 = logf(alphaS1) - logf(sigmaS1)
             let r0 = (lambdaS - lambdaS1) / h
             let a = sigmaT / sigmaS, b = alphaT * (expf(-h) - 1)
-            for i in 0..<out.count {
-                let d1 = (1 / r0) * (x0.storage[i] - previous.storage[i])
-                out.storage[i] = a * sample.storage[i] - b * x0.storage[i] - 0.5 * b * d1
-            }
+            let d1 = try combine(x0, 1 / r0, previous, -1 / r0)
+            out = try sample.backend.weightedSum([(sample, a), (x0, -b), (d1, -0.5 * b)])
         }
         history.previous = x0
         if history.lowerOrderSteps < 2 { history.lowerOrderSteps += 1 }

@@ -39,12 +39,9 @@ public struct EulerScheduler: Scheduler {
         try combine(original, 1, noise, sigmas[index])
     }
 
-    public func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor {
+    public func scaleModelInput(_ sample: Tensor, step index: Int) throws -> Tensor {
         let sigma = sigmas[index]
-        let divisor = (sigma * sigma + 1).squareRoot()
-        var out = sample
-        for i in 0..<out.count { out.storage[i] = sample.storage[i] / divisor }
-        return out
+        return try sample.backend.affine(sample, scale: 1 / (sigma * sigma + 1).squareRoot(), offset: 0)
     }
 
     public func step(_ modelOutput: Tensor, step index: Int, sample: Tensor, generator: inout TorchGenerator) throws -> Tensor {
@@ -53,10 +50,8 @@ public struct EulerScheduler: Scheduler {
         switch config.prediction {
         case .epsilon: original = try combine(sample, 1, modelOutput, -sigma)
         case .vPrediction:
-            var x0 = sample
             let a = -sigma / (sigma * sigma + 1).squareRoot(), b = sigma * sigma + 1
-            for i in 0..<x0.count { x0.storage[i] = modelOutput.storage[i] * a + sample.storage[i] / b }
-            original = x0
+            original = try combine(modelOutput, a, sample, 1 / b)
         case .sample: original = modelOutput
         }
         var target = next
@@ -66,15 +61,9 @@ public struct EulerScheduler: Scheduler {
             target = (next * next - noiseScale * noiseScale).squareRoot()
         }
         let dt = target - sigma
-        var out = sample
-        for i in 0..<out.count {
-            let derivative = (sample.storage[i] - original.storage[i]) / sigma
-            out.storage[i] = sample.storage[i] + derivative * dt
-        }
-        if ancestral {
-            let noise = generator.randn(count: out.count)
-            for i in 0..<out.count { out.storage[i] += noise[i] * noiseScale }
-        }
-        return out
+        let derivative = try combine(sample, 1 / sigma, original, -1 / sigma)
+        let out = try combine(sample, 1, derivative, dt)
+        guard ancestral else { return out }
+        return try combine(out, 1, sample.backend.tensor(generator.randn(shape: out.shape)), noiseScale)
     }
 }

@@ -23,7 +23,7 @@ public struct LCMScheduler: Scheduler {
         try Diffusion.addNoise(original, noise: noise, alphaCumprod: alphasCumprod[steps[index]])
     }
 
-    public func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor { sample }
+    public func scaleModelInput(_ sample: Tensor, step index: Int) throws -> Tensor { sample }
 
     public func step(_ modelOutput: Tensor, step index: Int, sample: Tensor, generator: inout TorchGenerator) throws -> Tensor {
         let t = steps[index]
@@ -36,15 +36,13 @@ public struct LCMScheduler: Scheduler {
         let original: Tensor
         switch config.prediction {
         case .epsilon:
-            var x0 = sample
-            for i in 0..<x0.count { x0.storage[i] = (sample.storage[i] - beta.squareRoot() * modelOutput.storage[i]) / alpha.squareRoot() }
-            original = x0
+            original = try combine(sample, 1 / alpha.squareRoot(), modelOutput, -beta.squareRoot() / alpha.squareRoot())
         case .sample: original = modelOutput
         case .vPrediction: original = try combine(sample, alpha.squareRoot(), modelOutput, -beta.squareRoot())
         }
         let denoised = try combine(original, cOut, sample, cSkip)
         guard index != steps.count - 1 else { return denoised }
-        let noise = Tensor(shape: sample.shape, storage: generator.randn(count: sample.count))
+        let noise = sample.backend.tensor(generator.randn(shape: sample.shape))
         return try combine(denoised, alphaPrevious.squareRoot(), noise, (1 - alphaPrevious).squareRoot())
     }
 }

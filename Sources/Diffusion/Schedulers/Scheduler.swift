@@ -8,7 +8,7 @@ public protocol Scheduler: Sendable {
     /// What the initial noise is multiplied by.
     var initNoiseSigma: Float { get }
     /// The UNet input for step `index` (Euler-type samplers divide by √(σ² + 1)).
-    func scaleModelInput(_ sample: Tensor, step index: Int) -> Tensor
+    func scaleModelInput(_ sample: Tensor, step index: Int) throws -> Tensor
     /// One denoising step; ancestral samplers draw their noise from `generator`.
     func step(_ modelOutput: Tensor, step index: Int, sample: Tensor, generator: inout TorchGenerator) throws -> Tensor
     /// img2img: `original` noised to the level of step `index` (diffusers' `add_noise` at the begin index).
@@ -22,8 +22,5 @@ func addNoise(_ original: Tensor, noise: Tensor, alphaCumprod: Float) throws -> 
 
 /// sample·a + other·b, element-wise, for same-shaped tensors (float32, as torch evaluates it).
 func combine(_ sample: Tensor, _ a: Float, _ other: Tensor, _ b: Float) throws -> Tensor {
-    guard sample.shape == other.shape else { throw NeuralError.shapeMismatch("scheduler: \(sample.shape) vs \(other.shape)") }
-    var out = sample
-    for i in 0..<out.count { out.storage[i] = sample.storage[i] * a + other.storage[i] * b }
-    return out
+    try sample.backend.weightedSum([(sample, a), (other, b)])
 }

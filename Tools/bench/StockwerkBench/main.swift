@@ -81,7 +81,7 @@ case "keywording-eval":
         fail("usage: keywording-eval MODEL_FOLDER PRESETS_KEYWORDS_FOLDER EVALUATION_JSON [--cases]")
     }
     do {
-        let keyworder = Keyworder(vocabulary: try KeywordVocabulary(folder: arguments[2]), encoder: try SentenceEncoder(folder: arguments[1]))
+        let keyworder = Keyworder(vocabulary: try KeywordVocabulary(folder: arguments[2]), encoder: try SentenceEncoder(folder: arguments[1], backend: EngineBackend.current))
         let cases = try KeywordEvaluation.load(arguments[3])
         let start = Date()
         let (ours, baseline) = try KeywordEvaluation.run(cases, keyworder: keyworder)
@@ -106,16 +106,13 @@ case "keywording-eval":
     } catch { fail("\(error)") }
     count = 1
 case "sgemm":
-    // sgemm N REPEATS: square single-precision matrix products through OpenBLAS.
+    // sgemm N REPEATS: square single-precision matrix products (a linear layer without bias) on the backend.
     guard arguments.count == 3, let n = Int(arguments[1]), let repeats = Int(arguments[2]) else { fail("usage: sgemm N REPEATS") }
     var generator = TorchGenerator(seed: 0)
-    let a = generator.randn(count: n * n), b = generator.randn(count: n * n)
-    var c = [Float](repeating: 0, count: n * n)
-    func product() {
-        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
-            LinearAlgebra.gemm(a.baseAddress!, b.baseAddress!, c.baseAddress!, m: n, n: n, k: n)
-        } } }
-    }
+    let backend = EngineBackend.current
+    let a = backend.tensor(generator.randn(shape: [n, n]))
+    let layer = try! Linear(backend: backend, weight: generator.randn(shape: [n, n]), bias: nil)
+    func product() { _ = try! layer(a) }
     product()  // warm-up: thread start, page faults
     var rates: [Double] = []
     for _ in 0..<repeats {
@@ -129,33 +126,34 @@ case "sgemm":
 case "linear-shapes":
     // The projection shapes of a 77-token text encoder, timed one by one.
     var generator = TorchGenerator(seed: 0)
+    let backend = EngineBackend.current
     for (m, n, k) in [(77, 768, 768), (77, 3072, 768), (77, 768, 3072), (77, 2304, 768)] {
-        let x = Tensor(shape: [m, k], storage: generator.randn(count: m * k))
-        let w = Tensor(shape: [n, k], storage: generator.randn(count: n * k))
-        let bias = Tensor(shape: [n], storage: generator.randn(count: n))
-        _ = try! LinearAlgebra.linear(x, weight: w, bias: bias)
+        let x = backend.tensor(generator.randn(shape: [m, k]))
+        let layer = try! Linear(backend: backend, weight: generator.randn(shape: [n, k]), bias: generator.randn(shape: [n]))
+        _ = try! layer(x)
         let begin = Date()
-        for _ in 0..<200 { _ = try! LinearAlgebra.linear(x, weight: w, bias: bias) }
+        for _ in 0..<200 { _ = try! layer(x) }
         let seconds = Date().timeIntervalSince(begin) / 200
         print(String(format: "linear %dx%dx%d: %.3f ms, %.1f GFLOP/s", m, n, k, seconds * 1000, 2 * Double(m * n * k) / seconds / 1e9))
     }
-    let q = Tensor(shape: [12, 77, 64], storage: generator.randn(count: 12 * 77 * 64))
-    _ = try! Attention.scaledDotProduct(query: q, key: q, value: q, causal: true)
+    let q = backend.tensor(generator.randn(shape: [77, 12 * 64]))
+    _ = try! backend.attention(query: q, key: q, value: q, heads: 12, causal: true)
     let begin = Date()
-    for _ in 0..<200 { _ = try! Attention.scaledDotProduct(query: q, key: q, value: q, causal: true) }
+    for _ in 0..<200 { _ = try! backend.attention(query: q, key: q, value: q, heads: 12, causal: true) }
     print(String(format: "attention 12x77x64 causal: %.3f ms", Date().timeIntervalSince(begin) / 200 * 1000))
-    let x = Tensor(shape: [77, 3072], storage: generator.randn(count: 77 * 3072))
+    let x = backend.tensor(generator.randn(shape: [77, 3072]))
     let beginGELU = Date()
-    for _ in 0..<200 { _ = Ops.quickGELU(x) }
+    for _ in 0..<200 { _ = try! backend.activation(x, .quickGELU) }
     print(String(format: "quick-GELU 77x3072: %.3f ms", Date().timeIntervalSince(beginGELU) / 200 * 1000))
     exit(0)
 case "attention-4096":
     // SD 1.5's largest self-attention (64×64 latent = 4096 tokens, 8 heads × 40): time and, with
     // /usr/bin/time, peak memory. The full score matrix alone would be 8 × 4096² × 4 B = 537 MB.
     var generator = TorchGenerator(seed: 0)
-    let q = Tensor(shape: [8, 4096, 40], storage: generator.randn(count: 8 * 4096 * 40))
+    let backend = EngineBackend.current
+    let q = backend.tensor(generator.randn(shape: [4096, 8 * 40]))
     let begin = Date()
-    let out = try! Attention.scaledDotProduct(query: q, key: q, value: q)
+    let out = try! backend.attention(query: q, key: q, value: q, heads: 8, causal: false)
     print(String(format: "attention 8x4096x40: %.0f ms, output %d values", Date().timeIntervalSince(begin) * 1000, out.count))
     exit(0)
 case "unet-step":
@@ -165,11 +163,11 @@ case "unet-step":
     do {
         let config = try JSONDecoder().decode(UNetConfig.self, from: Data(StableDiffusionModel.sd15UNet.utf8))
         let built = Date()
-        let unet = try UNet(randomWeights: config)
+        let unet = try UNet(randomWeights: config, backend: EngineBackend.current)
         print(String(format: "built random SD 1.5 UNet in %.1f s", Date().timeIntervalSince(built)))
         var generator = TorchGenerator(seed: 0)
-        let latent = generator.randn(shape: [2, 4, size / 8, size / 8])
-        let context = Tensor(shape: [2, 77, 768], storage: generator.randn(count: 2 * 77 * 768))
+        let latent = EngineBackend.current.tensor(generator.randn(shape: [2, 4, size / 8, size / 8]))
+        let context = EngineBackend.current.tensor(generator.randn(shape: [2, 77, 768]))
         for step in 0..<steps {
             let begin = Date()
             let out = try unet(latent, timestep: Float(999 - step * 50), context: context)
@@ -183,7 +181,7 @@ case "pipeline":
     guard arguments.count == 2, let steps = Int(arguments[1]) else { fail("usage: pipeline STEPS") }
     do {
         let built = Date()
-        let model = try StableDiffusionModel(randomSD15WithMerges: "presets/clip/bpe_simple_vocab_16e6.txt.gz")
+        let model = try StableDiffusionModel(randomSD15WithMerges: "presets/clip/bpe_simple_vocab_16e6.txt.gz", backend: EngineBackend.current)
         print(String(format: "built random SD 1.5 pipeline in %.1f s", Date().timeIntervalSince(built)))
         let request = GenerationRequest(prompt: "a lighthouse on a cliff at dawn, photo", negativePrompt: "blurry", seed: 0, steps: steps,
                                         guidance: 7.5, sampler: .ddim, width: 512, height: 512)
@@ -271,10 +269,10 @@ case "x2-upscaler":
     guard arguments.count == 4, let low = Int(arguments[2]), let steps = Int(arguments[3]) else { fail("usage: x2-upscaler FOLDER LOW_RES STEPS") }
     do {
         let built = Date()
-        let model = try LatentUpscalerModel(path: arguments[1])
+        let model = try LatentUpscalerModel(path: arguments[1], backend: EngineBackend.current)
         print(String(format: "stockwerk: loaded the x2 upscaler in %.1f s", Date().timeIntervalSince(built)))
         var generator = TorchGenerator(seed: 0)
-        let latents = generator.randn(shape: [1, 4, low, low])
+        let latents = EngineBackend.current.tensor(generator.randn(shape: [1, 4, low, low]))
         let request = LatentUpscaler.Request(prompt: "a lighthouse on a cliff at dawn, photo", seed: 0, steps: steps, guidance: 0)
         let begin = Date()
         var last = begin
@@ -291,9 +289,9 @@ case "vae-decode":
     // whole or in 512-px tiles (VAETiling.standard, tiled whatever the size); run under /usr/bin/time for peak RSS.
     guard arguments.count == 3, let size = Int(arguments[1]), ["whole", "tiled"].contains(arguments[2]) else { fail("usage: vae-decode SIZE whole|tiled") }
     do {
-        let decoder = try VAEDecoder(randomSD15Seed: 0)
+        let decoder = try VAEDecoder(randomSD15Seed: 0, backend: EngineBackend.current)
         var generator = TorchGenerator(seed: 0)
-        let latents = generator.randn(shape: [1, 4, size / 8, size / 8])
+        let latents = EngineBackend.current.tensor(generator.randn(shape: [1, 4, size / 8, size / 8]))
         var tiling = VAETiling.standard
         tiling.wholeUpTo = arguments[2] == "whole" ? Int.max : 0
         let begin = Date()
@@ -305,7 +303,7 @@ case "text-encoder":
     // text-encoder REPEATS: full-size SD 1.5 text tower (random weights), one 77-token prompt.
     guard arguments.count == 2, let repeats = Int(arguments[1]) else { fail("usage: text-encoder REPEATS") }
     do {
-        let encoder = try CLIPTextEncoder.random(config: .sd1, seed: 0)
+        let encoder = try CLIPTextEncoder.random(config: .sd1, seed: 0, backend: EngineBackend.current)
         let ids = [49406] + (0..<20).map { 320 + $0 } + Array(repeating: 49407, count: 56)
         _ = try encoder.encode(ids)  // warm-up
         var times: [Double] = []

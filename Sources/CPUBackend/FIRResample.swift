@@ -1,12 +1,13 @@
+import Neural
 import Foundation
 
 /// The k-diffusion UNet's resamplers (diffusers' KDownsample2D / KUpsample2D): a fixed
 /// [1, 3, 3, 1] binomial filter applied per channel after one pixel of reflect padding. Torch runs
 /// them as a 4×4 depthwise (transposed) convolution; the filter is separable, so here it is two 1-D
 /// passes, which is the same sum in another order.
-public enum FIRResample {
+enum FIRResample {
     /// Halves H and W (even sizes ≥ 2): out[i] = Σₖ p[2i + k]·f[k], f = [1, 3, 3, 1] / 8.
-    public static func downsample(_ x: Tensor) throws -> Tensor {
+    static func downsample(_ x: HostTensor) throws -> HostTensor {
         guard x.shape.count == 4, x.shape[2] >= 2, x.shape[3] >= 2, x.shape[2] % 2 == 0, x.shape[3] % 2 == 0 else {
             throw NeuralError.shapeMismatch("FIR downsample of \(x.shape): needs [N, C, H, W] with even H, W ≥ 2")
         }
@@ -22,7 +23,7 @@ public enum FIRResample {
     /// Doubles H and W (sizes ≥ 2). Torch's stride-2 transposed convolution with f = [1, 3, 3, 1] / 4
     /// and padding 3 reduces to out[2m] = (x[m−1] + 3·x[m]) / 4 and out[2m+1] = (3·x[m] + x[m+1]) / 4,
     /// with x reflected at the ends (padded[m] is x[m−1]).
-    public static func upsample(_ x: Tensor) throws -> Tensor {
+    static func upsample(_ x: HostTensor) throws -> HostTensor {
         guard x.shape.count == 4, x.shape[2] >= 2, x.shape[3] >= 2 else {
             throw NeuralError.shapeMismatch("FIR upsample of \(x.shape): needs [N, C, H, W] with H, W ≥ 2")
         }
@@ -35,8 +36,8 @@ public enum FIRResample {
     }
 
     /// Runs `line` (padded input of n + 2 samples, n, output) along W, then along H, per channel.
-    private static func separable(_ x: Tensor, outHeight: Int, outWidth: Int,
-                                  line: (_ padded: [Float], _ n: Int, _ out: inout [Float]) -> Void) -> Tensor {
+    private static func separable(_ x: HostTensor, outHeight: Int, outWidth: Int,
+                                  line: (_ padded: [Float], _ n: Int, _ out: inout [Float]) -> Void) -> HostTensor {
         let planes = x.shape[0] * x.shape[1], height = x.shape[2], width = x.shape[3]
         var result = [Float](repeating: 0, count: planes * outHeight * outWidth)
         var rows = [Float](repeating: 0, count: height * outWidth)
@@ -56,7 +57,7 @@ public enum FIRResample {
                 for o in 0..<outHeight { result[outBase + o * outWidth + column] = output[o] }
             }
         }
-        return Tensor(shape: [x.shape[0], x.shape[1], outHeight, outWidth], storage: result)
+        return HostTensor(shape: [x.shape[0], x.shape[1], outHeight, outWidth], storage: result)
     }
 
     /// One sample of reflect padding at each end: [v1, v0, v1, …, vn−1, vn−2].

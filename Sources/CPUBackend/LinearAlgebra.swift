@@ -1,11 +1,12 @@
+import Neural
 import CBLAS
 import CDNNL
 import Foundation
 
 /// Matrix products, row-major: oneDNN's sgemm by default, OpenBLAS's cblas_sgemm as the fallback.
-public enum LinearAlgebra {
+enum LinearAlgebra {
     /// C[m×n] = alpha · A[m×k] · B[k×n] (B transposed when `transposeB`, then given as [n×k]) + beta · C.
-    public static func gemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+    static func gemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                             m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
                             alpha: Float = 1, beta: Float = 0) {
         if useDNNL {
@@ -20,7 +21,7 @@ public enum LinearAlgebra {
     }
 
     /// x[rows×in] · Wᵀ + bias, with W stored [out×in] as PyTorch's nn.Linear keeps it.
-    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+    static func linear(_ x: HostTensor, weight: HostTensor, bias: HostTensor?) throws -> HostTensor {
         guard weight.shape.count == 2, let inFeatures = x.shape.last, inFeatures == weight.shape[1] else {
             throw NeuralError.shapeMismatch("linear: input \(x.shape) × weight \(weight.shape)")
         }
@@ -42,12 +43,12 @@ public enum LinearAlgebra {
             }
             initialized = rows * outFeatures
         }
-        return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures], storage: storage)
+        return HostTensor(shape: Array(x.shape.dropLast()) + [outFeatures], storage: storage)
     }
 
     /// oneDNN's JIT sgemm is the default (1.3–1.5× faster than OpenBLAS at the text encoder's
     /// 77-row shapes on this machine); STOCKWERK_GEMM=openblas selects cblas_sgemm instead.
     static let useDNNL = ProcessInfo.processInfo.environment["STOCKWERK_GEMM"] != "openblas"
 
-    public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+    static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
 }

@@ -1,8 +1,9 @@
+import Neural
 import Foundation
 
 /// Activations, normalisation and element-wise arithmetic.
-public enum Ops {
-    public static func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+enum Ops {
+    static func add(_ a: HostTensor, _ b: HostTensor) throws -> HostTensor {
         guard a.shape == b.shape else { throw NeuralError.shapeMismatch("add: \(a.shape) + \(b.shape)") }
         var out = a
         out.storage.withUnsafeMutableBufferPointer { o in
@@ -16,7 +17,7 @@ public enum Ops {
 
     /// Applies an activation in place, split over cores for large tensors. Each activation is its
     /// own specialised loop (a closure per element would not be inlined and costs 4× more).
-    private static func activate(_ x: Tensor, _ kind: Activation) -> Tensor {
+    private static func activate(_ x: HostTensor, _ kind: Activation) -> HostTensor {
         var out = x
         out.storage.withUnsafeMutableBufferPointer { o in
             nonisolated(unsafe) let o = o
@@ -42,15 +43,15 @@ public enum Ops {
     private enum Activation: Sendable { case quickGELU, gelu, silu }
 
     /// x · sigmoid(1.702 x), CLIP ViT-L's activation.
-    public static func quickGELU(_ x: Tensor) -> Tensor { activate(x, .quickGELU) }
+    static func quickGELU(_ x: HostTensor) -> HostTensor { activate(x, .quickGELU) }
 
     /// The exact GELU, 0.5 x (1 + erf(x / √2)), as torch computes it by default.
-    public static func gelu(_ x: Tensor) -> Tensor { activate(x, .gelu) }
+    static func gelu(_ x: HostTensor) -> HostTensor { activate(x, .gelu) }
 
-    public static func silu(_ x: Tensor) -> Tensor { activate(x, .silu) }
+    static func silu(_ x: HostTensor) -> HostTensor { activate(x, .silu) }
 
     /// Layer normalisation over the last dimension (population variance, as torch).
-    public static func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float = 1e-5) throws -> Tensor {
+    static func layerNorm(_ x: HostTensor, weight: HostTensor, bias: HostTensor, epsilon: Float = 1e-5) throws -> HostTensor {
         guard let width = x.shape.last, weight.count == width, bias.count == width else {
             throw NeuralError.shapeMismatch("layer norm: input \(x.shape), weight \(weight.shape), bias \(bias.shape)")
         }
@@ -80,10 +81,10 @@ public enum Ops {
     }
 
     /// Rows of `table` for each id: [ids.count × width].
-    public static func embedding(_ ids: [Int], table: Tensor) throws -> Tensor {
+    static func embedding(_ ids: [Int], table: HostTensor) throws -> HostTensor {
         guard table.shape.count == 2 else { throw NeuralError.shapeMismatch("embedding table \(table.shape)") }
         let width = table.shape[1]
-        var out = Tensor(zeros: [ids.count, width])
+        var out = HostTensor(zeros: [ids.count, width])
         for (row, id) in ids.enumerated() {
             guard id >= 0, id < table.shape[0] else { throw NeuralError.shapeMismatch("token id \(id) outside the table of \(table.shape[0])") }
             out.storage.replaceSubrange((row * width)..<((row + 1) * width), with: table.storage[(id * width)..<((id + 1) * width)])

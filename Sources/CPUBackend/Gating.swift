@@ -1,16 +1,18 @@
+import Neural
 import Foundation
 
 extension Ops {
-    /// Adds `shift[c]` to every value of channel c in [N, C, H, W] (a ResNet's time embedding).
-    public static func addPerChannel(_ x: inout Tensor, _ shift: [Float]) {
+    /// Adds `shift[c]` (or `shift[n, c]`) to every value of channel c in [N, C, H, W] (a ResNet's time embedding).
+    /// `shift` has C values (one for every sample) or N·C (one set per sample); the caller checks.
+    static func addPerChannel(_ x: inout HostTensor, _ shift: [Float]) {
         let channels = x.shape[1], plane = x.shape[2] * x.shape[3], batch = x.shape[0]
-        precondition(shift.count == channels, "addPerChannel: \(shift.count) shifts for \(channels) channels")
+        let perSample = shift.count != channels
         x.storage.withUnsafeMutableBufferPointer { o in
             shift.withUnsafeBufferPointer { s in
                 nonisolated(unsafe) let o = o, s = s
                 Parallel.forRanges(batch * channels, minimumChunk: 16) { range in
                     for row in range {
-                        let value = s[row % channels], base = row * plane
+                        let value = s[perSample ? row : row % channels], base = row * plane
                         for i in 0..<plane { o[base + i] += value }
                     }
                 }
@@ -19,7 +21,7 @@ extension Ops {
     }
 
     /// GEGLU: [rows, 2·inner] → [rows, inner], first half × GELU(second half) (diffusers' order).
-    public static func geglu(_ x: Tensor) -> Tensor {
+    static func geglu(_ x: HostTensor) -> HostTensor {
         let rows = x.shape[0], inner = x.shape[1] / 2
         var out = [Float](repeating: 0, count: rows * inner)
         out.withUnsafeMutableBufferPointer { o in
@@ -36,6 +38,6 @@ extension Ops {
                 }
             }
         }
-        return Tensor(shape: [rows, inner], storage: out)
+        return HostTensor(shape: [rows, inner], storage: out)
     }
 }

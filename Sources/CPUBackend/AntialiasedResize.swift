@@ -1,3 +1,4 @@
+import Neural
 import Foundation
 
 extension Interpolation {
@@ -6,7 +7,7 @@ extension Interpolation {
     /// (triangle, or Keys' cubic with A = −0.5) stretched by the shrink factor, rows then columns.
     /// Enlarging, the filter is not stretched; the weights are still renormalised at the borders,
     /// which is where it differs from the plain modes.
-    public static func resizeAntialiased(_ x: Tensor, height outH: Int, width outW: Int, cubic: Bool) throws -> Tensor {
+    static func resizeAntialiased(_ x: HostTensor, height outH: Int, width outW: Int, cubic: Bool) throws -> HostTensor {
         guard x.shape.count == 4, outH > 0, outW > 0 else { throw NeuralError.shapeMismatch("interpolate: input \(x.shape) to \(outH)x\(outW)") }
         let planes = x.shape[0] * x.shape[1], inH = x.shape[2], inW = x.shape[3]
         let rows = filterTaps(input: inH, output: outH, cubic: cubic), columns = filterTaps(input: inW, output: outW, cubic: cubic)
@@ -30,7 +31,7 @@ extension Interpolation {
                 }
             }
         }
-        return Tensor(shape: [x.shape[0], x.shape[1], outH, outW], storage: out)
+        return HostTensor(shape: [x.shape[0], x.shape[1], outH, outW], storage: out)
     }
 
     /// For each output index: the first input index it reads and the normalised weights.

@@ -1,9 +1,10 @@
+import Neural
 import Foundation
 
 /// Image-shaped ops on [batch, channels, height, width] tensors, as torch defines them.
 extension Ops {
     /// Group normalisation: mean and (population) variance per sample and channel group.
-    public static func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, epsilon: Float = 1e-5) throws -> Tensor {
+    static func groupNorm(_ x: HostTensor, groups: Int, weight: HostTensor, bias: HostTensor, epsilon: Float = 1e-5) throws -> HostTensor {
         guard x.shape.count >= 2, x.shape[1] % groups == 0, weight.count == x.shape[1], bias.count == x.shape[1] else {
             throw NeuralError.shapeMismatch("group norm: input \(x.shape), \(groups) groups, weight \(weight.shape)")
         }
@@ -38,7 +39,7 @@ extension Ops {
     }
 
     /// Softmax over the last dimension.
-    public static func softmax(_ x: Tensor) -> Tensor {
+    static func softmax(_ x: HostTensor) -> HostTensor {
         guard let width = x.shape.last, width > 0 else { return x }
         var out = x
         out.storage.withUnsafeMutableBufferPointer { o in
@@ -55,7 +56,7 @@ extension Ops {
     }
 
     /// Concatenation along `axis`; all other dimensions must agree.
-    public static func concat(_ parts: [Tensor], axis: Int) throws -> Tensor {
+    static func concat(_ parts: [HostTensor], axis: Int) throws -> HostTensor {
         guard let first = parts.first, axis >= 0, axis < first.shape.count else { throw NeuralError.shapeMismatch("concat of nothing") }
         for part in parts where part.shape.count != first.shape.count
             || zip(part.shape, first.shape).enumerated().contains(where: { $0.offset != axis && $0.element.0 != $0.element.1 }) {
@@ -72,15 +73,15 @@ extension Ops {
         }
         var shape = first.shape
         shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
-        return Tensor(shape: shape, storage: storage)
+        return HostTensor(shape: shape, storage: storage)
     }
 }
 
 /// Resizing of [batch, channels, h, w] tensors with torch's `F.interpolate` rules (align_corners=False).
-public enum Interpolation {
+enum Interpolation {
     public enum Mode: String, Sendable, CaseIterable { case nearest, nearestExact = "nearest-exact", bilinear, bicubic }
 
-    public static func resize(_ x: Tensor, height outH: Int, width outW: Int, mode: Mode) throws -> Tensor {
+    static func resize(_ x: HostTensor, height outH: Int, width outW: Int, mode: Mode) throws -> HostTensor {
         guard x.shape.count == 4, outH > 0, outW > 0 else { throw NeuralError.shapeMismatch("interpolate: input \(x.shape) to \(outH)x\(outW)") }
         let planes = x.shape[0] * x.shape[1], inH = x.shape[2], inW = x.shape[3]
         let scaleY = Float(inH) / Float(outH), scaleX = Float(inW) / Float(outW)
@@ -121,7 +122,7 @@ public enum Interpolation {
                 }
             }
         }
-        return Tensor(shape: [x.shape[0], x.shape[1], outH, outW], storage: out)
+        return HostTensor(shape: [x.shape[0], x.shape[1], outH, outW], storage: out)
     }
 
     /// Keys' cubic convolution weights with A = −0.75 (torch's bicubic), for offset t in [0, 1).

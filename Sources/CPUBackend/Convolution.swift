@@ -1,12 +1,13 @@
+import Neural
 import CDNNL
 import Foundation
 
 /// 2-D convolution through oneDNN (primitives created once per shape and cached).
-public enum Convolution {
+enum Convolution {
     /// x: [batch, in, h, w]; weight: [out, in, kh, kw]; bias: [out]. Square stride; `padding` zeros
     /// before each spatial axis and `paddingEnd` (default: the same) after it, as the VAE encoder's
     /// downsampler pads only bottom and right.
-    public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, paddingEnd: Int? = nil) throws -> Tensor {
+    static func conv2d(_ x: HostTensor, weight: HostTensor, bias: HostTensor?, stride: Int = 1, padding: Int = 0, paddingEnd: Int? = nil) throws -> HostTensor {
         let paddingEnd = paddingEnd ?? padding
         guard x.shape.count == 4, weight.shape.count == 4, x.shape[1] == weight.shape[1], stride >= 1, padding >= 0, paddingEnd >= 0 else {
             throw NeuralError.shapeMismatch("conv2d: input \(x.shape), weight \(weight.shape)")
@@ -37,6 +38,30 @@ public enum Convolution {
             initialized = out.count
         }
         guard status == 0 else { throw NeuralError.shapeMismatch("conv2d: oneDNN failed with status \(status) for input \(x.shape), weight \(weight.shape)") }
-        return Tensor(shape: [batch, outChannels, outH, outW], storage: storage)
+        return HostTensor(shape: [batch, outChannels, outH, outW], storage: storage)
+    }
+}
+
+/// A convolution's weights and geometry as the CPU backend keeps them.
+final class CPUConvolution: PreparedConvolution {
+    let weight: HostTensor, bias: HostTensor?
+    let stride: Int, padding: Int, paddingEnd: Int
+
+    init(weight: HostTensor, bias: HostTensor?, stride: Int, padding: Int, paddingEnd: Int) throws {
+        guard weight.shape.count == 4, stride >= 1, padding >= 0, paddingEnd >= 0, bias.map({ $0.count == weight.shape[0] }) ?? true else {
+            throw NeuralError.shapeMismatch("convolution weight \(weight.shape), bias \(bias?.shape ?? []), stride \(stride), padding \(padding)/\(paddingEnd)")
+        }
+        self.weight = weight
+        self.bias = bias
+        self.stride = stride
+        self.padding = padding
+        self.paddingEnd = paddingEnd
+    }
+
+    var inputs: Int { weight.shape[1] }
+    var outputs: Int { weight.shape[0] }
+
+    func apply(_ x: HostTensor) throws -> HostTensor {
+        try Convolution.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, paddingEnd: paddingEnd)
     }
 }

@@ -1,17 +1,18 @@
+import Neural
 import Foundation
 
 /// Scaled dot-product attention, computed in blocks of query rows with a running (streaming)
 /// softmax over blocks of keys, so memory stays O(block²) however long the sequence is.
-public enum Attention {
+enum Attention {
     /// q: [heads, queries, d], k and v: [heads, keys, d]. Returns [heads, queries, d].
-    public static func scaledDotProduct(query q: Tensor, key k: Tensor, value v: Tensor, causal: Bool = false,
-                                        blockSize: Int = 256) throws -> Tensor {
+    static func scaledDotProduct(query q: HostTensor, key k: HostTensor, value v: HostTensor, causal: Bool = false,
+                                        blockSize: Int = 256) throws -> HostTensor {
         guard q.shape.count == 3, k.shape.count == 3, v.shape == k.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2] else {
             throw NeuralError.shapeMismatch("attention: q \(q.shape), k \(k.shape), v \(v.shape)")
         }
         let heads = q.shape[0], queries = q.shape[1], keys = k.shape[1], d = q.shape[2]
         let scale = 1 / Float(d).squareRoot()
-        var out = Tensor(zeros: q.shape)
+        var out = HostTensor(zeros: q.shape)
         let queryBlocks = (queries + blockSize - 1) / blockSize
         q.storage.withUnsafeBufferPointer { qp in
             k.storage.withUnsafeBufferPointer { kp in

@@ -1,0 +1,210 @@
+import CDNNL
+import Foundation
+import Neural
+
+/// The CPU backend: oneDNN for convolutions and matrix products, its OpenMP team for everything
+/// element-wise. Tensors live in ordinary memory as Float32 arrays (16-bit tensors as their bits,
+/// widened when an op reads them).
+public final class CPUBackend: Backend {
+    public static let shared = CPUBackend()
+
+    public let name: String
+
+    public init() {
+        let version = Int(sw_dnnl_version())
+        name = "cpu (oneDNN \(version / 10_000).\(version / 100 % 100).\(version % 100))"
+    }
+
+    // MARK: Memory
+
+    public func tensor(_ host: HostTensor) -> Tensor {
+        Tensor(shape: host.shape, dtype: .f32, buffer: CPUBuffer(self, .f32(host.storage)))
+    }
+
+    public func host(_ x: Tensor) -> HostTensor {
+        guard let buffer = x.buffer as? CPUBuffer else { preconditionFailure("a \(x.backend.name) tensor given to the CPU backend") }
+        return HostTensor(shape: x.shape, storage: buffer.floats)
+    }
+
+    public func cast(_ x: Tensor, to dtype: DType) throws -> Tensor {
+        let values = try dense(x).storage
+        switch dtype {
+        case .f32: return Tensor(shape: x.shape, dtype: .f32, buffer: CPUBuffer(self, .f32(values)))
+        case .bf16: return Tensor(shape: x.shape, dtype: .bf16, buffer: CPUBuffer(self, .bf16(values.map(BFloat16.bits))))
+        case .f16: return Tensor(shape: x.shape, dtype: .f16, buffer: CPUBuffer(self, .f16(values.map(HalfFloat.fromFloat))))
+        }
+    }
+
+    /// `x`'s values as Float32, or an error when it belongs to another backend.
+    func dense(_ x: Tensor) throws -> HostTensor {
+        guard let buffer = x.buffer as? CPUBuffer else { throw NeuralError.shapeMismatch("a \(x.backend.name) tensor given to \(name)") }
+        return HostTensor(shape: x.shape, storage: buffer.floats)
+    }
+
+    func wrap(_ host: HostTensor) -> Tensor { tensor(host) }
+
+    // MARK: Weights
+
+    public func prepareLinear(weight: HostTensor, bias: HostTensor?) throws -> any PreparedLinear {
+        try CPULinear(weight: weight, bias: bias)
+    }
+
+    public func prepareConvolution(weight: HostTensor, bias: HostTensor?, stride: Int, padding: Int, paddingEnd: Int) throws -> any PreparedConvolution {
+        try CPUConvolution(weight: weight, bias: bias, stride: stride, padding: padding, paddingEnd: paddingEnd)
+    }
+
+    // MARK: Layers' arithmetic
+
+    public func linear(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor {
+        guard let weights = weights as? CPULinear else { throw NeuralError.shapeMismatch("linear weights prepared by another backend") }
+        return wrap(try LinearAlgebra.linear(try dense(x), weight: weights.weight, bias: weights.bias))
+    }
+
+    public func conv2d(_ x: Tensor, _ weights: any PreparedConvolution) throws -> Tensor {
+        guard let weights = weights as? CPUConvolution else { throw NeuralError.shapeMismatch("convolution weights prepared by another backend") }
+        return wrap(try weights.apply(try dense(x)))
+    }
+
+    public func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor {
+        guard groups >= 1 else { throw NeuralError.shapeMismatch("group norm with \(groups) groups") }
+        return wrap(try Ops.groupNorm(try dense(x), groups: groups, weight: try dense(scale), bias: try dense(shift), epsilon: epsilon))
+    }
+
+    public func layerNorm(_ x: Tensor, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor {
+        wrap(try Ops.layerNorm(try dense(x), weight: try dense(scale), bias: try dense(shift), epsilon: epsilon))
+    }
+
+    public func attention(query: Tensor, key: Tensor, value: Tensor, heads: Int, causal: Bool) throws -> Tensor {
+        guard heads >= 1, query.shape.count == 2, key.shape.count == 2, value.shape == key.shape, query.shape[1] == key.shape[1],
+              query.shape[1] % heads == 0 else {
+            throw NeuralError.shapeMismatch("attention: query \(query.shape), key \(key.shape), value \(value.shape), \(heads) heads")
+        }
+        let attended = try Attention.scaledDotProduct(query: Heads.split(try dense(query), heads: heads), key: Heads.split(try dense(key), heads: heads),
+                                                      value: Heads.split(try dense(value), heads: heads), causal: causal)
+        return wrap(Heads.merge(attended))
+    }
+
+    public func packedAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int, lengths: [Int]) throws -> Tensor {
+        wrap(try Attention.packed(query: try dense(query), key: try dense(key), value: try dense(value), heads: heads, lengths: lengths))
+    }
+
+    public func activation(_ x: Tensor, _ kind: Activation) throws -> Tensor {
+        let values = try dense(x)
+        switch kind {
+        case .silu: return wrap(Ops.silu(values))
+        case .gelu: return wrap(Ops.gelu(values))
+        case .quickGELU: return wrap(Ops.quickGELU(values))
+        }
+    }
+
+    public func geglu(_ x: Tensor) throws -> Tensor {
+        guard x.shape.count == 2, x.shape[1] % 2 == 0 else { throw NeuralError.shapeMismatch("GEGLU of \(x.shape)") }
+        return wrap(Ops.geglu(try dense(x)))
+    }
+
+    public func embedding(_ ids: [Int], table: Tensor) throws -> Tensor { wrap(try Ops.embedding(ids, table: try dense(table))) }
+
+    // MARK: Element-wise
+
+    public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { wrap(try Ops.add(try dense(a), try dense(b))) }
+
+    public func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor { wrap(try Ops.multiply(try dense(a), broadcasting: try dense(b))) }
+
+    public func addPerChannel(_ x: Tensor, _ shift: Tensor) throws -> Tensor {
+        guard x.shape.count == 4, shift.count == x.shape[1] || shift.count == x.shape[0] * x.shape[1] else {
+            throw NeuralError.shapeMismatch("per-channel shift \(shift.shape) for \(x.shape)")
+        }
+        var out = try dense(x)
+        Ops.addPerChannel(&out, try dense(shift).storage)
+        return wrap(out)
+    }
+
+    public func weightedSum(_ terms: [(Tensor, Float)], constant: Float) throws -> Tensor {
+        wrap(try Ops.weightedSum(try terms.map { (try dense($0.0), $0.1) }, constant: constant))
+    }
+
+    public func clamp(_ x: Tensor, min: Float, max: Float) throws -> Tensor {
+        wrap(Ops.map(try dense(x)) { Swift.min(Swift.max($0, min), max) })
+    }
+
+    public func exp(_ x: Tensor) throws -> Tensor { wrap(Ops.map(try dense(x)) { expf($0) }) }
+
+    public func allFinite(_ x: Tensor) -> Bool { (try? dense(x).storage.allSatisfy(\.isFinite)) ?? false }
+
+    // MARK: Shapes and resampling
+
+    public func concat(_ parts: [Tensor], axis: Int) throws -> Tensor { wrap(try Ops.concat(try parts.map(dense), axis: axis)) }
+
+    public func slice(_ x: Tensor, axis: Int, range: Range<Int>) throws -> Tensor { wrap(try Ops.slice(try dense(x), axis: axis, range: range)) }
+
+    public func pad(_ x: Tensor, top: Int, left: Int, bottom: Int, right: Int) throws -> Tensor {
+        wrap(try Ops.pad(try dense(x), top: top, left: left, bottom: bottom, right: right))
+    }
+
+    public func transpose(_ x: Tensor) throws -> Tensor {
+        guard x.shape.count == 2 else { throw NeuralError.shapeMismatch("transpose of \(x.shape): a matrix is needed") }
+        return wrap(Ops.transpose(try dense(x)))
+    }
+
+    public func resize(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) throws -> Tensor {
+        let values = try dense(x)
+        switch mode {
+        case .nearest: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .nearest))
+        case .nearestExact: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .nearestExact))
+        case .bilinear: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .bilinear))
+        case .bicubic: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .bicubic))
+        case .bilinearAntialiased: return wrap(try Interpolation.resizeAntialiased(values, height: height, width: width, cubic: false))
+        case .bicubicAntialiased: return wrap(try Interpolation.resizeAntialiased(values, height: height, width: width, cubic: true))
+        }
+    }
+
+    public func firResample(_ x: Tensor, _ direction: FIRDirection) throws -> Tensor {
+        wrap(direction == .down ? try FIRResample.downsample(try dense(x)) : try FIRResample.upsample(try dense(x)))
+    }
+}
+
+/// A CPU tensor's memory.
+final class CPUBuffer: TensorBuffer {
+    enum Values { case f32([Float]), bf16([UInt16]), f16([UInt16]) }
+
+    let backend: any Backend
+    let values: Values
+
+    init(_ backend: CPUBackend, _ values: Values) {
+        self.backend = backend
+        self.values = values
+    }
+
+    var floats: [Float] {
+        switch values {
+        case .f32(let floats): return floats
+        case .bf16(let bits): return bits.map { Float(bitPattern: UInt32($0) << 16) }
+        case .f16(let bits): return bits.map(HalfFloat.toFloat)
+        }
+    }
+}
+
+/// A linear layer's weights: [out, in] as they are (oneDNN's sgemm reads them transposed).
+final class CPULinear: PreparedLinear {
+    let weight: HostTensor, bias: HostTensor?
+
+    init(weight: HostTensor, bias: HostTensor?) throws {
+        guard weight.shape.count == 2, bias.map({ $0.count == weight.shape[0] }) ?? true else {
+            throw NeuralError.shapeMismatch("linear weight \(weight.shape), bias \(bias?.shape ?? [])")
+        }
+        self.weight = weight
+        self.bias = bias
+    }
+
+    var inputs: Int { weight.shape[1] }
+    var outputs: Int { weight.shape[0] }
+}
+
+/// Float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).
+enum BFloat16 {
+    static func bits(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(bits >> 16) | 0x40 }
+        return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+    }
+}

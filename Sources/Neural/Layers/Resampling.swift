@@ -1,0 +1,28 @@
+/// diffusers' Upsample2D: nearest enlargement, then a 3×3 convolution.
+public struct Upsample: Sendable {
+    let conv: Conv2d
+
+    public init(_ w: WeightLoader, _ prefix: String, channels: Int) throws {
+        conv = try Conv2d(w, prefix + ".conv", inputs: channels, outputs: channels, kernel: 3)
+    }
+
+    /// To `height` × `width` (twice the input, or the size of the skip it meets in a UNet).
+    public func callAsFunction(_ x: Tensor, height: Int, width: Int) throws -> Tensor {
+        try conv(try x.backend.resize(x, height: height, width: width, mode: .nearest))
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try self(x, height: 2 * x.shape[2], width: 2 * x.shape[3]) }
+}
+
+/// diffusers' Downsample2D: a 3×3 convolution with stride 2. The UNet pads all sides by one; the
+/// VAE encoder pads only bottom and right (`asymmetric`).
+public struct Downsample: Sendable {
+    let conv: Conv2d
+
+    public init(_ w: WeightLoader, _ prefix: String, channels: Int, asymmetric: Bool = false) throws {
+        conv = try Conv2d(w, prefix + ".conv", inputs: channels, outputs: channels, kernel: 3, stride: 2,
+                          padding: asymmetric ? 0 : 1, paddingEnd: 1)
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try conv(x) }
+}

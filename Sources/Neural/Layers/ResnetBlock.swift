@@ -1,0 +1,28 @@
+/// diffusers' ResnetBlock2D: GroupNorm → SiLU → conv → (+ time embedding per channel) → GroupNorm
+/// → SiLU → conv, plus the input (through a 1×1 convolution when the width changes).
+public struct ResnetBlock: Sendable {
+    let norm1: GroupNorm, conv1: Conv2d, norm2: GroupNorm, conv2: Conv2d
+    let timeProjection: Linear?
+    let shortcut: Conv2d?
+
+    /// `timeEmbedding`: the width of the time embedding the block adds (the UNet's), nil for none (the VAE's).
+    public init(_ w: WeightLoader, _ prefix: String, inputs: Int, outputs: Int, groups: Int, epsilon: Float, timeEmbedding: Int? = nil) throws {
+        norm1 = try GroupNorm(w, prefix + ".norm1", channels: inputs, groups: groups, epsilon: epsilon)
+        conv1 = try Conv2d(w, prefix + ".conv1", inputs: inputs, outputs: outputs, kernel: 3)
+        timeProjection = try timeEmbedding.map { try Linear(w, prefix + ".time_emb_proj", inputs: $0, outputs: outputs) }
+        norm2 = try GroupNorm(w, prefix + ".norm2", channels: outputs, groups: groups, epsilon: epsilon)
+        conv2 = try Conv2d(w, prefix + ".conv2", inputs: outputs, outputs: outputs, kernel: 3)
+        shortcut = inputs == outputs ? nil : try Conv2d(w, prefix + ".conv_shortcut", inputs: inputs, outputs: outputs, kernel: 1)
+    }
+
+    /// `activatedTime`: SiLU of the time embedding [1, width] (computed once per step by the UNet).
+    public func callAsFunction(_ x: Tensor, activatedTime: Tensor? = nil) throws -> Tensor {
+        let backend = x.backend
+        var h = try conv1(try backend.activation(try norm1(x), .silu))
+        if let timeProjection, let activatedTime {
+            h = try backend.addPerChannel(h, try timeProjection(activatedTime))
+        }
+        h = try conv2(try backend.activation(try norm2(h), .silu))
+        return try backend.add(try shortcut?(x) ?? x, h)
+    }
+}

@@ -42,26 +42,55 @@ enum Convolution {
     }
 }
 
-/// A convolution's weights and geometry as the CPU backend keeps them.
-final class CPUConvolution: PreparedConvolution {
-    let weight: HostTensor, bias: HostTensor?
+/// A convolution's weights, prepared once in the blocked layout oneDNN's kernels read on this
+/// CPU, with its bias and geometry.
+final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
+    let weights: OpaquePointer
+    let bias: HostTensor?
+    let inputs: Int, outputs: Int, kernel: (height: Int, width: Int)
     let stride: Int, padding: Int, paddingEnd: Int
 
     init(weight: HostTensor, bias: HostTensor?, stride: Int, padding: Int, paddingEnd: Int) throws {
-        guard weight.shape.count == 4, stride >= 1, padding >= 0, paddingEnd >= 0, bias.map({ $0.count == weight.shape[0] }) ?? true else {
+        guard weight.shape.count == 4, weight.shape.allSatisfy({ $0 > 0 }), stride >= 1, padding >= 0, paddingEnd >= 0,
+              bias.map({ $0.count == weight.shape[0] }) ?? true else {
             throw NeuralError.shapeMismatch("convolution weight \(weight.shape), bias \(bias?.shape ?? []), stride \(stride), padding \(padding)/\(paddingEnd)")
         }
-        self.weight = weight
+        let (outputs, inputs, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        guard let prepared = weight.storage.withUnsafeBufferPointer({ w in
+            sw_dnnl_conv_weights_prepare(w.baseAddress, Int64(outputs), Int64(inputs), Int64(kh), Int64(kw), Int64(stride), Int64(padding), Int64(paddingEnd))
+        }) else { throw NeuralError.shapeMismatch("oneDNN could not prepare convolution weights \(weight.shape)") }
+        weights = prepared
+        (self.outputs, self.inputs, kernel) = (outputs, inputs, (kh, kw))
         self.bias = bias
         self.stride = stride
         self.padding = padding
         self.paddingEnd = paddingEnd
     }
 
-    var inputs: Int { weight.shape[1] }
-    var outputs: Int { weight.shape[0] }
+    deinit { sw_dnnl_conv_weights_destroy(weights) }
 
     func apply(_ x: HostTensor) throws -> HostTensor {
-        try Convolution.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, paddingEnd: paddingEnd)
+        guard x.shape.count == 4, x.shape[1] == inputs else {
+            throw NeuralError.shapeMismatch("conv2d: input \(x.shape) for weights [\(outputs), \(inputs), \(kernel.height), \(kernel.width)]")
+        }
+        let (batch, height, width) = (x.shape[0], x.shape[2], x.shape[3])
+        let outH = (height + padding + paddingEnd - kernel.height) / stride + 1, outW = (width + padding + paddingEnd - kernel.width) / stride + 1
+        guard height + padding + paddingEnd >= kernel.height, width + padding + paddingEnd >= kernel.width, outH > 0, outW > 0 else {
+            throw NeuralError.shapeMismatch("conv2d: kernel \(kernel.height)x\(kernel.width) larger than the padded input \(height)x\(width)")
+        }
+        var status: Int32 = 0
+        let storage = [Float](unsafeUninitializedCapacity: batch * outputs * outH * outW) { out, initialized in
+            x.storage.withUnsafeBufferPointer { src in
+                func run(_ b: UnsafePointer<Float>?) {
+                    status = sw_dnnl_conv2d_prepared(src.baseAddress, Int64(batch), Int64(inputs), Int64(height), Int64(width), weights, b,
+                                                     Int64(stride), Int64(padding), Int64(paddingEnd), out.baseAddress, Int64(outH), Int64(outW))
+                }
+                if let bias { bias.storage.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+            }
+            if status != 0 { out.initialize(repeating: 0) }
+            initialized = out.count
+        }
+        guard status == 0 else { throw NeuralError.shapeMismatch("conv2d: oneDNN failed with status \(status) for input \(x.shape)") }
+        return HostTensor(shape: [batch, outputs, outH, outW], storage: storage)
     }
 }

@@ -1,9 +1,11 @@
 // Thin wrappers over oneDNN's C API: one engine and stream per process, convolution primitives
 // created once per shape and cached (the oldest given up past 128 shapes). Our tensors are dense
-// f32 NCHW data and OIHW weights; convolutions with activations up to 32 MiB run on the blocked
-// layouts oneDNN prefers, with reorders around them (STOCKWERK_CONV_LAYOUT=plain|blocked forces one).
+// f32 NCHW data; convolution weights are prepared once in the blocked layout oneDNN prefers.
+// Convolutions with activations up to 32 MiB run on blocked layouts, with reorders of the input
+// and output around them (STOCKWERK_CONV_LAYOUT=plain|blocked forces one).
 #ifndef STOCKWERK_CDNNL_H
 #define STOCKWERK_CDNNL_H
+#include <stddef.h>
 #include <stdint.h>
 
 /// oneDNN's version as major·10000 + minor·100 + patch (2.6.3 → 20603).
@@ -19,7 +21,21 @@ int sw_dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, flo
 int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
                    const float *weights, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
                    const float *bias, int64_t stride, int64_t padding, int64_t padding_end, float *dst, int64_t out_h, int64_t out_w);
-#endif
+
+/// A convolution's weights prepared once in the layout oneDNN's kernels read on this CPU.
+typedef struct sw_conv_weights sw_conv_weights;
+
+/// Copies OIHW float weights into the preferred layout for this stride and padding. NULL on failure.
+sw_conv_weights *sw_dnnl_conv_weights_prepare(const float *weights, int64_t out_channels, int64_t in_channels, int64_t kernel_h, int64_t kernel_w,
+                                              int64_t stride, int64_t padding, int64_t padding_end);
+void sw_dnnl_conv_weights_destroy(sw_conv_weights *weights);
+/// Bytes the prepared weights hold.
+size_t sw_dnnl_conv_weights_bytes(const sw_conv_weights *weights);
+
+/// sw_dnnl_conv2d with prepared weights (no weight reorder when the shape's primitive reads their layout).
+int sw_dnnl_conv2d_prepared(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
+                            const sw_conv_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
+                            float *dst, int64_t out_h, int64_t out_w);
 
 /// Runs body(start, end, context) over disjoint ranges covering [0, count) on the OpenMP (libgomp)
 /// thread team that oneDNN already uses, so element-wise work and GEMMs share one set of threads
@@ -29,3 +45,4 @@ int sw_thread_limit(void);
 void sw_set_thread_limit(int threads);
 
 void sw_parallel_ranges(int64_t count, void (*body)(int64_t start, int64_t end, void *context), void *context);
+#endif

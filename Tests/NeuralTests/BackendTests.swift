@@ -1,0 +1,94 @@
+import Foundation
+@testable import CPUBackend
+import Neural
+import TestSupport
+import Testing
+
+/// The CPU backend's ops as models reach them (the Backend protocol), against torch's fixtures
+/// and against plain arithmetic.
+@Suite struct BackendTests {
+    let cpu: any Backend = CPUBackend.shared
+    let file: SafeTensorsFile
+    init() throws { file = try SafeTensorsFile(path: opsFixture) }
+
+    func close(_ a: Tensor, _ b: HostTensor, _ tolerance: Float = 1e-5) -> Bool { worst(a.host(), b) <= tolerance }
+
+    /// Weights prepared once in oneDNN's blocked layout give torch's results, for the shape they
+    /// were prepared at and for others (another size, a batch of two, a stride).
+    @Test func preparedConvolutionsMatchTorch() throws {
+        let image = try file.tensor("image")
+        let weight = try file.tensor("conv_weight"), bias = try file.tensor("conv_bias")
+        let same = try cpu.prepareConvolution(weight: weight, bias: bias, stride: 1, padding: 1, paddingEnd: 1)
+        #expect(close(try cpu.conv2d(cpu.tensor(image), same), try file.tensor("conv_same")))
+        let strided = try cpu.prepareConvolution(weight: weight, bias: bias, stride: 2, padding: 1, paddingEnd: 1)
+        #expect(close(try cpu.conv2d(cpu.tensor(image), strided), try file.tensor("conv_stride2")))
+        // One image of the fixture's two, alone: the prepared weights serve another batch size.
+        let one = try cpu.conv2d(cpu.tensor(image.item(1, keepingAxis: true)), same).host()
+        #expect(worst(one, try file.tensor("conv_same").item(1, keepingAxis: true)) <= 1e-5)
+        // The same prepared weights on other sizes agree with the plain-weights path.
+        for (height, width) in [(1, 1), (3, 17), (40, 9)] {
+            var generator = TorchGenerator(seed: UInt64(height * width))
+            let x = generator.randn(shape: [1, image.shape[1], height, width])
+            let plain = try Convolution.conv2d(x, weight: weight, bias: bias, padding: 1)
+            #expect(worst(try cpu.conv2d(cpu.tensor(x), same).host(), plain) <= 1e-5, "\(height)x\(width)")
+        }
+        // A wrong input width is an error, not a trap.
+        #expect(throws: NeuralError.self) { try cpu.conv2d(cpu.tensor(HostTensor(zeros: [1, 3, 4, 4])), same) }
+        #expect(throws: NeuralError.self) { try cpu.prepareConvolution(weight: HostTensor(zeros: [4, 3]), bias: nil, stride: 1, padding: 0, paddingEnd: 0) }
+    }
+
+    @Test func elementwiseArithmeticIsExactFloat32() throws {
+        let a = HostTensor(shape: [2, 3], storage: [1, 2, 3, 4, 5, 6]), b = HostTensor(shape: [2, 3], storage: [0.5, -1, 2, 0, 1e-3, -6])
+        let sum = try cpu.weightedSum([(cpu.tensor(a), 0.25), (cpu.tensor(b), -3)], constant: 1).host()
+        #expect(sum.storage == zip(a.storage, b.storage).map { $0 * 0.25 + $1 * -3 + 1 })
+        let scale = HostTensor(shape: [2, 1], storage: [10, -1])
+        #expect(try cpu.multiply(cpu.tensor(a), cpu.tensor(scale)).host().storage == [10, 20, 30, -4, -5, -6])
+        #expect(try cpu.clamp(cpu.tensor(b), min: 0, max: 1).host().storage == [0.5, 0, 1, 0, 1e-3, 0])
+        #expect(try cpu.exp(cpu.tensor(b)).host().storage == b.storage.map { expf($0) })
+        #expect(cpu.allFinite(cpu.tensor(a)) && !cpu.allFinite(cpu.tensor(HostTensor(shape: [2], storage: [1, .nan]))))
+        #expect(throws: NeuralError.self) { try cpu.weightedSum([(cpu.tensor(a), 1), (cpu.tensor(scale), 1)], constant: 0) }
+        #expect(throws: NeuralError.self) { try cpu.multiply(cpu.tensor(scale), cpu.tensor(a)) }
+    }
+
+    @Test func shapesAreCopiedRight() throws {
+        let x = HostTensor(shape: [1, 2, 2, 3], storage: (0..<12).map(Float.init))
+        let slice = try cpu.slice(cpu.tensor(x), axis: 3, range: 1..<3).host()
+        #expect(slice.shape == [1, 2, 2, 2] && slice.storage == [1, 2, 4, 5, 7, 8, 10, 11])
+        let padded = try cpu.pad(cpu.tensor(x), top: 1, left: 0, bottom: 0, right: 1).host()
+        #expect(padded.shape == [1, 2, 3, 4] && Array(padded.storage[0..<8]) == [0, 0, 0, 0, 0, 1, 2, 0])
+        let matrix = HostTensor(shape: [2, 3], storage: [1, 2, 3, 4, 5, 6])
+        #expect(try cpu.transpose(cpu.tensor(matrix)).host() == HostTensor(shape: [3, 2], storage: [1, 4, 2, 5, 3, 6]))
+        #expect(try cpu.tensor(x).reshaped([3, 4]).host().storage == x.storage)
+        #expect(throws: NeuralError.self) { try cpu.slice(cpu.tensor(x), axis: 3, range: 2..<4) }
+        #expect(throws: NeuralError.self) { try cpu.tensor(x).reshaped([5]) }
+    }
+
+    /// Packed attention equals attention run on each text alone.
+    @Test func packedAttentionIsAttentionPerText() throws {
+        var generator = TorchGenerator(seed: 3)
+        let lengths = [3, 1, 5], heads = 2, width = 8
+        let q = generator.randn(shape: [9, width]), k = generator.randn(shape: [9, width]), v = generator.randn(shape: [9, width])
+        let packed = try cpu.packedAttention(query: cpu.tensor(q), key: cpu.tensor(k), value: cpu.tensor(v), heads: heads, lengths: lengths).host()
+        var start = 0
+        for length in lengths {
+            func rows(_ t: HostTensor) -> Tensor { cpu.tensor(HostTensor(shape: [length, width], storage: Array(t.storage[(start * width)..<((start + length) * width)]))) }
+            let alone = try cpu.attention(query: rows(q), key: rows(k), value: rows(v), heads: heads, causal: false).host()
+            let part = Array(packed.storage[(start * width)..<((start + length) * width)])
+            #expect(zip(part, alone.storage).allSatisfy { abs($0 - $1) <= 1e-6 })
+            start += length
+        }
+        #expect(throws: NeuralError.self) { try cpu.packedAttention(query: cpu.tensor(q), key: cpu.tensor(k), value: cpu.tensor(v), heads: heads, lengths: [4, 4]) }
+    }
+
+    /// 16-bit tensors keep their values to their precision (bf16: 8 bits of mantissa, rounded to nearest even).
+    @Test func castsRoundToSixteenBits() throws {
+        let values: [Float] = [1, -2.5, 3.140625, 1.00390625, 65504, 1e-3]
+        let x = cpu.tensor(HostTensor(shape: [values.count], storage: values))
+        let bf16 = try cpu.cast(x, to: .bf16)
+        #expect(bf16.dtype == .bf16)
+        #expect(bf16.host().storage == [1, -2.5, 3.140625, 1, 65536, 0.00099945068359375])
+        let f16 = try cpu.cast(x, to: .f16)
+        #expect(f16.host().storage == [1, -2.5, 3.140625, 1.00390625, 65504, 0.0010004044])
+        #expect(try cpu.cast(bf16, to: .f32).dtype == .f32)
+    }
+}

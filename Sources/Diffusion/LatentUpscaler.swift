@@ -108,17 +108,14 @@ public struct LatentUpscaler: Sendable {
         let scheduler = EulerScheduler(config: model.schedulerConfig, steps: request.steps)
         var generator = TorchGenerator(seed: request.seed)
         var sample = try backend.affine(backend.tensor(generator.randn(shape: enlarged.shape)), scale: scheduler.initNoiseSigma, offset: 0)
-        for index in 0..<request.steps {
+        let loop = DenoisingLoop(scheduler: scheduler, guidance: guided ? request.guidance : nil)
+        sample = try loop.run(from: sample, generator: &generator, progress: progress) { scaled, unscaled, index in
             let sigma = scheduler.sigmas[index]
-            let input = guided ? try backend.concat([sample, sample], axis: 0) : sample
-            let unetInput = try backend.concat([scheduler.scaleModelInput(input, step: index), imageCondition], axis: 1)
-            let output = try model.unet(unetInput, timestep: logf(sigma) * 0.25, context: context, condition: condition)
-            let denoised = try precondition(output, input: input, sigma: sigma)
-            let prediction = guided ? try Pipeline.guide(denoised, scale: request.guidance) : denoised
-            sample = try scheduler.step(prediction, step: index, sample: sample, generator: &generator)
-            progress(index + 1, request.steps)
+            let output = try model.unet(try backend.concat([scaled, imageCondition], axis: 1), timestep: logf(sigma) * 0.25,
+                                        context: context, condition: condition)
+            return try precondition(output, input: unscaled, sigma: sigma)
         }
-        let image = try Pipeline.unitImage(try model.decoder.decode(latents: sample, tiling: request.tiling))
+        let image = try DenoisingLoop.unitImage(try model.decoder.decode(latents: sample, tiling: request.tiling))
         return GenerationResult(latents: sample, image: image)
     }
 

@@ -83,15 +83,11 @@ public struct Pipeline: Sendable {
         } else {
             latents = try backend.affine(backend.tensor(generator.randn(shape: shape)), scale: scheduler.initNoiseSigma, offset: 0)
         }
-        let total = scheduler.timesteps.count - first
-        for index in first..<scheduler.timesteps.count {
-            let input = request.isGuided ? try backend.concat([latents, latents], axis: 0) : latents
-            let prediction = try model.unet(scheduler.scaleModelInput(input, step: index), timestep: scheduler.timesteps[index], context: context)
-            let guided = request.isGuided ? try Self.guide(prediction, scale: request.guidance) : prediction
-            latents = try scheduler.step(guided, step: index, sample: latents, generator: &generator)
-            progress(index - first + 1, total)
+        let loop = DenoisingLoop(scheduler: scheduler, guidance: request.isGuided ? request.guidance : nil)
+        latents = try loop.run(from: latents, first: first, generator: &generator, progress: progress) { scaled, _, index in
+            try model.unet(scaled, timestep: scheduler.timesteps[index], context: context)
         }
-        let image = try Self.unitImage(try model.decoder.decode(latents: latents, tiling: request.tiling))
+        let image = try DenoisingLoop.unitImage(try model.decoder.decode(latents: latents, tiling: request.tiling))
         return GenerationResult(latents: latents, image: image)
     }
 
@@ -130,17 +126,5 @@ public struct Pipeline: Sendable {
         let prompt = try encode(request.prompt)
         guard request.isGuided else { return prompt }
         return try model.backend.concat([try encode(request.negativePrompt), prompt], axis: 0)
-    }
-
-    /// uncond + scale·(cond − uncond), from a batch of two predictions (uncond first).
-    static func guide(_ prediction: Tensor, scale: Float) throws -> Tensor {
-        let backend = prediction.backend
-        let uncond = try prediction.item(0, keepingAxis: true), cond = try prediction.item(1, keepingAxis: true)
-        return try backend.weightedSum([(uncond, 1), (try backend.weightedSum([(cond, 1), (uncond, -1)]), scale)])
-    }
-
-    /// A decoded image in [-1, 1] as [0, 1]: x/2 + 0.5, clamped (diffusers' postprocess).
-    static func unitImage(_ decoded: Tensor) throws -> Tensor {
-        try decoded.backend.clamp(try decoded.backend.affine(decoded, scale: 0.5, offset: 0.5), min: 0, max: 1)
     }
 }

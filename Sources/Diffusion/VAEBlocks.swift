@@ -8,7 +8,7 @@ import Neural
 struct VAEWeights: Sendable {
     let config: VAEConfig
     private let source: WeightSource?
-    /// Benchmarks: random tensors made on first use, then kept (encoder and decoder share them).
+    /// Benchmarks: random tensors (the encoder's and the decoder's names differ, so each gets its own).
     private let random: RandomTensors?
 
     /// Reads `config.json` and `diffusion_pytorch_model.safetensors` (or its fp16 variant) from a folder.

@@ -61,28 +61,25 @@ public enum Rerun {
         let warning = parameters.modelHash.isEmpty || parameters.modelHash == hash ? nil
             : "the model's hash is \(hash), the image was made with \(parameters.modelHash): the result will differ"
         let model = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.current)
-        let request = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
-                                        steps: parameters.steps, guidance: Float(parameters.guidance), sampler: sampler,
-                                        width: parameters.width, height: parameters.height)
-        let pipeline = Pipeline(model: model)
-        let result = try pipeline.generate(request, progress: progress)
+        let request = GenerationChain.request(parameters, sampler: sampler)
+        let result = try Pipeline(model: model).generate(request, progress: progress)
         guard let hires = parameters.hires else {
             return (RGBImage(width: parameters.width, height: parameters.height, pixels: try ImagePixels.rgb(from: result.image)), warning)
         }
-        let refined: GenerationResult
+        let pass: RefinePlan.Pass
         var refineWarning: String?
         if hires.upscaler == WorkflowSpec.RefineSettings.Mode.x2Upscaler.rawValue {
             let path: String
             (path, refineWarning) = try upscaler(for: hires, modelsFolder: modelsFolder)
-            let upscale = LatentUpscaler.Request(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
-                                                 steps: hires.steps, guidance: Float(hires.guidance ?? 0), tiling: tiling(hires))
-            refined = try LatentUpscaler(model: try LatentUpscalerModel(path: path, backend: model.backend)).upscale(result.latents, upscale, progress: progress)
+            pass = .x2Upscaler(modelPath: path, steps: hires.steps, guidance: Float(hires.guidance ?? 0))
         } else {
-            var base = request
-            base.tiling = tiling(hires)
-            // As the workflow's refine stage does: the first pass's image as saved (8-bit), its latents as made.
-            refined = try hiresRefine(hires, firstSampler: sampler).run(refining: HiresRefine.asSaved(result), of: base, pipeline: pipeline, progress: progress)
+            pass = .hires(try hiresRefine(hires, firstSampler: sampler))
         }
+        // As the workflow's refine stage does: the first pass's image as saved (8-bit), its latents as made.
+        var base = request
+        base.tiling = tiling(hires)
+        let refined = try GenerationChain.refine(HiresRefine.asSaved(result), of: base, pass: pass, model: { model },
+                                                 upscaler: { try LatentUpscalerModel(path: $0, backend: model.backend) }, progress: progress).result
         return (RGBImage(width: refined.image.shape[3], height: refined.image.shape[2], pixels: try ImagePixels.rgb(from: refined.image)), warning ?? refineWarning)
     }
 

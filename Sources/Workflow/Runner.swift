@@ -201,10 +201,7 @@ public final class Runner {
                 throw StageFailure(job: job.name, stage: "generate", message: "unknown sampler \(parameters.sampler)", hint: "choose one of \(Sampler.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let model = try model(at: generation.modelPath, options: generation.options)
-            let request = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
-                                            steps: parameters.steps, guidance: Float(parameters.guidance), sampler: sampler,
-                                            width: parameters.width, height: parameters.height)
-            let result = try Pipeline(model: model).generate(request)
+            let result = try Pipeline(model: model).generate(GenerationChain.request(parameters, sampler: sampler))
             let path = generation.firstPassPath
             if generation.refine != nil { try SafeTensorsWriter.write([("latents", result.latents.host())], to: generation.latentsPath) }
             try RGBImage(width: parameters.width, height: parameters.height, pixels: try ImagePixels.rgb(from: result.image)).write(to: path)
@@ -226,25 +223,12 @@ public final class Runner {
                 return ((), true, nil)
             }
             let latents = EngineBackend.current.tensor(try SafeTensorsFile(path: generation.latentsPath).tensor("latents"))
-            let result: GenerationResult, note: String
-            switch refine.pass {
-            case .hires(let hires):
-                let model = try model(at: generation.modelPath, options: generation.options)
-                var base = GenerationRequest(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
-                                             steps: parameters.steps, guidance: Float(parameters.guidance), sampler: Sampler(rawValue: parameters.sampler) ?? .ddim,
-                                             width: parameters.width, height: parameters.height)
-                base.tiling = refine.tiling
-                // The pixel mode starts from the first pass's image as saved ([0, 1], as results are).
-                let saved = try RGBImage.read(generation.firstPassPath)
-                let first = GenerationResult(latents: latents, image: ImagePixels.unitTensor(fromRGB: saved.pixels, width: saved.width, height: saved.height, on: latents.backend))
-                result = try hires.run(refining: first, of: base, pipeline: Pipeline(model: model))
-                note = "\(hires.enlargement.rawValue), strength \(hires.strength)"
-            case .x2Upscaler(let modelPath, let steps, let guidance):
-                let request = LatentUpscaler.Request(prompt: parameters.prompt, negativePrompt: parameters.negativePrompt, seed: parameters.seed,
-                                                     steps: steps, guidance: guidance, tiling: refine.tiling)
-                result = try LatentUpscaler(model: try upscaler(at: modelPath)).upscale(latents, request)
-                note = "x2 latent upscaler, \(steps) steps"
-            }
+            let base = GenerationChain.request(parameters, sampler: Sampler(rawValue: parameters.sampler) ?? .ddim, tiling: refine.tiling)
+            // The first pass as saved: its image read back ([0, 1], as results are), its latents as made.
+            let saved = try RGBImage.read(generation.firstPassPath)
+            let first = GenerationResult(latents: latents, image: ImagePixels.unitTensor(fromRGB: saved.pixels, width: saved.width, height: saved.height, on: latents.backend))
+            let (result, note) = try GenerationChain.refine(first, of: base, pass: refine.pass,
+                                                            model: { try model(at: generation.modelPath, options: generation.options) }, upscaler: upscaler(at:))
             let (width, height) = (result.image.shape[3], result.image.shape[2])
             try RGBImage(width: width, height: height, pixels: try ImagePixels.rgb(from: result.image)).write(to: job.source)
             let hash = try Hashing.file(job.source)

@@ -6,13 +6,23 @@ import Neural
 /// element-wise. Tensors live in ordinary memory as Float32 arrays (16-bit tensors as their bits,
 /// widened when an op reads them).
 public final class CPUBackend: Backend {
+    /// Float32 throughout.
     public static let shared = CPUBackend()
 
     public let name: String
+    public let precision: OpPrecisions
 
-    public init() {
+    /// `precision`: bf16 for linear layers and/or convolutions (weights stored in bf16, inputs
+    /// rounded to it, Float32 accumulation and output); everything else stays Float32.
+    public init(precision: OpPrecisions = .fp32) {
+        name = "cpu (oneDNN \(Self.oneDNNVersion))"
+        self.precision = precision
+    }
+
+    /// "2.6.3".
+    public static var oneDNNVersion: String {
         let version = Int(sw_dnnl_version())
-        name = "cpu (oneDNN \(version / 10_000).\(version / 100 % 100).\(version % 100))"
+        return "\(version / 10_000).\(version / 100 % 100).\(version % 100)"
     }
 
     // MARK: Memory
@@ -46,18 +56,26 @@ public final class CPUBackend: Backend {
     // MARK: Weights
 
     public func prepareLinear(weight: HostTensor, bias: HostTensor?) throws -> any PreparedLinear {
-        try CPULinear(weight: weight, bias: bias)
+        switch precision.linear {
+        case .f32: return try CPULinear(weight: weight, bias: bias)
+        case .bf16: return try CPUBFloat16Linear(weight: weight, bias: bias)
+        case .f16: throw NeuralError.unsupportedPrecision("fp16 linear layers are not supported on the CPU (fp32 and bf16 are)")
+        }
     }
 
     public func prepareConvolution(weight: HostTensor, bias: HostTensor?, stride: Int, padding: Int, paddingEnd: Int) throws -> any PreparedConvolution {
-        try CPUConvolution(weight: weight, bias: bias, stride: stride, padding: padding, paddingEnd: paddingEnd)
+        guard precision.convolution != .f16 else {
+            throw NeuralError.unsupportedPrecision("fp16 convolutions are not supported on the CPU (fp32 and bf16 are)")
+        }
+        return try CPUConvolution(weight: weight, bias: bias, stride: stride, padding: padding, paddingEnd: paddingEnd, bf16: precision.convolution == .bf16)
     }
 
     // MARK: Layers' arithmetic
 
     public func linear(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor {
-        guard let weights = weights as? CPULinear else { throw NeuralError.shapeMismatch("linear weights prepared by another backend") }
-        return wrap(try LinearAlgebra.linear(try dense(x), weight: weights.weight, bias: weights.bias))
+        if let weights = weights as? CPULinear { return wrap(try LinearAlgebra.linear(try dense(x), weight: weights.weight, bias: weights.bias)) }
+        guard let weights = weights as? CPUBFloat16Linear else { throw NeuralError.shapeMismatch("linear weights prepared by another backend") }
+        return wrap(try weights.apply(try dense(x)))
     }
 
     public func conv2d(_ x: Tensor, _ weights: any PreparedConvolution) throws -> Tensor {

@@ -42,23 +42,27 @@ enum Convolution {
     }
 }
 
-/// A convolution's weights, prepared once in the blocked layout oneDNN's kernels read on this
-/// CPU, with its bias and geometry.
+/// A convolution's weights, prepared once (Float32 or bf16) in the blocked layout oneDNN's
+/// kernels read on this CPU, with its bias and geometry.
 final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
     let weights: OpaquePointer
     let bias: HostTensor?
     let inputs: Int, outputs: Int, kernel: (height: Int, width: Int)
     let stride: Int, padding: Int, paddingEnd: Int
 
-    init(weight: HostTensor, bias: HostTensor?, stride: Int, padding: Int, paddingEnd: Int) throws {
+    init(weight: HostTensor, bias: HostTensor?, stride: Int, padding: Int, paddingEnd: Int, bf16: Bool = false) throws {
         guard weight.shape.count == 4, weight.shape.allSatisfy({ $0 > 0 }), stride >= 1, padding >= 0, paddingEnd >= 0,
               bias.map({ $0.count == weight.shape[0] }) ?? true else {
             throw NeuralError.shapeMismatch("convolution weight \(weight.shape), bias \(bias?.shape ?? []), stride \(stride), padding \(padding)/\(paddingEnd)")
         }
         let (outputs, inputs, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         guard let prepared = weight.storage.withUnsafeBufferPointer({ w in
-            sw_dnnl_conv_weights_prepare(w.baseAddress, Int64(outputs), Int64(inputs), Int64(kh), Int64(kw), Int64(stride), Int64(padding), Int64(paddingEnd))
-        }) else { throw NeuralError.shapeMismatch("oneDNN could not prepare convolution weights \(weight.shape)") }
+            sw_dnnl_conv_weights_prepare(w.baseAddress, Int64(outputs), Int64(inputs), Int64(kh), Int64(kw), Int64(stride), Int64(padding), Int64(paddingEnd),
+                                         bf16 ? 1 : 0)
+        }) else {
+            if bf16 { throw NeuralError.unsupportedPrecision("this CPU has no bf16 convolution in oneDNN \(CPUBackend.oneDNNVersion)") }
+            throw NeuralError.shapeMismatch("oneDNN could not prepare convolution weights \(weight.shape)")
+        }
         weights = prepared
         (self.outputs, self.inputs, kernel) = (outputs, inputs, (kh, kw))
         self.bias = bias

@@ -5,6 +5,8 @@
 public protocol Backend: AnyObject, Sendable {
     /// For messages and benchmarks ("cpu (oneDNN 2.6.3)").
     var name: String { get }
+    /// The element type each kind of op computes in on this backend.
+    var precision: OpPrecisions { get }
 
     // MARK: Memory
     /// `host`'s values as a tensor of this backend (Float32).

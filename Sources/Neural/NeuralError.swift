@@ -8,6 +8,8 @@ public enum NeuralError: Error, CustomStringConvertible, Equatable {
     case missingTensor(file: String, tensor: String)
     case cannotOpen(file: String, reason: String)
     case shapeMismatch(String)
+    /// A precision this backend or CPU cannot run.
+    case unsupportedPrecision(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum NeuralError: Error, CustomStringConvertible, Equatable {
         case let .missingTensor(file, tensor): return "tensor \"\(tensor)\" is not in \(file)"
         case let .cannotOpen(file, reason): return "cannot open \(file): \(reason)"
         case let .shapeMismatch(message): return "shape mismatch: \(message)"
+        case let .unsupportedPrecision(message): return message
         }
     }
 
@@ -28,6 +31,7 @@ public enum NeuralError: Error, CustomStringConvertible, Equatable {
         case .missingTensor: return "the file does not match the expected model layout"
         case .cannotOpen: return "check the path and permissions"
         case .shapeMismatch: return "this is a bug in Stockwerk; please report it"
+        case .unsupportedPrecision: return "use --precision fp32 (or auto, which picks what this CPU runs fastest)"
         }
     }
 }

@@ -91,4 +91,34 @@ import Testing
         #expect(f16.host().storage == [1, -2.5, 3.140625, 1.00390625, 65504, 0.0010004044])
         #expect(try cpu.cast(bf16, to: .f32).dtype == .f32)
     }
+
+    /// bf16 linear layers and convolutions compute Σ bf16(x)·bf16(w) in Float32: checked against
+    /// that sum in Double over the rounded values, and near the Float32 result (bf16 keeps 8 bits).
+    @Test func bf16OpsRoundTheirInputsAndAccumulateInFloat32() throws {
+        let bf16 = CPUBackend(precision: .bf16)
+        var generator = TorchGenerator(seed: 5)
+        let x = generator.randn(shape: [37, 96]), w = generator.randn(shape: [70, 96]), b = generator.randn(shape: [70])
+        func rounded(_ v: Float) -> Double { Double(Float(bitPattern: UInt32(BFloat16.bits(v)) << 16)) }
+        let layer = try Linear(backend: bf16, weight: w, bias: b)
+        let y = try layer(bf16.tensor(x)).host()
+        #expect(y.shape == [37, 70])
+        var worstRounded = 0.0, worstExact: Float = 0
+        let exact = try Linear(backend: cpu, weight: w, bias: b)(cpu.tensor(x)).host()
+        for r in 0..<37 {
+            for o in 0..<70 {
+                var sum = Double(b.storage[o])
+                for i in 0..<96 { sum += rounded(x.storage[r * 96 + i]) * rounded(w.storage[o * 96 + i]) }
+                worstRounded = max(worstRounded, abs(Double(y.storage[r * 70 + o]) - sum))
+                worstExact = max(worstExact, abs(y.storage[r * 70 + o] - exact.storage[r * 70 + o]))
+            }
+        }
+        #expect(worstRounded <= 1e-4, "against the rounded sum: \(worstRounded)")
+        #expect(worstExact > 0 && worstExact <= 0.25, "against Float32: \(worstExact)")
+        // Convolutions: near torch's Float32 result, by about bf16's rounding of the inputs.
+        let image = try file.tensor("image")
+        let conv = try bf16.prepareConvolution(weight: try file.tensor("conv_weight"), bias: try file.tensor("conv_bias"), stride: 1, padding: 1, paddingEnd: 1)
+        let difference = worst(try bf16.conv2d(bf16.tensor(image), conv).host(), try file.tensor("conv_same"))
+        #expect(difference > 0 && difference <= 0.1, "\(difference)")
+        #expect(bf16.precision == .bf16 && cpu.precision == .fp32)
+    }
 }

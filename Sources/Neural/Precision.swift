@@ -1,0 +1,40 @@
+/// What users choose (`--precision`, workflow `engine: {precision: …}`).
+public enum Precision: String, Sendable, CaseIterable, Codable {
+    /// The faster of fp32 and bf16 for each kind of op on this CPU, measured once (docs/engine.md).
+    case auto
+    /// Float32 throughout: the correctness baseline, checked against diffusers.
+    case fp32
+    /// bf16 weights and inputs for matrix products and convolutions, Float32 accumulation and
+    /// everything else (norms, softmax, schedulers) in Float32, as torch's bf16 autocast does.
+    case bf16
+}
+
+/// The element type each kind of op computes in: its weights are stored in it and its inputs
+/// rounded to it. What `auto` resolves to, and what a run records.
+public struct OpPrecisions: Sendable, Equatable, Hashable, Codable {
+    /// Linear layers (projections, feed-forward).
+    public var linear: DType
+    public var convolution: DType
+
+    public init(linear: DType, convolution: DType) {
+        self.linear = linear
+        self.convolution = convolution
+    }
+
+    public static let fp32 = OpPrecisions(linear: .f32, convolution: .f32)
+    public static let bf16 = OpPrecisions(linear: .bf16, convolution: .bf16)
+
+    /// "fp32", "bf16", or the mix ("linear bf16, convolution fp32").
+    public var name: String {
+        switch self {
+        case .fp32: return "fp32"
+        case .bf16: return "bf16"
+        default: return "linear \(linear.displayName), convolution \(convolution.displayName)"
+        }
+    }
+}
+
+extension DType: Codable {
+    /// fp32 / bf16 / fp16, as users write precisions.
+    public var displayName: String { self == .f32 ? "fp32" : self == .bf16 ? "bf16" : "fp16" }
+}

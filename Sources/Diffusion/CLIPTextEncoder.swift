@@ -35,7 +35,7 @@ public final class CLIPTextEncoder: Sendable {
     }
 
     public let config: CLIPTextConfig
-    let backend: any Backend
+    public let backend: any Backend
     let tokenEmbedding: Tensor
     let positionEmbedding: Tensor
     let layers: [Layer]

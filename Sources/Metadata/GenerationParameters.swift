@@ -23,6 +23,9 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
     public var prediction: String?
     /// The hires refine pass that followed (A1111's "hires fix"), if any.
     public var hires: Hires?
+    /// The engine's precision when not fp32: "bf16", or which op kinds ran in bf16
+    /// ("bf16 linear + fp32 convolution"). Part of what makes the pixels.
+    public var precision: String?
 
     /// A second, img2img pass over the enlarged first result.
     public struct Hires: Codable, Sendable, Equatable {
@@ -54,10 +57,11 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
     }
 
     public init(prompt: String, negativePrompt: String = "", seed: UInt64, steps: Int, sampler: String, guidance: Double,
-                width: Int, height: Int, model: String, modelHash: String, modelPath: String? = nil, prediction: String? = nil) {
+                width: Int, height: Int, model: String, modelHash: String, modelPath: String? = nil, prediction: String? = nil, precision: String? = nil) {
         self.prompt = prompt; self.negativePrompt = negativePrompt; self.seed = seed; self.steps = steps
         self.sampler = sampler; self.guidance = guidance; self.width = width; self.height = height
         self.model = model; self.modelHash = modelHash; self.modelPath = modelPath; self.prediction = prediction
+        self.precision = precision
     }
 
     /// Our sampler ids and AUTOMATIC1111's names for the same samplers.
@@ -81,7 +85,8 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         if !negativePrompt.isEmpty { lines.append("Negative prompt: " + negativePrompt) }
         let cfg = guidance == guidance.rounded() ? String(Int(guidance)) : String(guidance)
         lines.append("Steps: \(steps), Sampler: \(Self.a1111Samplers[sampler] ?? sampler), CFG scale: \(cfg), Seed: \(seed), "
-                     + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)" + hiresText)
+                     + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)" + hiresText
+                     + (precision.map { ", Precision: \($0)" } ?? ""))
         return lines.joined(separator: "\n")
     }
 
@@ -123,6 +128,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         var parameters = GenerationParameters(prompt: lines.joined(separator: "\n"), negativePrompt: negative, seed: seed, steps: steps, sampler: sampler,
                                               guidance: guidance, width: size[0], height: size[1], model: values["Model"] ?? "",
                                               modelHash: values["Model hash"] ?? "")
+        parameters.precision = values["Precision"]
         // A1111 omits Hires steps when they equal the first pass's steps.
         if let factor = values["Hires upscale"].flatMap(Double.init), let strength = values["Denoising strength"].flatMap(Double.init) {
             let upscalerName = values["Hires upscaler"] ?? "Latent"

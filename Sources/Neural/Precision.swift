@@ -24,12 +24,27 @@ public struct OpPrecisions: Sendable, Equatable, Hashable, Codable {
     public static let fp32 = OpPrecisions(linear: .f32, convolution: .f32)
     public static let bf16 = OpPrecisions(linear: .bf16, convolution: .bf16)
 
-    /// "fp32", "bf16", or the mix ("linear bf16, convolution fp32").
+    /// "fp32", "bf16", or the mix ("bf16 linear + fp32 convolution"): what images record (no
+    /// comma, so it fits AUTOMATIC1111's comma-separated settings line).
     public var name: String {
         switch self {
         case .fp32: return "fp32"
         case .bf16: return "bf16"
-        default: return "linear \(linear.displayName), convolution \(convolution.displayName)"
+        default: return "\(linear.displayName) linear + \(convolution.displayName) convolution"
+        }
+    }
+
+    /// The precisions a recorded `name` stands for; nil for anything else.
+    public init?(name: String) {
+        func type(_ text: Substring) -> DType? { DType.allCases.first { $0.displayName == text } }
+        switch name {
+        case "fp32": self = .fp32
+        case "bf16": self = .bf16
+        default:
+            let words = name.split(separator: " ")
+            guard words.count == 5, words[1] == "linear", words[2] == "+", words[4] == "convolution",
+                  let linear = type(words[0]), let convolution = type(words[3]) else { return nil }
+            self.init(linear: linear, convolution: convolution)
         }
     }
 }

@@ -34,6 +34,7 @@ enum ErrorReporting {
         case let error as OutputBusyError: (text, code) = (error.description, 2)
         case let error as OutputFolder.Refused: (text, code) = (error.description, 2)
         case let error as ModelLookupError: (text, code) = (error.description, 2)
+        case let error as BadOption: (text, code) = ("error: \(error.message)\nhint: see --help", 2)
         case let error as EditableFile.Refused: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as AtomicFile.WriteError: (text, code) = ("error: \(error)\nhint: check the folder's permissions and free space", 2)
         case let error as StageFailure: (text, code) = (error.description, 3)

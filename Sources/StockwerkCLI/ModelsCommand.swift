@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CPUBackend
 import Workflow
 
 struct ModelsCommand: ParsableCommand {
@@ -25,10 +26,21 @@ struct ModelsCommand: ParsableCommand {
                 print("    " + (onDisk.map { "on disk: \(models)/\($0)" } ?? "not on disk: get \(preset.files.joined(separator: " or ")) from \(preset.get)"))
             }
             printUpscaler(models: models)
+            printEngine()
         } catch let error as ModelLookupError {
             ErrorReporting.stderr(error.description)
             throw ExitCode(2)
         }
+    }
+
+    /// The engine and what `--precision auto` picks on this CPU (measured on first use, then cached).
+    private func printEngine() {
+        let (measurement, cached) = EngineBackend.autoMeasurement()
+        func milliseconds(_ seconds: Double?) -> String { seconds.map { $0.isFinite ? String(format: "%.1f ms", $0 * 1000) : "fails" } ?? "not available" }
+        print("engine: \(EngineBackend.current.name) on \(PrecisionProbe.cpuModel)")
+        print("    --precision auto = \(measurement.choice.name)" + (cached ? " (measured before, cached)" : " (measured now)"))
+        print("    linear 4096x320x1280: fp32 \(milliseconds(measurement.linearF32)), bf16 \(milliseconds(measurement.linearBF16))")
+        print("    convolution 3x3 2x320x64x64: fp32 \(milliseconds(measurement.convolutionF32)), bf16 \(milliseconds(measurement.convolutionBF16))")
     }
 
     /// A name padded to 20 columns (padding(toLength:) would cut longer ones).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Neural
 import Imaging
 import Metadata
 import Workflow
@@ -18,6 +19,7 @@ struct RerunCommand: ParsableCommand {
     @Argument(help: "A JPEG or PNG with embedded generation parameters.") var image: String
     @Option(help: "The model to use instead of the recorded one (folder, .safetensors file or preset name).") var model: String?
     @Option(help: "Where to write the new image (default: IMAGE-rerun.png beside it).") var output: String?
+    @Option(help: "auto, fp32 or bf16 instead of the recorded precision (auto: the faster per op kind on this CPU).") var precision: String?
     @Flag(help: "Print the parameters and stop.") var dryRun = false
     @Flag(help: "Print nothing but errors.") var quiet = false
 
@@ -29,13 +31,15 @@ struct RerunCommand: ParsableCommand {
             let resolved = try Rerun.model(for: parameters, override: model, presetsFolder: PresetLocator.locate(),
                                            modelsFolder: ModelLocator.defaultModelsFolder())
             let started = Date()
-            let (result, warning) = try Rerun.generate(parameters, model: resolved) { done, total in
+            let ops = try precision.map { try EngineBackend.resolve(PrecisionOption.parse($0)) } ?? Rerun.recordedPrecision(parameters)
+            let (result, warning) = try Rerun.generate(parameters, model: resolved, precision: ops) { done, total in
                 note(String(format: "step %d/%d  %.1f s", done, total, Date().timeIntervalSince(started)))
             }
             if let warning { ErrorReporting.stderr("warning: " + warning) }
             let destination = output ?? URL(fileURLWithPath: image).deletingPathExtension().path + "-rerun.png"
             var record = parameters
             record.modelPath = URL(fileURLWithPath: resolved.path).standardizedFileURL.path
+            record.precision = ops == .fp32 ? nil : ops.name
             try result.write(to: destination, pngText: ["parameters": record.a1111Text, "stockwerk": record.json])
             note("wrote \(destination)")
         } catch let error as ModelLookupError {

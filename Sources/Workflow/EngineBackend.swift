@@ -1,8 +1,44 @@
+import AtomicFiles
 import CPUBackend
+import Foundation
 import Neural
 
-/// The backend every command's models run on. One place to choose it (today the CPU; a GPU
-/// backend or a precision setting will be chosen here).
+/// The backend every command's models run on, in the precision asked for. One place to choose it.
 public enum EngineBackend {
+    /// Float32 on the CPU: the correctness baseline.
     public static var current: any Backend { CPUBackend.shared }
+
+    /// The CPU backend for `precision`; `auto` is resolved by `resolve`.
+    public static func backend(_ precision: Precision) -> any Backend { backend(resolve(precision)) }
+
+    /// The CPU backend computing each op kind in its precision.
+    public static func backend(_ ops: OpPrecisions) -> any Backend { ops == .fp32 ? CPUBackend.shared : CPUBackend(precision: ops) }
+
+    /// What each op kind computes in: fp32 and bf16 as asked, `auto` from this CPU's measurement
+    /// (measured once, in a second or two, then cached per CPU model and oneDNN version).
+    /// `remember: false` (a dry run) measures without writing the cache.
+    public static func resolve(_ precision: Precision, remember: Bool = true) -> OpPrecisions {
+        switch precision {
+        case .fp32: return .fp32
+        case .bf16: return .bf16
+        case .auto: return autoMeasurement(remember: remember).measurement.choice
+        }
+    }
+
+    /// This CPU's measurement and whether it came from the cache.
+    public static func autoMeasurement(remember: Bool = true) -> (measurement: PrecisionProbe.Measurement, cached: Bool) {
+        let key = "\(PrecisionProbe.cpuModel) | oneDNN \(CPUBackend.oneDNNVersion)"
+        var cache = RegularFile.contents(atPath: cacheFile()).flatMap { try? JSONDecoder().decode([String: PrecisionProbe.Measurement].self, from: $0) } ?? [:]
+        if let known = cache[key] { return (known, true) }
+        let measured = PrecisionProbe.measure()
+        cache[key] = measured
+        // A cache that cannot be written only costs the next run the measurement again.
+        if remember, let data = try? JSONEncoder().encode(cache) { try? AtomicFile.write(data, to: cacheFile()) }
+        return (measured, false)
+    }
+
+    /// `$XDG_CACHE_HOME/stockwerk/precision.json` (~/.cache/stockwerk/precision.json).
+    static func cacheFile() -> String {
+        URL(fileURLWithPath: ModelLocator.hashCacheFile()).deletingLastPathComponent().path + "/precision.json"
+    }
 }

@@ -2,6 +2,7 @@ import Diffusion
 import Foundation
 import Imaging
 import Metadata
+import Neural
 
 /// Making an image again from the generation parameters embedded in it.
 public enum Rerun {
@@ -52,6 +53,7 @@ public enum Rerun {
     /// Generates the image again. `warning` says when the model's hash differs from the one recorded.
     /// An x2 upscaler pass finds its model where it was, else by name in `modelsFolder`.
     public static func generate(_ parameters: GenerationParameters, model resolved: ResolvedModel, modelsFolder: String = ModelLocator.defaultModelsFolder(),
+                                precision: OpPrecisions = .fp32,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> (image: RGBImage, warning: String?) {
         guard let sampler = Sampler(rawValue: parameters.sampler) else {
             throw ModelLookupError(message: "the image names sampler `\(parameters.sampler)`, which Stockwerk does not have",
@@ -60,7 +62,7 @@ public enum Rerun {
         let hash = try ModelLocator.modelHash(resolved.path)
         let warning = parameters.modelHash.isEmpty || parameters.modelHash == hash ? nil
             : "the model's hash is \(hash), the image was made with \(parameters.modelHash): the result will differ"
-        let model = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.current)
+        let model = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(precision))
         let request = GenerationChain.request(parameters, sampler: sampler)
         let result = try Pipeline(model: model).generate(request, progress: progress)
         guard let hires = parameters.hires else {
@@ -81,6 +83,16 @@ public enum Rerun {
         let refined = try GenerationChain.refine(HiresRefine.asSaved(result), of: base, pass: pass, model: { model },
                                                  upscaler: { try LatentUpscalerModel(path: $0, backend: model.backend) }, progress: progress).result
         return (RGBImage(width: refined.image.shape[3], height: refined.image.shape[2], pixels: try ImagePixels.rgb(from: refined.image)), warning ?? refineWarning)
+    }
+
+    /// The precision an image records (fp32 when it records none).
+    public static func recordedPrecision(_ parameters: GenerationParameters) throws -> OpPrecisions {
+        guard let name = parameters.precision else { return .fp32 }
+        guard let ops = OpPrecisions(name: name) else {
+            throw ModelLookupError(message: "the image records the precision `\(name)`, which Stockwerk does not know",
+                                   hint: "pass --precision fp32, bf16 or auto")
+        }
+        return ops
     }
 
     /// The x2 upscaler recorded in an image's parameters: where it was, else its name in the models folder.

@@ -200,7 +200,7 @@ public final class Runner {
             guard let sampler = Sampler(rawValue: parameters.sampler) else {
                 throw StageFailure(job: job.name, stage: "generate", message: "unknown sampler \(parameters.sampler)", hint: "choose one of \(Sampler.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let model = try model(at: generation.modelPath, options: generation.options)
+            let model = try model(at: generation.modelPath, options: generation.options, precision: generation.precision)
             let result = try Pipeline(model: model).generate(GenerationChain.request(parameters, sampler: sampler))
             let path = generation.firstPassPath
             if generation.refine != nil { try SafeTensorsWriter.write([("latents", result.latents.host())], to: generation.latentsPath) }
@@ -222,13 +222,14 @@ public final class Runner {
                 try adopt(cached, for: job, catalog: catalog, runID: runID)
                 return ((), true, nil)
             }
-            let latents = EngineBackend.current.tensor(try SafeTensorsFile(path: generation.latentsPath).tensor("latents"))
+            let latents = EngineBackend.backend(generation.precision).tensor(try SafeTensorsFile(path: generation.latentsPath).tensor("latents"))
             let base = GenerationChain.request(parameters, sampler: Sampler(rawValue: parameters.sampler) ?? .ddim, tiling: refine.tiling)
             // The first pass as saved: its image read back ([0, 1], as results are), its latents as made.
             let saved = try RGBImage.read(generation.firstPassPath)
             let first = GenerationResult(latents: latents, image: ImagePixels.unitTensor(fromRGB: saved.pixels, width: saved.width, height: saved.height, on: latents.backend))
             let (result, note) = try GenerationChain.refine(first, of: base, pass: refine.pass,
-                                                            model: { try model(at: generation.modelPath, options: generation.options) }, upscaler: upscaler(at:))
+                                                            model: { try model(at: generation.modelPath, options: generation.options, precision: generation.precision) },
+                                                            upscaler: { try upscaler(at: $0, precision: generation.precision) })
             let (width, height) = (result.image.shape[3], result.image.shape[2])
             try RGBImage(width: width, height: height, pixels: try ImagePixels.rgb(from: result.image)).write(to: job.source)
             let hash = try Hashing.file(job.source)
@@ -238,17 +239,17 @@ public final class Runner {
         }
     }
 
-    private func upscaler(at path: String) throws -> LatentUpscalerModel {
-        if let loadedUpscaler, loadedUpscaler.path == path { return loadedUpscaler }
+    private func upscaler(at path: String, precision: OpPrecisions) throws -> LatentUpscalerModel {
+        if let loadedUpscaler, loadedUpscaler.path == path, loadedUpscaler.textEncoder.backend.precision == precision { return loadedUpscaler }
         loadedUpscaler = nil
-        loadedUpscaler = try LatentUpscalerModel(path: path, backend: EngineBackend.current)
+        loadedUpscaler = try LatentUpscalerModel(path: path, backend: EngineBackend.backend(precision))
         return loadedUpscaler!
     }
 
-    private func model(at path: String, options: StableDiffusionModel.LoadOptions) throws -> StableDiffusionModel {
-        if let loadedModel, loadedModel.path == path { return loadedModel.model }
+    private func model(at path: String, options: StableDiffusionModel.LoadOptions, precision: OpPrecisions) throws -> StableDiffusionModel {
+        if let loadedModel, loadedModel.path == path, loadedModel.model.backend.precision == precision { return loadedModel.model }
         loadedModel = nil  // free the previous one first
-        let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.current)
+        let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.backend(precision))
         loadedModel = (path, model)
         return model
     }

@@ -1,13 +1,14 @@
 import AtomicFiles
 import Diffusion
 import Foundation
+import Neural
 import Imaging
 import Metadata
 import Yams
 
 /// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
 public enum WorkflowParser {
-    static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "finish", "metadata", "agencies", "output"]
+    static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "finish", "metadata", "agencies", "output", "engine"]
     static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "model", "guidance", "tile_size", "tile_overlap"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
                                "sampler", "guidance", "wildcards", "max_prompts"]
@@ -134,6 +135,17 @@ public enum WorkflowParser {
             }
         }
 
+        var precision = Precision.fp32
+        if let entry = top["engine"], let map = reader.mapping(entry.value, path: "engine", allowed: ["precision"]) {
+            if let value = map["precision"], let choice = reader.choice(value.value, path: "engine.precision", Precision.self, cases: Precision.allCases) {
+                precision = choice
+            }
+            if generate == nil {
+                reader.issue("engine settings apply to generated images, and this workflow generates none", at: entry.key,
+                             hint: "add a `generate:` section, or remove `engine:`")
+            }
+        }
+
         var output = resolve("out/" + name)
         if let entry = top["output"], let text = reader.string(entry.value, path: "output") {
             if text.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -147,6 +159,7 @@ public enum WorkflowParser {
         var spec = WorkflowSpec(file: path, name: name, imports: imports, generate: generate, describe: describe, refine: refine, finish: finish, metadata: metadata,
                                 agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
         if let entry = top["output"] { spec.outputLocation = location(entry.value) }
+        spec.precision = precision
         return spec
     }
 

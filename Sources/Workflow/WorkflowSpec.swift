@@ -1,4 +1,5 @@
 import Foundation
+import Neural
 import Imaging
 import Metadata
 
@@ -126,6 +127,8 @@ public struct WorkflowSpec: Sendable {
     public var metadata: MetadataDefaults
     public var agencies: [String]
     public var output: String
+    /// The engine's precision for generated images (`engine: {precision: …}`; fp32 when absent).
+    public var precision: Precision = .fp32
     var finishLocation: Location
     var agencyLocations: [String: Location]
     var outputLocation = Location(line: 1, column: 1)

@@ -33,6 +33,18 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["fox.png", "fox.safetensors"])
     }
 
+    /// `--precision bf16` runs the bf16 engine and records it with the image.
+    @Test func bf16IsRecordedInTheImage() throws {
+        let folder = try TestSupport.temporaryFolder("generate-bf16")
+        let result = try TestSupport.run(binary, ["generate", "--model", model, "--prompt", "a fox", "--seed", "3", "--steps", "2",
+                                                  "--size", "16x16", "--sampler", "ddim", "--precision", "bf16", "--output", folder + "/fox.png"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try RGBImage.pngText(folder + "/fox.png", key: "parameters") ?? ""
+        #expect(text.contains("Precision: bf16"), "\(text)")
+        let json = try RGBImage.pngText(folder + "/fox.png", key: "stockwerk") ?? ""
+        #expect(json.contains("\"precision\":\"bf16\""), "\(json)")
+    }
+
     @Test func badInputExitsTwoWithAReason() throws {
         let folder = try TestSupport.temporaryFolder("generate-bad")
         let output = folder + "/x.png"
@@ -46,6 +58,7 @@ import Testing
             (["--model", model, "--size", "15x16"], "multiples of"),
             (["--model", model, "--size", "big"], "WIDTHxHEIGHT"),
             (["--model", model, "--init-image", folder + "/none.png"], "none.png"),
+            (["--model", model, "--precision", "fp16"], "--precision 'fp16' is not auto, fp32 or bf16"),
         ]
         for (arguments, message) in cases {
             let result = try TestSupport.run(binary, ["generate", "--prompt", "x", "--steps", "2", "--output", output] + arguments)
@@ -62,6 +75,7 @@ import Testing
     @Test func listsTheUpscalerAndWhereItIs() throws {
         let models = try TestSupport.temporaryFolder("models-command")
         let missing = try TestSupport.run(TestSupport.stockwerkBinary, ["models", "--models-folder", models])
+        #expect(missing.stdout.contains("--precision auto = ") && missing.stdout.contains("convolution 3x3"), "\(missing.stdout)")
         #expect(missing.status == 0 && missing.stdout.contains("sd-x2-latent-upscaler") && missing.stdout.contains("not on disk: get https://huggingface.co/stabilityai/sd-x2-latent-upscaler"),
                 "\(missing.stdout)")
         try FileManager.default.createSymbolicLink(atPath: models + "/sd-x2-latent-upscaler",

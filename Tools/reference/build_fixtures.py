@@ -505,6 +505,33 @@ def build_odd_sizes():
         print(style, len(tensors), "tensors")
 
 
+BF16_SEEDS = [3000, 3001, 3002]
+
+
+def build_bf16():
+    """diffusers' own bf16 against its fp32, on the committed tiny pipelines: txt2img, DDIM,
+    guidance 7.5, three seeds, once in fp32 and once under torch's CPU bf16 autocast (matrix
+    products and convolutions in bf16, norms and softmax in fp32). The test holds Stockwerk's bf16
+    error to at most 1.5× diffusers' (issue 17)."""
+    import diffusers
+    for style in ("sd1", "sd2"):
+        folder = os.path.join(ROOT, "Tests", "Fixtures", "pipelines", "tiny-" + style)
+        pipe = diffusers.StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
+        scheduler = diffusers.DDIMScheduler.from_config(pipe.scheduler.config)
+        tensors = {}
+        for seed in BF16_SEEDS:
+            latents, image = run_pipeline(pipe, "txt2img", scheduler, seed, 7.5, 16, 16, None, 1.0)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                bf16_latents, bf16_image = run_pipeline(pipe, "txt2img", scheduler, seed, 7.5, 16, 16, None, 1.0)
+            tensors[f"{seed}.fp32.latents"] = latents
+            tensors[f"{seed}.fp32.image"] = image
+            tensors[f"{seed}.bf16.latents"] = bf16_latents.float()
+            tensors[f"{seed}.bf16.image"] = bf16_image.float()
+        path = os.path.join(ROOT, "Tests", "Fixtures", "pipelines", f"bf16-{style}.safetensors")
+        save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata=pipeline_metadata())
+        print(style, len(tensors), "tensors")
+
+
 HIRES_MODES = {"nearest-exact": ("nearest-exact", False), "bilinear": ("bilinear", False), "bicubic": ("bicubic", False),
                "bilinear-antialiased": ("bilinear", True), "bicubic-antialiased": ("bicubic", True)}
 
@@ -858,10 +885,10 @@ def build_minilm():
     print(len(MINILM_SENTENCES), "sentences")
 
 
-# In dependency order: `pipelines` clears Tests/Fixtures/pipelines/, and `hires`, `odd-sizes`,
+# In dependency order: `pipelines` clears Tests/Fixtures/pipelines/, and `hires`, `odd-sizes`, `bf16`,
 # `x2-upscaler` and `single-file` read the tiny pipelines it writes there.
 GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file,
-          "hires": build_hires, "odd-sizes": build_odd_sizes, "x2-upscaler": build_x2_upscaler, "minilm": build_minilm, "schedulers": build_schedulers,
+          "hires": build_hires, "odd-sizes": build_odd_sizes, "bf16": build_bf16, "x2-upscaler": build_x2_upscaler, "minilm": build_minilm, "schedulers": build_schedulers,
           "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer, "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

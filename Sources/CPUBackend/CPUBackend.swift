@@ -73,111 +73,159 @@ public final class CPUBackend: Backend {
     // MARK: Layers' arithmetic
 
     public func linear(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor {
-        if let weights = weights as? CPULinear { return wrap(try LinearAlgebra.linear(try dense(x), weight: weights.weight, bias: weights.bias)) }
-        guard let weights = weights as? CPUBFloat16Linear else { throw NeuralError.shapeMismatch("linear weights prepared by another backend") }
-        return wrap(try weights.apply(try dense(x)))
+        try OpProfile.measure("linear") {
+            if let weights = weights as? CPULinear { return wrap(try LinearAlgebra.linear(try dense(x), weight: weights.weight, bias: weights.bias)) }
+            guard let weights = weights as? CPUBFloat16Linear else { throw NeuralError.shapeMismatch("linear weights prepared by another backend") }
+            return wrap(try weights.apply(try dense(x)))
+        }
     }
 
     public func conv2d(_ x: Tensor, _ weights: any PreparedConvolution) throws -> Tensor {
-        guard let weights = weights as? CPUConvolution else { throw NeuralError.shapeMismatch("convolution weights prepared by another backend") }
-        return wrap(try weights.apply(try dense(x)))
+        try OpProfile.measure("conv2d") {
+            guard let weights = weights as? CPUConvolution else { throw NeuralError.shapeMismatch("convolution weights prepared by another backend") }
+            return wrap(try weights.apply(try dense(x)))
+        }
     }
 
-    public func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor {
-        guard groups >= 1 else { throw NeuralError.shapeMismatch("group norm with \(groups) groups") }
-        return wrap(try Ops.groupNorm(try dense(x), groups: groups, weight: try dense(scale), bias: try dense(shift), epsilon: epsilon))
+    public func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) throws -> Tensor {
+        try OpProfile.measure("groupNorm") {
+            guard groups >= 1 else { throw NeuralError.shapeMismatch("group norm with \(groups) groups") }
+            let normed = try Ops.groupNorm(try dense(x), groups: groups, weight: try dense(scale), bias: try dense(shift), epsilon: epsilon,
+                                           silu: activation == .silu)
+            switch activation {
+            case nil, .silu?: return wrap(normed)
+            case .gelu?: return wrap(Ops.gelu(normed))
+            case .quickGELU?: return wrap(Ops.quickGELU(normed))
+            }
+        }
     }
 
     public func layerNorm(_ x: Tensor, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor {
-        wrap(try Ops.layerNorm(try dense(x), weight: try dense(scale), bias: try dense(shift), epsilon: epsilon))
+        try OpProfile.measure("layerNorm") {
+            wrap(try Ops.layerNorm(try dense(x), weight: try dense(scale), bias: try dense(shift), epsilon: epsilon))
+        }
     }
 
     public func attention(query: Tensor, key: Tensor, value: Tensor, heads: Int, causal: Bool) throws -> Tensor {
-        guard heads >= 1, query.shape.count == 2, key.shape.count == 2, value.shape == key.shape, query.shape[1] == key.shape[1],
-              query.shape[1] % heads == 0 else {
-            throw NeuralError.shapeMismatch("attention: query \(query.shape), key \(key.shape), value \(value.shape), \(heads) heads")
+        try OpProfile.measure("attention") {
+            guard heads >= 1, query.shape.count == 2, key.shape.count == 2, value.shape == key.shape, query.shape[1] == key.shape[1],
+                  query.shape[1] % heads == 0 else {
+                throw NeuralError.shapeMismatch("attention: query \(query.shape), key \(key.shape), value \(value.shape), \(heads) heads")
+            }
+            let attended = try Attention.scaledDotProduct(query: Heads.split(try dense(query), heads: heads), key: Heads.split(try dense(key), heads: heads),
+                                                          value: Heads.split(try dense(value), heads: heads), causal: causal)
+            return wrap(Heads.merge(attended))
         }
-        let attended = try Attention.scaledDotProduct(query: Heads.split(try dense(query), heads: heads), key: Heads.split(try dense(key), heads: heads),
-                                                      value: Heads.split(try dense(value), heads: heads), causal: causal)
-        return wrap(Heads.merge(attended))
     }
 
     public func packedAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int, lengths: [Int]) throws -> Tensor {
-        wrap(try Attention.packed(query: try dense(query), key: try dense(key), value: try dense(value), heads: heads, lengths: lengths))
+        try OpProfile.measure("packedAttention") {
+            wrap(try Attention.packed(query: try dense(query), key: try dense(key), value: try dense(value), heads: heads, lengths: lengths))
+        }
     }
 
     public func activation(_ x: Tensor, _ kind: Activation) throws -> Tensor {
-        let values = try dense(x)
-        switch kind {
-        case .silu: return wrap(Ops.silu(values))
-        case .gelu: return wrap(Ops.gelu(values))
-        case .quickGELU: return wrap(Ops.quickGELU(values))
+        try OpProfile.measure("activation") {
+            let values = try dense(x)
+            switch kind {
+            case .silu: return wrap(Ops.silu(values))
+            case .gelu: return wrap(Ops.gelu(values))
+            case .quickGELU: return wrap(Ops.quickGELU(values))
+            }
         }
     }
 
     public func geglu(_ x: Tensor) throws -> Tensor {
-        guard x.shape.count == 2, x.shape[1] % 2 == 0 else { throw NeuralError.shapeMismatch("GEGLU of \(x.shape)") }
-        return wrap(Ops.geglu(try dense(x)))
+        try OpProfile.measure("geglu") {
+            guard x.shape.count == 2, x.shape[1] % 2 == 0 else { throw NeuralError.shapeMismatch("GEGLU of \(x.shape)") }
+            return wrap(Ops.geglu(try dense(x)))
+        }
     }
 
-    public func embedding(_ ids: [Int], table: Tensor) throws -> Tensor { wrap(try Ops.embedding(ids, table: try dense(table))) }
+    public func embedding(_ ids: [Int], table: Tensor) throws -> Tensor {
+        try OpProfile.measure("embedding") { wrap(try Ops.embedding(ids, table: try dense(table))) }
+    }
 
     // MARK: Element-wise
 
-    public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { wrap(try Ops.add(try dense(a), try dense(b))) }
+    public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        try OpProfile.measure("add") { wrap(try Ops.add(try dense(a), try dense(b))) }
+    }
 
-    public func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor { wrap(try Ops.multiply(try dense(a), broadcasting: try dense(b))) }
+    public func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        try OpProfile.measure("multiply") { wrap(try Ops.multiply(try dense(a), broadcasting: try dense(b))) }
+    }
 
     public func addPerChannel(_ x: Tensor, _ shift: Tensor) throws -> Tensor {
-        guard x.shape.count == 4, shift.count == x.shape[1] || shift.count == x.shape[0] * x.shape[1] else {
-            throw NeuralError.shapeMismatch("per-channel shift \(shift.shape) for \(x.shape)")
+        try OpProfile.measure("addPerChannel") {
+            guard x.shape.count == 4, shift.count == x.shape[1] || shift.count == x.shape[0] * x.shape[1] else {
+                throw NeuralError.shapeMismatch("per-channel shift \(shift.shape) for \(x.shape)")
+            }
+            var out = try dense(x)
+            Ops.addPerChannel(&out, try dense(shift).storage)
+            return wrap(out)
         }
-        var out = try dense(x)
-        Ops.addPerChannel(&out, try dense(shift).storage)
-        return wrap(out)
     }
 
     public func weightedSum(_ terms: [(Tensor, Float)], constant: Float) throws -> Tensor {
-        wrap(try Ops.weightedSum(try terms.map { (try dense($0.0), $0.1) }, constant: constant))
+        try OpProfile.measure("weightedSum") {
+            wrap(try Ops.weightedSum(try terms.map { (try dense($0.0), $0.1) }, constant: constant))
+        }
     }
 
     public func clamp(_ x: Tensor, min: Float, max: Float) throws -> Tensor {
-        wrap(Ops.map(try dense(x)) { Swift.min(Swift.max($0, min), max) })
+        try OpProfile.measure("clamp") {
+            wrap(Ops.map(try dense(x)) { Swift.min(Swift.max($0, min), max) })
+        }
     }
 
-    public func exp(_ x: Tensor) throws -> Tensor { wrap(Ops.map(try dense(x)) { expf($0) }) }
+    public func exp(_ x: Tensor) throws -> Tensor {
+        try OpProfile.measure("exp") { wrap(Ops.map(try dense(x)) { expf($0) }) }
+    }
 
     public func allFinite(_ x: Tensor) -> Bool { (try? dense(x).storage.allSatisfy(\.isFinite)) ?? false }
 
     // MARK: Shapes and resampling
 
-    public func concat(_ parts: [Tensor], axis: Int) throws -> Tensor { wrap(try Ops.concat(try parts.map(dense), axis: axis)) }
+    public func concat(_ parts: [Tensor], axis: Int) throws -> Tensor {
+        try OpProfile.measure("concat") { wrap(try Ops.concat(try parts.map(dense), axis: axis)) }
+    }
 
-    public func slice(_ x: Tensor, axis: Int, range: Range<Int>) throws -> Tensor { wrap(try Ops.slice(try dense(x), axis: axis, range: range)) }
+    public func slice(_ x: Tensor, axis: Int, range: Range<Int>) throws -> Tensor {
+        try OpProfile.measure("slice") { wrap(try Ops.slice(try dense(x), axis: axis, range: range)) }
+    }
 
     public func pad(_ x: Tensor, top: Int, left: Int, bottom: Int, right: Int) throws -> Tensor {
-        wrap(try Ops.pad(try dense(x), top: top, left: left, bottom: bottom, right: right))
+        try OpProfile.measure("pad") {
+            wrap(try Ops.pad(try dense(x), top: top, left: left, bottom: bottom, right: right))
+        }
     }
 
     public func transpose(_ x: Tensor) throws -> Tensor {
-        guard x.shape.count == 2 else { throw NeuralError.shapeMismatch("transpose of \(x.shape): a matrix is needed") }
-        return wrap(Ops.transpose(try dense(x)))
+        try OpProfile.measure("transpose") {
+            guard x.shape.count == 2 else { throw NeuralError.shapeMismatch("transpose of \(x.shape): a matrix is needed") }
+            return wrap(Ops.transpose(try dense(x)))
+        }
     }
 
     public func resize(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) throws -> Tensor {
-        let values = try dense(x)
-        switch mode {
-        case .nearest: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .nearest))
-        case .nearestExact: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .nearestExact))
-        case .bilinear: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .bilinear))
-        case .bicubic: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .bicubic))
-        case .bilinearAntialiased: return wrap(try Interpolation.resizeAntialiased(values, height: height, width: width, cubic: false))
-        case .bicubicAntialiased: return wrap(try Interpolation.resizeAntialiased(values, height: height, width: width, cubic: true))
+        try OpProfile.measure("resize") {
+            let values = try dense(x)
+            switch mode {
+            case .nearest: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .nearest))
+            case .nearestExact: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .nearestExact))
+            case .bilinear: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .bilinear))
+            case .bicubic: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .bicubic))
+            case .bilinearAntialiased: return wrap(try Interpolation.resizeAntialiased(values, height: height, width: width, cubic: false))
+            case .bicubicAntialiased: return wrap(try Interpolation.resizeAntialiased(values, height: height, width: width, cubic: true))
+            }
         }
     }
 
     public func firResample(_ x: Tensor, _ direction: FIRDirection) throws -> Tensor {
-        wrap(direction == .down ? try FIRResample.downsample(try dense(x)) : try FIRResample.upsample(try dense(x)))
+        try OpProfile.measure("firResample") {
+            wrap(direction == .down ? try FIRResample.downsample(try dense(x)) : try FIRResample.upsample(try dense(x)))
+        }
     }
 }
 

@@ -33,7 +33,7 @@ enum Ops {
                         i += 16
                     }
                     for j in i..<range.upperBound { let v = o[j]; o[j] = 0.5 * v * (1 + erff(v * 0.707_106_77)) }
-                case .silu: for i in range { let v = o[i]; o[i] = v / (1 + expf(-v)) }
+                case .silu: siluInPlace(o.baseAddress! + range.lowerBound, count: range.count)
                 }
             }
         }
@@ -41,6 +41,19 @@ enum Ops {
     }
 
     private enum Activation: Sendable { case quickGELU, gelu, silu }
+
+    /// x · sigmoid(x) over `count` values, 16 at a time with the vectorised exp.
+    @inline(__always)
+    static func siluInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        let raw = UnsafeMutableRawPointer(values)
+        var i = 0
+        while i + 16 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            raw.storeBytes(of: v / (1 + exp16(-v)), toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        for j in i..<count { let v = values[j]; values[j] = v / (1 + expf(-v)) }
+    }
 
     /// x · sigmoid(1.702 x), CLIP ViT-L's activation.
     static func quickGELU(_ x: HostTensor) -> HostTensor { activate(x, .quickGELU) }

@@ -28,11 +28,20 @@ extension Ops {
             x.storage.withUnsafeBufferPointer { source in
                 nonisolated(unsafe) let o = o, source = source
                 Parallel.forRanges(rows, minimumChunk: 8) { range in
+                    let raw = UnsafeRawPointer(source.baseAddress!), target = UnsafeMutableRawPointer(o.baseAddress!)
                     for r in range {
                         let input = r * 2 * inner, output = r * inner
-                        for i in 0..<inner {
-                            let gate = source[input + inner + i]
-                            o[output + i] = source[input + i] * (0.5 * gate * (1 + erff(gate * 0.707_106_77)))
+                        // 16 at a time with the vectorised erf (as GELU), the tail in scalar.
+                        var i = 0
+                        while i + 16 <= inner {
+                            let value = raw.loadUnaligned(fromByteOffset: (input + i) * 4, as: SIMD16<Float>.self)
+                            let gate = raw.loadUnaligned(fromByteOffset: (input + inner + i) * 4, as: SIMD16<Float>.self)
+                            target.storeBytes(of: value * (0.5 * gate * (1 + erf16(gate * 0.707_106_77))), toByteOffset: (output + i) * 4, as: SIMD16<Float>.self)
+                            i += 16
+                        }
+                        for j in i..<inner {
+                            let gate = source[input + inner + j]
+                            o[output + j] = source[input + j] * (0.5 * gate * (1 + erff(gate * 0.707_106_77)))
                         }
                     }
                 }

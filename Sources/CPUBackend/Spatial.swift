@@ -4,7 +4,8 @@ import Foundation
 /// Image-shaped ops on [batch, channels, height, width] tensors, as torch defines them.
 extension Ops {
     /// Group normalisation: mean and (population) variance per sample and channel group.
-    static func groupNorm(_ x: HostTensor, groups: Int, weight: HostTensor, bias: HostTensor, epsilon: Float = 1e-5) throws -> HostTensor {
+    /// `silu`: SiLU applied to the result in the same pass (a ResNet's norm → SiLU).
+    static func groupNorm(_ x: HostTensor, groups: Int, weight: HostTensor, bias: HostTensor, epsilon: Float = 1e-5, silu: Bool = false) throws -> HostTensor {
         guard x.shape.count >= 2, x.shape[1] % groups == 0, weight.count == x.shape[1], bias.count == x.shape[1] else {
             throw NeuralError.shapeMismatch("group norm: input \(x.shape), \(groups) groups, weight \(weight.shape)")
         }
@@ -30,6 +31,7 @@ extension Ops {
                                 let base = start + c * spatial
                                 for i in base..<(base + spatial) { o[i] = o[i] * scale + shift }
                             }
+                            if silu { siluInPlace(o.baseAddress! + start, count: count) }
                         }
                     }
                 }

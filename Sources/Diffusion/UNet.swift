@@ -193,6 +193,6 @@ public final class UNet: Sendable {
                 x = try upsample(x, height: skip.shape[2], width: skip.shape[3])
             }
         }
-        return try convOut(try backend.activation(try normOut(x), .silu))
+        return try convOut(try normOut(x, activation: .silu))
     }
 }

@@ -86,7 +86,7 @@ public final class UpscalerUNet: Sendable {
             for layer in layers { x = try layer(x, temb, context) }
             if block.resample { x = try backend.firResample(x, .up) }
         }
-        if let normOut { x = try backend.activation(try normOut(x), .gelu) }
+        if let normOut { x = try normOut(x, activation: .gelu) }
         return try convOut(x)
     }
 
@@ -125,8 +125,8 @@ struct KLayer: Sendable {
 
     func callAsFunction(_ x: Tensor, _ temb: Tensor, _ context: Tensor) throws -> Tensor {
         let backend = x.backend
-        var h = try conv1(try backend.activation(try norm1(x, temb), .gelu))
-        h = try conv2(try backend.activation(try norm2(h, temb), .gelu))
+        var h = try conv1(try norm1(x, temb, activation: .gelu))
+        h = try conv2(try norm2(h, temb, activation: .gelu))
         h = try backend.add(try shortcut?(x) ?? x, h)
         return try attention?(h, temb, context) ?? h
     }
@@ -173,11 +173,11 @@ struct AdaptiveGroupNorm: Sendable {
         self.epsilon = epsilon
     }
 
-    func callAsFunction(_ x: Tensor, _ temb: Tensor) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, _ temb: Tensor, activation: Activation? = nil) throws -> Tensor {
         let backend = x.backend
         let mapped = try linear(temb)
         let scale = try backend.affine(try backend.slice(mapped, axis: 1, range: 0..<channels), scale: 1, offset: 1).reshaped([channels])
         let shift = try backend.slice(mapped, axis: 1, range: channels..<(2 * channels)).reshaped([channels])
-        return try backend.groupNorm(x, groups: groups, scale: scale, shift: shift, epsilon: epsilon)
+        return try backend.groupNorm(x, groups: groups, scale: scale, shift: shift, epsilon: epsilon, activation: activation)
     }
 }

@@ -70,6 +70,6 @@ public final class VAEDecoder: Sendable {
             for resnet in level.resnets { x = try resnet(x) }
             if let upsample = level.upsample { x = try upsample(x) }
         }
-        return try convOut(try backend.activation(try normOut(x), .silu))
+        return try convOut(try normOut(x, activation: .silu))
     }
 }

@@ -58,7 +58,7 @@ public final class VAEEncoder: Sendable {
         x = try midResnets[0](x)
         if let midAttention { x = try midAttention(x) }
         x = try midResnets[1](x)
-        x = try convOut(try backend.activation(try normOut(x), .silu))
+        x = try convOut(try normOut(x, activation: .silu))
         if let quantConv { x = try quantConv(x) }
         let latent = config.latentChannels
         let mean = try backend.slice(x, axis: 1, range: 0..<latent)

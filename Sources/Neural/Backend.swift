@@ -27,8 +27,9 @@ public protocol Backend: AnyObject, Sendable {
     func linear(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor
     /// x [N, in, H, W] → [N, out, H', W'].
     func conv2d(_ x: Tensor, _ weights: any PreparedConvolution) throws -> Tensor
-    /// Group normalisation of [N, C, …] (population variance, as torch), then ·scale[c] + shift[c].
-    func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor
+    /// Group normalisation of [N, C, …] (population variance, as torch), then ·scale[c] + shift[c],
+    /// then `activation` if any, in the same pass (ResNets' norm → SiLU).
+    func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) throws -> Tensor
     /// Layer normalisation over the last axis, then ·scale + shift.
     func layerNorm(_ x: Tensor, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor
     /// Multi-head scaled dot-product attention on token rows: query [tokens, heads·d], key and
@@ -103,6 +104,10 @@ extension Backend {
     public func tensor(_ values: [Float], shape: [Int]) -> Tensor { tensor(HostTensor(shape: shape, storage: values)) }
 
     public func weightedSum(_ terms: [(Tensor, Float)]) throws -> Tensor { try weightedSum(terms, constant: 0) }
+
+    public func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor {
+        try groupNorm(x, groups: groups, scale: scale, shift: shift, epsilon: epsilon, activation: nil)
+    }
 
     /// x·scale + offset.
     public func affine(_ x: Tensor, scale: Float, offset: Float) throws -> Tensor { try weightedSum([(x, scale)], constant: offset) }

@@ -121,4 +121,22 @@ import Testing
         #expect(difference > 0 && difference <= 0.1, "\(difference)")
         #expect(bf16.precision == .bf16 && cpu.precision == .fp32)
     }
+
+    /// GEGLU and the group norm fused with SiLU against their formulas in Double.
+    @Test func gegluAndFusedNormActivationMatchTheirFormulas() throws {
+        var generator = TorchGenerator(seed: 8)
+        let x = HostTensor(shape: [5, 2 * 37], storage: generator.randn(count: 5 * 74).map { $0 * 3 })
+        let y = try cpu.geglu(cpu.tensor(x)).host()
+        for r in 0..<5 {
+            for i in 0..<37 {
+                let value = Double(x.storage[r * 74 + i]), gate = Double(x.storage[r * 74 + 37 + i])
+                let exact = value * 0.5 * gate * (1 + erf(gate / 2.0.squareRoot()))
+                #expect(abs(Double(y.storage[r * 37 + i]) - exact) <= 1e-5 * max(1, abs(exact)))
+            }
+        }
+        let image = try file.tensor("image"), scale = try file.tensor("gn_weight"), shift = try file.tensor("gn_bias")
+        let fused = try cpu.groupNorm(cpu.tensor(image), groups: 4, scale: cpu.tensor(scale), shift: cpu.tensor(shift), epsilon: 1e-6, activation: .silu).host()
+        let normed = try file.tensor("group_norm")
+        #expect(worst(fused, HostTensor(shape: normed.shape, storage: normed.storage.map { Float(Double($0) / (1 + exp(-Double($0)))) })) <= 2e-5)
+    }
 }

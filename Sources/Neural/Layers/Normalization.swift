@@ -14,8 +14,9 @@ public struct GroupNorm: Sendable {
         shift = try w.tensor(prefix + ".bias", [channels])
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.backend.groupNorm(x, groups: groups, scale: scale, shift: shift, epsilon: epsilon)
+    /// `activation`: applied to the result in the same pass.
+    public func callAsFunction(_ x: Tensor, activation: Activation? = nil) throws -> Tensor {
+        try x.backend.groupNorm(x, groups: groups, scale: scale, shift: shift, epsilon: epsilon, activation: activation)
     }
 }
 

@@ -18,11 +18,11 @@ public struct ResnetBlock: Sendable {
     /// `activatedTime`: SiLU of the time embedding [1, width] (computed once per step by the UNet).
     public func callAsFunction(_ x: Tensor, activatedTime: Tensor? = nil) throws -> Tensor {
         let backend = x.backend
-        var h = try conv1(try backend.activation(try norm1(x), .silu))
+        var h = try conv1(try norm1(x, activation: .silu))
         if let timeProjection, let activatedTime {
             h = try backend.addPerChannel(h, try timeProjection(activatedTime))
         }
-        h = try conv2(try backend.activation(try norm2(h), .silu))
+        h = try conv2(try norm2(h, activation: .silu))
         return try backend.add(try shortcut?(x) ?? x, h)
     }
 }

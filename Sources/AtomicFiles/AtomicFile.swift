@@ -20,13 +20,14 @@ public enum AtomicFile {
 
     static let marker = ".tmp-"
 
-    /// A fresh, unguessable temporary name next to `path`: `.NAME.tmp-PID-RANDOM[.EXT]`.
-    /// The extension stays last so tools that look at it (libvips savers) still work.
+    /// A fresh, unguessable temporary name next to `path`: `.NAME.tmp-PID-RANDOMtSTART[.EXT]`,
+    /// START being the writer's start time (so a later process given the same PID is not taken
+    /// for the writer). The extension stays last so tools that look at it (libvips savers) still work.
     static func temporaryName(for path: String, suffix: String = "") -> String {
         let url = URL(fileURLWithPath: path)
         let name = url.deletingPathExtension().lastPathComponent
         let ext = url.pathExtension
-        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16) + (ownStartTime.map { "t\($0)" } ?? "")
         let tmpName = "." + name + marker + "\(getpid())-\(random)" + suffix + (ext.isEmpty ? "" : "." + ext)
         return url.deletingLastPathComponent().appendingPathComponent(tmpName).path
     }
@@ -151,7 +152,7 @@ public enum AtomicFile {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
         var removed = 0
         for name in names {
-            guard let pid = writerPID(ofTemporary: name, legacy: includingLegacy), pid != getpid(), !isRunning(pid) else { continue }
+            guard let pid = writerPID(ofTemporary: name, legacy: includingLegacy), pid != getpid(), !writerIsRunning(ofTemporary: name, legacy: includingLegacy) else { continue }
             var info = stat()
             let path = folder + "/" + name
             guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG || info.st_mode & S_IFMT == S_IFLNK else { continue }
@@ -161,4 +162,34 @@ public enum AtomicFile {
     }
 
     static func isRunning(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
+
+    /// Whether the process that made temporary `name` still runs: its PID is alive and, where the
+    /// name records the writer's start time, started then (PIDs are reused; here they wrap at 32768).
+    static func writerIsRunning(ofTemporary name: String, legacy: Bool = false) -> Bool {
+        guard let pid = writerPID(ofTemporary: name, legacy: legacy) else { return false }
+        guard isRunning(pid) else { return false }
+        guard let recorded = writerStartTime(ofTemporary: name), let current = startTime(of: pid) else { return true }
+        return recorded == current
+    }
+
+    /// The start time a temporary's name records (the digits after `t` in `PID-RANDOMtSTART`).
+    static func writerStartTime(ofTemporary name: String) -> UInt64? {
+        guard let range = name.range(of: marker, options: .backwards) else { return nil }
+        let field = name[range.upperBound...].split(separator: "-", maxSplits: 2).dropFirst().first ?? ""
+        guard let t = field.firstIndex(of: "t") else { return nil }
+        return UInt64(field[field.index(after: t)...].prefix { $0.isNumber })
+    }
+
+    /// This process's start time, read once.
+    static let ownStartTime = startTime(of: getpid())
+
+    /// When process `pid` started, in clock ticks since boot (/proc/PID/stat, field 22); nil
+    /// where there is no /proc or no such process.
+    static func startTime(of pid: pid_t) -> UInt64? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // After the command name (which may hold spaces): state is field 3, starttime field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
 }

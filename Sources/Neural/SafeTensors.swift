@@ -122,17 +122,23 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let count = entry.shape.reduce(1, *)
         var values = [Float](repeating: 0, count: count)
         values.withUnsafeMutableBufferPointer { out in
-            switch entry.dtype {
-            case .f32:
-                for i in 0..<count { out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian) }
-            case .f16:
-                for i in 0..<count { out[i] = HalfFloat.toFloat(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) }
-            case .bf16:
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) << 16) }
-            case .f64:
-                for i in 0..<count { out[i] = Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian)) }
-            default:
-                break
+            nonisolated(unsafe) let out = out, raw = raw
+            // Large tensors are converted on every core (model load is mostly this conversion).
+            let chunk = 1 << 20, chunks = (count + chunk - 1) / chunk
+            DispatchQueue.concurrentPerform(iterations: max(1, chunks)) { part in
+                let range = (part * chunk)..<min(count, (part + 1) * chunk)
+                switch entry.dtype {
+                case .f32:
+                    for i in range { out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian) }
+                case .f16:
+                    for i in range { out[i] = HalfFloat.toFloat(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) }
+                case .bf16:
+                    for i in range { out[i] = Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) << 16) }
+                case .f64:
+                    for i in range { out[i] = Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian)) }
+                default:
+                    break
+                }
             }
         }
         guard [.f32, .f16, .bf16, .f64].contains(entry.dtype) else {

@@ -34,6 +34,25 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == [live, mine, "keep.jpg"].sorted())
     }
 
+    /// A writer's PID taken by a later process (PIDs wrap at 32768 here) does not keep the dead
+    /// writer's temporaries: names carry the writer's start time, which the newcomer does not share.
+    @Test func aReusedPIDDoesNotKeepADeadWritersLeftovers() throws {
+        let dir = try folder()
+        let (fd, path) = try AtomicFile.createTemporary(for: dir + "/a.jpg")
+        close(fd)
+        let mine = URL(fileURLWithPath: path).lastPathComponent
+        let start = try #require(AtomicFile.startTime(of: getpid()))
+        #expect(mine.contains("t\(start)") && AtomicFile.writerIsRunning(ofTemporary: mine))
+        // Our parent is alive: its temporaries are kept; one with its PID but another start time
+        // was made by an earlier process that had the same PID, and is removed.
+        let parentStart = try #require(AtomicFile.startTime(of: getppid()))
+        let parents = ".c.tmp-\(getppid())-3c4dt\(parentStart).jpg", stale = ".d.tmp-\(getppid())-5e6ft\(parentStart - 1)-old.jpg"
+        for name in [parents, stale] { FileManager.default.createFile(atPath: dir + "/" + name, contents: Data("x".utf8)) }
+        #expect(AtomicFile.writerIsRunning(ofTemporary: parents) && !AtomicFile.writerIsRunning(ofTemporary: stale))
+        #expect(AtomicFile.removeLeftovers(in: dir) == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == [mine, parents].sorted())
+    }
+
     @Test func aBatchThatCannotReplaceEveryFileReplacesNone() throws {
         let dir = try folder()
         let first = dir + "/1.txt", blocked = dir + "/2.txt", third = dir + "/3.txt"

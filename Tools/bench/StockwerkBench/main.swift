@@ -15,6 +15,8 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+/// STOCKWERK_PRECISION=auto|fp32|bf16 picks the engine's precision (fp32 when unset).
+let engine = EngineBackend.backend(Precision(rawValue: ProcessInfo.processInfo.environment["STOCKWERK_PRECISION"] ?? "fp32") ?? .fp32)
 guard let mode = arguments.first else { fail("no mode given") }
 let start = Date()
 var count = 0
@@ -81,7 +83,7 @@ case "keywording-eval":
         fail("usage: keywording-eval MODEL_FOLDER PRESETS_KEYWORDS_FOLDER EVALUATION_JSON [--cases]")
     }
     do {
-        let keyworder = Keyworder(vocabulary: try KeywordVocabulary(folder: arguments[2]), encoder: try SentenceEncoder(folder: arguments[1], backend: EngineBackend.current))
+        let keyworder = Keyworder(vocabulary: try KeywordVocabulary(folder: arguments[2]), encoder: try SentenceEncoder(folder: arguments[1], backend: engine))
         let cases = try KeywordEvaluation.load(arguments[3])
         let start = Date()
         let (ours, baseline) = try KeywordEvaluation.run(cases, keyworder: keyworder)
@@ -109,7 +111,7 @@ case "sgemm":
     // sgemm N REPEATS: square single-precision matrix products (a linear layer without bias) on the backend.
     guard arguments.count == 3, let n = Int(arguments[1]), let repeats = Int(arguments[2]) else { fail("usage: sgemm N REPEATS") }
     var generator = TorchGenerator(seed: 0)
-    let backend = EngineBackend.current
+    let backend = engine
     let a = backend.tensor(generator.randn(shape: [n, n]))
     let layer = try! Linear(backend: backend, weight: generator.randn(shape: [n, n]), bias: nil)
     func product() { _ = try! layer(a) }
@@ -126,7 +128,7 @@ case "sgemm":
 case "linear-shapes":
     // The projection shapes of a 77-token text encoder, timed one by one.
     var generator = TorchGenerator(seed: 0)
-    let backend = EngineBackend.current
+    let backend = engine
     for (m, n, k) in [(77, 768, 768), (77, 3072, 768), (77, 768, 3072), (77, 2304, 768)] {
         let x = backend.tensor(generator.randn(shape: [m, k]))
         let layer = try! Linear(backend: backend, weight: generator.randn(shape: [n, k]), bias: generator.randn(shape: [n]))
@@ -150,7 +152,7 @@ case "attention-4096":
     // SD 1.5's largest self-attention (64×64 latent = 4096 tokens, 8 heads × 40): time and, with
     // /usr/bin/time, peak memory. The full score matrix alone would be 8 × 4096² × 4 B = 537 MB.
     var generator = TorchGenerator(seed: 0)
-    let backend = EngineBackend.current
+    let backend = engine
     let q = backend.tensor(generator.randn(shape: [4096, 8 * 40]))
     let begin = Date()
     let out = try! backend.attention(query: q, key: q, value: q, heads: 8, causal: false)
@@ -163,11 +165,11 @@ case "unet-step":
     do {
         let config = try JSONDecoder().decode(UNetConfig.self, from: Data(StableDiffusionModel.sd15UNet.utf8))
         let built = Date()
-        let unet = try UNet(randomWeights: config, backend: EngineBackend.current)
+        let unet = try UNet(randomWeights: config, backend: engine)
         print(String(format: "built random SD 1.5 UNet in %.1f s", Date().timeIntervalSince(built)))
         var generator = TorchGenerator(seed: 0)
-        let latent = EngineBackend.current.tensor(generator.randn(shape: [2, 4, size / 8, size / 8]))
-        let context = EngineBackend.current.tensor(generator.randn(shape: [2, 77, 768]))
+        let latent = engine.tensor(generator.randn(shape: [2, 4, size / 8, size / 8]))
+        let context = engine.tensor(generator.randn(shape: [2, 77, 768]))
         for step in 0..<steps {
             let begin = Date()
             let out = try unet(latent, timestep: Float(999 - step * 50), context: context)
@@ -181,7 +183,7 @@ case "pipeline":
     guard arguments.count == 2, let steps = Int(arguments[1]) else { fail("usage: pipeline STEPS") }
     do {
         let built = Date()
-        let model = try StableDiffusionModel(randomSD15WithMerges: "presets/clip/bpe_simple_vocab_16e6.txt.gz", backend: EngineBackend.current)
+        let model = try StableDiffusionModel(randomSD15WithMerges: "presets/clip/bpe_simple_vocab_16e6.txt.gz", backend: engine)
         print(String(format: "built random SD 1.5 pipeline in %.1f s", Date().timeIntervalSince(built)))
         let request = GenerationRequest(prompt: "a lighthouse on a cliff at dawn, photo", negativePrompt: "blurry", seed: 0, steps: steps,
                                         guidance: 7.5, sampler: .ddim, width: 512, height: 512)
@@ -269,10 +271,10 @@ case "x2-upscaler":
     guard arguments.count == 4, let low = Int(arguments[2]), let steps = Int(arguments[3]) else { fail("usage: x2-upscaler FOLDER LOW_RES STEPS") }
     do {
         let built = Date()
-        let model = try LatentUpscalerModel(path: arguments[1], backend: EngineBackend.current)
+        let model = try LatentUpscalerModel(path: arguments[1], backend: engine)
         print(String(format: "stockwerk: loaded the x2 upscaler in %.1f s", Date().timeIntervalSince(built)))
         var generator = TorchGenerator(seed: 0)
-        let latents = EngineBackend.current.tensor(generator.randn(shape: [1, 4, low, low]))
+        let latents = engine.tensor(generator.randn(shape: [1, 4, low, low]))
         let request = LatentUpscaler.Request(prompt: "a lighthouse on a cliff at dawn, photo", seed: 0, steps: steps, guidance: 0)
         let begin = Date()
         var last = begin
@@ -289,9 +291,9 @@ case "vae-decode":
     // whole or in 512-px tiles (VAETiling.standard, tiled whatever the size); run under /usr/bin/time for peak RSS.
     guard arguments.count == 3, let size = Int(arguments[1]), ["whole", "tiled"].contains(arguments[2]) else { fail("usage: vae-decode SIZE whole|tiled") }
     do {
-        let decoder = try VAEDecoder(randomSD15Seed: 0, backend: EngineBackend.current)
+        let decoder = try VAEDecoder(randomSD15Seed: 0, backend: engine)
         var generator = TorchGenerator(seed: 0)
-        let latents = EngineBackend.current.tensor(generator.randn(shape: [1, 4, size / 8, size / 8]))
+        let latents = engine.tensor(generator.randn(shape: [1, 4, size / 8, size / 8]))
         var tiling = VAETiling.standard
         tiling.wholeUpTo = arguments[2] == "whole" ? Int.max : 0
         let begin = Date()
@@ -303,7 +305,7 @@ case "text-encoder":
     // text-encoder REPEATS: full-size SD 1.5 text tower (random weights), one 77-token prompt.
     guard arguments.count == 2, let repeats = Int(arguments[1]) else { fail("usage: text-encoder REPEATS") }
     do {
-        let encoder = try CLIPTextEncoder.random(config: .sd1, seed: 0, backend: EngineBackend.current)
+        let encoder = try CLIPTextEncoder.random(config: .sd1, seed: 0, backend: engine)
         let ids = [49406] + (0..<20).map { 320 + $0 } + Array(repeating: 49407, count: 56)
         _ = try encoder.encode(ids)  // warm-up
         var times: [Double] = []

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Engine core (issue 17): the full-size SD 1.5 UNet's guided step at 512² and the VAE decode at
+# 512², Stockwerk in fp32 and at --precision auto against diffusers fp32, interleaved in one run,
+# 2 threads, random weights made in-process, peak RSS of each process.
+# Usage: REFERENCE_PYTHON=/path/to/venv/bin/python Tools/bench/core-compare.sh [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+python=${REFERENCE_PYTHON:?set REFERENCE_PYTHON to the reference venv python (see Tools/reference/README.md)}
+rounds=${1:-2}
+swift build -c release --product StockwerkBench >/dev/null
+bench=$(swift build -c release --show-bin-path)/StockwerkBench
+export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), flags: $(grep -m1 -o -w -E 'avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | xargs)"
+"$python" -c "import torch, diffusers; print('torch', torch.__version__, 'diffusers', diffusers.__version__)"
+peak() { /usr/bin/time -f "  peak RSS %M KB" "$@" 2>&1; }
+for round in $(seq "$rounds"); do
+  echo "-- round $round"
+  peak "$bench" unet-step 3 | sed 's/^/stockwerk fp32: /'
+  STOCKWERK_PRECISION=auto peak "$bench" unet-step 3 | sed 's/^/stockwerk auto: /'
+  peak "$python" Tools/bench/unet_reference.py 3
+  peak "$bench" vae-decode 512 whole | sed 's/^/stockwerk fp32: /'
+  peak "$python" Tools/bench/vae_reference.py
+done

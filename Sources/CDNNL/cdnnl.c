@@ -92,17 +92,28 @@ static void destroy_entry(conv_entry *entry) {
     memset(entry, 0, sizeof(*entry));
 }
 
+// The slot for `key` in a primitive cache whose entries start with their key (`length` int64s,
+// entries `stride` bytes apart): its index when cached (*found = 1), else the slot to fill — the
+// next free one, or, when all `capacity` are taken, the oldest (*evict = 1; a long run can meet
+// any number of shapes). The caller counts a new entry in only once it is made.
+static int cache_slot(const void *entries, size_t stride, int length, int count, int capacity, int *next_eviction,
+                      const int64_t *key, int *found, int *evict) {
+    *found = *evict = 0;
+    for (int i = 0; i < count; i++)
+        if (memcmp((const char *)entries + i * stride, key, sizeof(int64_t) * length) == 0) { *found = 1; return i; }
+    if (count < capacity) return count;
+    int slot = *next_eviction;
+    *next_eviction = (*next_eviction + 1) % capacity;
+    *evict = 1;
+    return slot;
+}
+
 static conv_entry *find_or_create(const int64_t key[12], int has_bias, int *status) {
-    for (int i = 0; i < cache_count; i++)
-        if (memcmp(cache[i].key, key, sizeof(int64_t) * 12) == 0) return &cache[i];
-    // A full cache gives up its oldest shape (a long run can meet any number of sizes).
-    conv_entry *entry = &cache[cache_count];
-    int reused = cache_count == CACHE_SIZE;
-    if (reused) {
-        entry = &cache[next_eviction];
-        next_eviction = (next_eviction + 1) % CACHE_SIZE;
-        destroy_entry(entry);
-    }
+    int found, reused;
+    int slot = cache_slot(cache, sizeof(conv_entry), 12, cache_count, CACHE_SIZE, &next_eviction, key, &found, &reused);
+    conv_entry *entry = &cache[slot];
+    if (found) return entry;
+    if (reused) destroy_entry(entry);
     memcpy(entry->key, key, sizeof(int64_t) * 12);
     int64_t batch = key[0], ic = key[1], h = key[2], w = key[3], oc = key[4], kh = key[5], kw = key[6];
     int64_t stride = key[7], pad = key[8], pad_end = key[10];
@@ -233,20 +244,44 @@ int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t
     return status;
 }
 
+// A new 64-byte-aligned buffer holding `from` (laid out as `from_desc`) in the layout and type of
+// `to_desc`; NULL on failure. Called under `lock`.
+static void *reordered_copy(const dnnl_memory_desc_t *from_desc, const void *from, const dnnl_memory_desc_t *to_desc) {
+    size_t size = dnnl_memory_desc_get_size(to_desc);
+    void *data = aligned_alloc(64, (size + 63) / 64 * 64);
+    if (!data) return NULL;
+    dnnl_primitive_t reorder = NULL;
+    dnnl_status_t s = make_reorder(&reorder, from_desc, to_desc);
+    if (s == dnnl_success && !reorder) { memcpy(data, from, size); return data; }
+    if (s == dnnl_success) {
+        dnnl_memory_t source, target;
+        dnnl_memory_create(&source, from_desc, engine, (void *)from);
+        dnnl_memory_create(&target, to_desc, engine, data);
+        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, target}};
+        s = dnnl_primitive_execute(reorder, stream, 2, r);
+        if (s == dnnl_success) s = dnnl_stream_wait(stream);
+        dnnl_memory_destroy(source);
+        dnnl_memory_destroy(target);
+        dnnl_primitive_destroy(reorder);
+    }
+    if (s != dnnl_success) { free(data); return NULL; }
+    return data;
+}
+
 // Weights in the layout oneDNN's convolution prefers on this CPU, found once from a nominal
 // 32×32 input (the blocked layout depends on the channels and the ISA, not the image size).
-struct sw_conv_weights {
+// Linear layers' prepared weights are the same struct (out = n, in = k, a 1×1 "kernel").
+struct sw_weights {
     dnnl_memory_desc_t desc;
     void *data;
     int64_t out_channels, in_channels, kernel_h, kernel_w;
 };
 
-sw_conv_weights *sw_dnnl_conv_weights_prepare(const float *weights, int64_t out_channels, int64_t in_channels, int64_t kernel_h, int64_t kernel_w,
+sw_weights *sw_dnnl_conv_weights_prepare(const float *weights, int64_t out_channels, int64_t in_channels, int64_t kernel_h, int64_t kernel_w,
                                               int64_t stride, int64_t padding, int64_t padding_end, int bf16) {
     pthread_mutex_lock(&lock);
-    sw_conv_weights *prepared = NULL;
+    sw_weights *prepared = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t reorder = NULL;
     if (ensure_engine() != 0) goto done;
     int64_t side = 32 > kernel_h && 32 > kernel_w ? 32 : (kernel_h > kernel_w ? kernel_h : kernel_w) * 2;
     int64_t out_side_h = (side + padding + padding_end - kernel_h) / stride + 1, out_side_w = (side + padding + padding_end - kernel_w) / stride + 1;
@@ -271,44 +306,22 @@ sw_conv_weights *sw_dnnl_conv_weights_prepare(const float *weights, int64_t out_
     prepared->in_channels = in_channels;
     prepared->kernel_h = kernel_h;
     prepared->kernel_w = kernel_w;
-    size_t size = dnnl_memory_desc_get_size(&prepared->desc);
-    prepared->data = aligned_alloc(64, (size + 63) / 64 * 64);
-    if (!prepared->data || make_reorder(&reorder, &plain, &prepared->desc) != dnnl_success) {
-        free(prepared->data);
-        free(prepared);
-        prepared = NULL;
-        goto done;
-    }
-    if (reorder) {
-        dnnl_memory_t from, to;
-        dnnl_memory_create(&from, &plain, engine, (void *)weights);
-        dnnl_memory_create(&to, &prepared->desc, engine, prepared->data);
-        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        dnnl_status_t s = dnnl_primitive_execute(reorder, stream, 2, r);
-        if (s == dnnl_success) s = dnnl_stream_wait(stream);
-        dnnl_memory_destroy(from);
-        dnnl_memory_destroy(to);
-        if (s != dnnl_success) { free(prepared->data); free(prepared); prepared = NULL; }
-    } else {
-        memcpy(prepared->data, weights, size);
-    }
+    prepared->data = reordered_copy(&plain, weights, &prepared->desc);
+    if (!prepared->data) { free(prepared); prepared = NULL; }
 done:
-    if (reorder) dnnl_primitive_destroy(reorder);
     if (pd) dnnl_primitive_desc_destroy(pd);
     pthread_mutex_unlock(&lock);
     return prepared;
 }
 
-void sw_dnnl_conv_weights_destroy(sw_conv_weights *weights) {
+void sw_dnnl_weights_destroy(sw_weights *weights) {
     if (!weights) return;
     free(weights->data);
     free(weights);
 }
 
-size_t sw_dnnl_conv_weights_bytes(const sw_conv_weights *weights) { return dnnl_memory_desc_get_size(&weights->desc); }
-
 int sw_dnnl_conv2d_prepared(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
-                            const sw_conv_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
+                            const sw_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
                             float *dst, int64_t out_h, int64_t out_w) {
     if (in_channels != weights->in_channels) return -2;
     pthread_mutex_lock(&lock);
@@ -324,11 +337,6 @@ int sw_dnnl_conv2d_prepared(const float *src, int64_t batch, int64_t in_channels
 
 // Linear layers in bf16: weights [out, in] prepared once as bf16 in the layout oneDNN's matmul
 // reads on this CPU; each call converts the input to bf16 and writes f32 (bias f32).
-struct sw_linear_weights {
-    dnnl_memory_desc_t desc;
-    void *data;
-    int64_t n, k;
-};
 
 typedef struct {
     int64_t key[4];  // rows, in, out, bias
@@ -367,15 +375,11 @@ static dnnl_status_t matmul_pd(dnnl_primitive_desc_t *pd, int64_t rows, int64_t 
 }
 
 static matmul_entry *find_or_create_matmul(const int64_t key[4], int *status) {
-    for (int i = 0; i < matmul_count; i++)
-        if (memcmp(matmuls[i].key, key, sizeof(int64_t) * 4) == 0) return &matmuls[i];
-    matmul_entry *entry = &matmuls[matmul_count];
-    int reused = matmul_count == MATMUL_CACHE_SIZE;
-    if (reused) {
-        entry = &matmuls[next_matmul_eviction];
-        next_matmul_eviction = (next_matmul_eviction + 1) % MATMUL_CACHE_SIZE;
-        destroy_matmul(entry);
-    }
+    int found, reused;
+    int slot = cache_slot(matmuls, sizeof(matmul_entry), 4, matmul_count, MATMUL_CACHE_SIZE, &next_matmul_eviction, key, &found, &reused);
+    matmul_entry *entry = &matmuls[slot];
+    if (found) return entry;
+    if (reused) destroy_matmul(entry);
     memcpy(entry->key, key, sizeof(int64_t) * 4);
     dnnl_primitive_desc_t pd;
     dnnl_status_t s = matmul_pd(&pd, key[0], key[1], key[2], (int)key[3]);
@@ -396,53 +400,34 @@ static matmul_entry *find_or_create_matmul(const int64_t key[4], int *status) {
     return entry;
 }
 
-sw_linear_weights *sw_dnnl_linear_weights_prepare_bf16(const float *weights, int64_t n, int64_t k) {
+sw_weights *sw_dnnl_linear_weights_prepare_bf16(const float *weights, int64_t n, int64_t k) {
     pthread_mutex_lock(&lock);
-    sw_linear_weights *prepared = NULL;
+    sw_weights *prepared = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t reorder = NULL;
     if (ensure_engine() != 0 || matmul_pd(&pd, 256, k, n, 0) != dnnl_success) { pd = NULL; goto done; }
     prepared = calloc(1, sizeof(*prepared));
     if (!prepared) goto done;
     prepared->desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    prepared->n = n;
-    prepared->k = k;
+    prepared->out_channels = n;
+    prepared->in_channels = k;
+    prepared->kernel_h = prepared->kernel_w = 1;
     // Our [out, in] row-major floats are the k × n matrix in column-major order ("ba").
     dnnl_dims_t dims = {k, n};
     dnnl_memory_desc_t plain;
     dnnl_memory_desc_init_by_tag(&plain, 2, dims, dnnl_f32, dnnl_ba);
-    size_t size = dnnl_memory_desc_get_size(&prepared->desc);
-    prepared->data = aligned_alloc(64, (size + 63) / 64 * 64);
-    dnnl_status_t s = prepared->data ? make_reorder(&reorder, &plain, &prepared->desc) : dnnl_out_of_memory;
-    if (s == dnnl_success && reorder) {
-        dnnl_memory_t from, to;
-        dnnl_memory_create(&from, &plain, engine, (void *)weights);
-        dnnl_memory_create(&to, &prepared->desc, engine, prepared->data);
-        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        s = dnnl_primitive_execute(reorder, stream, 2, r);
-        if (s == dnnl_success) s = dnnl_stream_wait(stream);
-        dnnl_memory_destroy(from);
-        dnnl_memory_destroy(to);
-    }
-    if (s != dnnl_success || !reorder) { free(prepared->data); free(prepared); prepared = NULL; }
+    prepared->data = reordered_copy(&plain, weights, &prepared->desc);
+    if (!prepared->data) { free(prepared); prepared = NULL; }
 done:
-    if (reorder) dnnl_primitive_destroy(reorder);
     if (pd) dnnl_primitive_desc_destroy(pd);
     pthread_mutex_unlock(&lock);
     return prepared;
 }
 
-void sw_dnnl_linear_weights_destroy(sw_linear_weights *weights) {
-    if (!weights) return;
-    free(weights->data);
-    free(weights);
-}
-
-int sw_dnnl_linear_bf16(const float *src, int64_t rows, const sw_linear_weights *weights, const float *bias, float *dst) {
+int sw_dnnl_linear_bf16(const float *src, int64_t rows, const sw_weights *weights, const float *bias, float *dst) {
     pthread_mutex_lock(&lock);
     int status = ensure_engine();
     if (status != 0) { pthread_mutex_unlock(&lock); return status; }
-    int64_t key[4] = {rows, weights->k, weights->n, bias != NULL};
+    int64_t key[4] = {rows, weights->in_channels, weights->out_channels, bias != NULL};
     matmul_entry *entry = find_or_create_matmul(key, &status);
     if (!entry) { pthread_mutex_unlock(&lock); return status ? status : -1; }
     dnnl_primitive_t weights_reorder = NULL;

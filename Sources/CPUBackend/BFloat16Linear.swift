@@ -21,7 +21,7 @@ final class CPUBFloat16Linear: PreparedLinear, @unchecked Sendable {
         (self.inputs, self.outputs) = (inputs, outputs)
     }
 
-    deinit { sw_dnnl_linear_weights_destroy(weights) }
+    deinit { sw_dnnl_weights_destroy(weights) }
 
     func apply(_ x: HostTensor) throws -> HostTensor {
         guard let width = x.shape.last, width == inputs, x.count > 0 else {

@@ -71,7 +71,7 @@ final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
         self.paddingEnd = paddingEnd
     }
 
-    deinit { sw_dnnl_conv_weights_destroy(weights) }
+    deinit { sw_dnnl_weights_destroy(weights) }
 
     func apply(_ x: HostTensor) throws -> HostTensor {
         guard x.shape.count == 4, x.shape[1] == inputs else {

@@ -22,32 +22,26 @@ int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t
                    const float *weights, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
                    const float *bias, int64_t stride, int64_t padding, int64_t padding_end, float *dst, int64_t out_h, int64_t out_w);
 
-/// A convolution's weights prepared once in the layout oneDNN's kernels read on this CPU.
-typedef struct sw_conv_weights sw_conv_weights;
+/// A convolution's or linear layer's weights prepared once in the layout oneDNN's kernels read on this CPU.
+typedef struct sw_weights sw_weights;
 
 /// Copies OIHW float weights into the preferred layout for this stride and padding, as bf16 when
 /// `bf16` (the convolution then reads its input as bf16 too and writes f32). NULL on failure
 /// (for bf16: also when this CPU has no bf16 convolution).
-sw_conv_weights *sw_dnnl_conv_weights_prepare(const float *weights, int64_t out_channels, int64_t in_channels, int64_t kernel_h, int64_t kernel_w,
+sw_weights *sw_dnnl_conv_weights_prepare(const float *weights, int64_t out_channels, int64_t in_channels, int64_t kernel_h, int64_t kernel_w,
                                               int64_t stride, int64_t padding, int64_t padding_end, int bf16);
-void sw_dnnl_conv_weights_destroy(sw_conv_weights *weights);
-/// Bytes the prepared weights hold.
-size_t sw_dnnl_conv_weights_bytes(const sw_conv_weights *weights);
+void sw_dnnl_weights_destroy(sw_weights *weights);
 
 /// sw_dnnl_conv2d with prepared weights (no weight reorder when the shape's primitive reads their layout).
 int sw_dnnl_conv2d_prepared(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
-                            const sw_conv_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
+                            const sw_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
                             float *dst, int64_t out_h, int64_t out_w);
-
-/// A linear layer's weights prepared once as bf16 in the layout oneDNN's matmul reads.
-typedef struct sw_linear_weights sw_linear_weights;
 
 /// Weights [n, k] (nn.Linear's [out, in], row-major floats) as bf16. NULL on failure (also when
 /// this CPU has no bf16 matmul).
-sw_linear_weights *sw_dnnl_linear_weights_prepare_bf16(const float *weights, int64_t n, int64_t k);
-void sw_dnnl_linear_weights_destroy(sw_linear_weights *weights);
+sw_weights *sw_dnnl_linear_weights_prepare_bf16(const float *weights, int64_t n, int64_t k);
 /// dst[rows × n] = src[rows × k] · Wᵀ + bias, the input rounded to bf16, accumulated and written in f32.
-int sw_dnnl_linear_bf16(const float *src, int64_t rows, const sw_linear_weights *weights, const float *bias, float *dst);
+int sw_dnnl_linear_bf16(const float *src, int64_t rows, const sw_weights *weights, const float *bias, float *dst);
 
 /// Runs body(start, end, context) over disjoint ranges covering [0, count) on the OpenMP (libgomp)
 /// thread team that oneDNN already uses, so element-wise work and GEMMs share one set of threads

@@ -19,10 +19,9 @@ extension Ops {
                     Parallel.forRanges(batch * groups, minimumChunk: max(1, 8_192 / (perGroup * spatial))) { range in
                         for task in range {
                             let start = task * perGroup * spatial, count = perGroup * spatial
-                            var mean = 0.0, squares = 0.0
-                            for i in start..<(start + count) { mean += Double(o[i]) }
-                            mean /= Double(count)
-                            for i in start..<(start + count) { let d = Double(o[i]) - mean; squares += d * d }
+                            let values = UnsafePointer(o.baseAddress! + start)
+                            let mean = Statistics.sum(values, count: count) / Double(count)
+                            let squares = Statistics.squaredDeviations(values, count: count, from: Float(mean))
                             let inverse = Float(1 / (squares / Double(count) + Double(epsilon)).squareRoot())
                             let meanF = Float(mean)
                             for c in 0..<perGroup {
@@ -133,5 +132,50 @@ enum Interpolation {
         func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }
         func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
         return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    }
+}
+
+/// Sums for normalisation, 16 lanes at a time: each lane adds at most 1024 Float32 values before
+/// its partial sum moves into a Double, so the error stays near Double's over any length.
+enum Statistics {
+    static let block = 16 * 1024
+
+    static func sum(_ values: UnsafePointer<Float>, count: Int) -> Double {
+        var total = 0.0
+        var start = 0
+        let raw = UnsafeRawPointer(values)
+        while start < count {
+            let end = min(count, start + block)
+            var lanes = SIMD16<Float>()
+            var i = start
+            while i + 16 <= end { lanes += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self); i += 16 }
+            var partial = Double(lanes.sum())
+            for j in i..<end { partial += Double(values[j]) }
+            total += partial
+            start = end
+        }
+        return total
+    }
+
+    static func squaredDeviations(_ values: UnsafePointer<Float>, count: Int, from mean: Float) -> Double {
+        var total = 0.0
+        var start = 0
+        let raw = UnsafeRawPointer(values)
+        let center = SIMD16<Float>(repeating: mean)
+        while start < count {
+            let end = min(count, start + block)
+            var lanes = SIMD16<Float>()
+            var i = start
+            while i + 16 <= end {
+                let d = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - center
+                lanes += d * d
+                i += 16
+            }
+            var partial = Double(lanes.sum())
+            for j in i..<end { let d = Double(values[j]) - Double(mean); partial += d * d }
+            total += partial
+            start = end
+        }
+        return total
     }
 }

@@ -165,11 +165,13 @@ public enum AtomicFile {
 
     /// Whether the process that made temporary `name` still runs: its PID is alive and, where the
     /// name records the writer's start time, started then (PIDs are reused; here they wrap at 32768).
+    /// A killed writer that its parent has not reaped yet is a zombie: it runs no more.
     static func writerIsRunning(ofTemporary name: String, legacy: Bool = false) -> Bool {
-        guard let pid = writerPID(ofTemporary: name, legacy: legacy) else { return false }
-        guard isRunning(pid) else { return false }
-        guard let recorded = writerStartTime(ofTemporary: name), let current = startTime(of: pid) else { return true }
-        return recorded == current
+        guard let pid = writerPID(ofTemporary: name, legacy: legacy), isRunning(pid) else { return false }
+        guard let process = processStatus(pid) else { return true }  // no /proc: trust kill(0)
+        if process.state == "Z" || process.state == "X" { return false }
+        guard let recorded = writerStartTime(ofTemporary: name) else { return true }
+        return recorded == process.startTime
     }
 
     /// The start time a temporary's name records (the digits after `t` in `PID-RANDOMtSTART`).
@@ -183,13 +185,17 @@ public enum AtomicFile {
     /// This process's start time, read once.
     static let ownStartTime = startTime(of: getpid())
 
-    /// When process `pid` started, in clock ticks since boot (/proc/PID/stat, field 22); nil
-    /// where there is no /proc or no such process.
-    static func startTime(of pid: pid_t) -> UInt64? {
+    /// When process `pid` started, in clock ticks since boot; nil where there is no /proc or no such process.
+    static func startTime(of pid: pid_t) -> UInt64? { processStatus(pid)?.startTime }
+
+    /// Process `pid`'s state letter (R, S, Z…) and start time in clock ticks since boot
+    /// (/proc/PID/stat fields 3 and 22); nil where there is no /proc or no such process.
+    static func processStatus(_ pid: pid_t) -> (state: Character, startTime: UInt64)? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
-        // After the command name (which may hold spaces): state is field 3, starttime field 22.
+        // After the command name (which may hold spaces and parentheses).
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? UInt64(fields[19]) : nil
+        guard fields.count > 19, let state = fields[0].first, let start = UInt64(fields[19]) else { return nil }
+        return (state, start)
     }
 }

@@ -53,6 +53,29 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == [mine, parents].sorted())
     }
 
+    /// A writer killed but not yet reaped by its parent (a zombie: its PID and start time still
+    /// in /proc) runs no more; its temporaries are removed.
+    @Test func anUnreapedKilledWriterIsNotRunning() throws {
+        let dir = try folder()
+        var child: pid_t = 0
+        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("60"), nil]
+        defer { arguments.forEach { free($0) } }
+        #expect(posix_spawn(&child, "/bin/sleep", nil, nil, arguments, environ) == 0)
+        let start = try #require(AtomicFile.startTime(of: child))
+        let name = ".e.tmp-\(child)-7a8bt\(start).jpg"
+        FileManager.default.createFile(atPath: dir + "/" + name, contents: Data("x".utf8))
+        #expect(AtomicFile.writerIsRunning(ofTemporary: name))
+        kill(child, SIGKILL)
+        // Not reaped yet: wait (without reaping) until the kernel has made it a zombie.
+        var info = siginfo_t()
+        waitid(P_PID, id_t(child), &info, WEXITED | WNOWAIT)
+        #expect(AtomicFile.processStatus(child)?.state == "Z")
+        #expect(!AtomicFile.writerIsRunning(ofTemporary: name))
+        #expect(AtomicFile.removeLeftovers(in: dir) == 1)
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+    }
+
     @Test func aBatchThatCannotReplaceEveryFileReplacesNone() throws {
         let dir = try folder()
         let first = dir + "/1.txt", blocked = dir + "/2.txt", third = dir + "/3.txt"

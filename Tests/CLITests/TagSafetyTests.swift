@@ -106,6 +106,12 @@ import Testing
         #expect(bytes(files[2]) == bytes(Self.sample))
     }
 
+    /// A process's state letter from /proc (R, S, Z…), nil when it is gone.
+    static func state(of pid: pid_t) -> Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ").first?.first
+    }
+
     // Reproduction 5: kill -9 at random moments while 60 files are committed, then a rerun.
     @Test func killedAtAnyMomentLeavesEveryFileOldOrNew() throws {
         let folder = try TestSupport.temporaryFolder("tag-kill")
@@ -126,6 +132,10 @@ import Testing
             usleep(UInt32.random(in: 20_000...400_000) + UInt32(trial) * 5_000)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            // Foundation's waitUntilExit can return before the kernel has finished the killed
+            // process; the test is about a writer that is gone, so wait until it is.
+            let deadline = Date().addingTimeInterval(10)
+            while kill(process.processIdentifier, 0) == 0, Self.state(of: process.processIdentifier) != "Z", Date() < deadline { usleep(1_000) }
             for file in files {
                 let now = bytes(file)
                 #expect(now == old || now == new, "trial \(trial): \(file) is neither old nor new (\(now.count) bytes)")

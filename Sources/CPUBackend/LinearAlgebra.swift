@@ -49,6 +49,4 @@ enum LinearAlgebra {
     /// oneDNN's JIT sgemm is the default (1.3–1.5× faster than OpenBLAS at the text encoder's
     /// 77-row shapes on this machine); STOCKWERK_GEMM=openblas selects cblas_sgemm instead.
     static let useDNNL = ProcessInfo.processInfo.environment["STOCKWERK_GEMM"] != "openblas"
-
-    static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
 }

@@ -15,6 +15,10 @@ enum EditTargets {
 
     /// `command`: how the refusal names what writes (`tag`, `keyword --write`).
     static func resolve(_ given: [String], command: String) throws -> [Target] {
+        // First, so a killed run's hard-link backups are gone before the hard-link check.
+        for folder in Set(given.compactMap(FilePath.real).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) {
+            AtomicFile.removeLeftovers(in: folder)
+        }
         var seen = Set<FileIdentity>()
         var targets: [Target] = []
         for file in given {
@@ -24,9 +28,6 @@ enum EditTargets {
             guard info.format == .jpeg else { throw BadOption("\(file) is \(info.format.rawValue.uppercased()), not a JPEG; `\(command)` writes JPEG files") }
             if let damage = info.damage { throw BadOption("\(file) is damaged: \(damage); work on a whole copy") }
             targets.append(Target(given: file, path: editable.path, info: info))
-        }
-        for folder in Set(targets.map { URL(fileURLWithPath: $0.path).deletingLastPathComponent().path }) {
-            AtomicFile.removeLeftovers(in: folder)
         }
         return targets
     }

@@ -106,6 +106,23 @@ import Testing
         #expect(bytes(files[2]) == bytes(Self.sample))
     }
 
+    /// A killed run leaves a hard-link backup of a file it was about to replace: the next run
+    /// removes it before checking links, instead of refusing the file as hard-linked.
+    @Test func aKilledRunsBackupLinkDoesNotBlockTheNextRun() throws {
+        let folder = try TestSupport.temporaryFolder("tag-backup")
+        let file = try copies(["f.jpg"], in: folder)[0]
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let backup = folder + "/.f.tmp-\(finished.processIdentifier)-1a2b-old.jpg"
+        #expect(link(file, backup) == 0)
+        let result = try TestSupport.run(binary, ["tag", file, "--title", "After a crash"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["f.jpg"])
+        #expect(try TestSupport.exiftool(file)["XMP-dc:Title"] as? String == "After a crash")
+    }
+
     /// A process's state letter from /proc (R, S, Z…), nil when it is gone.
     static func state(of pid: pid_t) -> Character? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }

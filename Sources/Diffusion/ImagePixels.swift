@@ -34,7 +34,7 @@ public enum ImagePixels {
         guard image.shape.count == 4, image.shape[0] == 1, image.shape[1] == 3 else {
             throw NeuralError.shapeMismatch("an RGB image is [1, 3, H, W], not \(image.shape)")
         }
-        let values = image.host().storage
+        let values = try image.host().storage
         let (height, width) = (image.shape[2], image.shape[3])
         let plane = width * height
         var out = [UInt8](repeating: 0, count: 3 * plane)

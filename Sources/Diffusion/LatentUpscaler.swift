@@ -113,7 +113,7 @@ public struct LatentUpscaler: Sendable {
             let sigma = scheduler.sigmas[index]
             let output = try model.unet(try backend.concat([scaled, imageCondition], axis: 1), timestep: logf(sigma) * 0.25,
                                         context: context, condition: condition)
-            return try precondition(output, input: unscaled, sigma: sigma)
+            return try denoised(output, input: unscaled, sigma: sigma)
         }
         let image = try DenoisingLoop.unitImage(try model.decoder.decode(latents: sample, tiling: request.tiling))
         return GenerationResult(latents: sample, image: image)
@@ -135,7 +135,7 @@ public struct LatentUpscaler: Sendable {
     }
 
     /// x/(σ²+1) + σ/√(σ²+1)·F over the latent channels (the UNet's extra variance channel is dropped).
-    func precondition(_ output: Tensor, input: Tensor, sigma: Float) throws -> Tensor {
+    func denoised(_ output: Tensor, input: Tensor, sigma: Float) throws -> Tensor {
         let inputScale = 1 / (sigma * sigma + 1), outputScale = sigma / (sigma * sigma + 1).squareRoot()
         let latent = try input.backend.slice(output, axis: 1, range: 0..<input.shape[1])
         return try input.backend.weightedSum([(input, inputScale), (latent, outputScale)])

@@ -101,7 +101,7 @@ public final class SentenceEncoder: Sendable {
         var x = try embeddingNorm(try backend.add(words, try backend.add(positions, types)))
         for layer in layers { x = try block(x, layer, lengths: lengths) }
         // The states leave the backend here: mean over each text's tokens, then L2 normalisation.
-        let states = x.host().storage
+        let states = try x.host().storage
         var embeddings: [[Float]] = []
         var row = 0
         for length in lengths {

@@ -11,8 +11,8 @@ public protocol Backend: AnyObject, Sendable {
     // MARK: Memory
     /// `host`'s values as a tensor of this backend (Float32).
     func tensor(_ host: HostTensor) -> Tensor
-    /// The values of `x` as Float32 in ordinary memory.
-    func host(_ x: Tensor) -> HostTensor
+    /// The values of `x` as Float32 in ordinary memory; an error for another backend's tensor.
+    func host(_ x: Tensor) throws -> HostTensor
     func cast(_ x: Tensor, to dtype: DType) throws -> Tensor
 
     // MARK: Weights, prepared once at load

@@ -44,5 +44,5 @@ public struct Tensor: Sendable {
     }
 
     /// The values as Float32 in ordinary memory (reading back from the backend).
-    public func host() -> HostTensor { backend.host(self) }
+    public func host() throws -> HostTensor { try backend.host(self) }
 }

@@ -88,7 +88,7 @@ struct GenerateCommand: ParsableCommand {
                 let metadata = StockMetadata(digitalSourceType: .trainedAlgorithmicMedia, software: "Stockwerk", generation: record)
                 try MetadataWriter.write(metadata, source: output, destination: output)
             }
-            if let latentsOut { try SafeTensorsWriter.write([("latents", result.latents.host())], to: latentsOut) }
+            if let latentsOut { try SafeTensorsWriter.write([("latents", try result.latents.host())], to: latentsOut) }
             note(String(format: "wrote %@ (%dx%d, seed %llu) in %.1f s", output, width, height, seed, Date().timeIntervalSince(started)))
         } catch let error as BadOption {
             ErrorReporting.stderr("error: \(error.message)\nhint: see `stockwerk generate --help`")

@@ -203,7 +203,7 @@ public final class Runner {
             let model = try model(at: generation.modelPath, options: generation.options, precision: generation.precision)
             let result = try Pipeline(model: model).generate(GenerationChain.request(parameters, sampler: sampler))
             let path = generation.firstPassPath
-            if generation.refine != nil { try SafeTensorsWriter.write([("latents", result.latents.host())], to: generation.latentsPath) }
+            if generation.refine != nil { try SafeTensorsWriter.write([("latents", try result.latents.host())], to: generation.latentsPath) }
             try RGBImage(width: parameters.width, height: parameters.height, pixels: try ImagePixels.rgb(from: result.image)).write(to: path)
             let hash = try Hashing.file(path)
             try catalog.record(StageRecord(jobID: job.id, stage: "generate", inputsHash: generation.inputsHash, artifactPath: path,

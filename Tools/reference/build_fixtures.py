@@ -239,6 +239,22 @@ def build_ops():
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(FIXTURES, "ops.safetensors"), metadata=versions())
 
 
+def build_large_conv():
+    """Convolutions on an image big enough for the CPU backend's Winograd kernels (16 640 output
+    pixels) and for several bands of rows: 3×3 same-size, and the VAE encoder's stride-2
+    downsampler (zero padding on the bottom and right only). The input is torch.randn from seed 21,
+    which the tests regenerate; only weights and results are stored."""
+    F = torch.nn.functional
+    image = torch.randn((1, 8, 130, 128), generator=torch.Generator("cpu").manual_seed(21))
+    generator = torch.Generator("cpu").manual_seed(22)
+    weight = torch.randn(8, 8, 3, 3, generator=generator) * 0.2
+    bias = torch.randn(8, generator=generator)
+    tensors = {"weight": weight, "bias": bias,
+               "same": F.conv2d(image, weight, bias, padding=1),
+               "downsampled": F.conv2d(F.pad(image, (0, 1, 0, 1)), weight, bias, stride=2)}
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(FIXTURES, "large_conv.safetensors"), metadata=versions())
+
+
 def build_schedulers():
     """diffusers' DDIM, Euler, Euler ancestral DPM++ 2M (plain and Karras) and LCM schedulers on SD-style configs: timesteps, sigmas,
     scaled inputs and every step's output for fixed samples and model outputs (10 steps)."""
@@ -887,7 +903,7 @@ def build_minilm():
 
 # In dependency order: `pipelines` clears Tests/Fixtures/pipelines/, and `hires`, `odd-sizes`, `bf16`,
 # `x2-upscaler` and `single-file` read the tiny pipelines it writes there.
-GROUPS = {"ops": build_ops, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file,
+GROUPS = {"ops": build_ops, "large-conv": build_large_conv, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file,
           "hires": build_hires, "odd-sizes": build_odd_sizes, "bf16": build_bf16, "x2-upscaler": build_x2_upscaler, "minilm": build_minilm, "schedulers": build_schedulers,
           "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer, "text_encoder": build_text_encoders}
 

@@ -1,8 +1,7 @@
-// Thin wrappers over oneDNN's C API: one engine and stream per process, convolution primitives
-// created once per shape and cached (the oldest given up past 128 shapes). Our tensors are dense
-// f32 NCHW data; convolution weights are prepared once in the blocked layout oneDNN prefers.
-// Convolutions with activations up to 32 MiB run on blocked layouts, with reorders of the input
-// and output around them (STOCKWERK_CONV_LAYOUT=plain|blocked forces one).
+// Thin wrappers over oneDNN's C API: one engine and stream per process, primitives created once
+// per shape and cached. Our tensors are dense f32 NCHW data; convolution weights are prepared
+// once in the blocked layout oneDNN prefers, and convolutions run in bands of output rows on
+// blocked layouts, with Winograd kernels for large 3×3 ones (convolution.c says why).
 #ifndef STOCKWERK_CDNNL_H
 #define STOCKWERK_CDNNL_H
 #include <stddef.h>
@@ -36,6 +35,10 @@ void sw_dnnl_weights_destroy(sw_weights *weights);
 int sw_dnnl_conv2d_prepared(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
                             const sw_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
                             float *dst, int64_t out_h, int64_t out_w);
+
+/// The most bytes a convolution band's blocked input or output may take (default 4 MiB; 0
+/// restores it). For tests, to make small images run in several bands.
+void sw_dnnl_set_conv_band_bytes(int64_t bytes);
 
 /// Weights [n, k] (nn.Linear's [out, in], row-major floats) as bf16. NULL on failure (also when
 /// this CPU has no bf16 matmul).

@@ -1,0 +1,52 @@
+// What the shim's files share: one oneDNN engine and stream per process, the lock that guards
+// them and every cache, grow-only buffers, the primitive-cache slot search and reorder helpers.
+#ifndef STOCKWERK_CDNNL_INTERNAL_H
+#define STOCKWERK_CDNNL_INTERNAL_H
+#include "cdnnl.h"
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+
+// Guards the engine, the primitive caches and the shared buffers. Each primitive already uses
+// every core, so serialising them costs nothing.
+extern pthread_mutex_t sw_lock;
+extern dnnl_engine_t sw_engine;
+extern dnnl_stream_t sw_stream;
+
+/// Creates the engine and stream on first use. Called under sw_lock; 0 on success.
+int sw_ensure_engine(void);
+
+/// Memory that is reused from call to call and only ever grows, so the big per-call buffers are
+/// not fresh pages (which the kernel would zero) every time. Used under sw_lock.
+typedef struct {
+    void *data;
+    size_t capacity;
+} grow_buffer;
+
+/// `buffer`'s memory with room for `size` bytes, 64-byte aligned; NULL when out of memory.
+void *sw_grow(grow_buffer *buffer, size_t size);
+
+/// The slot for `key` in a primitive cache whose entries start with their key (`length` int64s,
+/// entries `stride` bytes apart): its index when cached (*found = 1), else the slot to fill: the
+/// next free one, or, when all `capacity` are taken, the oldest (*evict = 1; a long run can meet
+/// any number of shapes). The caller counts a new entry in only once it is made.
+int sw_cache_slot(const void *entries, size_t stride, int length, int count, int capacity, int *next_eviction,
+                  const int64_t *key, int *found, int *evict);
+
+/// A reorder primitive from one layout to another; *out is NULL when they already agree.
+dnnl_status_t sw_make_reorder(dnnl_primitive_t *out, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
+
+/// Runs `from` (laid out as `from_desc`) into `to` (laid out as `to_desc`). Called under sw_lock.
+dnnl_status_t sw_reorder_into(const dnnl_memory_desc_t *from_desc, const void *from, const dnnl_memory_desc_t *to_desc, void *to);
+
+/// A new 64-byte-aligned buffer holding `from` in the layout and type of `to_desc`; NULL on
+/// failure. Called under sw_lock.
+void *sw_reordered_copy(const dnnl_memory_desc_t *from_desc, const void *from, const dnnl_memory_desc_t *to_desc);
+
+/// Weights prepared once in the layout a kernel reads (convolutions; linear layers use the same
+/// struct with out = n, in = k and a 1×1 "kernel").
+struct sw_weights {
+    dnnl_memory_desc_t desc;
+    void *data;
+    int64_t out_channels, in_channels, kernel_h, kernel_w;
+};
+#endif

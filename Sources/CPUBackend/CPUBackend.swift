@@ -205,10 +205,6 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func depthToSpace(_ phases: [Tensor], blockSize: Int) throws -> Tensor {
-        try OpProfile.measure("depthToSpace") { wrap(try Ops.depthToSpace(try phases.map(dense), blockSize: blockSize)) }
-    }
-
     public func resize(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) throws -> Tensor {
         try OpProfile.measure("resize") {
             let values = try dense(x)

@@ -49,34 +49,4 @@ extension Ops {
         }
         return HostTensor(shape: [columns, rows], storage: storage)
     }
-
-    /// DepthToSpace (DCR) of `phases` stacked on the channel axis:
-    /// out[n, c, r·i + a, r·j + b] = phases[a·r + b][n, c, i, j].
-    static func depthToSpace(_ phases: [HostTensor], blockSize r: Int) throws -> HostTensor {
-        guard r >= 1, phases.count == r * r, let first = phases.first, first.shape.count == 4, phases.allSatisfy({ $0.shape == first.shape }) else {
-            throw NeuralError.shapeMismatch("depth to space of \(phases.map(\.shape)) by \(r)")
-        }
-        let (batch, channels, height, width) = (first.shape[0], first.shape[1], first.shape[2], first.shape[3])
-        let (outHeight, outWidth) = (height * r, width * r)
-        var out = [Float](repeating: 0, count: first.count * r * r)
-        out.withUnsafeMutableBufferPointer { o in
-            nonisolated(unsafe) let o = o
-            let sources = phases.map(\.storage)
-            Parallel.forRanges(batch * channels * height, minimumChunk: 16) { rows in
-                for row in rows {
-                    let i = row % height, plane = row / height  // plane = n·C + c
-                    for a in 0..<r {
-                        let target = (plane * outHeight + r * i + a) * outWidth
-                        for b in 0..<r {
-                            sources[a * r + b].withUnsafeBufferPointer { source in
-                                let input = row * width
-                                for j in 0..<width { o[target + r * j + b] = source[input + j] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return HostTensor(shape: [batch, channels, outHeight, outWidth], storage: out)
-    }
 }

@@ -11,32 +11,52 @@ extension Ops {
         }
         let batch = x.shape[0], channels = x.shape[1], spatial = x.count / (batch * channels)
         let perGroup = channels / groups
-        var out = x
-        out.storage.withUnsafeMutableBufferPointer { o in
-            weight.storage.withUnsafeBufferPointer { w in
-                bias.storage.withUnsafeBufferPointer { b in
-                    nonisolated(unsafe) let o = o, w = w, b = b
-                    Parallel.forRanges(batch * groups, minimumChunk: max(1, 8_192 / (perGroup * spatial))) { range in
-                        for task in range {
-                            let start = task * perGroup * spatial, count = perGroup * spatial
-                            let values = UnsafePointer(o.baseAddress! + start)
-                            let mean = Statistics.sum(values, count: count) / Double(count)
-                            let squares = Statistics.squaredDeviations(values, count: count, from: Float(mean))
-                            let inverse = Float(1 / (squares / Double(count) + Double(epsilon)).squareRoot())
-                            let meanF = Float(mean)
-                            for c in 0..<perGroup {
-                                let channel = (task % groups) * perGroup + c
-                                let scale = w[channel] * inverse, shift = b[channel] - meanF * scale
-                                let base = start + c * spatial
-                                for i in base..<(base + spatial) { o[i] = o[i] * scale + shift }
+        // Statistics in two passes over the input, then one pass that reads it and writes the
+        // normalised (and activated) output: no copy of the input first.
+        let storage = [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+            x.storage.withUnsafeBufferPointer { input in
+                weight.storage.withUnsafeBufferPointer { w in
+                    bias.storage.withUnsafeBufferPointer { b in
+                        nonisolated(unsafe) let out = out, input = input, w = w, b = b
+                        Parallel.forRanges(batch * groups, minimumChunk: max(1, 8_192 / (perGroup * spatial))) { range in
+                            for task in range {
+                                let start = task * perGroup * spatial, count = perGroup * spatial
+                                let values = input.baseAddress! + start
+                                let mean = Statistics.sum(values, count: count) / Double(count)
+                                let squares = Statistics.squaredDeviations(values, count: count, from: Float(mean))
+                                let inverse = Float(1 / (squares / Double(count) + Double(epsilon)).squareRoot())
+                                for c in 0..<perGroup {
+                                    let channel = (task % groups) * perGroup + c
+                                    let scale = w[channel] * inverse, shift = b[channel] - Float(mean) * scale
+                                    let offset = start + c * spatial
+                                    scaleShift(input.baseAddress! + offset, into: out.baseAddress! + offset, count: spatial, scale: scale, shift: shift, silu: silu)
+                                }
                             }
-                            if silu { siluInPlace(o.baseAddress! + start, count: count) }
                         }
                     }
                 }
             }
+            initialized = x.count
         }
-        return out
+        return HostTensor(shape: x.shape, storage: storage)
+    }
+
+    /// output = input · scale + shift, then SiLU when asked, 16 values at a time.
+    @inline(__always)
+    private static func scaleShift(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float, silu: Bool) {
+        let source = UnsafeRawPointer(input), target = UnsafeMutableRawPointer(output)
+        let scales = SIMD16<Float>(repeating: scale), shifts = SIMD16<Float>(repeating: shift)
+        var i = 0
+        while i + 16 <= count {
+            var v = source.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * scales + shifts
+            if silu { v = v / (1 + exp16(-v)) }
+            target.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        for j in i..<count {
+            let v = input[j] * scale + shift
+            output[j] = silu ? v / (1 + expf(-v)) : v
+        }
     }
 
     /// Softmax over the last dimension.
@@ -85,6 +105,10 @@ enum Interpolation {
     static func resize(_ x: HostTensor, height outH: Int, width outW: Int, mode: Mode) throws -> HostTensor {
         guard x.shape.count == 4, outH > 0, outW > 0 else { throw NeuralError.shapeMismatch("interpolate: input \(x.shape) to \(outH)x\(outW)") }
         let planes = x.shape[0] * x.shape[1], inH = x.shape[2], inW = x.shape[3]
+        if mode == .nearest || mode == .nearestExact, inH > 0, inW > 0, outH % inH == 0, outW % inW == 0, outH / inH == outW / inW {
+            // Whole-number enlargement: both nearest rules pick source pixel ⌊o / factor⌋.
+            return repeated(x, factor: outH / inH)
+        }
         let scaleY = Float(inH) / Float(outH), scaleX = Float(inW) / Float(outW)
         var out = [Float](repeating: 0, count: planes * outH * outW)
         x.storage.withUnsafeBufferPointer { src in
@@ -124,6 +148,25 @@ enum Interpolation {
             }
         }
         return HostTensor(shape: [x.shape[0], x.shape[1], outH, outW], storage: out)
+    }
+
+    /// Each pixel repeated factor × factor times (nearest enlargement by a whole number), planes in parallel.
+    static func repeated(_ x: HostTensor, factor: Int) -> HostTensor {
+        let planes = x.shape[0] * x.shape[1], inH = x.shape[2], inW = x.shape[3], outW = inW * factor
+        let storage = [Float](unsafeUninitializedCapacity: x.count * factor * factor) { out, initialized in
+            x.storage.withUnsafeBufferPointer { input in
+                nonisolated(unsafe) let out = out, input = input
+                Parallel.forRanges(planes * inH, minimumChunk: 64) { rows in
+                    for row in rows {
+                        let source = input.baseAddress! + row * inW, first = out.baseAddress! + row * factor * outW
+                        for column in 0..<inW { (first + column * factor).initialize(repeating: source[column], count: factor) }
+                        for copy in 1..<factor { (first + copy * outW).initialize(from: first, count: outW) }
+                    }
+                }
+            }
+            initialized = x.count * factor * factor
+        }
+        return HostTensor(shape: [x.shape[0], x.shape[1], inH * factor, outW], storage: storage)
     }
 
     /// Keys' cubic convolution weights with A = −0.75 (torch's bicubic), for offset t in [0, 1).

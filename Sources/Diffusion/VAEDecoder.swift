@@ -45,7 +45,7 @@ public final class VAEDecoder: Sendable {
             let p = "decoder.up_blocks.\(level)"
             let resnets = try (0...config.layersPerBlock).map { j in try resnet("\(p).resnets.\(j)", j == 0 ? previous : width, width) }
             previous = width
-            return (resnets, level == channels.count - 1 ? nil : try Upsample(w, "\(p).upsamplers.0", channels: width, subPixel: true))
+            return (resnets, level == channels.count - 1 ? nil : try Upsample(w, "\(p).upsamplers.0", channels: width))
         }
         normOut = try GroupNorm(w, "decoder.conv_norm_out", channels: channels.last!, groups: groups, epsilon: 1e-6)
         convOut = try Conv2d(w, "decoder.conv_out", inputs: channels.last!, outputs: config.outChannels, kernel: 3)

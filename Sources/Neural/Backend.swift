@@ -64,9 +64,6 @@ public protocol Backend: AnyObject, Sendable {
     func pad(_ x: Tensor, top: Int, left: Int, bottom: Int, right: Int) throws -> Tensor
     /// [rows, columns] → [columns, rows].
     func transpose(_ x: Tensor) throws -> Tensor
-    /// ONNX DepthToSpace (DCR) of `phases` stacked on the channel axis: r² tensors [N, C, H, W]
-    /// in (a·r + b) order → [N, C, r·H, r·W] with out[n, c, r·i + a, r·j + b] = phases[a·r + b][n, c, i, j].
-    func depthToSpace(_ phases: [Tensor], blockSize: Int) throws -> Tensor
     /// [N, C, H, W] to [N, C, height, width] with torch's F.interpolate rules (align_corners=False).
     func resize(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) throws -> Tensor
     /// The k-diffusion UNet's fixed [1, 3, 3, 1] resamplers (diffusers' KDownsample2D / KUpsample2D).

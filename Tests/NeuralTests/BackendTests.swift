@@ -139,21 +139,4 @@ import Testing
         let normed = try file.tensor("group_norm")
         #expect(worst(fused, HostTensor(shape: normed.shape, storage: normed.storage.map { Float(Double($0) / (1 + exp(-Double($0)))) })) <= 2e-5)
     }
-
-    /// The VAE's sub-pixel upsampler equals nearest doubling then the 3×3 convolution (diffusers'
-    /// Upsample2D), on a batch of two non-square images.
-    @Test func subPixelUpsamplingIsEnlargeThenConvolve() throws {
-        var generator = TorchGenerator(seed: 12)
-        let weight = generator.randn(shape: [6, 6, 3, 3]), bias = generator.randn(shape: [6])
-        let loader = WeightLoader(backend: cpu) { name, _ in name.hasSuffix("weight") ? weight : bias }
-        let plain = try Upsample(loader, "up", channels: 6), subPixel = try Upsample(loader, "up", channels: 6, subPixel: true)
-        let x = cpu.tensor(generator.randn(shape: [2, 6, 5, 7]))
-        let expected = try plain(x).host(), actual = try subPixel(x).host()
-        #expect(actual.shape == [2, 6, 10, 14] && expected.shape == actual.shape)
-        #expect(worst(actual, expected) <= 1e-4, "\(worst(actual, expected))")
-        #expect(throws: NeuralError.self) { try subPixel(x, height: 11, width: 14) }
-        // DepthToSpace puts phase a·2 + b at row offset a, column offset b.
-        let phases = (0..<4).map { cpu.tensor(HostTensor(shape: [1, 1, 1, 2], storage: [Float($0), Float($0 + 10)])) }
-        #expect(try cpu.depthToSpace(phases, blockSize: 2).host().storage == [0, 1, 10, 11, 2, 3, 12, 13])
-    }
 }

@@ -77,10 +77,10 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func conv2d(_ x: Tensor, _ weights: any PreparedConvolution) throws -> Tensor {
+    public func conv2d(_ x: Tensor, _ weights: any PreparedConvolution, adding residual: Tensor?) throws -> Tensor {
         try OpProfile.measure("conv2d", shapes: "\(x.shape) k\((weights as? CPUConvolution).map { "\($0.outputs)x\($0.kernel.height)" } ?? "")") {
             guard let weights = weights as? CPUConvolution else { throw NeuralError.shapeMismatch("convolution weights prepared by another backend") }
-            return wrap(try weights.apply(try dense(x)))
+            return wrap(try weights.apply(try dense(x), adding: try residual.map(dense)))
         }
     }
 

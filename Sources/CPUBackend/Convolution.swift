@@ -73,7 +73,7 @@ final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
 
     deinit { sw_dnnl_weights_destroy(weights) }
 
-    func apply(_ x: HostTensor) throws -> HostTensor {
+    func apply(_ x: HostTensor, adding residual: HostTensor? = nil) throws -> HostTensor {
         guard x.shape.count == 4, x.shape[1] == inputs else {
             throw NeuralError.shapeMismatch("conv2d: input \(x.shape) for weights [\(outputs), \(inputs), \(kernel.height), \(kernel.width)]")
         }
@@ -82,14 +82,20 @@ final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
         guard height + padding + paddingEnd >= kernel.height, width + padding + paddingEnd >= kernel.width, outH > 0, outW > 0 else {
             throw NeuralError.shapeMismatch("conv2d: kernel \(kernel.height)x\(kernel.width) larger than the padded input \(height)x\(width)")
         }
+        if let residual, residual.shape != [batch, outputs, outH, outW] {
+            throw NeuralError.shapeMismatch("conv2d: residual \(residual.shape) for an output [\(batch), \(outputs), \(outH), \(outW)]")
+        }
         var status: Int32 = 0
         let storage = [Float](unsafeUninitializedCapacity: batch * outputs * outH * outW) { out, initialized in
             x.storage.withUnsafeBufferPointer { src in
-                func run(_ b: UnsafePointer<Float>?) {
+                func run(_ b: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?) {
                     status = sw_dnnl_conv2d_prepared(src.baseAddress, Int64(batch), Int64(inputs), Int64(height), Int64(width), weights, b,
-                                                     Int64(stride), Int64(padding), Int64(paddingEnd), out.baseAddress, Int64(outH), Int64(outW))
+                                                     Int64(stride), Int64(padding), Int64(paddingEnd), r, out.baseAddress, Int64(outH), Int64(outW))
                 }
-                if let bias { bias.storage.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+                func withResidual(_ b: UnsafePointer<Float>?) {
+                    if let residual { residual.storage.withUnsafeBufferPointer { run(b, $0.baseAddress) } } else { run(b, nil) }
+                }
+                if let bias { bias.storage.withUnsafeBufferPointer { withResidual($0.baseAddress) } } else { withResidual(nil) }
             }
             if status != 0 { out.initialize(repeating: 0) }
             initialized = out.count

@@ -124,10 +124,8 @@ struct KLayer: Sendable {
     }
 
     func callAsFunction(_ x: Tensor, _ temb: Tensor, _ context: Tensor) throws -> Tensor {
-        let backend = x.backend
         var h = try conv1(try norm1(x, temb, activation: .gelu))
-        h = try conv2(try norm2(h, temb, activation: .gelu))
-        h = try backend.add(try shortcut?(x) ?? x, h)
+        h = try conv2(try norm2(h, temb, activation: .gelu), adding: try shortcut?(x) ?? x)
         return try attention?(h, temb, context) ?? h
     }
 }

@@ -25,8 +25,9 @@ public protocol Backend: AnyObject, Sendable {
     // MARK: Layers' arithmetic
     /// x [..., in] · Wᵀ + b → [..., out].
     func linear(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor
-    /// x [N, in, H, W] → [N, out, H', W'].
-    func conv2d(_ x: Tensor, _ weights: any PreparedConvolution) throws -> Tensor
+    /// x [N, in, H, W] → [N, out, H', W'], plus `residual` (shaped as the output) when given, in
+    /// the same pass (a ResNet's skip connection: no separate add, no extra tensor alive).
+    func conv2d(_ x: Tensor, _ weights: any PreparedConvolution, adding residual: Tensor?) throws -> Tensor
     /// Group normalisation of [N, C, …] (population variance, as torch), then ·scale[c] + shift[c],
     /// then `activation` if any, in the same pass (ResNets' norm → SiLU).
     func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) throws -> Tensor
@@ -104,6 +105,8 @@ extension Backend {
     public func tensor(_ values: [Float], shape: [Int]) -> Tensor { tensor(HostTensor(shape: shape, storage: values)) }
 
     public func weightedSum(_ terms: [(Tensor, Float)]) throws -> Tensor { try weightedSum(terms, constant: 0) }
+
+    public func conv2d(_ x: Tensor, _ weights: any PreparedConvolution) throws -> Tensor { try conv2d(x, weights, adding: nil) }
 
     public func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor {
         try groupNorm(x, groups: groups, scale: scale, shift: shift, epsilon: epsilon, activation: nil)

@@ -29,5 +29,18 @@ import Testing
         #expect(worst(try Convolution.conv2d(image, weight: weight, bias: bias, padding: 1), try file.tensor("same")) <= 1e-4)
         let downsample = try cpu.prepareConvolution(weight: weight, bias: bias, stride: 2, padding: 0, paddingEnd: 1)
         #expect(worst(try cpu.conv2d(cpu.tensor(image), downsample).host(), try file.tensor("downsampled")) <= 1e-4)
+
+        // A residual added in the same pass; also with 3 outputs (the first three of torch's 8),
+        // which oneDNN may write in the plain layout (the residual is then copied, not reordered).
+        var generator = TorchGenerator(seed: 23)
+        for outputs in [8, 3] {
+            func first(_ x: HostTensor, axis: Int) throws -> HostTensor { try cpu.slice(cpu.tensor(x), axis: axis, range: 0..<outputs).host() }
+            let expected = try first(try file.tensor("same"), axis: 1)
+            let residual = generator.randn(shape: expected.shape)
+            let conv = try cpu.prepareConvolution(weight: try first(weight, axis: 0), bias: try first(bias, axis: 0), stride: 1, padding: 1, paddingEnd: 1)
+            let sum = try cpu.conv2d(cpu.tensor(image), conv, adding: cpu.tensor(residual)).host()
+            #expect(worst(sum, HostTensor(shape: expected.shape, storage: zip(expected.storage, residual.storage).map(+))) <= 1e-4, "\(outputs) outputs")
+        }
+        #expect(throws: NeuralError.self) { try cpu.conv2d(cpu.tensor(image), same, adding: cpu.tensor(HostTensor(zeros: [1, 8, 4, 4]))) }
     }
 }

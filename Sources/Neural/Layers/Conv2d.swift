@@ -15,14 +15,9 @@ public struct Conv2d: Sendable {
                                                    stride: stride, padding: padding, paddingEnd: paddingEnd ?? padding)
     }
 
-    /// A convolution from weights [outputs, inputs, kh, kw] in memory (made at load, e.g. combined taps).
-    public init(backend: any Backend, weight: HostTensor, bias: HostTensor?, stride: Int = 1, padding: Int, paddingEnd: Int? = nil) throws {
-        self.backend = backend
-        weights = try backend.prepareConvolution(weight: weight, bias: bias, stride: stride, padding: padding, paddingEnd: paddingEnd ?? padding)
-    }
-
     public var inputs: Int { weights.inputs }
     public var outputs: Int { weights.outputs }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try backend.conv2d(x, weights) }
+    /// The convolution of `x`, plus `residual` (shaped as the output) when given.
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil) throws -> Tensor { try backend.conv2d(x, weights, adding: residual) }
 }

@@ -22,7 +22,6 @@ public struct ResnetBlock: Sendable {
         if let timeProjection, let activatedTime {
             h = try backend.addPerChannel(h, try timeProjection(activatedTime))
         }
-        h = try conv2(try norm2(h, activation: .silu))
-        return try backend.add(try shortcut?(x) ?? x, h)
+        return try conv2(try norm2(h, activation: .silu), adding: try shortcut?(x) ?? x)
     }
 }

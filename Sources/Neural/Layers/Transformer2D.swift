@@ -38,10 +38,9 @@ public struct Transformer2D: Sendable {
         }
         h = try block(h, context: context)
         switch projectOut {
-        case .linear(let linear): h = try PixelTokens.image(try linear(h), height: height, width: width)
-        case .convolution(let conv): h = try conv(try PixelTokens.image(h, height: height, width: width))
+        case .linear(let linear): return try backend.add(x, try PixelTokens.image(try linear(h), height: height, width: width))
+        case .convolution(let conv): return try conv(try PixelTokens.image(h, height: height, width: width), adding: x)
         }
-        return try backend.add(x, h)
     }
 }
 

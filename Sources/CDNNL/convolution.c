@@ -155,27 +155,48 @@ static int64_t rows_per_band(int64_t batch, int64_t in, int64_t width, int64_t o
     return rows > 0 ? rows : 1;
 }
 
-// The call's weights in the layout `entry` reads: the prepared ones when they agree, else
-// converted into call_weights (once per distinct layout in a call; *converted_desc remembers
-// which). oneDNN converts into the Winograd layout only from plain OIHW, so blocked weights go
-// through plain_weights first.
+// `weights` (laid out as `from`) converted into `to` at `target`, through plain OIHW unless one
+// side is plain: oneDNN converts between two blocked layouts with a slow reference loop (70 ms
+// for 1280×1280 weights, against 2–3 ms for its JIT reorders to and from plain), and into the
+// Winograd layout only from plain.
+static dnnl_status_t convert_weights(const band_entry *entry, const dnnl_memory_desc_t *from, const void *weights, const dnnl_memory_desc_t *to, void *target) {
+    dnnl_dims_t dims = {entry->key[K_OUT], entry->key[K_IN], entry->key[K_KH], entry->key[K_KW]};
+    dnnl_memory_desc_t plain;
+    dnnl_memory_desc_init_by_tag(&plain, 4, dims, from->data_type, dnnl_oihw);
+    if (dnnl_memory_desc_equal(from, &plain) || dnnl_memory_desc_equal(to, &plain)) return sw_reorder_into(from, weights, to, target);
+    void *staging = sw_grow(&plain_weights, dnnl_memory_desc_get_size(&plain));
+    if (!staging) return dnnl_out_of_memory;
+    dnnl_status_t s = sw_reorder_into(from, weights, &plain, staging);
+    return s == dnnl_success ? sw_reorder_into(&plain, staging, to, target) : s;
+}
+
+// Prepared weights take the layout of their first use: they were prepared for a nominal 32×32
+// input, and another size can pick a kernel that reads another blocking (the UNet's 8×8 layers
+// do), which would otherwise mean a conversion on every call. Not into a Winograd layout (up to
+// 4× the memory) and only once, so weights used at several sizes settle on the first.
+static void adopt_layout(sw_weights *prepared, const band_entry *entry) {
+    if (prepared->settled) return;
+    prepared->settled = 1;
+    if (entry->conv_weights.format_kind != dnnl_blocked || dnnl_memory_desc_equal(&prepared->desc, &entry->conv_weights)) return;
+    size_t size = dnnl_memory_desc_get_size(&entry->conv_weights);
+    void *data = aligned_alloc(64, (size + 63) / 64 * 64);
+    if (!data) return;
+    if (convert_weights(entry, &prepared->desc, prepared->data, &entry->conv_weights, data) != dnnl_success) { free(data); return; }
+    free(prepared->data);
+    prepared->data = data;
+    prepared->desc = entry->conv_weights;
+}
+
+// The call's weights in the layout `entry` reads: the given ones when they agree, else converted
+// into call_weights (once per distinct layout in a call; *converted_desc remembers which).
 static const void *weights_for(const band_entry *entry, const dnnl_memory_desc_t *weights_desc, const void *weights,
                                dnnl_memory_desc_t *converted_desc, int *has_converted, dnnl_status_t *status) {
     if (dnnl_memory_desc_equal(weights_desc, &entry->conv_weights)) return weights;
     if (*has_converted && dnnl_memory_desc_equal(converted_desc, &entry->conv_weights)) return call_weights.data;
     void *target = sw_grow(&call_weights, dnnl_memory_desc_get_size(&entry->conv_weights));
     if (!target) { *status = dnnl_out_of_memory; return NULL; }
-    *status = sw_reorder_into(weights_desc, weights, &entry->conv_weights, target);
-    if (*status != dnnl_success) {
-        dnnl_dims_t dims = {entry->key[K_OUT], entry->key[K_IN], entry->key[K_KH], entry->key[K_KW]};
-        dnnl_memory_desc_t plain;
-        dnnl_memory_desc_init_by_tag(&plain, 4, dims, weights_desc->data_type, dnnl_oihw);
-        void *staging = sw_grow(&plain_weights, dnnl_memory_desc_get_size(&plain));
-        if (!staging) { *status = dnnl_out_of_memory; return NULL; }
-        *status = sw_reorder_into(weights_desc, weights, &plain, staging);
-        if (*status == dnnl_success) *status = sw_reorder_into(&plain, staging, &entry->conv_weights, target);
-        if (*status != dnnl_success) return NULL;
-    }
+    *status = convert_weights(entry, weights_desc, weights, &entry->conv_weights, target);
+    if (*status != dnnl_success) return NULL;
     *converted_desc = entry->conv_weights;
     *has_converted = 1;
     return target;
@@ -235,7 +256,7 @@ static dnnl_status_t run_band(const band_entry *entry, const float *src, const v
 
 // Runs one convolution whose weights are `weights` laid out as `weights_desc` (plain OIHW, or the
 // layout they were prepared in), band by band. Called under sw_lock.
-static int run_conv(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
+static int run_conv(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width, sw_weights *prepared,
                     const dnnl_memory_desc_t *weights_desc, const void *weights, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
                     const float *bias, int64_t stride, int64_t padding, int64_t padding_end, const float *residual, float *dst,
                     int64_t out_h, int64_t out_w) {
@@ -257,6 +278,11 @@ static int run_conv(const float *src, int64_t batch, int64_t in_channels, int64_
         band_entry *entry = find_or_create(key, &status);
         if (!entry) return status ? status : -1;
         if (entry->out_rows != last_out - first_out) return -3;
+        if (prepared) {
+            adopt_layout(prepared, entry);
+            weights_desc = &prepared->desc;
+            weights = prepared->data;
+        }
         dnnl_status_t s = dnnl_success;
         const void *band_weights = weights_for(entry, weights_desc, weights, &converted_desc, &has_converted, &s);
         if (!band_weights) return s != dnnl_success ? (int)s : -4;
@@ -275,7 +301,7 @@ int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t
         dnnl_dims_t dims = {out_channels, in_channels, kernel_h, kernel_w};
         dnnl_memory_desc_t plain;
         dnnl_memory_desc_init_by_tag(&plain, 4, dims, dnnl_f32, dnnl_oihw);
-        status = run_conv(src, batch, in_channels, height, width, &plain, weights, out_channels, kernel_h, kernel_w,
+        status = run_conv(src, batch, in_channels, height, width, NULL, &plain, weights, out_channels, kernel_h, kernel_w,
                           bias, stride, padding, padding_end, NULL, dst, out_h, out_w);
     }
     pthread_mutex_unlock(&sw_lock);
@@ -320,13 +346,13 @@ done:
 }
 
 int sw_dnnl_conv2d_prepared(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
-                            const sw_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
+                            sw_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
                             const float *residual, float *dst, int64_t out_h, int64_t out_w) {
     if (in_channels != weights->in_channels) return -2;
     pthread_mutex_lock(&sw_lock);
     int status = sw_ensure_engine();
     if (status == 0)
-        status = run_conv(src, batch, in_channels, height, width, &weights->desc, weights->data, weights->out_channels, weights->kernel_h,
+        status = run_conv(src, batch, in_channels, height, width, weights, &weights->desc, weights->data, weights->out_channels, weights->kernel_h,
                           weights->kernel_w, bias, stride, padding, padding_end, residual, dst, out_h, out_w);
     pthread_mutex_unlock(&sw_lock);
     return status;

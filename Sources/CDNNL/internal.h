@@ -48,5 +48,6 @@ struct sw_weights {
     dnnl_memory_desc_t desc;
     void *data;
     int64_t out_channels, in_channels, kernel_h, kernel_w;
+    int settled;  // convolutions: the layout is final (see adopt_layout in convolution.c)
 };
 #endif

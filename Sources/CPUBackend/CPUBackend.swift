@@ -236,6 +236,16 @@ final class CPUBuffer: TensorBuffer {
     init(_ backend: CPUBackend, _ values: Values) {
         self.backend = backend
         self.values = values
+        if OpProfile.enabled { OpProfile.tensorMemory(byteCount) }
+    }
+
+    deinit { if OpProfile.enabled { OpProfile.tensorMemory(-byteCount) } }
+
+    var byteCount: Int {
+        switch values {
+        case .f32(let floats): return floats.count * 4
+        case .bf16(let bits), .f16(let bits): return bits.count * 2
+        }
     }
 
     var floats: [Float] {

@@ -63,12 +63,13 @@ public final class VAEDecoder: Sendable {
         }
         var x = try postQuantConv?(z) ?? z
         x = try convIn(x)
-        x = try midResnets[0](x)
+        // Each layer is handed x (consume), so it can free it once read (see ResnetBlock).
+        x = try midResnets[0](consume x)
         if let midAttention { x = try midAttention(x) }
-        x = try midResnets[1](x)
+        x = try midResnets[1](consume x)
         for level in levels {
-            for resnet in level.resnets { x = try resnet(x) }
-            if let upsample = level.upsample { x = try upsample(x) }
+            for resnet in level.resnets { x = try resnet(consume x) }
+            if let upsample = level.upsample { x = try upsample(consume x) }
         }
         return try convOut(try normOut(x, activation: .silu))
     }

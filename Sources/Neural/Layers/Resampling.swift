@@ -10,11 +10,17 @@ public struct Upsample: Sendable {
     }
 
     /// To `height` × `width` (twice the input, or the size of the skip it meets in a UNet).
-    public func callAsFunction(_ x: Tensor, height: Int, width: Int) throws -> Tensor {
-        try conv(try x.backend.resize(x, height: height, width: width, mode: .nearest))
+    /// `x` is consumed, so a caller handing it over with `consume` lets it go once enlarged.
+    public func callAsFunction(_ x: consuming Tensor, height: Int, width: Int) throws -> Tensor {
+        let enlarged = try x.backend.resize(x, height: height, width: width, mode: .nearest)
+        _ = consume x
+        return try conv(enlarged)
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try self(x, height: 2 * x.shape[2], width: 2 * x.shape[3]) }
+    public func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+        let (height, width) = (2 * x.shape[2], 2 * x.shape[3])
+        return try self(consume x, height: height, width: width)
+    }
 }
 
 /// diffusers' Downsample2D: a 3×3 convolution with stride 2. The UNet pads all sides by one; the

@@ -82,6 +82,20 @@ void *sw_reordered_copy(const dnnl_memory_desc_t *from_desc, const void *from, c
     return data;
 }
 
+sw_weights *sw_weights_for_primitive(dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *plain, const void *weights,
+                                     int64_t out_channels, int64_t in_channels, int64_t kernel_h, int64_t kernel_w) {
+    sw_weights *prepared = calloc(1, sizeof(*prepared));
+    if (!prepared) return NULL;
+    prepared->desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    prepared->out_channels = out_channels;
+    prepared->in_channels = in_channels;
+    prepared->kernel_h = kernel_h;
+    prepared->kernel_w = kernel_w;
+    prepared->data = sw_reordered_copy(plain, weights, &prepared->desc);
+    if (!prepared->data) { free(prepared); return NULL; }
+    return prepared;
+}
+
 void sw_dnnl_weights_destroy(sw_weights *weights) {
     if (!weights) return;
     free(weights->data);

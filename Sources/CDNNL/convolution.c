@@ -330,15 +330,7 @@ sw_weights *sw_dnnl_conv_weights_prepare(const float *weights, int64_t out_chann
     if (dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &any_src, &any_weights, NULL, &any_dst,
                                            strides, pads, pads_end) != dnnl_success) goto done;
     if (dnnl_primitive_desc_create(&pd, &desc, NULL, sw_engine, NULL) != dnnl_success) { pd = NULL; goto done; }
-    prepared = calloc(1, sizeof(*prepared));
-    if (!prepared) goto done;
-    prepared->desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    prepared->out_channels = out_channels;
-    prepared->in_channels = in_channels;
-    prepared->kernel_h = kernel_h;
-    prepared->kernel_w = kernel_w;
-    prepared->data = sw_reordered_copy(&plain, weights, &prepared->desc);
-    if (!prepared->data) { free(prepared); prepared = NULL; }
+    prepared = sw_weights_for_primitive(pd, &plain, weights, out_channels, in_channels, kernel_h, kernel_w);
 done:
     if (pd) dnnl_primitive_desc_destroy(pd);
     pthread_mutex_unlock(&sw_lock);

@@ -50,4 +50,8 @@ struct sw_weights {
     int64_t out_channels, in_channels, kernel_h, kernel_w;
     int settled;  // convolutions: the layout is final (see adopt_layout in convolution.c)
 };
+/// Weights for the primitive `pd`: `weights` (laid out as `plain`) copied into the layout `pd`
+/// reads, with their geometry. NULL when out of memory or the copy fails. Called under sw_lock.
+sw_weights *sw_weights_for_primitive(dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *plain, const void *weights,
+                                     int64_t out_channels, int64_t in_channels, int64_t kernel_h, int64_t kernel_w);
 #endif

@@ -74,18 +74,11 @@ sw_weights *sw_dnnl_linear_weights_prepare_bf16(const float *weights, int64_t n,
     sw_weights *prepared = NULL;
     dnnl_primitive_desc_t pd = NULL;
     if (sw_ensure_engine() != 0 || matmul_pd(&pd, 256, k, n, 0) != dnnl_success) { pd = NULL; goto done; }
-    prepared = calloc(1, sizeof(*prepared));
-    if (!prepared) goto done;
-    prepared->desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    prepared->out_channels = n;
-    prepared->in_channels = k;
-    prepared->kernel_h = prepared->kernel_w = 1;
     // Our [out, in] row-major floats are the k × n matrix in column-major order ("ba").
     dnnl_dims_t dims = {k, n};
     dnnl_memory_desc_t plain;
     dnnl_memory_desc_init_by_tag(&plain, 2, dims, dnnl_f32, dnnl_ba);
-    prepared->data = sw_reordered_copy(&plain, weights, &prepared->desc);
-    if (!prepared->data) { free(prepared); prepared = NULL; }
+    prepared = sw_weights_for_primitive(pd, &plain, weights, n, k, 1, 1);
 done:
     if (pd) dnnl_primitive_desc_destroy(pd);
     pthread_mutex_unlock(&sw_lock);

@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "MetadataTests", dependencies: ["Metadata", "Imaging", "TestSupport"]),
         .testTarget(name: "AgenciesTests", dependencies: ["Agencies", "Metadata", "Imaging", "TestSupport",
                                                           .product(name: "CSV", package: "CSV.swift")]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles", "TestSupport"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "CPUBackend", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "CPUBackend", "TestSupport"]),

@@ -15,7 +15,7 @@ import Testing
               long_edge: "big"
             output: out
             """
-        try yaml.write(toFile: folder + "/bad.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/bad.yaml", atomically: false, encoding: .utf8)
         let result = try TestSupport.run(binary, ["run", folder + "/bad.yaml"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("bad.yaml:2:3"))
@@ -36,7 +36,7 @@ import Testing
             metadata: {title: Test, description: A test., keywords: [a, b, c, d, e, f, g]}
             output: out
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         _ = try TestSupport.run("/usr/bin/env", ["true"])
         let make = try TestSupport.run(binary, ["run", folder + "/w.yaml"], currentDirectory: TestSupport.repositoryRoot)
         // No source images yet: a clear error about the glob.
@@ -72,7 +72,7 @@ import Testing
             agencies: [adobe-stock, shutterstock]
             output: out
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
 
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<6 {

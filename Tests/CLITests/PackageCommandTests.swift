@@ -13,7 +13,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: samples + "/rocket.jpg", toPath: folder + "/in/rocket.jpg")
         try FileManager.default.copyItem(atPath: samples + "/coffee.png", toPath: folder + "/in/coffee.png")
-        try "ai_generated: true\n".write(toFile: folder + "/in/coffee.yaml", atomically: true, encoding: .utf8)
+        try "ai_generated: true\n".write(toFile: folder + "/in/coffee.yaml", atomically: false, encoding: .utf8)
         let workflow = """
             import: {files: "in/*"}
             finish: {long_edge: 2600, max_enlargement: 8}
@@ -21,7 +21,7 @@ import Testing
             agencies: [adobe-stock]
             output: out
             """
-        try workflow.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try workflow.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         let run = try TestSupport.run(binary, ["run", folder + "/w.yaml"])
         #expect(run.status == 0, "\(run.stderr)")
 

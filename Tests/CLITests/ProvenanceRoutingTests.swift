@@ -26,14 +26,14 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: true)
         for name in Self.aiFiles + Self.photos { try FileManager.default.copyItem(atPath: Self.fixtures + "/" + name, toPath: folder + "/in/" + name) }
         // A sidecar that says "not AI" against the file's evidence loses, and the run says so.
-        try "ai_generated: false\n".write(toFile: folder + "/in/comfyui.yaml", atomically: true, encoding: .utf8)
+        try "ai_generated: false\n".write(toFile: folder + "/in/comfyui.yaml", atomically: false, encoding: .utf8)
         // A camera photo declared AI (an AI edit of it): its camera EXIF must not survive.
         try FileManager.default.copyItem(atPath: Self.fixtures + "/photo-camera.jpg", toPath: folder + "/in/camera-ai.jpg")
-        try "ai_generated: true\n".write(toFile: folder + "/in/camera-ai.yaml", atomically: true, encoding: .utf8)
+        try "ai_generated: true\n".write(toFile: folder + "/in/camera-ai.yaml", atomically: false, encoding: .utf8)
         // The same camera facts as XMP (tiff:Make, exif:FNumber…, as the quickstart's cat photo has them).
         let samples = TestSupport.repositoryRoot + "/Workflows/samples"
         try FileManager.default.copyItem(atPath: samples + "/chelsea.png", toPath: folder + "/in/xmp-camera-ai.png")
-        try "ai_generated: true\n".write(toFile: folder + "/in/xmp-camera-ai.yaml", atomically: true, encoding: .utf8)
+        try "ai_generated: true\n".write(toFile: folder + "/in/xmp-camera-ai.yaml", atomically: false, encoding: .utf8)
         try FileManager.default.copyItem(atPath: samples + "/chelsea.png", toPath: folder + "/in/xmp-camera-photo.png")
         let yaml = """
             import: {files: "in/*"}
@@ -42,7 +42,7 @@ import Testing
             agencies: [adobe-stock, \(Self.banning.joined(separator: ", "))]
             output: out
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         let run = try TestSupport.run(binary, ["run", folder + "/w.yaml", "--presets", TestSupport.presetsFolder])
         #expect(run.status == 1, "\(run.stderr)")  // finished, with rejections
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/out/report.json"))) as? [String: Any])

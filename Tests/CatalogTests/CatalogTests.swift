@@ -1,11 +1,11 @@
 import Catalog
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct CatalogTests {
     @Test func stagesAreFoundByInputsAndNeverDuplicated() throws {
-        let folder = NSTemporaryDirectory() + "stockwerk-catalog-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try TestSupport.temporaryFolder("catalog")
         let catalog = try Catalog(path: folder + "/catalog.sqlite")
         let run = try catalog.beginRun(workflowPath: "w.yaml", workflowHash: "h")
         try catalog.ensureJob(JobRecord(id: "job1", name: "one", sourcePath: "/a.jpg", sourceHash: "s1", firstRunID: run))

@@ -110,7 +110,7 @@ import Testing
         let folder = try copyOfFixture()
         let config = folder + "/unet/config.json"
         let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "\"layers_per_block\": 1", with: "\"layers_per_block\": 2")
-        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        try text.write(toFile: config, atomically: false, encoding: .utf8)
         let message = loadError(folder)
         #expect(message.contains("resnets.1") && message.contains("missing"), "\(message)")
     }
@@ -126,7 +126,7 @@ import Testing
         let folder = try copyOfFixture()
         let index = folder + "/model_index.json"
         let text = try String(contentsOfFile: index, encoding: .utf8).replacingOccurrences(of: "\"StableDiffusionPipeline\"", with: "\"StableDiffusionXLPipeline\"")
-        try text.write(toFile: index, atomically: true, encoding: .utf8)
+        try text.write(toFile: index, atomically: false, encoding: .utf8)
         #expect(loadError(folder).contains("StableDiffusionXLPipeline"))
     }
 }

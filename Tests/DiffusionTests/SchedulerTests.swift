@@ -67,12 +67,12 @@ import Testing
              "num_train_timesteps": 1000, "prediction_type": "v_prediction", "set_alpha_to_one": false,
              "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null}
             """
-        try json.write(toFile: folder + "/scheduler_config.json", atomically: true, encoding: .utf8)
+        try json.write(toFile: folder + "/scheduler_config.json", atomically: false, encoding: .utf8)
         let config = try SchedulerConfig.load(folder + "/scheduler_config.json")
         #expect(config.prediction == .vPrediction && config.spacing == .leading && config.stepsOffset == 1)
         #expect(Sampler(rawValue: "dpmpp-2m-karras")?.makeScheduler(config: config, steps: 20).timesteps.count == 20)
         #expect(Sampler.allCases.map(\.rawValue) == ["ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras", "lcm"])
-        try "{\"prediction_type\": \"x0\"}".write(toFile: folder + "/bad.json", atomically: true, encoding: .utf8)
+        try "{\"prediction_type\": \"x0\"}".write(toFile: folder + "/bad.json", atomically: false, encoding: .utf8)
         #expect(throws: DiffusionError.self) { try SchedulerConfig.load(folder + "/bad.json") }
         #expect(throws: DiffusionError.self) { try SchedulerConfig.load(folder + "/missing.json") }
     }

@@ -27,6 +27,10 @@ import Testing
         let same = try cpu.prepareConvolution(weight: weight, bias: bias, stride: 1, padding: 1, paddingEnd: 1)
         #expect(worst(try cpu.conv2d(cpu.tensor(image), same).host(), try file.tensor("same")) <= 1e-4)
         #expect(worst(try Convolution.conv2d(image, weight: weight, bias: bias, padding: 1), try file.tensor("same")) <= 1e-4)
+        // A batch of two (bands span both images: the UNet's guided batch).
+        let pair = try cpu.concat([cpu.tensor(image), cpu.tensor(image)], axis: 0)
+        let expectedPair = try cpu.concat([cpu.tensor(try file.tensor("same")), cpu.tensor(try file.tensor("same"))], axis: 0).host()
+        #expect(worst(try cpu.conv2d(pair, same).host(), expectedPair) <= 1e-4)
         let downsample = try cpu.prepareConvolution(weight: weight, bias: bias, stride: 2, padding: 0, paddingEnd: 1)
         #expect(worst(try cpu.conv2d(cpu.tensor(image), downsample).host(), try file.tensor("downsampled")) <= 1e-4)
 

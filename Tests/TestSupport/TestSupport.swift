@@ -11,11 +11,29 @@ public enum TestSupport {
     /// A real photograph (Workflows/samples/rocket.jpg, 640×427, public domain) for tests that need a JPEG.
     public static var sampleJPEG: String { repositoryRoot + "/Workflows/samples/rocket.jpg" }
 
+    /// A new empty folder for one test. All of a test process's folders live under one root in the
+    /// system's temporary folder, removed when the process exits; roots left by test processes
+    /// that died (killed, crashed) are removed when the next one starts.
     public static func temporaryFolder(_ label: String = "test") throws -> String {
-        let path = NSTemporaryDirectory() + "stockwerk-\(label)-\(UUID().uuidString.prefix(8))"
+        let path = temporaryRoot + "/\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
+
+    static let temporaryRootPrefix = "stockwerk-tests-"
+
+    static let temporaryRoot: String = {
+        let files = FileManager.default, base = NSTemporaryDirectory()
+        for name in (try? files.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(temporaryRootPrefix) {
+            guard let pid = Int32(name.dropFirst(temporaryRootPrefix.count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? files.removeItem(atPath: base + name)
+        }
+        let root = base + temporaryRootPrefix + "\(getpid())"
+        try? files.removeItem(atPath: root)
+        try? files.createDirectory(atPath: root, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestSupport.temporaryRoot) }
+        return root
+    }()
 
     public struct ProcessResult {
         public var status: Int32

@@ -23,7 +23,7 @@ import Testing
             metadata: {creator: Suite, keywords: [stock]}
             output: out
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
         let imported = try #require(plan.jobs.first { $0.generation == nil })
         // The pixels' words and the stated keyword; the file name is neither a title nor keywords
@@ -41,7 +41,7 @@ import Testing
         #expect(TestSupport.list(tags["XMP-dc:Subject"]) == imported.metadata.keywords)
 
         let broken = try TestSupport.temporaryFolder("describe-bad") + "/w.yaml"
-        try "import: {files: \"x/*.jpg\"}\ndescribe: {max_keywords: 0}\n".write(toFile: broken, atomically: true, encoding: .utf8)
+        try "import: {files: \"x/*.jpg\"}\ndescribe: {max_keywords: 0}\n".write(toFile: broken, atomically: false, encoding: .utf8)
         #expect(throws: WorkflowValidationError.self) { try WorkflowParser.parse(file: broken) }
     }
 
@@ -51,7 +51,7 @@ import Testing
         try FileManager.default.copyItem(atPath: TestSupport.presetsFolder, toPath: folder + "/presets")
         let adobe = folder + "/presets/agencies/adobe-stock.yaml"
         try (try String(contentsOfFile: adobe, encoding: .utf8)).replacingOccurrences(of: "value: 49", with: "value: 7")
-            .write(toFile: adobe, atomically: true, encoding: .utf8)
+            .write(toFile: adobe, atomically: false, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: TestSupport.repositoryRoot + "/Workflows/samples/rocket.jpg", toPath: folder + "/in/rocket-launch.jpg")
         let yaml = """
@@ -62,7 +62,7 @@ import Testing
             agencies: [adobe-stock, shutterstock]
             output: out
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: folder + "/presets")
         #expect(plan.jobs.first?.metadata.keywords.count == 7, "\(plan.jobs.first?.metadata.keywords ?? [])")
         let uncapped = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
@@ -81,7 +81,7 @@ import Testing
             finish: {long_edge: 64}
             output: out
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
         let job = try #require(plan.jobs.first)
         #expect(job.aiReason?.contains("ComfyUI") == true)
@@ -106,7 +106,7 @@ import Testing
                 agencies: [adobe-stock]
                 output: out
                 """
-            try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+            try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
             return try #require(try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder).jobs.first)
         }
         let plain = try plan("{max_keywords: 30}")

@@ -14,7 +14,7 @@ import Testing
     func makeWorkflow(_ generate: String, wildcards: [String: String] = ["places": "the sea\n# a comment\n\nthe river\n"]) throws -> (folder: String, path: String) {
         let folder = try TestSupport.temporaryFolder("generate")
         try FileManager.default.createDirectory(atPath: folder + "/wildcards", withIntermediateDirectories: true)
-        for (name, lines) in wildcards { try lines.write(toFile: folder + "/wildcards/\(name).txt", atomically: true, encoding: .utf8) }
+        for (name, lines) in wildcards { try lines.write(toFile: folder + "/wildcards/\(name).txt", atomically: false, encoding: .utf8) }
         let yaml = """
             version: 1
             generate:
@@ -29,7 +29,7 @@ import Testing
             output: out
             """
         let path = folder + "/w.yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: path, atomically: false, encoding: .utf8)
         return (folder, path)
     }
 
@@ -165,8 +165,8 @@ import Testing
 
     @Test func promptExpansionRules() throws {
         let folder = try TestSupport.temporaryFolder("wildcards")
-        try "red\n{pale|deep} blue\n".write(toFile: folder + "/colour.txt", atomically: true, encoding: .utf8)
-        try "__loop__\n".write(toFile: folder + "/loop.txt", atomically: true, encoding: .utf8)
+        try "red\n{pale|deep} blue\n".write(toFile: folder + "/colour.txt", atomically: false, encoding: .utf8)
+        try "__loop__\n".write(toFile: folder + "/loop.txt", atomically: false, encoding: .utf8)
         let expander = PromptExpander(wildcardsFolder: folder)
         #expect(try expander.expand("a __colour__ {car|{small|big} boat}") == [
             "a red car", "a red small boat", "a red big boat", "a pale blue car", "a pale blue small boat", "a pale blue big boat",

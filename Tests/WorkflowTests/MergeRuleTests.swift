@@ -33,7 +33,7 @@ import Testing
     @Test func releasesComeFromTheSidecarElseTheFile() throws {
         let folder = try TestSupport.temporaryFolder("releases")
         try "model_releases: [Jane Doe MR 2026]\nproperty_releases: Studio North PR, Loft PR\n"
-            .write(toFile: folder + "/shot.yaml", atomically: true, encoding: .utf8)
+            .write(toFile: folder + "/shot.yaml", atomically: false, encoding: .utf8)
         var issues: [WorkflowIssue] = []
         let sidecar = try #require(Sidecar.find(for: folder + "/shot.jpg", issues: &issues))
         #expect(issues.isEmpty)

@@ -35,7 +35,7 @@ import Testing
             agencies: [adobe-stock]
             output: out
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
         let summary = try Runner(plan: plan).run()
         let verdicts = Dictionary(uniqueKeysWithValues: summary.images.map { ($0.name, $0.verdicts[0]) })

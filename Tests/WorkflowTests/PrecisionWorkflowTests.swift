@@ -28,7 +28,7 @@ import Testing
               max_enlargement: 4
             output: out
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         return folder + "/w.yaml"
     }
 

@@ -24,7 +24,7 @@ import Testing
             agencies: [adobe-stock]
             output: out
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         return folder + "/w.yaml"
     }
 
@@ -92,7 +92,7 @@ import Testing
             }
         }
         let imported = folder + "/imported.yaml"
-        try "import: {files: \"*.jpg\"}\nrefine: {mode: latent}\n".write(toFile: imported, atomically: true, encoding: .utf8)
+        try "import: {files: \"*.jpg\"}\nrefine: {mode: latent}\n".write(toFile: imported, atomically: false, encoding: .utf8)
         do { _ = try WorkflowParser.parse(file: imported); Issue.record("refine without generate was accepted") } catch let error as WorkflowValidationError {
             #expect(error.issues.contains { $0.message.contains("generates none") && $0.line == 2 })
         }

@@ -13,7 +13,7 @@ import Testing
         try TestImages.write(width: 900, height: 600, to: folder + "/in/first.png")
         try TestImages.write(width: 600, height: 900, to: folder + "/in/second shot.jpg", profile: .p3)
         try "ai_generated: true\nkeywords: [robot, future, city, neon, night, street, rain]\n"
-            .write(toFile: folder + "/in/first.yaml", atomically: true, encoding: .utf8)
+            .write(toFile: folder + "/in/first.yaml", atomically: false, encoding: .utf8)
         let yaml = """
             import:
               files: "in/*"
@@ -29,7 +29,7 @@ import Testing
             output: out
             """
         let path = folder + "/w.yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: path, atomically: false, encoding: .utf8)
         return (folder, path)
     }
 
@@ -68,7 +68,7 @@ import Testing
 
         // Changing only the metadata reuses the finished pixels.
         try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "Gradient test pattern", with: "New title")
-            .write(toFile: path, atomically: true, encoding: .utf8)
+            .write(toFile: path, atomically: false, encoding: .utf8)
         let retitled = try run(path)
         #expect(retitled.stagesSkipped == 2)  // both finish stages
         #expect(try MetadataReader.read(jpeg: folder + "/out/images/first.jpg").reconciled.title == "New title")

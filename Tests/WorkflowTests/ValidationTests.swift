@@ -7,7 +7,7 @@ import Testing
 @Suite struct ValidationTests {
     func write(_ yaml: String, in folder: String) throws -> String {
         let path = folder + "/workflow.yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 
@@ -100,7 +100,7 @@ import Testing
     @Test func sidecarErrorsPointIntoTheSidecar() throws {
         let folder = try TestSupport.temporaryFolder("sidecar")
         try TestImages.write(width: 1000, height: 800, to: folder + "/photo.jpg")
-        try "title: Fine\nkeywrds: [a]\n".write(toFile: folder + "/photo.yaml", atomically: true, encoding: .utf8)
+        try "title: Fine\nkeywrds: [a]\n".write(toFile: folder + "/photo.yaml", atomically: false, encoding: .utf8)
         let found = try issues("import: {files: \"*.jpg\"}\n", folder: folder)
         let issue = try #require(found.first)
         #expect(issue.file.hasSuffix("photo.yaml"))
@@ -116,7 +116,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder + "/ai", withIntermediateDirectories: true)
         try TestImages.write(width: 1200, height: 800, to: folder + "/photos/day 1/beach.jpg")
         try TestImages.write(width: 1024, height: 1024, to: folder + "/ai/beach.png")
-        try "A beach at sunrise, golden light".write(toFile: folder + "/ai/beach.txt", atomically: true, encoding: .utf8)
+        try "A beach at sunrise, golden light".write(toFile: folder + "/ai/beach.txt", atomically: false, encoding: .utf8)
         let yaml = """
             import:
               - files: "photos/**/*.jpg"
@@ -125,7 +125,7 @@ import Testing
             finish: {megapixels: 24}
             metadata: {title: Beach, keywords: "beach, sea"}
             """
-        try yaml.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
         let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
         #expect(plan.jobs.map(\.name) == ["beach", "beach-2"])
         #expect(plan.jobs[0].aiReason == nil && plan.jobs[0].metadata.digitalSourceType == nil)

@@ -144,6 +144,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard [.f32, .f16, .bf16, .f64].contains(entry.dtype) else {
             throw NeuralError.unsupportedDType(file: path, tensor: name, dtype: entry.dtype.rawValue)
         }
+        file.release((dataStart + entry.span.lowerBound)..<(dataStart + entry.span.upperBound))
         return HostTensor(shape: entry.shape, storage: values)
     }
 }

@@ -70,7 +70,7 @@ public final class CPUBackend: Backend {
     // MARK: Layers' arithmetic
 
     public func linear(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor {
-        try OpProfile.measure("linear") {
+        try OpProfile.measure("linear", shapes: "\(x.shape) → \((weights as? CPULinear)?.weight.shape.first ?? 0)") {
             if let weights = weights as? CPULinear { return wrap(try LinearAlgebra.linear(try dense(x), weight: weights.weight, bias: weights.bias)) }
             guard let weights = weights as? CPUBFloat16Linear else { throw NeuralError.shapeMismatch("linear weights prepared by another backend") }
             return wrap(try weights.apply(try dense(x)))
@@ -105,13 +105,7 @@ public final class CPUBackend: Backend {
 
     public func attention(query: Tensor, key: Tensor, value: Tensor, heads: Int, causal: Bool) throws -> Tensor {
         try OpProfile.measure("attention") {
-            guard heads >= 1, query.shape.count == 2, key.shape.count == 2, value.shape == key.shape, query.shape[1] == key.shape[1],
-                  query.shape[1] % heads == 0 else {
-                throw NeuralError.shapeMismatch("attention: query \(query.shape), key \(key.shape), value \(value.shape), \(heads) heads")
-            }
-            let attended = try Attention.scaledDotProduct(query: Heads.split(try dense(query), heads: heads), key: Heads.split(try dense(key), heads: heads),
-                                                          value: Heads.split(try dense(value), heads: heads), causal: causal)
-            return wrap(Heads.merge(attended))
+            wrap(try Attention.scaledDotProduct(query: try dense(query), key: try dense(key), value: try dense(value), heads: heads, causal: causal))
         }
     }
 
@@ -132,10 +126,11 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func geglu(_ x: Tensor) throws -> Tensor {
-        try OpProfile.measure("geglu") {
-            guard x.shape.count == 2, x.shape[1] % 2 == 0 else { throw NeuralError.shapeMismatch("GEGLU of \(x.shape)") }
-            return wrap(Ops.geglu(try dense(x)))
+    public func linearGEGLU(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor {
+        try OpProfile.measure("linearGEGLU", shapes: "\(x.shape) → \(weights.outputs)") {
+            if let weights = weights as? CPULinear { return wrap(try LinearAlgebra.linearGEGLU(try dense(x), weight: weights.weight, bias: weights.bias)) }
+            guard let weights = weights as? CPUBFloat16Linear else { throw NeuralError.shapeMismatch("linear weights prepared by another backend") }
+            return wrap(try LinearAlgebra.geglu(try weights.apply(try dense(x))))
         }
     }
 

@@ -50,3 +50,40 @@ enum LinearAlgebra {
     /// 77-row shapes on this machine); STOCKWERK_GEMM=openblas selects cblas_sgemm instead.
     static let useDNNL = ProcessInfo.processInfo.environment["STOCKWERK_GEMM"] != "openblas"
 }
+
+extension LinearAlgebra {
+    /// GEGLU after a linear layer with 2·inner outputs, in one pass (`sw_linear_geglu`): x [rows, in]
+    /// → [rows, inner], the first half of x·Wᵀ + bias × GELU(the second half).
+    static func linearGEGLU(_ x: HostTensor, weight: HostTensor, bias: HostTensor?) throws -> HostTensor {
+        guard weight.shape.count == 2, weight.shape[0] % 2 == 0, weight.shape[0] > 0, x.shape.count == 2, x.shape[1] == weight.shape[1], x.count > 0,
+              bias.map({ $0.count == weight.shape[0] }) ?? true else {
+            throw NeuralError.shapeMismatch("linear + GEGLU: input \(x.shape) × weight \(weight.shape), bias \(bias?.shape ?? [])")
+        }
+        let rows = x.shape[0], inner = weight.shape[0] / 2
+        var status: Int32 = 0
+        let storage = [Float](unsafeUninitializedCapacity: rows * inner) { out, initialized in
+            x.storage.withUnsafeBufferPointer { src in
+                weight.storage.withUnsafeBufferPointer { w in
+                    func run(_ b: UnsafePointer<Float>?) {
+                        status = sw_linear_geglu(src.baseAddress, Int64(rows), Int64(x.shape[1]), w.baseAddress, b, Int64(inner), out.baseAddress)
+                    }
+                    if let bias { bias.storage.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+                }
+            }
+            initialized = status == 0 ? out.count : 0
+        }
+        guard status == 0 else { throw NeuralError.shapeMismatch("linear + GEGLU: no memory for the scratch blocks of input \(x.shape)") }
+        return HostTensor(shape: [rows, inner], storage: storage)
+    }
+
+    /// GEGLU alone: [rows, 2·inner] → [rows, inner], first half × GELU(second half).
+    static func geglu(_ x: HostTensor) throws -> HostTensor {
+        guard x.shape.count == 2, x.shape[1] % 2 == 0, x.count > 0 else { throw NeuralError.shapeMismatch("GEGLU of \(x.shape)") }
+        let rows = x.shape[0], inner = x.shape[1] / 2
+        let storage = [Float](unsafeUninitializedCapacity: rows * inner) { out, initialized in
+            x.storage.withUnsafeBufferPointer { sw_geglu($0.baseAddress, Int64(rows), Int64(inner), out.baseAddress) }
+            initialized = out.count
+        }
+        return HostTensor(shape: [rows, inner], storage: storage)
+    }
+}

@@ -40,8 +40,10 @@ public protocol Backend: AnyObject, Sendable {
     /// run attending only to itself (no padding, no mask). For many short sequences.
     func packedAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int, lengths: [Int]) throws -> Tensor
     func activation(_ x: Tensor, _ kind: Activation) throws -> Tensor
-    /// GEGLU: [rows, 2·inner] → [rows, inner], first half × GELU(second half) (diffusers' order).
-    func geglu(_ x: Tensor) throws -> Tensor
+    /// A linear layer with 2·inner outputs, then GEGLU: [rows, in] → [rows, inner], the first half
+    /// of the outputs × GELU(the second half) (diffusers' order). One op, so a backend need not
+    /// keep the [rows, 2·inner] product (the largest tensor of a transformer block).
+    func linearGEGLU(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor
     /// Rows of `table` [vocabulary, width] for each id → [ids, width].
     func embedding(_ ids: [Int], table: Tensor) throws -> Tensor
 

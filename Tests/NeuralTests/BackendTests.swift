@@ -122,17 +122,36 @@ import Testing
         #expect(bf16.precision == .bf16 && cpu.precision == .fp32)
     }
 
-    /// GEGLU and the group norm fused with SiLU against their formulas in Double.
-    @Test func gegluAndFusedNormActivationMatchTheirFormulas() throws {
+    /// The feed-forward's linear + GEGLU (in blocks of rows and columns, with tails) and the group
+    /// norm fused with SiLU against their formulas in Double.
+    @Test func linearGEGLUAndFusedNormActivationMatchTheirFormulas() throws {
         var generator = TorchGenerator(seed: 8)
-        let x = HostTensor(shape: [5, 2 * 37], storage: generator.randn(count: 5 * 74).map { $0 * 3 })
-        let y = try cpu.geglu(cpu.tensor(x)).host()
-        for r in 0..<5 {
-            for i in 0..<37 {
-                let value = Double(x.storage[r * 74 + i]), gate = Double(x.storage[r * 74 + 37 + i])
-                let exact = value * 0.5 * gate * (1 + erf(gate / 2.0.squareRoot()))
-                #expect(abs(Double(y.storage[r * 37 + i]) - exact) <= 1e-5 * max(1, abs(exact)))
+        let rows = 300, inputs = 20, inner = 300  // blocks of 256 rows and columns, both with a tail
+        let x = HostTensor(shape: [rows, inputs], storage: generator.randn(count: rows * inputs))
+        let weight = HostTensor(shape: [2 * inner, inputs], storage: generator.randn(count: 2 * inner * inputs).map { $0 * 0.5 })
+        let bias = HostTensor(shape: [2 * inner], storage: generator.randn(count: 2 * inner))
+        // bf16 rounds x and W (not the bias) and accumulates in Float32: its exact value is the
+        // formula over the rounded inputs.
+        func exact(_ r: Int, _ i: Int, bf16: Bool) -> Double {
+            func input(_ v: Float) -> Double { bf16 ? Double(Float(bitPattern: UInt32(BFloat16.bits(v)) << 16)) : Double(v) }
+            func output(_ o: Int) -> Double {
+                (0..<inputs).reduce(Double(bias.storage[o])) { $0 + input(x.storage[r * inputs + $1]) * input(weight.storage[o * inputs + $1]) }
             }
+            let value = output(i), gate = output(inner + i)
+            return value * 0.5 * gate * (1 + erf(gate / 2.0.squareRoot()))
+        }
+        for precision in [OpPrecisions.fp32, .bf16] {
+            let backend = CPUBackend(precision: precision)
+            let y = try backend.linearGEGLU(backend.tensor(x), try backend.prepareLinear(weight: weight, bias: bias)).host()
+            #expect(y.shape == [rows, inner])
+            var worstError = 0.0
+            for r in 0..<rows {
+                for i in 0..<inner {
+                    let expected = exact(r, i, bf16: precision == .bf16)
+                    worstError = max(worstError, abs(Double(y.storage[r * inner + i]) - expected) / max(1, abs(expected)))
+                }
+            }
+            #expect(worstError <= 1e-5, "\(precision): \(worstError)")
         }
         let image = try file.tensor("image"), scale = try file.tensor("gn_weight"), shift = try file.tensor("gn_bias")
         let fused = try cpu.groupNorm(cpu.tensor(image), groups: 4, scale: cpu.tensor(scale), shift: cpu.tensor(shift), epsilon: 1e-6, activation: .silu).host()

@@ -47,6 +47,21 @@ sw_weights *sw_dnnl_linear_weights_prepare_bf16(const float *weights, int64_t n,
 /// dst[rows × n] = src[rows × k] · Wᵀ + bias, the input rounded to bf16, accumulated and written in f32.
 int sw_dnnl_linear_bf16(const float *src, int64_t rows, const sw_weights *weights, const float *bias, float *dst);
 
+/// Scaled dot-product attention: out = softmax(scale · q·kᵀ)·v per head, with tokens as rows and
+/// heads side by side in them: q [queries, heads·d], k and v [keys, heads·d], out like q; with
+/// `causal`, query i sees keys 0…i only. Streams
+/// blocks of `block` queries × `block` keys (0: 256), so memory stays one block per thread.
+/// Runs on the OpenMP team. Returns 0 on success, -1 for bad sizes or when out of memory.
+int sw_attention(const float *q, const float *k, const float *v, float *out, int64_t heads, int64_t queries, int64_t keys,
+                 int64_t d, float scale, int causal, int64_t block);
+
+/// GEGLU after a linear layer, fused: dst[rows × inner] = A · GELU(B), where [A | B] = src[rows × k]
+/// · weightsᵀ + bias, weights [2·inner, k] (nn.Linear's [out, in]) and bias 2·inner values or NULL.
+/// Runs on the OpenMP team. Returns 0 on success, -1 for bad sizes or when out of memory.
+int sw_linear_geglu(const float *src, int64_t rows, int64_t k, const float *weights, const float *bias, int64_t inner, float *dst);
+/// GEGLU alone: dst[rows × inner] = A · GELU(B) for src rows [A | B] of 2·inner values.
+void sw_geglu(const float *src, int64_t rows, int64_t inner, float *dst);
+
 /// Runs body(start, end, context) over disjoint ranges covering [0, count) on the OpenMP (libgomp)
 /// thread team that oneDNN already uses, so element-wise work and GEMMs share one set of threads
 /// instead of competing with it. A GEMM called inside body runs single-threaded (no nesting).

@@ -65,7 +65,7 @@ public struct TransformerBlock: Sendable {
         let backend = x.backend
         var h = try backend.add(x, try selfAttention(try norm1(x)))
         h = try backend.add(h, try crossAttention(try norm2(h), context: context))
-        return try backend.add(h, try feedForwardOut(try backend.geglu(try feedForwardIn(try norm3(h)))))
+        return try backend.add(h, try feedForwardOut(try backend.linearGEGLU(try norm3(h), feedForwardIn.weights)))
     }
 }
 

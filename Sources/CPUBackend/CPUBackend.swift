@@ -50,6 +50,16 @@ public final class CPUBackend: Backend {
 
     func wrap(_ host: HostTensor) -> Tensor { tensor(host) }
 
+    /// `x`'s values, and whether the caller holds their only reference and may overwrite them: so
+    /// when `x` was handed over (`consume`) and nobody else holds its buffer.
+    func owned(_ x: consuming Tensor) throws -> (values: HostTensor, unique: Bool) {
+        guard var buffer = x.buffer as? CPUBuffer else { throw NeuralError.shapeMismatch("a \(x.backend.name) tensor given to \(name)") }
+        let shape = x.shape
+        _ = consume x
+        if isKnownUniquelyReferenced(&buffer), let floats = buffer.takeFloats() { return (HostTensor(shape: shape, storage: floats), true) }
+        return (HostTensor(shape: shape, storage: buffer.floats), false)
+    }
+
     // MARK: Weights
 
     public func prepareLinear(weight: HostTensor, bias: HostTensor?) throws -> any PreparedLinear {
@@ -84,11 +94,13 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) throws -> Tensor {
-        try OpProfile.measure("groupNorm") {
-            guard groups >= 1 else { throw NeuralError.shapeMismatch("group norm with \(groups) groups") }
-            let normed = try Ops.groupNorm(try dense(x), groups: groups, weight: try dense(scale), bias: try dense(shift), epsilon: epsilon,
-                                           silu: activation == .silu)
+    public func groupNorm(_ x: consuming Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) throws -> Tensor {
+        guard groups >= 1 else { throw NeuralError.shapeMismatch("group norm with \(groups) groups") }
+        var input = Optional(try owned(x))  // moved into the op below, never copied: copying would cost the in-place run
+        return try OpProfile.measure("groupNorm") {
+            let (values, unique) = input.take()!
+            let normed = try Ops.groupNorm(consume values, groups: groups, weight: try dense(scale), bias: try dense(shift), epsilon: epsilon,
+                                           silu: activation == .silu, inPlace: unique)
             switch activation {
             case nil, .silu?: return wrap(normed)
             case .gelu?: return wrap(Ops.gelu(normed))
@@ -221,26 +233,33 @@ public final class CPUBackend: Backend {
     }
 }
 
-/// A CPU tensor's memory.
-final class CPUBuffer: TensorBuffer {
+/// A CPU tensor's memory. Its values never change while anyone can see them: only an op that
+/// holds the sole reference may take them over (`takeFloats`).
+final class CPUBuffer: TensorBuffer, @unchecked Sendable {
     enum Values { case f32([Float]), bf16([UInt16]), f16([UInt16]) }
 
     let backend: any Backend
-    let values: Values
+    private(set) var values: Values
+    let byteCount: Int
 
     init(_ backend: CPUBackend, _ values: Values) {
         self.backend = backend
         self.values = values
+        switch values {
+        case .f32(let floats): byteCount = floats.count * 4
+        case .bf16(let bits), .f16(let bits): byteCount = bits.count * 2
+        }
         if OpProfile.enabled { OpProfile.tensorMemory(byteCount) }
     }
 
     deinit { if OpProfile.enabled { OpProfile.tensorMemory(-byteCount) } }
 
-    var byteCount: Int {
-        switch values {
-        case .f32(let floats): return floats.count * 4
-        case .bf16(let bits), .f16(let bits): return bits.count * 2
-        }
+    /// The Float32 values, moved out (the buffer is left empty) so that whoever takes them holds
+    /// the array's only reference. Only for a buffer nobody else references.
+    func takeFloats() -> [Float]? {
+        guard case .f32(let floats) = values else { return nil }
+        values = .f32([])
+        return floats
     }
 
     var floats: [Float] {

@@ -4,44 +4,52 @@ import Foundation
 /// Image-shaped ops on [batch, channels, height, width] tensors, as torch defines them.
 extension Ops {
     /// Group normalisation: mean and (population) variance per sample and channel group.
-    /// `silu`: SiLU applied to the result in the same pass (a ResNet's norm → SiLU).
-    static func groupNorm(_ x: HostTensor, groups: Int, weight: HostTensor, bias: HostTensor, epsilon: Float = 1e-5, silu: Bool = false) throws -> HostTensor {
+    /// `silu`: SiLU applied to the result in the same pass (a ResNet's norm → SiLU). `inPlace`:
+    /// the result overwrites x's values (for a caller that holds their only reference, see
+    /// `CPUBackend.owned`); otherwise it goes into a new array.
+    static func groupNorm(_ x: consuming HostTensor, groups: Int, weight: HostTensor, bias: HostTensor, epsilon: Float = 1e-5, silu: Bool = false,
+                          inPlace: Bool = false) throws -> HostTensor {
         guard x.shape.count >= 2, x.shape[1] % groups == 0, weight.count == x.shape[1], bias.count == x.shape[1] else {
             throw NeuralError.shapeMismatch("group norm: input \(x.shape), \(groups) groups, weight \(weight.shape)")
         }
-        let batch = x.shape[0], channels = x.shape[1], spatial = x.count / (batch * channels)
+        let shape = x.shape, batch = x.shape[0], channels = x.shape[1], spatial = x.count / (batch * channels)
         let perGroup = channels / groups
         // Statistics in two passes over the input, then one pass that reads it and writes the
-        // normalised (and activated) output: no copy of the input first.
-        let storage = [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
-            x.storage.withUnsafeBufferPointer { input in
-                weight.storage.withUnsafeBufferPointer { w in
-                    bias.storage.withUnsafeBufferPointer { b in
-                        nonisolated(unsafe) let out = out, input = input, w = w, b = b
-                        Parallel.forRanges(batch * groups, minimumChunk: max(1, 8_192 / (perGroup * spatial))) { range in
-                            for task in range {
-                                let start = task * perGroup * spatial, count = perGroup * spatial
-                                let values = input.baseAddress! + start
-                                let mean = Statistics.sum(values, count: count) / Double(count)
-                                let squares = Statistics.squaredDeviations(values, count: count, from: Float(mean))
-                                let inverse = Float(1 / (squares / Double(count) + Double(epsilon)).squareRoot())
-                                for c in 0..<perGroup {
-                                    let channel = (task % groups) * perGroup + c
-                                    let scale = w[channel] * inverse, shift = b[channel] - Float(mean) * scale
-                                    let offset = start + c * spatial
-                                    scaleShift(input.baseAddress! + offset, into: out.baseAddress! + offset, count: spatial, scale: scale, shift: shift, silu: silu)
-                                }
+        // normalised (and activated) output.
+        func normalise(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+            weight.storage.withUnsafeBufferPointer { w in
+                bias.storage.withUnsafeBufferPointer { b in
+                    nonisolated(unsafe) let input = input, output = output, w = w, b = b  // disjoint groups per task
+                    Parallel.forRanges(batch * groups, minimumChunk: max(1, 8_192 / (perGroup * spatial))) { range in
+                        for task in range {
+                            let start = task * perGroup * spatial, count = perGroup * spatial
+                            let mean = Statistics.sum(input + start, count: count) / Double(count)
+                            let squares = Statistics.squaredDeviations(input + start, count: count, from: Float(mean))
+                            let inverse = Float(1 / (squares / Double(count) + Double(epsilon)).squareRoot())
+                            for c in 0..<perGroup {
+                                let channel = (task % groups) * perGroup + c
+                                let scale = w[channel] * inverse, shift = b[channel] - Float(mean) * scale
+                                let offset = start + c * spatial
+                                scaleShift(input + offset, into: output + offset, count: spatial, scale: scale, shift: shift, silu: silu)
                             }
                         }
                     }
                 }
             }
-            initialized = x.count
         }
-        return HostTensor(shape: x.shape, storage: storage)
+        var storage = (consume x).storage
+        if inPlace {
+            storage.withUnsafeMutableBufferPointer { normalise($0.baseAddress!, into: $0.baseAddress!) }
+            return HostTensor(shape: shape, storage: storage)
+        }
+        let normed = [Float](unsafeUninitializedCapacity: storage.count) { out, initialized in
+            storage.withUnsafeBufferPointer { normalise($0.baseAddress!, into: out.baseAddress!) }
+            initialized = storage.count
+        }
+        return HostTensor(shape: shape, storage: normed)
     }
 
-    /// output = input · scale + shift, then SiLU when asked, 16 values at a time.
+    /// output = input · scale + shift, then SiLU when asked, 16 values at a time (output may be input).
     @inline(__always)
     private static func scaleShift(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float, silu: Bool) {
         let source = UnsafeRawPointer(input), target = UnsafeMutableRawPointer(output)

@@ -30,7 +30,9 @@ public protocol Backend: AnyObject, Sendable {
     func conv2d(_ x: Tensor, _ weights: any PreparedConvolution, adding residual: Tensor?) throws -> Tensor
     /// Group normalisation of [N, C, …] (population variance, as torch), then ·scale[c] + shift[c],
     /// then `activation` if any, in the same pass (ResNets' norm → SiLU).
-    func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) throws -> Tensor
+    /// `x` is consumed: a caller that hands it over (`consume`) and holds no other copy lets the
+    /// backend normalise in place.
+    func groupNorm(_ x: consuming Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) throws -> Tensor
     /// Layer normalisation over the last axis, then ·scale + shift.
     func layerNorm(_ x: Tensor, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor
     /// Multi-head scaled dot-product attention on token rows: query [tokens, heads·d], key and
@@ -110,8 +112,8 @@ extension Backend {
 
     public func conv2d(_ x: Tensor, _ weights: any PreparedConvolution) throws -> Tensor { try conv2d(x, weights, adding: nil) }
 
-    public func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor {
-        try groupNorm(x, groups: groups, scale: scale, shift: shift, epsilon: epsilon, activation: nil)
+    public func groupNorm(_ x: consuming Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor {
+        try groupNorm(consume x, groups: groups, scale: scale, shift: shift, epsilon: epsilon, activation: nil)
     }
 
     /// x·scale + offset.

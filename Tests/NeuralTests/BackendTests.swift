@@ -122,6 +122,27 @@ import Testing
         #expect(bf16.precision == .bf16 && cpu.precision == .fp32)
     }
 
+    /// A tensor handed over to the group norm (`consume`, no other holder) is normalised in its own
+    /// memory; one that someone else still holds is left as it was, and both give the same values.
+    @Test func groupNormWorksInPlaceOnlyOnATensorNobodyElseHolds() throws {
+        let image = try file.tensor("image"), scale = cpu.tensor(try file.tensor("gn_weight")), shift = cpu.tensor(try file.tensor("gn_bias"))
+        func address(_ t: Tensor) throws -> UnsafeRawPointer? {
+            guard let buffer = t.buffer as? CPUBuffer, case .f32(let floats) = buffer.values else { return nil }
+            return floats.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        }
+        let handedOver = cpu.tensor(HostTensor(shape: image.shape, storage: image.storage.map { $0 + 0 }))  // its own array
+        let before = try address(handedOver)
+        let inPlace = try cpu.groupNorm(consume handedOver, groups: 4, scale: scale, shift: shift, epsilon: 1e-6)
+        #expect(try address(inPlace) == before)
+
+        let kept = cpu.tensor(image)
+        let copied = try cpu.groupNorm(kept, groups: 4, scale: scale, shift: shift, epsilon: 1e-6)
+        #expect(try address(copied) != address(kept))
+        #expect(try kept.host() == image, "the tensor still held elsewhere changed")
+        #expect(try copied.host() == inPlace.host())
+        #expect(worst(try copied.host(), try file.tensor("group_norm")) <= 2e-5)
+    }
+
     /// The feed-forward's linear + GEGLU (in blocks of rows and columns, with tails) and the group
     /// norm fused with SiLU against their formulas in Double.
     @Test func linearGEGLUAndFusedNormActivationMatchTheirFormulas() throws {

@@ -14,9 +14,11 @@ public struct GroupNorm: Sendable {
         shift = try w.tensor(prefix + ".bias", [channels])
     }
 
-    /// `activation`: applied to the result in the same pass.
-    public func callAsFunction(_ x: Tensor, activation: Activation? = nil) throws -> Tensor {
-        try x.backend.groupNorm(x, groups: groups, scale: scale, shift: shift, epsilon: epsilon, activation: activation)
+    /// `activation`: applied to the result in the same pass. `x` is consumed: handed over with
+    /// `consume` and held nowhere else, it is normalised in place.
+    public func callAsFunction(_ x: consuming Tensor, activation: Activation? = nil) throws -> Tensor {
+        let backend = x.backend
+        return try backend.groupNorm(consume x, groups: groups, scale: scale, shift: shift, epsilon: epsilon, activation: activation)
     }
 }
 

@@ -23,14 +23,12 @@ public struct ResnetBlock: Sendable {
         let backend = x.backend
         let skip = try shortcut.map { try $0(x) } ?? copy x
         // Each input is let go (consume) as soon as the next op has made its output.
-        let normed = try norm1(x, activation: .silu)
-        _ = consume x
+        let normed = try norm1(consume x, activation: .silu)  // in place when nothing else holds x
         var h = try conv1(consume normed)
         if let timeProjection, let activatedTime {
             h = try backend.addPerChannel(h, try timeProjection(activatedTime))
         }
-        let normedAgain = try norm2(h, activation: .silu)
-        _ = consume h
+        let normedAgain = try norm2(consume h, activation: .silu)
         return try conv2(consume normedAgain, adding: skip)
     }
 }

@@ -2,6 +2,7 @@
 // also the sgemm wrapper and the OpenMP thread helpers. Convolutions are in convolution.c,
 // bf16 linear layers in matmul.c.
 #include "internal.h"
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,20 @@ void *sw_grow(grow_buffer *buffer, size_t size) {
     buffer->data = aligned_alloc(64, (size + 63) / 64 * 64);
     buffer->capacity = buffer->data ? size : 0;
     return buffer->data;
+}
+
+void sw_release(grow_buffer *buffer) {
+    free(buffer->data);
+    buffer->data = NULL;
+    buffer->capacity = 0;
+}
+
+void sw_release_memory(void) {
+    pthread_mutex_lock(&sw_lock);
+    sw_conv_release_buffers();
+    sw_matmul_release_buffers();
+    pthread_mutex_unlock(&sw_lock);
+    malloc_trim(0);
 }
 
 int sw_cache_slot(const void *entries, size_t stride, int length, int count, int capacity, int *next_eviction,

@@ -65,6 +65,11 @@ static int cache_count = 0, next_eviction = 0;
 // corruption seen when tests ran models on several threads).
 static grow_buffer band_src, band_dst, call_weights, plain_weights, scratchpad;
 
+void sw_conv_release_buffers(void) {
+    grow_buffer *buffers[5] = {&band_src, &band_dst, &call_weights, &plain_weights, &scratchpad};
+    for (int i = 0; i < 5; i++) sw_release(buffers[i]);
+}
+
 static void destroy_entry(band_entry *entry) {
     dnnl_primitive_t primitives[4] = {entry->primitive, entry->reorder_src, entry->reorder_dst, entry->reorder_residual};
     for (int i = 0; i < 4; i++) if (primitives[i]) dnnl_primitive_destroy(primitives[i]);

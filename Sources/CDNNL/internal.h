@@ -24,6 +24,11 @@ typedef struct {
 
 /// `buffer`'s memory with room for `size` bytes, 64-byte aligned; NULL when out of memory.
 void *sw_grow(grow_buffer *buffer, size_t size);
+/// Frees `buffer`'s memory (the next sw_grow allocates afresh).
+void sw_release(grow_buffer *buffer);
+/// Each file's shared buffers released (see sw_release_memory). Called under sw_lock.
+void sw_conv_release_buffers(void);
+void sw_matmul_release_buffers(void);
 
 /// The slot for `key` in a primitive cache whose entries start with their key (`length` int64s,
 /// entries `stride` bytes apart): its index when cached (*found = 1), else the slot to fill: the

@@ -15,6 +15,11 @@ typedef struct {
 #define MATMUL_CACHE_SIZE 64
 // The library's scratchpad and the bf16 copy of the input, reused from call to call.
 static grow_buffer matmul_scratch, input_bf16;
+
+void sw_matmul_release_buffers(void) {
+    sw_release(&matmul_scratch);
+    sw_release(&input_bf16);
+}
 static matmul_entry matmuls[MATMUL_CACHE_SIZE];
 static int matmul_count = 0, next_matmul_eviction = 0;
 

@@ -42,6 +42,8 @@ public final class CPUBackend: Backend {
         }
     }
 
+    public func releaseUnusedMemory() { sw_release_memory() }
+
     /// `x`'s values as Float32, or an error when it belongs to another backend.
     func dense(_ x: Tensor) throws -> HostTensor {
         guard let buffer = x.buffer as? CPUBuffer else { throw NeuralError.shapeMismatch("a \(x.backend.name) tensor given to \(name)") }
@@ -147,7 +149,34 @@ public final class CPUBackend: Backend {
     }
 
     public func embedding(_ ids: [Int], table: Tensor) throws -> Tensor {
-        try OpProfile.measure("embedding") { wrap(try Ops.embedding(ids, table: try dense(table))) }
+        try OpProfile.measure("embedding") {
+            guard let buffer = table.buffer as? CPUBuffer else { throw NeuralError.shapeMismatch("a \(table.backend.name) tensor given to \(name)") }
+            guard table.shape.count == 2 else { throw NeuralError.shapeMismatch("embedding table \(table.shape)") }
+            if case .f16(let bits) = buffer.values { return wrap(try Ops.embedding(ids, halfTable: bits, rows: table.shape[0], width: table.shape[1])) }
+            return wrap(try Ops.embedding(ids, table: try dense(table)))
+        }
+    }
+
+    public func embeddingTable(_ table: HostTensor) -> Tensor {
+        let chunk = 1 << 20, chunks = (table.count + chunk - 1) / chunk
+        var bits = [UInt16](repeating: 0, count: table.count)
+        var exact = [Bool](repeating: true, count: chunks)  // one flag per chunk: no two threads write the same one
+        table.storage.withUnsafeBufferPointer { values in
+            bits.withUnsafeMutableBufferPointer { out in
+                exact.withUnsafeMutableBufferPointer { flags in
+                    nonisolated(unsafe) let out = out, values = values, flags = flags
+                    Parallel.forRanges(chunks, minimumChunk: 1) { range in
+                        for c in range {
+                            for i in (c * chunk)..<min(values.count, (c + 1) * chunk) {
+                                out[i] = HalfFloat.fromFloat(values[i])
+                                if HalfFloat.toFloat(out[i]).bitPattern != values[i].bitPattern { flags[c] = false; break }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return !exact.contains(false) ? Tensor(shape: table.shape, dtype: .f16, buffer: CPUBuffer(self, .f16(bits))) : tensor(table)
     }
 
     // MARK: Element-wise

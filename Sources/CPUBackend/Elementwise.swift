@@ -94,6 +94,16 @@ enum Ops {
     }
 
     /// Rows of `table` for each id: [ids.count × width].
+    /// `embedding` over a table held as fp16 bits [rows, width]: only the chosen rows are widened.
+    static func embedding(_ ids: [Int], halfTable: [UInt16], rows: Int, width: Int) throws -> HostTensor {
+        var out = [Float](repeating: 0, count: ids.count * width)
+        for (row, id) in ids.enumerated() {
+            guard id >= 0, id < rows else { throw NeuralError.shapeMismatch("token id \(id) outside the table of \(rows)") }
+            for j in 0..<width { out[row * width + j] = HalfFloat.toFloat(halfTable[id * width + j]) }
+        }
+        return HostTensor(shape: [ids.count, width], storage: out)
+    }
+
     static func embedding(_ ids: [Int], table: HostTensor) throws -> HostTensor {
         guard table.shape.count == 2 else { throw NeuralError.shapeMismatch("embedding table \(table.shape)") }
         let width = table.shape[1]

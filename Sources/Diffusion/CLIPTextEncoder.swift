@@ -75,7 +75,7 @@ public final class CLIPTextEncoder: Sendable {
         self.config = config
         backend = w.backend
         let h = config.hiddenSize, i = config.intermediateSize
-        tokenEmbedding = try w.tensor("embeddings.token_embedding.weight", [config.vocabSize, h])
+        tokenEmbedding = w.backend.embeddingTable(try w.host("embeddings.token_embedding.weight", [config.vocabSize, h]))
         positionEmbedding = try w.tensor("embeddings.position_embedding.weight", [config.maxPositions, h])
         layers = try (0..<config.layers).map { index in
             let p = "encoder.layers.\(index)."

@@ -115,6 +115,7 @@ public struct LatentUpscaler: Sendable {
                                         context: context, condition: condition)
             return try denoised(output, input: unscaled, sigma: sigma)
         }
+        backend.releaseUnusedMemory()  // as the pipeline does before its decode
         let image = try DenoisingLoop.unitImage(try model.decoder.decode(latents: sample, tiling: request.tiling))
         return GenerationResult(latents: sample, image: image)
     }

@@ -87,6 +87,7 @@ public struct Pipeline: Sendable {
         latents = try loop.run(from: latents, first: first, generator: &generator, progress: progress) { scaled, _, index in
             try model.unet(scaled, timestep: scheduler.timesteps[index], context: context)
         }
+        backend.releaseUnusedMemory()  // the decode peaks higher than a step: start it from a clean slate
         let image = try DenoisingLoop.unitImage(try model.decoder.decode(latents: latents, tiling: request.tiling))
         return GenerationResult(latents: latents, image: image)
     }

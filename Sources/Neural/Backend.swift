@@ -14,6 +14,10 @@ public protocol Backend: AnyObject, Sendable {
     /// The values of `x` as Float32 in ordinary memory; an error for another backend's tensor.
     func host(_ x: Tensor) throws -> HostTensor
     func cast(_ x: Tensor, to dtype: DType) throws -> Tensor
+    /// Returns memory the backend holds free for reuse (scratch buffers, freed pages) to the
+    /// system. Pipelines call it between phases (denoising → decoding) so that what one phase
+    /// left free does not add to the next one's peak.
+    func releaseUnusedMemory()
 
     // MARK: Weights, prepared once at load
     /// nn.Linear's weight [out, in] and bias [out], in the layout `linear` runs fastest on.
@@ -48,6 +52,9 @@ public protocol Backend: AnyObject, Sendable {
     func linearGEGLU(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor
     /// Rows of `table` [vocabulary, width] for each id → [ids, width].
     func embedding(_ ids: [Int], table: Tensor) throws -> Tensor
+    /// An embedding table as `embedding` reads it, in 16 bits when every value fits exactly (a
+    /// table from an fp16 file: CLIP's is 152 MB in Float32, of which a prompt reads 77 rows).
+    func embeddingTable(_ table: HostTensor) -> Tensor
 
     // MARK: Element-wise
     func add(_ a: Tensor, _ b: Tensor) throws -> Tensor

@@ -122,6 +122,24 @@ import Testing
         #expect(bf16.precision == .bf16 && cpu.precision == .fp32)
     }
 
+    /// An embedding table whose values all fit fp16 exactly is kept in 16 bits and gives the same
+    /// rows; one value that does not fit keeps the table in Float32; bad ids are errors either way.
+    @Test func embeddingTablesStayIn16BitsOnlyWhenExact() throws {
+        let rows = 1_500, width = 768  // over one conversion chunk (2^20 values)
+        let exact = (0..<(rows * width)).map { HalfFloat.toFloat(UInt16(truncatingIfNeeded: $0 * 7919) & 0x7BFF) }
+        var inexact = exact
+        inexact[rows * width - 3] = 1 + 1 / 4096  // needs 12 mantissa bits; fp16 has 10
+        let ids = [0, 1_499, 42, 42]
+        for (values, dtype) in [(exact, DType.f16), (inexact, .f32)] {
+            let table = cpu.embeddingTable(HostTensor(shape: [rows, width], storage: values))
+            #expect(table.dtype == dtype)
+            let picked = try cpu.embedding(ids, table: table).host()
+            #expect(picked.shape == [ids.count, width])
+            #expect(picked.storage == ids.flatMap { values[($0 * width)..<(($0 + 1) * width)] })
+            #expect(throws: NeuralError.self) { try cpu.embedding([rows], table: table) }
+        }
+    }
+
     /// A tensor handed over to the group norm (`consume`, no other holder) is normalised in its own
     /// memory; one that someone else still holds is left as it was, and both give the same values.
     @Test func groupNormWorksInPlaceOnlyOnATensorNobodyElseHolds() throws {

@@ -62,6 +62,11 @@ int sw_linear_geglu(const float *src, int64_t rows, int64_t k, const float *weig
 /// GEGLU alone: dst[rows × inner] = A · GELU(B) for src rows [A | B] of 2·inner values.
 void sw_geglu(const float *src, int64_t rows, int64_t inner, float *dst);
 
+/// Gives memory that is free but still held back to the system: the shim's reusable buffers
+/// (they grow again on the next use) and glibc's free heap pages. Between the phases of a
+/// pipeline (denoising → decoding), so that one phase's leftovers do not add to the next's peak.
+void sw_release_memory(void);
+
 /// Runs body(start, end, context) over disjoint ranges covering [0, count) on the OpenMP (libgomp)
 /// thread team that oneDNN already uses, so element-wise work and GEMMs share one set of threads
 /// instead of competing with it. A GEMM called inside body runs single-threaded (no nesting).

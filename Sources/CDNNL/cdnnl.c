@@ -2,9 +2,11 @@
 // also the sgemm wrapper and the OpenMP thread helpers. Convolutions are in convolution.c,
 // bf16 linear layers in matmul.c.
 #include "internal.h"
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 pthread_mutex_t sw_lock = PTHREAD_MUTEX_INITIALIZER;
 dnnl_engine_t sw_engine = NULL;
@@ -46,7 +48,9 @@ void sw_release_memory(void) {
     sw_conv_release_buffers();
     sw_matmul_release_buffers();
     pthread_mutex_unlock(&sw_lock);
-    malloc_trim(0);
+#ifdef __GLIBC__
+    malloc_trim(0);  // glibc keeps freed heap pages for reuse; give them back
+#endif
 }
 
 int sw_cache_slot(const void *entries, size_t stride, int length, int count, int capacity, int *next_eviction,

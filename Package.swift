@@ -74,6 +74,6 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "CPUBackend", "TestSupport"]),
         .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "CPUBackend", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "CPUBackend", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "CPUBackend", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
     ]
 )

@@ -41,3 +41,10 @@ final class CPUBFloat16Linear: PreparedLinear, @unchecked Sendable {
         return HostTensor(shape: Array(x.shape.dropLast()) + [outputs], storage: storage)
     }
 }
+
+extension CPUBackend {
+    /// Whether oneDNN has a bf16 matrix product on this CPU (AVX-512 BF16, AMX; not on CPUs with
+    /// AVX2 only, such as some EPYC machines): bf16 engines fail to load where it has none.
+    public static let hasBF16MatrixProduct: Bool =
+        (try? CPUBFloat16Linear(weight: HostTensor(shape: [16, 16], storage: [Float](repeating: 0, count: 256)), bias: nil)) != nil
+}

@@ -14,13 +14,25 @@ import Testing
         return (difference / reference.reduce(0.0) { $0 + Double($1) * Double($1) }).squareRoot()
     }
 
+    /// Where oneDNN has no bf16 product (AVX2-only CPUs), a bf16 engine is refused at load with
+    /// what to use instead, never computed some other way without saying so.
+    @Test(.enabled(if: !CPUBackend.hasBF16MatrixProduct, "this CPU has a bf16 matrix product"))
+    func bf16IsRefusedWhereTheCPUHasNone() throws {
+        do {
+            _ = try StableDiffusionModel(path: PipelineTests.folder("tiny-sd1"), backend: CPUBackend(precision: .bf16))
+            Issue.record("a bf16 model loaded on a CPU without bf16")
+        } catch let error as NeuralError {
+            #expect(error.description.contains("bf16") && error.hint.contains("--precision fp32"), "\(error)")
+        }
+    }
+
     /// Peak signal-to-noise ratio of an image in [0, 1] against the reference.
     static func psnr(_ a: [Float], _ reference: [Float]) -> Double {
         let mse = zip(a, reference).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) } / Double(a.count)
         return 10 * log10(1 / mse)
     }
 
-    @Test(arguments: ["sd1", "sd2"])
+    @Test(.enabled(if: CPUBackend.hasBF16MatrixProduct, "this CPU has no bf16 matrix product"), arguments: ["sd1", "sd2"])
     func bf16IsWithinOneAndAHalfTimesDiffusersOwnBF16Error(style: String) throws {
         let expected = try SafeTensorsFile(path: PipelineTests.folder("bf16-\(style).safetensors"))
         let model = try StableDiffusionModel(path: PipelineTests.folder("tiny-" + style), backend: CPUBackend(precision: .bf16))

@@ -22,10 +22,9 @@ struct CLIPTextWeights {
     }
 }
 
-/// The CLIP text transformer that conditions Stable Diffusion (transformers' CLIPTextModel):
-/// token + position embeddings, pre-norm causal self-attention blocks, final layer norm.
 /// CLIP's text transformer (transformers' CLIPTextModel): token and position embeddings, causal
-/// pre-norm blocks, a final layer norm. Its weights are prepared once at load.
+/// pre-norm blocks, a final layer norm; with CLIPTextModelWithProjection's `text_projection` when
+/// the file has one (SDXL's second encoder). Its weights are prepared once at load.
 public final class CLIPTextEncoder: Sendable {
     struct Layer: Sendable {
         let norm1: LayerNorm, norm2: LayerNorm
@@ -40,6 +39,8 @@ public final class CLIPTextEncoder: Sendable {
     let positionEmbedding: Tensor
     let layers: [Layer]
     let finalNorm: LayerNorm
+    /// CLIPTextModelWithProjection's text_projection (no bias): the pooled state → text embeds.
+    public let projection: Linear?
 
     public convenience init(folder: String, backend: any Backend) throws {
         guard let data = RegularFile.contents(atPath: folder + "/config.json") else {
@@ -58,7 +59,14 @@ public final class CLIPTextEncoder: Sendable {
 
     convenience init(config: CLIPTextConfig, source: WeightSource, backend: any Backend) throws {
         let weights = CLIPTextWeights(source: source)
-        try self.init(config: config, loader: WeightLoader(backend: backend) { name, shape in try weights(name, shape: shape) })
+        let projection = source.shape(of: Self.projectionName)
+        if let projection, projection.count != 2 || !(1...ConfigCheck.maxSize).contains(projection[0]) {
+            throw DiffusionError.modelFiles(path: source.path, reason: "tensor \(Self.projectionName) is \(projection), expected [projection width, \(config.hiddenSize)]")
+        }
+        try self.init(config: config, loader: WeightLoader(backend: backend) { name, shape in
+            // The projection sits beside the transformer, never under `text_model.`.
+            name == Self.projectionName ? try source.tensor(name, shape: shape, configName: "the text encoder config") : try weights(name, shape: shape)
+        }, projectionWidth: projection?.first)
     }
 
     /// Random weights (benchmarks): N(0, 0.02²) from a torch generator, norms at 1 and 0.
@@ -71,7 +79,9 @@ public final class CLIPTextEncoder: Sendable {
         })
     }
 
-    init(config: CLIPTextConfig, loader w: WeightLoader) throws {
+    static let projectionName = "text_projection.weight"
+
+    init(config: CLIPTextConfig, loader w: WeightLoader, projectionWidth: Int? = nil) throws {
         self.config = config
         backend = w.backend
         let h = config.hiddenSize, i = config.intermediateSize
@@ -87,6 +97,7 @@ public final class CLIPTextEncoder: Sendable {
                          fc1: try Linear(w, p + "mlp.fc1", inputs: h, outputs: i), fc2: try Linear(w, p + "mlp.fc2", inputs: i, outputs: h))
         }
         finalNorm = try LayerNorm(w, "final_layer_norm", width: h, epsilon: config.layerNormEpsilon)
+        projection = try projectionWidth.map { try Linear(w, "text_projection", inputs: h, outputs: $0, bias: false) }
     }
 
     public struct Output: Sendable {

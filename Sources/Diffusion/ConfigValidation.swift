@@ -34,10 +34,24 @@ extension UNetConfig {
         let channels = blockOutChannels.enumerated().map { ("block_out_channels[\($0.offset)]", $0.element) }
         return ConfigCheck.positive(channels + [("layers_per_block", layersPerBlock), ("in_channels", inChannels), ("out_channels", outChannels),
                                                 ("cross_attention_dim", crossAttentionDim), ("sample_size", sampleSize)]
-                                    + heads.enumerated().map { ("attention heads[\($0.offset)]", $0.element) })
+                                    + heads.enumerated().map { ("attention heads[\($0.offset)]", $0.element) }
+                                    + transformerLayers.enumerated().map { ("transformer_layers_per_block[\($0.offset)]", $0.element) })
+            ?? (transformerLayers.count == blockOutChannels.count ? nil
+                : "transformer_layers_per_block has \(transformerLayers.count) entries for \(blockOutChannels.count) levels")
+            ?? addedConditioningProblem
             ?? ConfigCheck.divides(("norm_num_groups", normGroups), channels)
             ?? zip(channels, heads).lazy.compactMap { ConfigCheck.divides(("attention heads", $1), [$0]) }.first
             ?? ConfigCheck.finite("norm_eps", normEpsilon, in: 0...1)
+    }
+}
+
+extension UNetConfig {
+    /// SDXL's "text_time" conditioning needs both widths; other kinds are models this engine does not run.
+    var addedConditioningProblem: String? {
+        guard let additionEmbedType else { return nil }
+        guard additionEmbedType == "text_time" else { return "addition_embed_type \(additionEmbedType) is not supported (SDXL's text_time is)" }
+        return ConfigCheck.positive([("addition_time_embed_dim", additionTimeEmbedDim), ("projection_class_embeddings_input_dim", projectionClassEmbeddingsInputDim)])
+            ?? ConfigCheck.divides(("addition_time_embed_dim", 2), [("addition_time_embed_dim", additionTimeEmbedDim)])
     }
 }
 

@@ -11,13 +11,15 @@ struct DenoisingLoop {
     let guidance: Float?
 
     /// `denoise(scaled, unscaled, index)` gives the model's prediction for the batch `unscaled`
-    /// (what the scheduler steps from) and `scaled` (after `scaleModelInput`).
-    func run(from latents: Tensor, first: Int = 0, generator: inout TorchGenerator, progress: (Int, Int) -> Void,
+    /// (what the scheduler steps from) and `scaled` (after `scaleModelInput`). `end`: the step to
+    /// stop before (nil: the end of the schedule; SDXL's base hands over to the refiner earlier).
+    func run(from latents: Tensor, first: Int = 0, end: Int? = nil, generator: inout TorchGenerator, progress: (Int, Int) -> Void,
              denoise: (_ scaled: Tensor, _ unscaled: Tensor, _ index: Int) throws -> Tensor) throws -> Tensor {
         let backend = latents.backend
         var latents = latents
-        let total = scheduler.timesteps.count - first
-        for index in first..<scheduler.timesteps.count {
+        let end = min(end ?? scheduler.timesteps.count, scheduler.timesteps.count)
+        let total = max(end - first, 0)
+        for index in first..<max(end, first) {
             let input = guidance == nil ? latents : try backend.concat([latents, latents], axis: 0)
             let prediction = try denoise(try scheduler.scaleModelInput(input, step: index), input, index)
             let guided = try guidance.map { try Self.guide(prediction, scale: $0) } ?? prediction

@@ -22,6 +22,14 @@ public struct GenerationRequest: Sendable {
     public var strength: Double
     /// How the VAE splits large images (decode, and encode of an init image).
     public var tiling: VAETiling = .standard
+    /// SDXL's size, crop and aesthetic conditioning (ignored by SD 1.x/2.x).
+    public var micro = MicroConditioning()
+    /// The base/refiner hand-over (diffusers' `denoising_end` / `denoising_start`, fractions of the
+    /// training schedule): the base stops before the timesteps below the cut; the refiner takes its
+    /// latents (`initLatents`, no noise added) and runs only those timesteps. `strength` is not used
+    /// with `denoisingStart`.
+    public var denoisingEnd: Double?
+    public var denoisingStart: Double?
 
     public init(prompt: String, negativePrompt: String = "", seed: UInt64, steps: Int, guidance: Float, sampler: Sampler,
                 width: Int, height: Int, initImage: Tensor? = nil, initLatents: Tensor? = nil, strength: Double = 0.75) {
@@ -45,6 +53,30 @@ public struct GenerationRequest: Sendable {
     public var isGuided: Bool { guidance > 1 }
 }
 
+/// SDXL's micro-conditioning (diffusers' original_size, crops_coords_top_left, aesthetic_score,
+/// negative_aesthetic_score); the target size is always the image's.
+public struct MicroConditioning: Sendable, Equatable {
+    /// nil: the image's own size, as diffusers defaults it.
+    public var originalHeight: Int?
+    public var originalWidth: Int?
+    public var cropTop = 0
+    public var cropLeft = 0
+    /// The refiner's: the score the image should have, and the one the negative half gets.
+    public var aestheticScore: Float = 6
+    public var negativeAestheticScore: Float = 2.5
+
+    public init() {}
+
+    /// The UNet's time ids for an image of `height`×`width`: 6 (base) or 5 (refiner), for the
+    /// prompt and for the negative half.
+    func timeIDs(count: Int, height: Int, width: Int) -> (positive: [Float], negative: [Float]) {
+        let start = [Float(originalHeight ?? height), Float(originalWidth ?? width), Float(cropTop), Float(cropLeft)]
+        if count == 5 { return (start + [aestheticScore], start + [negativeAestheticScore]) }
+        let ids = start + [Float(height), Float(width)]
+        return (ids, ids)
+    }
+}
+
 public struct GenerationResult: Sendable {
     /// The final denoised latents, before division by the VAE scaling factor: [1, 4, h, w].
     public var latents: Tensor
@@ -66,14 +98,18 @@ public struct Pipeline: Sendable {
     /// `progress(done, total)` is called after each denoising step.
     public func generate(_ request: GenerationRequest, progress: (Int, Int) -> Void = { _, _ in }) throws -> GenerationResult {
         try validate(request)
-        let context = try encodePrompts(request)
+        let (context, added) = try encodePrompts(request)
         let scheduler = request.sampler.makeScheduler(config: model.schedulerConfig, steps: request.steps)
         var generator = TorchGenerator(seed: request.seed)
         let backend = model.backend
         let shape = [1, model.unet.config.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
         var latents: Tensor
         var first = 0
-        if request.isImageToImage {
+        let end = request.denoisingEnd.map { scheduler.timesteps.count - timesteps(scheduler, below: $0) } ?? scheduler.timesteps.count
+        if let start = request.denoisingStart, let handed = request.initLatents {
+            first = scheduler.timesteps.count - timesteps(scheduler, below: start)
+            latents = handed
+        } else if request.isImageToImage {
             // diffusers' get_timesteps: the last int(steps × strength) steps run.
             let run = min(Int(Double(request.steps) * request.strength), request.steps)
             first = request.steps - run
@@ -84,8 +120,8 @@ public struct Pipeline: Sendable {
             latents = try backend.affine(backend.tensor(generator.randn(shape: shape)), scale: scheduler.initNoiseSigma, offset: 0)
         }
         let loop = DenoisingLoop(scheduler: scheduler, guidance: request.isGuided ? request.guidance : nil)
-        latents = try loop.run(from: latents, first: first, generator: &generator, progress: progress) { scaled, _, index in
-            try model.unet(scaled, timestep: scheduler.timesteps[index], context: context)
+        latents = try loop.run(from: latents, first: first, end: end, generator: &generator, progress: progress) { scaled, _, index in
+            try model.unet(scaled, timestep: scheduler.timesteps[index], context: context, added: added)
         }
         backend.releaseUnusedMemory()  // the decode peaks higher than a step: start it from a clean slate
         let image = try DenoisingLoop.unitImage(try model.decoder.decode(latents: latents, tiling: request.tiling))
@@ -110,7 +146,13 @@ public struct Pipeline: Sendable {
                 throw DiffusionError.request("the init latents are \(latents.shape), expected \(expected) and no init image")
             }
         }
-        if request.isImageToImage {
+        for (name, fraction) in [("denoising end", request.denoisingEnd), ("denoising start", request.denoisingStart)] {
+            guard let fraction else { continue }
+            guard fraction > 0, fraction < 1 else { throw DiffusionError.request("\(name) must be between 0 and 1 (a fraction of the schedule), not \(fraction)") }
+        }
+        if request.denoisingStart != nil {
+            guard request.initLatents != nil else { throw DiffusionError.request("a denoising start needs the latents the base model handed over") }
+        } else if request.isImageToImage {
             guard request.strength > 0, request.strength <= 1 else { throw DiffusionError.request("strength must be in (0, 1], not \(request.strength)") }
             guard Int(Double(request.steps) * request.strength) >= 1 else {
                 throw DiffusionError.request("strength \(request.strength) with \(request.steps) steps runs no step; raise the strength or the steps")
@@ -118,14 +160,25 @@ public struct Pipeline: Sendable {
         }
     }
 
-    /// The UNet's context: [1, 77, dim] for the prompt, or [2, 77, dim] (negative, prompt) when guided.
-    func encodePrompts(_ request: GenerationRequest) throws -> Tensor {
-        func encode(_ text: String) throws -> Tensor {
-            let states = try model.textEncoder.encode(model.tokenizer.encode(text)).lastHiddenState
-            return try states.reshaped([1] + states.shape)
-        }
-        let prompt = try encode(request.prompt)
-        guard request.isGuided else { return prompt }
-        return try model.backend.concat([try encode(request.negativePrompt), prompt], axis: 0)
+    /// How many of the schedule's timesteps lie below the cut at `fraction` of training
+    /// (diffusers' discrete_timestep_cutoff = round(T − fraction·T)).
+    func timesteps(_ scheduler: Scheduler, below fraction: Double) -> Int {
+        let total = Double(model.schedulerConfig.trainTimesteps)
+        let cutoff = Float((total - fraction * total).rounded())
+        return scheduler.timesteps.filter { $0 < cutoff }.count
+    }
+
+    /// The UNet's context: [1, 77, dim] for the prompt, or [2, 77, dim] (negative, prompt) when
+    /// guided; on SDXL also the added conditioning, in the same order.
+    func encodePrompts(_ request: GenerationRequest) throws -> (context: Tensor, added: AddedConditioning?) {
+        let prompt = try model.text.encode(request.prompt)
+        let halves = request.isGuided ? [try model.text.negative(request.negativePrompt, like: prompt), prompt] : [prompt]
+        let context = halves.count == 1 ? prompt.context : try model.backend.concat(halves.map(\.context), axis: 0)
+        guard let count = model.addedTimeIDs else { return (context, nil) }
+        let ids = request.micro.timeIDs(count: count, height: request.height, width: request.width)
+        let pooled = halves.compactMap(\.pooled)
+        guard pooled.count == halves.count else { throw NeuralError.shapeMismatch("SDXL conditioning without pooled text embeds") }
+        return (context, AddedConditioning(textEmbeds: pooled.count == 1 ? pooled[0] : try model.backend.concat(pooled, axis: 0),
+                                           timeIds: request.isGuided ? [ids.negative, ids.positive] : [ids.positive]))
     }
 }

@@ -2,14 +2,15 @@ import AtomicFiles
 import Foundation
 import Neural
 
-/// A Stable Diffusion 1.x/2.x model, from a diffusers folder (model_index.json, tokenizer/,
-/// text_encoder/, unet/, vae/, scheduler/) or a single-file original checkpoint in safetensors.
+/// A Stable Diffusion 1.x/2.x or SDXL model, from a diffusers folder (model_index.json,
+/// tokenizer/, text_encoder/, [tokenizer_2/, text_encoder_2/,] unet/, vae/, scheduler/) or a
+/// single-file original checkpoint in safetensors.
 public final class StableDiffusionModel: Sendable {
     public let path: String
     /// Where its tensors live and its ops run.
     public let backend: any Backend
-    public let tokenizer: CLIPTokenizer
-    public let textEncoder: CLIPTextEncoder
+    /// Prompts → what the UNet attends to (and SDXL's pooled text embeds).
+    public let text: TextConditioner
     public let unet: UNet
     public let decoder: VAEDecoder
     public let encoder: VAEEncoder
@@ -20,15 +21,22 @@ public final class StableDiffusionModel: Sendable {
     /// Image sizes must be multiples of this: the VAE factor (8 on SD), as in diffusers. The UNet
     /// takes latents its downsampling does not divide (520×520, 640×480).
     public var sizeMultiple: Int { vaeScaleFactor }
+    /// SDXL: how many time ids the UNet's added conditioning takes: 6 (original size, crop, target
+    /// size: the base model) or 5 (original size, crop, aesthetic score: the refiner); nil on SD 1.x/2.x.
+    public var addedTimeIDs: Int? {
+        guard let pooled = text.pooledWidth, unet.config.additionEmbedType != nil else { return nil }
+        return (unet.config.projectionClassEmbeddingsInputDim - pooled) / unet.config.additionTimeEmbedDim
+    }
 
     /// The full-size SD 1.5 architecture with random weights (benchmarks: nothing to download).
     /// The tokenizer is CLIP's standard vocabulary from `clipMerges` (presets/clip/).
     public init(randomSD15WithMerges clipMerges: String, seed: UInt64 = 0, backend: any Backend) throws {
         path = "random SD 1.5"
         self.backend = backend
-        tokenizer = try CLIPTokenizer.fromCLIPMerges(gzipFile: clipMerges)
         func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T { try JSONDecoder().decode(type, from: Data(json.utf8)) }
-        textEncoder = try CLIPTextEncoder.random(config: decode(CLIPTextConfig.self, Self.sd15TextEncoder), seed: seed, backend: backend)
+        text = try TextConditioner(towers: [TextTower(tokenizer: CLIPTokenizer.fromCLIPMerges(gzipFile: clipMerges),
+                                                      encoder: CLIPTextEncoder.random(config: decode(CLIPTextConfig.self, Self.sd15TextEncoder), seed: seed, backend: backend))],
+                                   style: .lastHiddenState, path: path)
         unet = try UNet(randomWeights: decode(UNetConfig.self, Self.sd15UNet), seed: seed, backend: backend)
         let vae = VAEWeights(randomWeights: try decode(VAEConfig.self, Self.sd15VAE), seed: seed)
         decoder = try VAEDecoder(weights: vae, backend: backend)
@@ -75,29 +83,37 @@ public final class StableDiffusionModel: Sendable {
         var scheduler = parts.scheduler
         if let prediction = options.prediction { scheduler.prediction = prediction }
         if let spacing = options.spacing { scheduler.spacing = spacing }
-        try self.init(path: path, tokenizer: parts.tokenizer, textEncoder: parts.textEncoder, unet: parts.unet, vae: parts.vae, scheduler: scheduler,
-                      backend: backend)
+        try self.init(path: path, text: parts.text, unet: parts.unet, vae: parts.vae, scheduler: scheduler, backend: backend)
     }
 
-    private init(path: String, tokenizer: CLIPTokenizer, textEncoder: CLIPTextEncoder, unet: UNet, vae: VAEWeights, scheduler: SchedulerConfig,
-                 backend: any Backend) throws {
+    private init(path: String, text: TextConditioner, unet: UNet, vae: VAEWeights, scheduler: SchedulerConfig, backend: any Backend) throws {
         self.path = path
         self.backend = backend
-        self.tokenizer = tokenizer
-        self.textEncoder = textEncoder
+        self.text = text
         self.unet = unet
         decoder = try VAEDecoder(weights: vae, backend: backend)
         encoder = try VAEEncoder(weights: vae, backend: backend)
         schedulerConfig = scheduler
-        guard textEncoder.config.hiddenSize == unet.config.crossAttentionDim else {
-            throw DiffusionError.modelFiles(path: path, reason: "the text encoder gives \(textEncoder.config.hiddenSize)-wide states but the UNet attends to \(unet.config.crossAttentionDim)")
+        guard text.contextWidth == unet.config.crossAttentionDim else {
+            throw DiffusionError.modelFiles(path: path, reason: "the text encoders give \(text.contextWidth)-wide states but the UNet attends to \(unet.config.crossAttentionDim)")
+        }
+        guard (text.style == .sdxl) == (unet.config.additionEmbedType != nil) else {
+            throw DiffusionError.modelFiles(path: path, reason: text.style == .sdxl ? "SDXL text encoders with a UNet that takes no pooled text embeds"
+                                                                                    : "the UNet takes SDXL's added conditioning but the model has no SDXL text encoders")
+        }
+        if let pooled = text.pooledWidth {
+            let rest = unet.config.projectionClassEmbeddingsInputDim - pooled, dim = unet.config.additionTimeEmbedDim
+            guard rest > 0, rest % dim == 0, [5, 6].contains(rest / dim) else {
+                throw DiffusionError.modelFiles(path: path, reason: "the UNet's add_embedding takes \(unet.config.projectionClassEmbeddingsInputDim) values: \(pooled) pooled text values "
+                                                + "leave \(rest), which is not 5 or 6 time ids of \(dim) (SDXL base or refiner)")
+            }
         }
         guard unet.config.inChannels == vae.config.latentChannels else {
             throw DiffusionError.modelFiles(path: path, reason: "the UNet takes \(unet.config.inChannels) channels but the VAE makes \(vae.config.latentChannels) (inpainting UNets are not supported)")
         }
     }
 
-    private typealias Parts = (tokenizer: CLIPTokenizer, textEncoder: CLIPTextEncoder, unet: UNet, vae: VAEWeights, scheduler: SchedulerConfig)
+    private typealias Parts = (text: TextConditioner, unet: UNet, vae: VAEWeights, scheduler: SchedulerConfig)
 
     private static func folderParts(_ path: String, backend: any Backend) throws -> Parts {
         let index = path + "/model_index.json"
@@ -108,12 +124,21 @@ public final class StableDiffusionModel: Sendable {
             throw DiffusionError.modelFiles(path: index, reason: "not valid JSON")
         }
         let pipelineClass = components["_class_name"] as? String ?? "?"
-        let known = ["StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline"]
-        guard known.contains(pipelineClass) else {
-            throw DiffusionError.modelFiles(path: index, reason: "\(pipelineClass) is not a Stable Diffusion 1.x/2.x pipeline (SDXL, SD3 and others are not supported)")
+        let sd = ["StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline"]
+        let sdxl = ["StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline"]
+        guard sd.contains(pipelineClass) || sdxl.contains(pipelineClass) else {
+            throw DiffusionError.modelFiles(path: index, reason: "\(pipelineClass) is not a Stable Diffusion 1.x/2.x or SDXL pipeline (SD3, Flux and others are not supported)")
         }
-        return (try CLIPTokenizer.load(folder: path + "/tokenizer"), try CLIPTextEncoder(folder: path + "/text_encoder", backend: backend),
-                try UNet(folder: path + "/unet", backend: backend), try VAEWeights(folder: path + "/vae"),
+        // A component listed as [null, null] is absent (the SDXL refiner has no first text encoder).
+        func present(_ name: String) -> Bool { ((components[name] as? [Any])?.first as? String) != nil }
+        let suffixes = sdxl.contains(pipelineClass) ? ["", "_2"].filter { present("text_encoder" + $0) } : [""]
+        let towers = try suffixes.map {
+            TextTower(tokenizer: try CLIPTokenizer.load(folder: path + "/tokenizer" + $0),
+                      encoder: try CLIPTextEncoder(folder: path + "/text_encoder" + $0, backend: backend))
+        }
+        let text = try TextConditioner(towers: towers, style: sdxl.contains(pipelineClass) ? .sdxl : .lastHiddenState,
+                                       zerosForEmptyNegative: components["force_zeros_for_empty_prompt"] as? Bool ?? sdxl.contains(pipelineClass), path: index)
+        return (text, try UNet(folder: path + "/unet", backend: backend), try VAEWeights(folder: path + "/vae"),
                 try SchedulerConfig.load(path + "/scheduler/scheduler_config.json"))
     }
 
@@ -149,8 +174,9 @@ public final class StableDiffusionModel: Sendable {
         }
         let parts = configs.parts(of: file)
         let configName = "the \(inferred.family.rawValue) UNet config"
-        return (tokenizer, try CLIPTextEncoder(config: configs.textEncoder, source: parts.textEncoder, backend: backend),
-                try UNet(config: configs.unet, weights: parts.unet, configName: configName, backend: backend),
+        let text = try TextConditioner(towers: [TextTower(tokenizer: tokenizer, encoder: CLIPTextEncoder(config: configs.textEncoder, source: parts.textEncoder, backend: backend))],
+                                       style: .lastHiddenState, path: path)
+        return (text, try UNet(config: configs.unet, weights: parts.unet, configName: configName, backend: backend),
                 VAEWeights(config: configs.vae, weights: parts.vae), scheduler)
     }
 }

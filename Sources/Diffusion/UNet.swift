@@ -2,7 +2,7 @@ import AtomicFiles
 import Foundation
 import Neural
 
-/// UNet2DConditionModel's shape, from a diffusers `unet/config.json` (SD 1.x and 2.x layouts).
+/// UNet2DConditionModel's shape, from a diffusers `unet/config.json` (SD 1.x, 2.x and SDXL layouts).
 public struct UNetConfig: Decodable, Sendable, Equatable {
     public var blockOutChannels: [Int]
     public var layersPerBlock: Int
@@ -16,14 +16,25 @@ public struct UNetConfig: Decodable, Sendable, Equatable {
     public var inChannels: Int
     public var outChannels: Int
     public var crossAttentionDim: Int
-    /// The latent size the model was trained at (64 for SD 1.x, 96 for SD 2.x 768-v).
+    /// The latent size the model was trained at (64 for SD 1.x, 96 for SD 2.x 768-v, 128 for SDXL).
     public var sampleSize: Int
+    /// Transformer blocks per attention, per level (SDXL base: 1, 2, 10; SD 1.x/2.x: 1).
+    public var transformerLayers: [Int]
+    /// SDXL's added conditioning ("text_time": pooled text embeds and size/crop or aesthetic
+    /// ids added to the time embedding); nil for SD 1.x/2.x.
+    public var additionEmbedType: String?
+    /// Sinusoidal features per added time id (256 on SDXL).
+    public var additionTimeEmbedDim: Int
+    /// add_embedding's input width: the pooled text embeds plus every time id's features.
+    public var projectionClassEmbeddingsInputDim: Int
 
     enum CodingKeys: String, CodingKey {
         case blockOutChannels = "block_out_channels", layersPerBlock = "layers_per_block", downBlockTypes = "down_block_types"
         case upBlockTypes = "up_block_types", attentionHeadDim = "attention_head_dim", numAttentionHeads = "num_attention_heads"
         case normGroups = "norm_num_groups", normEpsilon = "norm_eps", useLinearProjection = "use_linear_projection"
         case inChannels = "in_channels", outChannels = "out_channels", crossAttentionDim = "cross_attention_dim", sampleSize = "sample_size"
+        case transformerLayers = "transformer_layers_per_block", additionEmbedType = "addition_embed_type"
+        case additionTimeEmbedDim = "addition_time_embed_dim", projectionClassEmbeddingsInputDim = "projection_class_embeddings_input_dim"
     }
 
     public init(from decoder: Decoder) throws {
@@ -43,16 +54,39 @@ public struct UNetConfig: Decodable, Sendable, Equatable {
         outChannels = try c.decodeIfPresent(Int.self, forKey: .outChannels) ?? 4
         crossAttentionDim = try c.decodeIfPresent(Int.self, forKey: .crossAttentionDim) ?? 768
         sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize) ?? 64
+        if let list = try? c.decode([Int].self, forKey: .transformerLayers) { transformerLayers = list } else {
+            transformerLayers = Array(repeating: try c.decodeIfPresent(Int.self, forKey: .transformerLayers) ?? 1, count: blockOutChannels.count)
+        }
+        additionEmbedType = try c.decodeIfPresent(String.self, forKey: .additionEmbedType)
+        additionTimeEmbedDim = try c.decodeIfPresent(Int.self, forKey: .additionTimeEmbedDim) ?? 0
+        projectionClassEmbeddingsInputDim = try c.decodeIfPresent(Int.self, forKey: .projectionClassEmbeddingsInputDim) ?? 0
         try ConfigCheck.check(problem)
     }
 }
 
-/// Stable Diffusion's denoising UNet (diffusers' UNet2DConditionModel, SD 1.x/2.x block types),
-/// built from the layer library with its weights prepared once at load.
+/// SDXL's added conditioning for each sample of a batch, which the UNet adds to its time embedding.
+public struct AddedConditioning: Sendable {
+    /// The pooled, projected text embeds: [N, width].
+    public var textEmbeds: Tensor
+    /// One row of ids per sample, each turned into sinusoidal features: original height and width,
+    /// crop top and left, target height and width (base); or original size, crop and aesthetic
+    /// score (refiner).
+    public var timeIds: [[Float]]
+
+    public init(textEmbeds: Tensor, timeIds: [[Float]]) {
+        self.textEmbeds = textEmbeds
+        self.timeIds = timeIds
+    }
+}
+
+/// Stable Diffusion's denoising UNet (diffusers' UNet2DConditionModel, SD 1.x/2.x and SDXL
+/// layouts), built from the layer library with its weights prepared once at load.
 public final class UNet: Sendable {
     public let config: UNetConfig
     let backend: any Backend
     let timeEmbedding: TimestepEmbedding
+    /// SDXL: the added conditioning's embedding (text embeds and time ids → time embedding width).
+    let addEmbedding: TimestepEmbedding?
     let convIn: Conv2d
     let down: [Level]
     let midResnets: [ResnetBlock]
@@ -104,11 +138,13 @@ public final class UNet: Sendable {
         func resnet(_ p: String, _ inputs: Int, _ outputs: Int) throws -> ResnetBlock {
             try ResnetBlock(w, p, inputs: inputs, outputs: outputs, groups: groups, epsilon: epsilon, timeEmbedding: timeWidth)
         }
-        func transformer(_ p: String, _ c: Int, heads: Int) throws -> Transformer2D {
+        func transformer(_ p: String, _ c: Int, heads: Int, depth: Int) throws -> Transformer2D {
             try Transformer2D(w, p, channels: c, heads: heads, contextWidth: config.crossAttentionDim, groups: groups,
-                              linearProjection: config.useLinearProjection)
+                              linearProjection: config.useLinearProjection, depth: depth)
         }
         timeEmbedding = try TimestepEmbedding(w, "time_embedding", inputs: channels[0], outputs: timeWidth)
+        addEmbedding = config.additionEmbedType == nil ? nil
+            : try TimestepEmbedding(w, "add_embedding", inputs: config.projectionClassEmbeddingsInputDim, outputs: timeWidth)
         convIn = try Conv2d(w, "conv_in", inputs: config.inChannels, outputs: channels[0], kernel: 3)
         var previous = channels[0]
         down = try config.downBlockTypes.enumerated().map { level, type in
@@ -116,7 +152,9 @@ public final class UNet: Sendable {
             var block = Level()
             for j in 0..<config.layersPerBlock {
                 block.resnets.append(try resnet("\(p).resnets.\(j)", j == 0 ? previous : c, c))
-                if type.hasPrefix("CrossAttn") { block.transformers.append(try transformer("\(p).attentions.\(j)", c, heads: config.heads[level])) }
+                if type.hasPrefix("CrossAttn") {
+                    block.transformers.append(try transformer("\(p).attentions.\(j)", c, heads: config.heads[level], depth: config.transformerLayers[level]))
+                }
             }
             if level != channels.count - 1 { block.downsample = try Downsample(w, "\(p).downsamplers.0", channels: c) }
             previous = c
@@ -124,8 +162,8 @@ public final class UNet: Sendable {
         }
         let last = channels.last!
         midResnets = [try resnet("mid_block.resnets.0", last, last), try resnet("mid_block.resnets.1", last, last)]
-        midTransformer = try transformer("mid_block.attentions.0", last, heads: config.heads.last!)
-        let reversed = Array(channels.reversed()), upHeads = Array(config.heads.reversed())
+        midTransformer = try transformer("mid_block.attentions.0", last, heads: config.heads.last!, depth: config.transformerLayers.last!)
+        let reversed = Array(channels.reversed()), upHeads = Array(config.heads.reversed()), upDepths = Array(config.transformerLayers.reversed())
         previous = last
         up = try config.upBlockTypes.enumerated().map { level, type in
             let c = reversed[level], input = reversed[min(level + 1, reversed.count - 1)], p = "up_blocks.\(level)"
@@ -133,7 +171,9 @@ public final class UNet: Sendable {
             for j in 0...config.layersPerBlock {
                 let skip = j == config.layersPerBlock ? input : c
                 block.resnets.append(try resnet("\(p).resnets.\(j)", (j == 0 ? previous : c) + skip, c))
-                if type.hasPrefix("CrossAttn") { block.transformers.append(try transformer("\(p).attentions.\(j)", c, heads: upHeads[level])) }
+                if type.hasPrefix("CrossAttn") {
+                    block.transformers.append(try transformer("\(p).attentions.\(j)", c, heads: upHeads[level], depth: upDepths[level]))
+                }
             }
             if level != reversed.count - 1 { block.upsample = try Upsample(w, "\(p).upsamplers.0", channels: c) }
             previous = c
@@ -141,6 +181,26 @@ public final class UNet: Sendable {
         }
         normOut = try GroupNorm(w, "conv_norm_out", channels: channels[0], groups: groups, epsilon: epsilon)
         convOut = try Conv2d(w, "conv_out", inputs: channels[0], outputs: config.outChannels, kernel: 3)
+    }
+
+    /// The time embedding, [1, width]; on SDXL plus each sample's added conditioning, [N, width].
+    func timeEmbedding(sinusoidal timestep: Float, added: AddedConditioning?, batch: Int) throws -> Tensor {
+        let embedding = try timeEmbedding(backend.tensor(TimestepEmbedding.sinusoidal(timestep, width: config.blockOutChannels[0])))
+        guard let addEmbedding else {
+            guard added == nil else { throw NeuralError.shapeMismatch("added conditioning for a UNet without add_embedding") }
+            return embedding
+        }
+        guard let added else { throw NeuralError.shapeMismatch("this UNet (addition_embed_type text_time) needs pooled text embeds and time ids") }
+        let idCount = added.timeIds.first?.count ?? 0, dim = config.additionTimeEmbedDim
+        guard added.timeIds.count == batch, added.timeIds.allSatisfy({ $0.count == idCount }), added.textEmbeds.shape.count == 2,
+              added.textEmbeds.shape[0] == batch, added.textEmbeds.shape[1] + idCount * dim == config.projectionClassEmbeddingsInputDim else {
+            throw NeuralError.shapeMismatch("added conditioning \(added.textEmbeds.shape) with \(added.timeIds.count)×\(idCount) time ids for a batch of \(batch): "
+                                            + "add_embedding takes \(config.projectionClassEmbeddingsInputDim) values per sample")
+        }
+        // diffusers: concat(text_embeds, Timesteps(addition_time_embed_dim)(time_ids).flatten) → add_embedding.
+        let features = added.timeIds.flatMap { ids in ids.flatMap { TimestepEmbedding.sinusoidal($0, width: dim).storage } }
+        let input = try backend.concat([added.textEmbeds, backend.tensor(features, shape: [batch, idCount * dim])], axis: 1)
+        return try backend.add(try backend.concat(Array(repeating: embedding, count: batch), axis: 0), try addEmbedding(input))
     }
 
     static func checkSupported(_ config: UNetConfig, path: String) throws {
@@ -156,15 +216,16 @@ public final class UNet: Sendable {
 
     /// Predicts noise (or v) for latents [N, C, H, W] at one `timestep`; sample n attends to
     /// `context` [N, tokens, dim] row n (or [tokens, dim] when N is 1). Guided sampling passes the
-    /// unconditional and conditional halves as one batch of two, as diffusers does.
-    public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor) throws -> Tensor {
+    /// unconditional and conditional halves as one batch of two, as diffusers does. An SDXL UNet
+    /// also needs each sample's `added` conditioning.
+    public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor, added: AddedConditioning? = nil) throws -> Tensor {
         let batch = sample.shape.first ?? 0
         let contexts = context.shape.count == 2 ? [context] : try (0..<(context.shape.first ?? 0)).map { try context.item($0) }
         guard sample.shape.count == 4, batch >= 1, sample.shape[1] == config.inChannels, contexts.count == batch,
               contexts.allSatisfy({ $0.shape.count == 2 && $0.shape[1] == config.crossAttentionDim }) else {
             throw NeuralError.shapeMismatch("UNet input \(sample.shape) with context \(context.shape): expected [N, \(config.inChannels), h, w] and [N, tokens, \(config.crossAttentionDim)]")
         }
-        let time = try backend.activation(try timeEmbedding(backend.tensor(TimestepEmbedding.sinusoidal(timestep, width: config.blockOutChannels[0]))), .silu)
+        let time = try backend.activation(try timeEmbedding(sinusoidal: timestep, added: added, batch: batch), .silu)
         var x = try convIn(sample)
         var skips = [x]
         for level in down {

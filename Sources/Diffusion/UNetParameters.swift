@@ -16,47 +16,53 @@ enum UNetParameters {
             norm(p + ".norm2", o); conv(p + ".conv2", o, o, 3)
             if i != o { conv(p + ".conv_shortcut", o, i, 1) }
         }
-        func transformer(_ p: String, _ c: Int) {
+        func transformer(_ p: String, _ c: Int, depth: Int) {
             norm(p + ".norm", c)
             if config.useLinearProjection { linear(p + ".proj_in", c, c); linear(p + ".proj_out", c, c) } else {
                 conv(p + ".proj_in", c, c, 1); conv(p + ".proj_out", c, c, 1)
             }
-            let b = p + ".transformer_blocks.0"
-            for n in ["norm1", "norm2", "norm3"] { norm(b + "." + n, c) }
-            for (attention, source) in [("attn1", c), ("attn2", config.crossAttentionDim)] {
-                linear(b + ".\(attention).to_q", c, c, bias: false)
-                linear(b + ".\(attention).to_k", c, source, bias: false)
-                linear(b + ".\(attention).to_v", c, source, bias: false)
-                linear(b + ".\(attention).to_out.0", c, c)
+            for index in 0..<depth {
+                let b = p + ".transformer_blocks.\(index)"
+                for n in ["norm1", "norm2", "norm3"] { norm(b + "." + n, c) }
+                for (attention, source) in [("attn1", c), ("attn2", config.crossAttentionDim)] {
+                    linear(b + ".\(attention).to_q", c, c, bias: false)
+                    linear(b + ".\(attention).to_k", c, source, bias: false)
+                    linear(b + ".\(attention).to_v", c, source, bias: false)
+                    linear(b + ".\(attention).to_out.0", c, c)
+                }
+                linear(b + ".ff.net.0.proj", 8 * c, c)
+                linear(b + ".ff.net.2", c, 4 * c)
             }
-            linear(b + ".ff.net.0.proj", 8 * c, c)
-            linear(b + ".ff.net.2", c, 4 * c)
         }
         linear("time_embedding.linear_1", timeDim, channels[0])
         linear("time_embedding.linear_2", timeDim, timeDim)
+        if config.additionEmbedType != nil {
+            linear("add_embedding.linear_1", timeDim, config.projectionClassEmbeddingsInputDim)
+            linear("add_embedding.linear_2", timeDim, timeDim)
+        }
         conv("conv_in", channels[0], config.inChannels, 3)
         var previous = channels[0]
         for (level, type) in config.downBlockTypes.enumerated() {
             let c = channels[level]
             for j in 0..<config.layersPerBlock {
                 resnet("down_blocks.\(level).resnets.\(j)", j == 0 ? previous : c, c)
-                if type.hasPrefix("CrossAttn") { transformer("down_blocks.\(level).attentions.\(j)", c) }
+                if type.hasPrefix("CrossAttn") { transformer("down_blocks.\(level).attentions.\(j)", c, depth: config.transformerLayers[level]) }
             }
             if level != channels.count - 1 { conv("down_blocks.\(level).downsamplers.0.conv", c, c, 3) }
             previous = c
         }
         let last = channels.last!
         resnet("mid_block.resnets.0", last, last)
-        transformer("mid_block.attentions.0", last)
+        transformer("mid_block.attentions.0", last, depth: config.transformerLayers.last!)
         resnet("mid_block.resnets.1", last, last)
-        let reversed = Array(channels.reversed())
+        let reversed = Array(channels.reversed()), upDepths = Array(config.transformerLayers.reversed())
         previous = last
         for (level, type) in config.upBlockTypes.enumerated() {
             let c = reversed[level], input = reversed[min(level + 1, reversed.count - 1)]
             for j in 0...config.layersPerBlock {
                 let skip = j == config.layersPerBlock ? input : c
                 resnet("up_blocks.\(level).resnets.\(j)", (j == 0 ? previous : c) + skip, c)
-                if type.hasPrefix("CrossAttn") { transformer("up_blocks.\(level).attentions.\(j)", c) }
+                if type.hasPrefix("CrossAttn") { transformer("up_blocks.\(level).attentions.\(j)", c, depth: upDepths[level]) }
             }
             if level != reversed.count - 1 { conv("up_blocks.\(level).upsamplers.0.conv", c, c, 3) }
             previous = c
@@ -65,8 +71,6 @@ enum UNetParameters {
         conv("conv_out", config.outChannels, channels[0], 3)
         return out
     }
-
-    /// Reads every listed tensor as float32, checking every name and shape before reading any.
 }
 
 /// Random weights for benchmarks (nothing to download): norms at 1 and 0, everything else

@@ -125,9 +125,9 @@ import Testing
     @Test func otherPipelinesAreRefused() throws {
         let folder = try copyOfFixture()
         let index = folder + "/model_index.json"
-        let text = try String(contentsOfFile: index, encoding: .utf8).replacingOccurrences(of: "\"StableDiffusionPipeline\"", with: "\"StableDiffusionXLPipeline\"")
+        let text = try String(contentsOfFile: index, encoding: .utf8).replacingOccurrences(of: "\"StableDiffusionPipeline\"", with: "\"StableDiffusion3Pipeline\"")
         try text.write(toFile: index, atomically: false, encoding: .utf8)
-        #expect(loadError(folder).contains("StableDiffusionXLPipeline"))
+        #expect(loadError(folder).contains("StableDiffusion3Pipeline"))
     }
 }
 

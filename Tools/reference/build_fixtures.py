@@ -368,15 +368,12 @@ PIPELINE_SAMPLERS = {"ddim": ("DDIMScheduler", {}), "euler": ("EulerDiscreteSche
                      "lcm": ("LCMScheduler", {})}
 
 
-def tiny_pipeline(style):
-    """A tiny random-weight StableDiffusionPipeline: SD1 layout (ε, quick-GELU text tower, conv
-    projections, end-token padding) or SD2 layout (v-prediction, GELU, linear projections with
-    per-block heads, "!" padding). The tokenizer keeps CLIP's byte alphabet and first 486 merges."""
+def tiny_clip_tokenizer(pad_token):
+    """CLIP's tokenizer cut to 1000 ids: the byte alphabet, the first 486 merges, start and end
+    (998, 999), padding with `pad_token`."""
     import json
     import tempfile
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-    sd2 = style == "sd2"
+    from transformers import CLIPTokenizer
     vocab, merges = clip_vocab_and_merges()
     merges = merges[:1000 - 512 - 2]
     tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])][:512] + ["".join(m) for m in merges]
@@ -386,7 +383,17 @@ def tiny_pipeline(style):
         json.dump(small_vocab, f, ensure_ascii=False)
     with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
         f.write("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
-    tokenizer = CLIPTokenizer.from_pretrained(folder, pad_token="!" if sd2 else "<|endoftext|>", model_max_length=77)
+    return CLIPTokenizer.from_pretrained(folder, pad_token=pad_token, model_max_length=77)
+
+
+def tiny_pipeline(style):
+    """A tiny random-weight StableDiffusionPipeline: SD1 layout (ε, quick-GELU text tower, conv
+    projections, end-token padding) or SD2 layout (v-prediction, GELU, linear projections with
+    per-block heads, "!" padding). The tokenizer keeps CLIP's byte alphabet and first 486 merges."""
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+    sd2 = style == "sd2"
+    tokenizer = tiny_clip_tokenizer("!" if sd2 else "<|endoftext|>")
     torch.manual_seed(11 if sd2 else 10)
     text_config = CLIPTextConfig(vocab_size=1000, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
                                  num_attention_heads=4, max_position_embeddings=77, hidden_act="gelu" if sd2 else "quick_gelu",

@@ -1,5 +1,6 @@
-/// diffusers' Transformer2DModel as SD 1.x/2.x use it: GroupNorm, projection in (1×1 conv or
-/// linear), one BasicTransformerBlock over the pixels as tokens, projection out, plus the input.
+/// diffusers' Transformer2DModel as SD 1.x/2.x and SDXL use it: GroupNorm, projection in (1×1 conv
+/// or linear), `depth` BasicTransformerBlocks over the pixels as tokens (one on SD 1.x/2.x, up to
+/// ten on SDXL), projection out, plus the input.
 public struct Transformer2D: Sendable {
     enum Projection: Sendable {
         case convolution(Conv2d)
@@ -7,9 +8,10 @@ public struct Transformer2D: Sendable {
     }
     let norm: GroupNorm
     let projectIn: Projection, projectOut: Projection
-    let block: TransformerBlock
+    let blocks: [TransformerBlock]
 
-    public init(_ w: WeightLoader, _ prefix: String, channels: Int, heads: Int, contextWidth: Int, groups: Int, linearProjection: Bool) throws {
+    public init(_ w: WeightLoader, _ prefix: String, channels: Int, heads: Int, contextWidth: Int, groups: Int, linearProjection: Bool,
+                depth: Int = 1) throws {
         norm = try GroupNorm(w, prefix + ".norm", channels: channels, groups: groups, epsilon: 1e-6)
         func projection(_ name: String) throws -> Projection {
             linearProjection ? .linear(try Linear(w, prefix + name, inputs: channels, outputs: channels))
@@ -17,7 +19,9 @@ public struct Transformer2D: Sendable {
         }
         projectIn = try projection(".proj_in")
         projectOut = try projection(".proj_out")
-        block = try TransformerBlock(w, prefix + ".transformer_blocks.0", width: channels, heads: heads, contextWidth: contextWidth)
+        blocks = try (0..<depth).map {
+            try TransformerBlock(w, prefix + ".transformer_blocks.\($0)", width: channels, heads: heads, contextWidth: contextWidth)
+        }
     }
 
     /// x [N, C, H, W]; sample n attends to `contexts[n]` [tokens, contextWidth] (one context for all when N is 1).
@@ -36,7 +40,7 @@ public struct Transformer2D: Sendable {
         case .linear(let linear): h = try linear(try PixelTokens.tokens(h))
         case .convolution(let conv): h = try PixelTokens.tokens(try conv(h))
         }
-        h = try block(h, context: context)
+        for block in blocks { h = try block(h, context: context) }
         switch projectOut {
         case .linear(let linear): return try backend.add(x, try PixelTokens.image(try linear(h), height: height, width: width))
         case .convolution(let conv): return try conv(try PixelTokens.image(h, height: height, width: width), adding: x)

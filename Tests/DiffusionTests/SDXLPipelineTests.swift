@@ -1,0 +1,126 @@
+import CPUBackend
+import Diffusion
+import Foundation
+import Neural
+import TestSupport
+import Testing
+
+/// SDXL against diffusers (build_sdxl_fixtures.py): a tiny random base pipeline (two text towers of
+/// different widths, no attention on the first level, transformer depth 1 and 2, text_time added
+/// conditioning) and a refiner (second tower only, aesthetic score), 5 steps at 16×16 pixels.
+@Suite struct SDXLPipelineTests {
+    static let base = Result { try StableDiffusionModel(path: PipelineTests.folder("tiny-sdxl"), backend: CPUBackend.shared) }
+    static let refiner = Result { try StableDiffusionModel(path: PipelineTests.folder("tiny-sdxl-refiner"), backend: CPUBackend.shared) }
+    static let expectedPath = PipelineTests.folder("tiny-sdxl") + "/expected.safetensors"
+
+    func expected() throws -> (file: SafeTensorsFile, prompt: String, negative: String) {
+        let file = try SafeTensorsFile(path: Self.expectedPath)
+        return (file, try #require(file.metadata["prompt"]), try #require(file.metadata["negative_prompt"]))
+    }
+
+    /// The init image as diffusers saw it: (x + 1) / 2, normalised back with 2y − 1.
+    func initImage(_ file: SafeTensorsFile) throws -> Tensor {
+        var image = try file.tensor("init_image")
+        for i in 0..<image.count { image.storage[i] = ((image.storage[i] + 1) / 2) * 2 - 1 }
+        return image.onCPU
+    }
+
+    @Test func loadsBothTowersAndTheAddedConditioning() throws {
+        let model = try Self.base.get(), refiner = try Self.refiner.get()
+        #expect(model.text.style == .sdxl && model.text.towers.count == 2 && model.text.contextWidth == 72 && model.text.pooledWidth == 24)
+        #expect(model.addedTimeIDs == 6 && model.text.zerosForEmptyNegative)
+        #expect(refiner.text.towers.count == 1 && refiner.text.contextWidth == 40 && refiner.addedTimeIDs == 5 && !refiner.text.zerosForEmptyNegative)
+        #expect(model.unet.config.transformerLayers == [1, 2])
+    }
+
+    @Test func conditioningMatchesEncodePrompt() throws {
+        let model = try Self.base.get()
+        let (file, prompt, negative) = try expected()
+        let positive = try model.text.encode(prompt), unconditional = try model.text.negative(negative, like: positive)
+        for (name, value) in [("encode.prompt", positive.context), ("encode.negative", unconditional.context),
+                              ("encode.pooled", positive.pooled), ("encode.negative_pooled", unconditional.pooled)] {
+            let reference = try file.tensor(name), ours = try #require(value).host()
+            #expect(ours.shape == reference.shape, "\(name): \(ours.shape) vs \(reference.shape)")
+            let worst = zip(ours.storage, reference.storage).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst <= 1e-4, "\(name) differs by up to \(worst)")
+        }
+    }
+
+    @Test(arguments: Sampler.allCases)
+    func matchesDiffusers(sampler: Sampler) throws {
+        let model = try Self.base.get()
+        let (file, prompt, negative) = try expected()
+        for mode in ["txt2img.0", "txt2img.7.5", "img2img.7.5"] {
+            let key = mode.replacingOccurrences(of: "2img.", with: "2img.\(sampler.rawValue).")
+            let img2img = mode.hasPrefix("img2img")
+            let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try file.tensor(key + ".seed").storage[0]),
+                                            steps: 5, guidance: mode.hasSuffix("7.5") ? 7.5 : 0, sampler: sampler, width: 16, height: 16,
+                                            initImage: img2img ? try initImage(file) : nil, strength: img2img ? 0.6 : 0.75)
+            try PipelineTests.expectMatch(try Pipeline(model: model).generate(request), file, key: key, label: "tiny-sdxl")
+        }
+    }
+
+    @Test func emptyNegativePromptConditionsOnZeros() throws {
+        let (file, prompt, _) = try expected()
+        let request = GenerationRequest(prompt: prompt, seed: UInt64(try file.tensor("zeros-negative.seed").storage[0]), steps: 5, guidance: 7.5,
+                                        sampler: .euler, width: 16, height: 16)
+        try PipelineTests.expectMatch(try Pipeline(model: try Self.base.get()).generate(request), file, key: "zeros-negative", label: "tiny-sdxl")
+    }
+
+    @Test func sizeAndCropConditioning() throws {
+        let (file, prompt, negative) = try expected()
+        var request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try file.tensor("micro.seed").storage[0]), steps: 5,
+                                        guidance: 7.5, sampler: .euler, width: 24, height: 16)
+        request.micro.originalHeight = 1024
+        request.micro.originalWidth = 768
+        request.micro.cropTop = 4
+        request.micro.cropLeft = 8
+        try PipelineTests.expectMatch(try Pipeline(model: try Self.base.get()).generate(request), file, key: "micro", label: "tiny-sdxl")
+    }
+
+    @Test func turboOneStepOnTrailingTimesteps() throws {
+        let (file, prompt, _) = try expected()
+        let turbo = try StableDiffusionModel(path: PipelineTests.folder("tiny-sdxl"), options: .init(spacing: .trailing), backend: CPUBackend.shared)
+        let request = GenerationRequest(prompt: prompt, seed: UInt64(try file.tensor("turbo.seed").storage[0]), steps: 1, guidance: 0,
+                                        sampler: .eulerAncestral, width: 16, height: 16)
+        try PipelineTests.expectMatch(try Pipeline(model: turbo).generate(request), file, key: "turbo", label: "tiny-sdxl turbo")
+    }
+
+    @Test func refinerOnAnImage() throws {
+        let (file, prompt, negative) = try expected()
+        let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try file.tensor("refiner.seed").storage[0]), steps: 5,
+                                        guidance: 5, sampler: .euler, width: 16, height: 16, initImage: try initImage(file), strength: 0.3)
+        try PipelineTests.expectMatch(try Pipeline(model: try Self.refiner.get()).generate(request), file, key: "refiner", label: "tiny-sdxl refiner")
+    }
+
+    /// The base runs the first 80 % of 10 steps (denoising end), the refiner the rest from its
+    /// latents (denoising start), as diffusers' ensemble of expert denoisers does it.
+    @Test func baseHandsOverToTheRefiner() throws {
+        let (file, prompt, negative) = try expected()
+        let seed = UInt64(try file.tensor("handover.seed").storage[0])
+        var first = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: seed, steps: 10, guidance: 7.5, sampler: .euler, width: 16, height: 16)
+        first.denoisingEnd = 0.8
+        var baseSteps = 0
+        let handed = try Pipeline(model: try Self.base.get()).generate(first) { done, _ in baseSteps = done }
+        let reference = try file.tensor("handover.base_latents"), ours = try handed.latents.host()
+        #expect(ours.shape == reference.shape && baseSteps == 8)
+        #expect((zip(ours.storage, reference.storage).map { abs($0 - $1) }.max() ?? .infinity) <= 1e-3)
+        var second = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: seed + 1, steps: 10, guidance: 7.5, sampler: .euler,
+                                       width: 16, height: 16, initLatents: handed.latents)
+        second.denoisingStart = 0.8
+        var refinerSteps = 0
+        let result = try Pipeline(model: try Self.refiner.get()).generate(second) { done, _ in refinerSteps = done }
+        #expect(refinerSteps == 2)
+        try PipelineTests.expectMatch(result, file, key: "handover", label: "tiny-sdxl hand-over")
+    }
+
+    @Test func handOverFractionsAreChecked() throws {
+        let pipeline = Pipeline(model: try Self.base.get())
+        var request = GenerationRequest(prompt: "x", seed: 1, steps: 4, guidance: 0, sampler: .euler, width: 16, height: 16)
+        request.denoisingEnd = 1.5
+        #expect(throws: DiffusionError.self) { try pipeline.generate(request) }
+        request.denoisingEnd = nil
+        request.denoisingStart = 0.5  // without handed-over latents
+        #expect(throws: DiffusionError.self) { try pipeline.generate(request) }
+    }
+}

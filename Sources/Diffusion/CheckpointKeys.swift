@@ -8,6 +8,8 @@ struct CheckpointLocation: Equatable {
     var rows: Range<Int>? = nil
     /// Drop trailing 1×1 axes: the LDM VAE's attention uses 1×1 convolutions where diffusers has linears.
     var squeeze = false
+    /// Swap the two axes of a matrix: OpenCLIP stores its text projection as x·P, diffusers as a linear's weight Pᵀ.
+    var transpose = false
 }
 
 /// Renaming diffusers names to LDM names. Each function takes what the layout depends on.
@@ -18,10 +20,15 @@ enum CheckpointKeys {
     static let clipPrefix = "cond_stage_model.transformer."
     /// SD 2.x: an OpenCLIP text tower.
     static let openCLIPPrefix = "cond_stage_model.model."
+    /// SDXL base: CLIP ViT-L (transformers names) and OpenCLIP ViT-bigG; the refiner has only the latter, first.
+    static let sdxlCLIPPrefix = "conditioner.embedders.0.transformer."
+    static let sdxlOpenCLIPPrefix = "conditioner.embedders.1.model."
+    static let refinerOpenCLIPPrefix = "conditioner.embedders.0.model."
 
     private static let resnetNames = ["norm1": "in_layers.0", "conv1": "in_layers.2", "time_emb_proj": "emb_layers.1",
                                       "norm2": "out_layers.0", "conv2": "out_layers.3", "conv_shortcut": "skip_connection"]
     private static let unetFixed = ["time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
+                                    "add_embedding.linear_1": "label_emb.0.0", "add_embedding.linear_2": "label_emb.0.2",
                                     "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"]
 
     /// LDM numbers the UNet's blocks flat: input block 1 + level·(layers+1) + j (the last of a
@@ -102,19 +109,20 @@ enum CheckpointKeys {
         return CheckpointLocation(key: vaePrefix + parts.joined(separator: "."))
     }
 
-    /// OpenCLIP names (SD 2.x). `width` is the text tower's hidden size, the height of each of q,
-    /// k and v inside `in_proj`.
-    static func openCLIP(_ name: String, width: Int) -> CheckpointLocation? {
+    /// OpenCLIP names (SD 2.x under `cond_stage_model.model.`, SDXL under its embedder's prefix).
+    /// `width` is the text tower's hidden size, the height of each of q, k and v inside `in_proj`.
+    static func openCLIP(_ name: String, width: Int, prefix: String = openCLIPPrefix) -> CheckpointLocation? {
         switch name {
-        case "embeddings.token_embedding.weight": return CheckpointLocation(key: openCLIPPrefix + "token_embedding.weight")
-        case "embeddings.position_embedding.weight": return CheckpointLocation(key: openCLIPPrefix + "positional_embedding")
+        case "embeddings.token_embedding.weight": return CheckpointLocation(key: prefix + "token_embedding.weight")
+        case "embeddings.position_embedding.weight": return CheckpointLocation(key: prefix + "positional_embedding")
         case "final_layer_norm.weight", "final_layer_norm.bias":
-            return CheckpointLocation(key: openCLIPPrefix + "ln_final." + name.split(separator: ".").last!)
+            return CheckpointLocation(key: prefix + "ln_final." + name.split(separator: ".").last!)
+        case "text_projection.weight": return CheckpointLocation(key: prefix + "text_projection", transpose: true)
         default: break
         }
         let parts = name.split(separator: ".").map(String.init)
         guard parts.count >= 5, parts[0] == "encoder", parts[1] == "layers", let layer = Int(parts[2]) else { return nil }
-        let block = openCLIPPrefix + "transformer.resblocks.\(layer)."
+        let block = prefix + "transformer.resblocks.\(layer)."
         let module = parts[3..<(parts.count - 1)].joined(separator: "."), field = parts[parts.count - 1]
         if let part = ["self_attn.q_proj": 0, "self_attn.k_proj": 1, "self_attn.v_proj": 2][module] {
             return CheckpointLocation(key: block + "attn.in_proj_" + field, rows: part * width..<(part + 1) * width)

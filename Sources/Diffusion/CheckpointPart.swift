@@ -21,7 +21,14 @@ struct CheckpointPart: WeightSource {
             guard !tensor.shape.isEmpty, rows.upperBound <= tensor.shape[0] else { throw NeuralError.missingTensor(file: path, tensor: "\(location.key) rows \(rows)") }
             tensor = HostTensor(shape: [rows.count] + tensor.shape.dropFirst(), storage: Array(tensor.storage[rows.lowerBound * width..<rows.upperBound * width]))
         }
-        tensor.shape = Self.shape(tensor.shape, at: location)
+        let stored = tensor.shape
+        tensor.shape = Self.shape(stored, at: location)
+        if location.transpose, stored.count == 2 {
+            let (rows, columns) = (stored[0], stored[1])
+            var swapped = [Float](repeating: 0, count: tensor.count)
+            for r in 0..<rows { for c in 0..<columns { swapped[c * rows + r] = tensor.storage[r * columns + c] } }
+            tensor.storage = swapped
+        }
         return tensor
     }
 
@@ -29,6 +36,7 @@ struct CheckpointPart: WeightSource {
         var shape = stored
         if let rows = location.rows, !shape.isEmpty { shape[0] = rows.count }
         while location.squeeze, shape.count > 2, shape.last == 1 { shape.removeLast() }
+        if location.transpose, shape.count == 2 { shape.reverse() }
         return shape
     }
 }

@@ -1,37 +1,73 @@
 import Foundation
 import Neural
 
-/// A Stable Diffusion 1.x/2.x model in one original-layout (CompVis/LDM) safetensors file: the
-/// family and the three model configs, inferred from the tensors' names and shapes.
+/// A Stable Diffusion 1.x/2.x or SDXL model in one original-layout (CompVis/LDM, Stability's
+/// generative-models) safetensors file: the family and the model configs, inferred from the
+/// tensors' names and shapes.
 ///
 /// A file holds no config. Everything with a shape is read from it; the rest follows the original
 /// LDM configs the files were trained with: SD 1.x attention uses 8 heads, SD 2.x heads of 64
-/// channels; CLIP heads are 64 wide; the VAE normalises in 32 groups and scales latents by 0.18215.
+/// channels (SDXL too); CLIP heads are 64 wide; the VAE normalises in 32 groups and scales latents
+/// by 0.18215 (SDXL: 0.13025); SDXL's added time ids have 256 features each.
 public struct SingleFileCheckpoint: Sendable {
     public enum Family: String, Sendable {
-        case sd1 = "SD 1.x", sd2 = "SD 2.x"
+        case sd1 = "SD 1.x", sd2 = "SD 2.x", sdxl = "SDXL", sdxlRefiner = "SDXL refiner"
+
+        public var isSDXL: Bool { self == .sdxl || self == .sdxlRefiner }
     }
 
     public let family: Family
+    /// The first (SD 1.x/2.x: only) text tower; the refiner's OpenCLIP ViT-bigG.
     public var textEncoder: CLIPTextConfig
+    /// SDXL base: the second tower, OpenCLIP ViT-bigG with its projection.
+    public var secondTextEncoder: CLIPTextConfig?
     public var unet: UNetConfig
     public var vae: VAEConfig
+
+    /// Configs given from elsewhere (a config folder, as diffusers' `from_single_file(config:)`).
+    init(family: Family, textEncoder: CLIPTextConfig, secondTextEncoder: CLIPTextConfig?, unet: UNetConfig, vae: VAEConfig) {
+        self.family = family
+        self.textEncoder = textEncoder
+        self.secondTextEncoder = secondTextEncoder
+        self.unet = unet
+        self.vae = vae
+    }
+
+    /// Only the family, from which text encoders the file holds: what a file read with a config
+    /// folder's configs needs (its other sizes may not follow the original configs' conventions).
+    public static func family(shapes: [String: [Int]], path: String) throws -> Family {
+        func has(_ prefix: String) -> Bool { shapes.keys.contains { $0.hasPrefix(prefix) } }
+        if has(CheckpointKeys.sdxlCLIPPrefix) || has(CheckpointKeys.sdxlOpenCLIPPrefix) { return .sdxl }
+        if has(CheckpointKeys.refinerOpenCLIPPrefix) { return .sdxlRefiner }
+        if has(CheckpointKeys.openCLIPPrefix) { return .sd2 }
+        if has(CheckpointKeys.clipPrefix) { return .sd1 }
+        throw DiffusionError.modelFiles(path: path, reason: "no cond_stage_model.* or conditioner.embedders.* tensors: the checkpoint has no text encoder")
+    }
 
     /// Reads the family and configs from `shapes` (tensor name → shape) of the file at `path`.
     public init(shapes: [String: [Int]], path: String) throws {
         func fail(_ reason: String) -> DiffusionError { .modelFiles(path: path, reason: reason) }
-        if shapes.keys.contains(where: { $0.hasPrefix("conditioner.embedders.") }) {
-            throw fail("this is an SDXL checkpoint; SD 1.x and 2.x are supported")
-        }
         let unetShapes = Self.strip(CheckpointKeys.unetPrefix, from: shapes)
         let vaeShapes = Self.strip(CheckpointKeys.vaePrefix, from: shapes)
-        guard !unetShapes.isEmpty else { throw fail("no model.diffusion_model.* tensors: not a Stable Diffusion 1.x/2.x checkpoint") }
+        guard !unetShapes.isEmpty else { throw fail("no model.diffusion_model.* tensors: not a Stable Diffusion 1.x/2.x or SDXL checkpoint") }
         guard !vaeShapes.isEmpty else { throw fail("no first_stage_model.* tensors: the checkpoint has no VAE") }
         let openCLIP = Self.strip(CheckpointKeys.openCLIPPrefix, from: shapes)
         let clip = Self.strip(CheckpointKeys.clipPrefix, from: shapes)
-        if !openCLIP.isEmpty {
+        let xlCLIP = Self.strip(CheckpointKeys.sdxlCLIPPrefix, from: shapes), xlOpenCLIP = Self.strip(CheckpointKeys.sdxlOpenCLIPPrefix, from: shapes)
+        let refinerOpenCLIP = Self.strip(CheckpointKeys.refinerOpenCLIPPrefix, from: shapes)
+        if !xlCLIP.isEmpty || !xlOpenCLIP.isEmpty {
+            guard !xlCLIP.isEmpty, !xlOpenCLIP.isEmpty else {
+                throw fail("an SDXL checkpoint needs both text encoders (conditioner.embedders.0.transformer.* and conditioner.embedders.1.model.*)")
+            }
+            family = .sdxl
+            textEncoder = try Self.clipConfig(xlCLIP, fail: fail)
+            secondTextEncoder = try Self.openCLIPConfig(xlOpenCLIP, droppingLast: false, fail: fail)
+        } else if !refinerOpenCLIP.isEmpty {
+            family = .sdxlRefiner
+            textEncoder = try Self.openCLIPConfig(refinerOpenCLIP, droppingLast: false, fail: fail)
+        } else if !openCLIP.isEmpty {
             family = .sd2
-            textEncoder = try Self.openCLIPConfig(openCLIP, fail: fail)
+            textEncoder = try Self.openCLIPConfig(openCLIP, droppingLast: true, fail: fail)
         } else if !clip.isEmpty {
             family = .sd1
             textEncoder = try Self.clipConfig(clip, fail: fail)
@@ -39,24 +75,32 @@ public struct SingleFileCheckpoint: Sendable {
             throw fail("no cond_stage_model.* tensors: the checkpoint has no text encoder")
         }
         // Decoded configs are checked by their decoders; this one is built from sizes directly.
-        if let problem = textEncoder.problem { throw fail("its text encoder's tensors describe no working model: \(problem)") }
+        for config in [textEncoder, secondTextEncoder].compactMap({ $0 }) {
+            if let problem = config.problem { throw fail("its text encoder's tensors describe no working model: \(problem)") }
+        }
         unet = try Self.unetConfig(unetShapes, family: family, fail: fail)
-        vae = try Self.vaeConfig(vaeShapes, fail: fail)
+        vae = try Self.vaeConfig(vaeShapes, scalingFactor: family.isSDXL ? 0.13025 : 0.18215, fail: fail)
     }
 
     /// The text encoder, UNet and VAE tensors of `file` by diffusers names, for these configs.
-    func parts(of file: SafeTensorsFile) -> (textEncoder: CheckpointPart, unet: CheckpointPart, vae: CheckpointPart) {
+    func parts(of file: SafeTensorsFile) -> (textEncoder: CheckpointPart, secondTextEncoder: CheckpointPart?, unet: CheckpointPart, vae: CheckpointPart) {
         let layers = unet.layersPerBlock, levels = vae.blockOutChannels.count, width = textEncoder.hiddenSize
         let upAttention = Set(unet.upBlockTypes.indices.filter { unet.upBlockTypes[$0].hasPrefix("CrossAttn") })
         let text: CheckpointPart
+        var second: CheckpointPart?
         switch family {
         case .sd1: text = CheckpointPart(file: file) { CheckpointLocation(key: CheckpointKeys.clipPrefix + $0) }
         case .sd2: text = CheckpointPart(file: file) { CheckpointKeys.openCLIP($0, width: width) }
+        case .sdxl:
+            text = CheckpointPart(file: file) { CheckpointLocation(key: CheckpointKeys.sdxlCLIPPrefix + $0) }
+            let secondWidth = secondTextEncoder?.hiddenSize ?? 0
+            second = CheckpointPart(file: file) { CheckpointKeys.openCLIP($0, width: secondWidth, prefix: CheckpointKeys.sdxlOpenCLIPPrefix) }
+        case .sdxlRefiner: text = CheckpointPart(file: file) { CheckpointKeys.openCLIP($0, width: width, prefix: CheckpointKeys.refinerOpenCLIPPrefix) }
         }
         let unetPart = CheckpointPart(file: file) { name in
             CheckpointKeys.unet(name, layersPerBlock: layers, upLevelsWithAttention: upAttention).map { CheckpointLocation(key: $0) }
         }
-        return (text, unetPart, CheckpointPart(file: file) { CheckpointKeys.vae($0, levels: levels) })
+        return (text, second, unetPart, CheckpointPart(file: file) { CheckpointKeys.vae($0, levels: levels) })
     }
 
     private static func strip(_ prefix: String, from shapes: [String: [Int]]) -> [String: [Int]] {
@@ -102,9 +146,10 @@ public struct SingleFileCheckpoint: Sendable {
                               maxPositions: positions[0], activation: .quickGELU)
     }
 
-    /// OpenCLIP (SD 2.x): GELU, and one layer fewer than the file has — SD 2.x conditions on the
-    /// penultimate layer, which diffusers runs as a 23-layer tower followed by the final norm.
-    private static func openCLIPConfig(_ shapes: [String: [Int]], fail: (String) -> DiffusionError) throws -> CLIPTextConfig {
+    /// OpenCLIP: GELU. SD 2.x (`droppingLast`) has one layer fewer than the file: it conditions on
+    /// the penultimate layer, which diffusers runs as a 23-layer tower followed by the final norm.
+    /// SDXL keeps every layer (diffusers reads the penultimate hidden state, and pools the last).
+    private static func openCLIPConfig(_ shapes: [String: [Int]], droppingLast: Bool, fail: (String) -> DiffusionError) throws -> CLIPTextConfig {
         guard shapes["token_embedding.weight"] != nil, shapes["positional_embedding"] != nil, shapes["transformer.resblocks.0.mlp.c_fc.weight"] != nil else {
             throw fail("the OpenCLIP text encoder (cond_stage_model.model.*) lacks its embeddings or first layer")
         }
@@ -112,8 +157,8 @@ public struct SingleFileCheckpoint: Sendable {
         let positions = try matrix(shapes, "positional_embedding", rank: 2, fail: fail)
         let fc = try matrix(shapes, "transformer.resblocks.0.mlp.c_fc.weight", rank: 2, fail: fail)
         let layers = count(shapes, "transformer.resblocks.", ".mlp.c_fc.weight")
-        guard layers >= 2 else { throw fail("the OpenCLIP text encoder has \(layers) layer(s); SD 2.x needs at least 2") }
-        return CLIPTextConfig(vocabSize: tokens[0], hiddenSize: tokens[1], intermediateSize: fc[0], layers: layers - 1,
+        guard layers >= 2 else { throw fail("the OpenCLIP text encoder has \(layers) layer(s); it needs at least 2") }
+        return CLIPTextConfig(vocabSize: tokens[0], hiddenSize: tokens[1], intermediateSize: fc[0], layers: droppingLast ? layers - 1 : layers,
                               heads: max(1, tokens[1] / 64), maxPositions: positions[0], activation: .gelu)
     }
 
@@ -124,16 +169,19 @@ public struct SingleFileCheckpoint: Sendable {
         let convIn = try matrix(shapes, "input_blocks.0.0.weight", rank: 4, fail: fail)
         let convOut = try matrix(shapes, "out.2.weight", rank: 4, fail: fail)
         // Walk the flat input blocks: resnets (with an optional attention) until a downsampler ends a level.
-        var channels: [Int] = [], attention: [Bool] = [], layersPerLevel: [Int] = []
-        var index = 1, inLevel = 0, levelChannels = 0, levelAttention = false
+        var channels: [Int] = [], attention: [Bool] = [], layersPerLevel: [Int] = [], depths: [Int] = []
+        var index = 1, inLevel = 0, levelChannels = 0, levelAttention = false, levelDepth = 1
         while true {
             if shapes["input_blocks.\(index).0.op.weight"] != nil || shapes["input_blocks.\(index).0.in_layers.2.weight"] == nil {
-                if inLevel > 0 { channels.append(levelChannels); attention.append(levelAttention); layersPerLevel.append(inLevel) }
+                if inLevel > 0 { channels.append(levelChannels); attention.append(levelAttention); layersPerLevel.append(inLevel); depths.append(levelDepth) }
                 if shapes["input_blocks.\(index).0.op.weight"] == nil { break }
-                inLevel = 0; levelAttention = false
+                inLevel = 0; levelAttention = false; levelDepth = 1
             } else {
                 levelChannels = try matrix(shapes, "input_blocks.\(index).0.in_layers.2.weight", rank: 4, fail: fail)[0]
-                levelAttention = levelAttention || shapes["input_blocks.\(index).1.proj_in.weight"] != nil
+                if shapes["input_blocks.\(index).1.proj_in.weight"] != nil {
+                    levelAttention = true
+                    levelDepth = max(1, count(shapes, "input_blocks.\(index).1.transformer_blocks.", ".attn1.to_q.weight"))
+                }
                 inLevel += 1
             }
             index += 1
@@ -145,17 +193,26 @@ public struct SingleFileCheckpoint: Sendable {
             throw fail("the UNet has no middle attention block (middle_block.1)")
         }
         let context = try matrix(shapes, "middle_block.1.transformer_blocks.0.attn2.to_k.weight", rank: 2, fail: fail)
-        let heads: [Int] = family == .sd2 ? channels.map { max(1, $0 / 64) } : channels.map { _ in 8 }
-        return try decode(UNetConfig.self, fail: fail, [
+        let heads: [Int] = family == .sd1 ? channels.map { _ in 8 } : channels.map { max(1, $0 / 64) }
+        var config: [String: Any] = [
             "block_out_channels": channels, "layers_per_block": layers, "attention_head_dim": heads,
             "down_block_types": attention.map { $0 ? "CrossAttnDownBlock2D" : "DownBlock2D" },
             "up_block_types": attention.reversed().map { $0 ? "CrossAttnUpBlock2D" : "UpBlock2D" },
             "use_linear_projection": projIn.count == 2, "cross_attention_dim": context[1],
-            "in_channels": convIn[1], "out_channels": convOut[0], "sample_size": family == .sd2 ? 96 : 64,
-        ])
+            "in_channels": convIn[1], "out_channels": convOut[0], "sample_size": family.isSDXL ? 128 : family == .sd2 ? 96 : 64,
+        ]
+        if family.isSDXL {
+            // The middle block's depth is the deepest level's; SDXL adds pooled text and time ids (label_emb).
+            let middle = max(1, count(shapes, "middle_block.1.transformer_blocks.", ".attn1.to_q.weight"))
+            config["transformer_layers_per_block"] = Array(depths.dropLast()) + [middle]
+            config["addition_embed_type"] = "text_time"
+            config["addition_time_embed_dim"] = 256
+            config["projection_class_embeddings_input_dim"] = try matrix(shapes, "label_emb.0.0.weight", rank: 2, fail: fail)[1]
+        }
+        return try decode(UNetConfig.self, fail: fail, config)
     }
 
-    private static func vaeConfig(_ shapes: [String: [Int]], fail: (String) -> DiffusionError) throws -> VAEConfig {
+    private static func vaeConfig(_ shapes: [String: [Int]], scalingFactor: Float, fail: (String) -> DiffusionError) throws -> VAEConfig {
         let levels = count(shapes, "encoder.down.", ".block.0.conv1.weight")
         guard levels > 0, shapes["encoder.conv_in.weight"] != nil, shapes["decoder.conv_out.weight"] != nil, shapes["post_quant_conv.weight"] != nil else {
             throw fail("the VAE (first_stage_model.*) lacks its encoder levels, conv_in, conv_out or post_quant_conv")
@@ -167,6 +224,7 @@ public struct SingleFileCheckpoint: Sendable {
             "block_out_channels": try (0..<levels).map { try matrix(shapes, "encoder.down.\($0).block.0.conv1.weight", rank: 4, fail: fail)[0] },
             "layers_per_block": count(shapes, "encoder.down.0.block.", ".conv1.weight"), "latent_channels": postQuant[0],
             "in_channels": convIn[1], "out_channels": convOut[0], "mid_block_add_attention": shapes["encoder.mid.attn_1.q.weight"] != nil,
+            "scaling_factor": scalingFactor,
         ])
     }
 }

@@ -147,9 +147,23 @@ public final class StableDiffusionModel: Sendable {
             throw DiffusionError.modelFiles(path: path, reason: "a model is a diffusers folder or a single .safetensors checkpoint")
         }
         let file = try SafeTensorsFile(path: path)
-        let inferred = try SingleFileCheckpoint(shapes: file.entries.mapValues(\.shape), path: path)
-        var configs = inferred
-        let tokenizer: CLIPTokenizer, scheduler: SchedulerConfig
+        let shapes = file.entries.mapValues(\.shape)
+        // Without a config folder every config comes from the tensors; with one, only the family.
+        let inferred = options.configFolder == nil ? try SingleFileCheckpoint(shapes: shapes, path: path) : nil
+        let family = try inferred?.family ?? SingleFileCheckpoint.family(shapes: shapes, path: path)
+        // Each text tower's folder suffix in a diffusers layout, and the padding its tokenizer uses
+        // (SD 2.x's and SDXL's OpenCLIP pad with "!", id 0; CLIP ViT-L repeats the end token).
+        let towers: [(suffix: String, pad: String)]
+        switch family {
+        case .sd1: towers = [("", CLIPTokenizer.endText)]
+        case .sd2: towers = [("", "!")]
+        case .sdxl: towers = [("", CLIPTokenizer.endText), ("_2", "!")]
+        case .sdxlRefiner: towers = [("_2", "!")]
+        }
+        let tokenizers: [CLIPTokenizer], scheduler: SchedulerConfig
+        // SDXL base conditions an empty negative prompt on zeros; the refiner encodes it.
+        var zerosForEmptyNegative = family == .sdxl
+        let configs: SingleFileCheckpoint
         if let folder = options.configFolder {
             func read<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
                 guard let data = RegularFile.contents(atPath: folder + "/" + name) else {
@@ -159,23 +173,29 @@ public final class StableDiffusionModel: Sendable {
                     throw DiffusionError.modelFiles(path: folder + "/" + name, reason: "not a valid config: \(error)")
                 }
             }
-            configs.textEncoder = try read(CLIPTextConfig.self, "text_encoder/config.json")
-            configs.unet = try read(UNetConfig.self, "unet/config.json")
-            configs.vae = try read(VAEConfig.self, "vae/config.json")
-            tokenizer = try CLIPTokenizer.load(folder: folder + "/tokenizer")
+            let textConfigs = try towers.map { try read(CLIPTextConfig.self, "text_encoder\($0.suffix)/config.json") }
+            configs = SingleFileCheckpoint(family: family, textEncoder: textConfigs[0], secondTextEncoder: textConfigs.count > 1 ? textConfigs[1] : nil,
+                                           unet: try read(UNetConfig.self, "unet/config.json"), vae: try read(VAEConfig.self, "vae/config.json"))
+            tokenizers = try towers.map { try CLIPTokenizer.load(folder: folder + "/tokenizer" + $0.suffix) }
             scheduler = try SchedulerConfig.load(folder + "/scheduler/scheduler_config.json")
+            if let data = RegularFile.contents(atPath: folder + "/model_index.json"),
+               let index = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let zeros = index["force_zeros_for_empty_prompt"] as? Bool {
+                zerosForEmptyNegative = zeros
+            }
         } else {
             guard let merges = options.clipMerges else {
                 throw DiffusionError.modelFiles(path: path, reason: "a single-file checkpoint needs CLIP's merges file (presets/clip/) or a config folder")
             }
-            // SD 2.x's tokenizer pads with "!" (id 0) where SD 1.x repeats the end token.
-            tokenizer = try CLIPTokenizer.fromCLIPMerges(gzipFile: merges, padToken: inferred.family == .sd2 ? "!" : CLIPTokenizer.endText)
-            scheduler = SchedulerConfig(prediction: inferred.family == .sd2 ? .vPrediction : .epsilon)
+            configs = try inferred ?? SingleFileCheckpoint(shapes: shapes, path: path)
+            tokenizers = try towers.map { try CLIPTokenizer.fromCLIPMerges(gzipFile: merges, padToken: $0.pad) }
+            scheduler = SchedulerConfig(prediction: family == .sd2 ? .vPrediction : .epsilon)
         }
         let parts = configs.parts(of: file)
-        let configName = "the \(inferred.family.rawValue) UNet config"
-        let text = try TextConditioner(towers: [TextTower(tokenizer: tokenizer, encoder: CLIPTextEncoder(config: configs.textEncoder, source: parts.textEncoder, backend: backend))],
-                                       style: .lastHiddenState, path: path)
+        let configName = "the \(family.rawValue) UNet config"
+        let sources = [(configs.textEncoder, parts.textEncoder)] + (configs.secondTextEncoder.flatMap { config in parts.secondTextEncoder.map { (config, $0) } }.map { [$0] } ?? [])
+        let text = try TextConditioner(towers: zip(tokenizers, sources).map { tokenizer, source in
+            TextTower(tokenizer: tokenizer, encoder: try CLIPTextEncoder(config: source.0, source: source.1, backend: backend))
+        }, style: family.isSDXL ? .sdxl : .lastHiddenState, zerosForEmptyNegative: zerosForEmptyNegative, path: path)
         return (text, try UNet(config: configs.unet, weights: parts.unet, configName: configName, backend: backend),
                 VAEWeights(config: configs.vae, weights: parts.vae), scheduler)
     }

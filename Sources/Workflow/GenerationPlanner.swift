@@ -96,6 +96,11 @@ extension Planner {
         // The x2 upscaler is found and checked once, before any job is planned.
         var upscaler: (name: String, path: String, hash: String, identity: String)?
         if let refine = spec.refine, refine.mode == .x2Upscaler {
+            if isSDXL(model.path) {
+                issue("the x2 latent upscaler works on SD 1.x/2.x latents, and \(model.name) is an SDXL model", refine.location,
+                      hint: "use refine mode latent or pixel (a hires pass with the same model), or an SD 1.x/2.x model")
+                return []
+            }
             let reference = refine.model ?? WorkflowSpec.RefineSettings.defaultUpscalerModel
             do {
                 let path = try ModelLocator.resolveUpscaler(reference, baseFolder: baseFolder, modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
@@ -199,6 +204,13 @@ extension Planner {
         guard let vaeData = RegularFile.contents(atPath: path + "/vae/config.json"),
               let vae = try? JSONDecoder().decode(VAEConfig.self, from: vaeData) else { return 8 }
         return 1 << (vae.blockOutChannels.count - 1)
+    }
+
+    /// Whether a diffusers folder holds an SDXL model (its UNet takes added text_time conditioning).
+    static func isSDXL(_ path: String) -> Bool {
+        guard let data = RegularFile.contents(atPath: path + "/unet/config.json"),
+              let config = try? JSONDecoder().decode(UNetConfig.self, from: data) else { return false }
+        return config.additionEmbedType != nil
     }
 
     /// The size a model was trained at, read cheaply: unet/config.json's sample size, or for a

@@ -21,7 +21,7 @@ extension ModelLocator {
     }
 
     /// The AutoV2 hash and the identity of everything the model's output depends on: every file the
-    /// engine reads of a diffusers folder (UNet, VAE, text encoder, tokenizer, scheduler), or a single
+    /// engine reads of a diffusers folder (UNet, VAE, text encoders, tokenizers, scheduler), or a single
     /// file with the config folder and merges it is read with. The identity is part of a generated
     /// job's, so swapping the VAE makes new images. One cache serves both, so no file is hashed twice.
     public static func hashes(_ path: String, configFolder: String? = nil, clipMerges: String? = nil,
@@ -45,9 +45,10 @@ extension ModelLocator {
     /// each component's configs and the weights file the loader picks, and the tokenizer's files.
     /// A safety checker, pickled `.bin` files or a weights variant the loader does not open do not count.
     static func componentFiles(in folder: String) -> [String] {
-        let weights = ["unet": "diffusion_pytorch_model", "vae": "diffusion_pytorch_model", "text_encoder": "model"]
+        let weights = ["unet": "diffusion_pytorch_model", "vae": "diffusion_pytorch_model", "text_encoder": "model", "text_encoder_2": "model"]
         var files = ["model_index.json"]
-        for component in ["unet", "vae", "text_encoder", "tokenizer", "scheduler"] {
+        // SDXL's second text tower and tokenizer (absent from SD 1.x/2.x folders, whose identities stay as they were).
+        for component in ["unet", "vae", "text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "scheduler"] {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/" + component)) ?? []
             files += names.filter { name in [".json", ".txt", ".gz"].contains { name.hasSuffix($0) } }.map { component + "/" + $0 }
             if let stem = weights[component], let path = try? ModelFiles.weights(in: folder + "/" + component, stem: stem) {

@@ -123,4 +123,30 @@ import Testing
         request.denoisingStart = 0.5  // without handed-over latents
         #expect(throws: DiffusionError.self) { try pipeline.generate(request) }
     }
+
+    /// The same models as original-layout single files (build_sdxl_fixtures.py single-file, which
+    /// diffusers' from_single_file loads back to the folders' outputs), read with the folders' configs.
+    @Test func singleFilesMatchTheFolders() throws {
+        let (file, prompt, negative) = try expected()
+        func load(_ name: String) throws -> StableDiffusionModel {
+            try StableDiffusionModel(path: PipelineTests.folder(name + ".safetensors"), options: .init(configFolder: PipelineTests.folder(name)), backend: CPUBackend.shared)
+        }
+        let base = try load("tiny-sdxl"), refiner = try load("tiny-sdxl-refiner")
+        #expect(base.text.towers.count == 2 && base.text.zerosForEmptyNegative && refiner.text.towers.count == 1 && refiner.addedTimeIDs == 5)
+        let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try file.tensor("txt2img.euler.7.5.seed").storage[0]),
+                                        steps: 5, guidance: 7.5, sampler: .euler, width: 16, height: 16)
+        try PipelineTests.expectMatch(try Pipeline(model: base).generate(request), file, key: "txt2img.euler.7.5", label: "tiny-sdxl.safetensors")
+        let refine = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try file.tensor("refiner.seed").storage[0]), steps: 5,
+                                       guidance: 5, sampler: .euler, width: 16, height: 16, initImage: try initImage(file), strength: 0.3)
+        try PipelineTests.expectMatch(try Pipeline(model: refiner).generate(refine), file, key: "refiner", label: "tiny-sdxl-refiner.safetensors")
+    }
+
+    /// Which towers a file holds decides the family (the tiny models' other sizes do not follow the
+    /// original configs' conventions, so the full-size shapes are checked in SingleFileCheckpointTests).
+    @Test func singleFilesAreRecognisedAsBaseAndRefiner() throws {
+        for (name, family) in [("tiny-sdxl", SingleFileCheckpoint.Family.sdxl), ("tiny-sdxl-refiner", .sdxlRefiner)] {
+            let shapes = try SafeTensorsFile(path: PipelineTests.folder(name + ".safetensors")).entries.mapValues(\.shape)
+            #expect(try SingleFileCheckpoint.family(shapes: shapes, path: name) == family)
+        }
+    }
 }

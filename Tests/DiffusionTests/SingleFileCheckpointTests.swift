@@ -64,6 +64,29 @@ import Testing
                                                           maxPositions: 77, activation: .gelu))
     }
 
+    /// The full-size SDXL base tensor list (UNet from the published config, CLIP ViT-L and
+    /// OpenCLIP ViT-bigG), renamed to the original layout, gives back the published configs.
+    @Test func fullSizeSDXLGivesThePublishedConfigs() throws {
+        let published = try JSONDecoder().decode(UNetConfig.self, from: Data(#"{"block_out_channels": [320, 640, 1280], "layers_per_block": 2, "attention_head_dim": [5, 10, 20], "cross_attention_dim": 2048, "use_linear_projection": true, "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"], "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], "transformer_layers_per_block": [1, 2, 10], "addition_embed_type": "text_time", "addition_time_embed_dim": 256, "projection_class_embeddings_input_dim": 2816, "sample_size": 128}"#.utf8))
+        var shapes = try SafeTensorsFile(path: Self.base + "tiny-sd1.safetensors").entries.mapValues(\.shape).filter { $0.key.hasPrefix("first_stage_model.") }
+        let upAttention = Set(published.upBlockTypes.indices.filter { published.upBlockTypes[$0].hasPrefix("CrossAttn") })
+        for (name, shape) in UNetParameters.shapes(published) {
+            shapes[try #require(CheckpointKeys.unet(name, layersPerBlock: 2, upLevelsWithAttention: upAttention), "\(name)")] = shape
+        }
+        let clip = "conditioner.embedders.0.transformer.text_model.", open = "conditioner.embedders.1.model."
+        shapes[clip + "embeddings.token_embedding.weight"] = [49408, 768]
+        shapes[clip + "embeddings.position_embedding.weight"] = [77, 768]
+        for i in 0..<12 { shapes[clip + "encoder.layers.\(i).mlp.fc1.weight"] = [3072, 768] }
+        shapes[open + "token_embedding.weight"] = [49408, 1280]
+        shapes[open + "positional_embedding"] = [77, 1280]
+        for i in 0..<32 { shapes[open + "transformer.resblocks.\(i).mlp.c_fc.weight"] = [5120, 1280] }
+        let inferred = try infer(shapes)
+        #expect(inferred.family == .sdxl && inferred.unet == published, "\(inferred.unet)")
+        #expect(inferred.textEncoder == .sd1 && inferred.vae.scalingFactor == 0.13025)
+        #expect(inferred.secondTextEncoder == CLIPTextConfig(vocabSize: 49408, hiddenSize: 1280, intermediateSize: 5120, layers: 32, heads: 20,
+                                                              maxPositions: 77, activation: .gelu))
+    }
+
     func loadError(_ path: String) -> String {
         do { _ = try StableDiffusionModel(path: path, options: .init(clipMerges: TestSupport.presetsFolder + "/clip/bpe_simple_vocab_16e6.txt.gz"), backend: CPUBackend.shared); return "" } catch { return "\(error)" }
     }
@@ -72,8 +95,8 @@ import Testing
         let folder = try TestSupport.temporaryFolder("single-file")
         let one = HostTensor(zeros: [1])
         try SafeTensorsWriter.write([("conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight", one),
-                                     ("model.diffusion_model.input_blocks.0.0.weight", one)], to: folder + "/xl.safetensors")
-        #expect(loadError(folder + "/xl.safetensors").contains("SDXL"))
+                                     ("model.diffusion_model.input_blocks.0.0.weight", one), ("first_stage_model.x", one)], to: folder + "/xl.safetensors")
+        #expect(loadError(folder + "/xl.safetensors").contains("SDXL checkpoint needs both text encoders"))
         try SafeTensorsWriter.write([("model.diffusion_model.input_blocks.0.0.weight", one)], to: folder + "/no-vae.safetensors")
         #expect(loadError(folder + "/no-vae.safetensors").contains("no first_stage_model"))
         try SafeTensorsWriter.write([("weight", one)], to: folder + "/lora.safetensors")

@@ -9,10 +9,12 @@ import Testing
 /// The workflow's `refine:` stage (hires pass) on the tiny SD1-style fixture: generate → refine →
 /// finish, each stage cached on its own, the pass recorded in the file and reproduced by rerun.
 @Suite struct RefineWorkflowTests {
-    func write(_ refine: String, longEdge: Int = 128, in folder: String) throws -> String {
+    static let tinySDXL = TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/tiny-sdxl"
+
+    func write(_ refine: String, longEdge: Int = 128, model: String = GenerateWorkflowTests.tinyModel, in folder: String) throws -> String {
         let yaml = """
             generate:
-              model: \(GenerateWorkflowTests.tinyModel)
+              model: \(model)
               prompts: ["a red fox in snow"]
               seeds: [11]
               size: 16x16
@@ -143,6 +145,28 @@ import Testing
             do { _ = try plan(try write(refine, in: folder)); Issue.record("\(refine) was accepted") } catch let error as WorkflowValidationError {
                 #expect(error.issues.contains { $0.message.contains(expected) && $0.line == 8 }, "\(refine): \(error.issues)")
             }
+        }
+    }
+
+    /// SDXL through the whole workflow: generate, a hires pass with the same model, finish.
+    @Test func sdxlGeneratesAndRefinesWithTheSameModel() throws {
+        let folder = try TestSupport.temporaryFolder("refine-sdxl")
+        let plan = try plan(try write("refine: {mode: latent, factor: 2, strength: 0.6, steps: 3}", model: Self.tinySDXL, in: folder))
+        let job = try #require(plan.jobs.first)
+        #expect(job.sourceInfo.width == 32 && job.planned.width == 128)
+        let summary = try Runner(plan: plan).run()
+        #expect(summary.images.count == 1 && summary.images.allSatisfy { $0.failure == nil }, "\(summary.images.map { $0.failure ?? "" })")
+        #expect(try RGBImage.read(job.source).width == 32)
+    }
+
+    /// The x2 latent upscaler was trained on SD 1.x/2.x latents: refused for SDXL where it is asked for.
+    @Test func x2UpscalerIsRefusedForSDXL() throws {
+        let folder = try TestSupport.temporaryFolder("refine-x2-sdxl")
+        do {
+            _ = try plan(try write("refine: {mode: x2-upscaler}", model: Self.tinySDXL, in: folder))
+            Issue.record("the x2 upscaler was accepted for SDXL")
+        } catch let error as WorkflowValidationError {
+            #expect(error.issues.contains { $0.message.contains("SDXL") && $0.line == 8 }, "\(error.issues)")
         }
     }
 }

@@ -18,7 +18,8 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from build_fixtures import PIPELINE_NEGATIVE, PIPELINE_PROMPT, PIPELINE_SAMPLERS, ROOT, tiny_clip_tokenizer, versions  # noqa: E402
+from build_fixtures import (PIPELINE_NEGATIVE, PIPELINE_PROMPT, PIPELINE_SAMPLERS, ROOT, ldm_unet_name, ldm_vae_name,  # noqa: E402
+                            tiny_clip_tokenizer, versions)
 
 PIPELINES = os.path.join(ROOT, "Tests", "Fixtures", "pipelines")
 POOLED = 24     # text_encoder_2's projection width
@@ -174,5 +175,83 @@ def build():
     print(len(tensors), "tensors")
 
 
+def open_clip_tensors(encoder, prefix):
+    """transformers' CLIPTextModelWithProjection as the OpenCLIP tower SDXL files hold: fused
+    q/k/v, OpenCLIP names, and the projection stored transposed (x @ text_projection)."""
+    text = {k.removeprefix("text_model."): v for k, v in encoder.state_dict().items()}
+    tensors = {prefix + "token_embedding.weight": text["embeddings.token_embedding.weight"],
+               prefix + "positional_embedding": text["embeddings.position_embedding.weight"],
+               prefix + "ln_final.weight": text["final_layer_norm.weight"], prefix + "ln_final.bias": text["final_layer_norm.bias"],
+               prefix + "text_projection": text["text_projection.weight"].T}
+    for i in range(encoder.config.num_hidden_layers):
+        p, b = f"encoder.layers.{i}.", f"{prefix}transformer.resblocks.{i}."
+        for field in ("weight", "bias"):
+            tensors[b + "attn.in_proj_" + field] = torch.cat([text[p + f"self_attn.{x}_proj.{field}"] for x in "qkv"])
+            for ours, theirs in [("self_attn.out_proj", "attn.out_proj"), ("layer_norm1", "ln_1"), ("layer_norm2", "ln_2"),
+                                 ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj")]:
+                tensors[b + theirs + "." + field] = text[p + ours + "." + field]
+    return tensors
+
+
+def ldm_sdxl_checkpoint(pipe):
+    """The pipeline as one original-layout SDXL file (sd_xl_base_1.0.safetensors, Civitai's XL
+    fine-tunes): the UNet and VAE as in SD files plus label_emb (the added conditioning), the
+    first tower under conditioner.embedders.0.transformer (transformers names), the second as
+    OpenCLIP under conditioner.embedders.1.model; the refiner's one tower is embedders.0.model."""
+    tensors = {}
+    config = pipe.unet.config
+    attention_levels = {i for i, t in enumerate(config.up_block_types) if t.startswith("CrossAttn")}
+    for name, value in pipe.unet.state_dict().items():
+        if name.startswith("add_embedding."):
+            ldm = name.replace("add_embedding.linear_1", "label_emb.0.0").replace("add_embedding.linear_2", "label_emb.0.2")
+        else:
+            ldm = ldm_unet_name(name, config.layers_per_block, attention_levels)
+        tensors["model.diffusion_model." + ldm] = value
+    levels = len(pipe.vae.config.block_out_channels)
+    for name, value in pipe.vae.state_dict().items():
+        if ".mid_block.attentions." in name and name.endswith(".weight") and value.dim() == 2:
+            value = value[:, :, None, None]
+        tensors["first_stage_model." + ldm_vae_name(name, levels)] = value
+    if pipe.text_encoder is not None:
+        for name, value in pipe.text_encoder.state_dict().items():
+            # Real files keep transformers' older `text_model.` level (newer transformers drop it).
+            tensors["conditioner.embedders.0.transformer.text_model." + name.removeprefix("text_model.")] = value
+        tensors.update(open_clip_tensors(pipe.text_encoder_2, "conditioner.embedders.1.model."))
+    else:
+        tensors.update(open_clip_tensors(pipe.text_encoder_2, "conditioner.embedders.0.model."))
+    return {k: v.contiguous().clone() for k, v in tensors.items()}
+
+
+def build_single_files():
+    """tiny-sdxl.safetensors and tiny-sdxl-refiner.safetensors; diffusers' from_single_file (with
+    the folders' configs) must load each back to the same outputs, which proves the layout."""
+    import diffusers
+    from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
+    expected = safe_open_all(os.path.join(PIPELINES, "tiny-sdxl", "expected.safetensors"))
+    for name, cls, key in [("tiny-sdxl", StableDiffusionXLPipeline, "txt2img.euler.7.5"), ("tiny-sdxl-refiner", StableDiffusionXLImg2ImgPipeline, "refiner")]:
+        folder = os.path.join(PIPELINES, name)
+        path = folder + ".safetensors"
+        save_file(ldm_sdxl_checkpoint(cls.from_pretrained(folder)), path, metadata={"format": "pt"})
+        pipe = cls.from_single_file(path, config=folder)
+        seed = int(expected[key + ".seed"].item())
+        args = dict(prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE, num_inference_steps=5, generator=generator(seed), output_type="latent")
+        if name == "tiny-sdxl":
+            args.update(guidance_scale=7.5, height=16, width=16)
+        else:
+            args.update(guidance_scale=5.0, image=(expected["init_image"] + 1) / 2, strength=0.3)
+        with torch.no_grad():
+            latents = pipe(**args).images
+        worst = (latents - expected[key + ".latents"]).abs().max().item()
+        assert worst < 1e-4, f"{name}: from_single_file differs by {worst}"
+        print(name, "single file reproduces the folder:", worst, "diffusers", diffusers.__version__)
+
+
+def safe_open_all(path):
+    from safetensors.torch import load_file
+    return load_file(path)
+
+
 if __name__ == "__main__":
-    build()
+    if sys.argv[1:] != ["single-file"]:
+        build()
+    build_single_files()

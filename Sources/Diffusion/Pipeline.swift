@@ -98,7 +98,7 @@ public struct Pipeline: Sendable {
     /// `progress(done, total)` is called after each denoising step.
     public func generate(_ request: GenerationRequest, progress: (Int, Int) -> Void = { _, _ in }) throws -> GenerationResult {
         try validate(request)
-        let (context, added) = try encodePrompts(request)
+        let (contexts, added) = try encodePrompts(request)
         let scheduler = request.sampler.makeScheduler(config: model.schedulerConfig, steps: request.steps)
         var generator = TorchGenerator(seed: request.seed)
         let backend = model.backend
@@ -121,7 +121,7 @@ public struct Pipeline: Sendable {
         }
         let loop = DenoisingLoop(scheduler: scheduler, guidance: request.isGuided ? request.guidance : nil)
         latents = try loop.run(from: latents, first: first, end: end, generator: &generator, progress: progress) { scaled, _, index in
-            try model.unet(scaled, timestep: scheduler.timesteps[index], context: context, added: added)
+            try model.unet(scaled, timestep: scheduler.timesteps[index], contexts: contexts, added: added)
         }
         backend.releaseUnusedMemory()  // the decode peaks higher than a step: start it from a clean slate
         let image = try DenoisingLoop.unitImage(try model.decoder.decode(latents: latents, tiling: request.tiling))
@@ -168,12 +168,13 @@ public struct Pipeline: Sendable {
         return scheduler.timesteps.filter { $0 < cutoff }.count
     }
 
-    /// The UNet's context: [1, 77, dim] for the prompt, or [2, 77, dim] (negative, prompt) when
+    /// The UNet's contexts: [77·chunks, dim] for the prompt, or two (negative, prompt) when
     /// guided; on SDXL also the added conditioning, in the same order.
-    func encodePrompts(_ request: GenerationRequest) throws -> (context: Tensor, added: AddedConditioning?) {
+    func encodePrompts(_ request: GenerationRequest) throws -> (contexts: [Tensor], added: AddedConditioning?) {
         let prompt = try model.text.encode(request.prompt)
         let halves = request.isGuided ? [try model.text.negative(request.negativePrompt, like: prompt), prompt] : [prompt]
-        let context = halves.count == 1 ? prompt.context : try model.backend.concat(halves.map(\.context), axis: 0)
+        // One context per half: a long prompt and a short negative one have different lengths.
+        let context = try halves.map { try $0.context.item(0) }
         guard let count = model.addedTimeIDs else { return (context, nil) }
         let ids = request.micro.timeIDs(count: count, height: request.height, width: request.width)
         let pooled = halves.compactMap(\.pooled)

@@ -13,7 +13,7 @@ public struct TextTower: Sendable {
 
 /// A prompt as a UNet takes it.
 public struct PromptConditioning: Sendable {
-    /// What cross-attention reads: [1, 77, width].
+    /// What cross-attention reads: [1, 77·chunks, width].
     public var context: Tensor
     /// SDXL: the last tower's projected pooled state, [1, width].
     public var pooled: Tensor?
@@ -51,19 +51,41 @@ public struct TextConditioner: Sendable {
     /// The width of `pooled` (SDXL), nil when the model takes none.
     public var pooledWidth: Int? { style == .sdxl ? towers.last?.encoder.projection?.outputs : nil }
 
+    /// The prompt read as A1111 reads it (PromptAttention): emphasis, BREAK, and any length in
+    /// chunks of 75 tokens, each encoded on its own, weighted, and joined along the tokens. A
+    /// plain prompt of up to 75 tokens gives exactly what diffusers gives.
     public func encode(_ text: String) throws -> PromptConditioning {
-        let outputs = try towers.map { try $0.encoder.encode($0.tokenizer.encode(text)) }
+        let pieces = PromptAttention.parse(text)
         let backend = towers[0].encoder.backend
-        switch style {
-        case .lastHiddenState:
-            let states = outputs[0].lastHiddenState
-            return PromptConditioning(context: try states.reshaped([1] + states.shape), pooled: nil)
-        case .sdxl:
-            let states = try backend.concat(outputs.map(\.penultimateHiddenState), axis: 1)
-            let pooled = outputs[outputs.count - 1].pooled
-            let projected = try towers[towers.count - 1].encoder.projection!(try pooled.reshaped([1, pooled.count]))
-            return PromptConditioning(context: try states.reshaped([1] + states.shape), pooled: projected)
+        var perTower: [Tensor] = [], pooled: Tensor?
+        for (index, tower) in towers.enumerated() {
+            var states: [Tensor] = []
+            for (number, chunk) in PromptChunks.make(pieces, tokenizer: tower.tokenizer).enumerated() {
+                let output = try tower.encoder.encode(PromptChunks.towerIDs(chunk, tokenizer: tower.tokenizer))
+                if style == .sdxl, index == towers.count - 1, number == 0 {
+                    // The pooled embeds come from the first chunk, before any emphasis (as in A1111).
+                    pooled = try tower.encoder.projection!(try output.pooled.reshaped([1, output.pooled.count]))
+                }
+                states.append(try Self.emphasise(style == .sdxl ? output.penultimateHiddenState : output.lastHiddenState, chunk.weights))
+            }
+            perTower.append(states.count == 1 ? states[0] : try backend.concat(states, axis: 0))
         }
+        guard Set(perTower.map { $0.shape[0] }).count == 1 else {
+            throw DiffusionError.request("the text encoders split the prompt into different numbers of 75-token chunks; shorten the prompt")
+        }
+        let context = perTower.count == 1 ? perTower[0] : try backend.concat(perTower, axis: 1)
+        return PromptConditioning(context: try context.reshaped([1] + context.shape), pooled: pooled)
+    }
+
+    /// A1111's original emphasis: each token's states × its weight, then the whole chunk rescaled
+    /// so that its mean is what it was before.
+    static func emphasise(_ states: Tensor, _ weights: [Float]) throws -> Tensor {
+        guard weights.contains(where: { $0 != 1 }) else { return states }
+        let backend = states.backend
+        func mean(_ x: Tensor) throws -> Float { Float(try x.host().storage.reduce(0.0) { $0 + Double($1) } / Double(x.count)) }
+        let before = try mean(states)
+        let weighted = try backend.multiply(states, backend.tensor(weights, shape: [weights.count, 1]))
+        return try backend.affine(weighted, scale: before / (try mean(weighted)), offset: 0)
     }
 
     /// The unconditional half of a guided batch for `text` (empty: no negative prompt).

@@ -219,11 +219,17 @@ public final class UNet: Sendable {
     /// unconditional and conditional halves as one batch of two, as diffusers does. An SDXL UNet
     /// also needs each sample's `added` conditioning.
     public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor, added: AddedConditioning? = nil) throws -> Tensor {
-        let batch = sample.shape.first ?? 0
         let contexts = context.shape.count == 2 ? [context] : try (0..<(context.shape.first ?? 0)).map { try context.item($0) }
+        return try self(sample, timestep: timestep, contexts: contexts, added: added)
+    }
+
+    /// The same with one context [tokens, dim] per sample; their token counts may differ (a long
+    /// prompt against a short negative one: A1111 runs them as separate passes, which this is).
+    public func callAsFunction(_ sample: Tensor, timestep: Float, contexts: [Tensor], added: AddedConditioning? = nil) throws -> Tensor {
+        let batch = sample.shape.first ?? 0
         guard sample.shape.count == 4, batch >= 1, sample.shape[1] == config.inChannels, contexts.count == batch,
               contexts.allSatisfy({ $0.shape.count == 2 && $0.shape[1] == config.crossAttentionDim }) else {
-            throw NeuralError.shapeMismatch("UNet input \(sample.shape) with context \(context.shape): expected [N, \(config.inChannels), h, w] and [N, tokens, \(config.crossAttentionDim)]")
+            throw NeuralError.shapeMismatch("UNet input \(sample.shape) with contexts \(contexts.map(\.shape)): expected [N, \(config.inChannels), h, w] and N × [tokens, \(config.crossAttentionDim)]")
         }
         let time = try backend.activation(try timeEmbedding(sinusoidal: timestep, added: added, batch: batch), .silu)
         var x = try convIn(sample)

@@ -31,3 +31,20 @@ import Testing
         #expect(after.autoV2 == before.autoV2)
     }
 }
+
+/// Prompts read the A1111 way since generate-v3; a job whose prompts read as before keeps its
+/// identity (its cached image is still what the engine makes), any other is made again.
+@Suite struct PromptReadingTests {
+    @Test func onlyPlainShortPromptsReadAsBefore() throws {
+        let model = ResolvedModel(name: "tiny", path: GenerateWorkflowTests.tinyModel, preset: nil, options: .init())
+        let reading = PromptReading(model: model)
+        #expect(reading.tokenizer != nil)
+        #expect(reading.readsAsBefore("a photo of a red fox in snow, golden light") && reading.readsAsBefore(""))
+        for changed in ["a (red) fox", "a [red] fox", "a (red:1.2) fox", #"a \(red\) fox"#, "a fox BREAK snow",
+                        Array(repeating: "red fox", count: 60).joined(separator: " ")] {
+            #expect(!reading.readsAsBefore(changed), "\(changed)")
+        }
+        let unreadable = PromptReading(model: ResolvedModel(name: "x", path: "/nonexistent", preset: nil, options: .init()))
+        #expect(!unreadable.readsAsBefore("a red fox"))
+    }
+}

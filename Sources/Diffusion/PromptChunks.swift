@@ -1,0 +1,55 @@
+/// A prompt as A1111 feeds it to a CLIP tower (its TextConditionalModel.tokenize_line): each
+/// parsed piece tokenized on its own, 75 tokens a chunk with the start and end tokens around
+/// them and end tokens as padding; a chunk that fills up in the middle of words moves the words
+/// after its last comma (up to 20 tokens back) to the next one; BREAK closes a chunk. Long
+/// prompts are therefore never cut off: each chunk is encoded and the states are joined.
+public struct PromptChunk: Equatable, Sendable {
+    /// 77 token ids.
+    public var ids: [Int]
+    /// 77 emphasis factors (1 for the start, end and padding tokens).
+    public var weights: [Float]
+}
+
+public enum PromptChunks {
+    public static let length = 75
+    /// A1111's "prompt word wrap length limit" (comma_padding_backtrack), 20 by default.
+    public static let commaBacktrack = 20
+
+    public static func make(_ pieces: [PromptAttention.Piece], tokenizer: CLIPTokenizer) -> [PromptChunk] {
+        let comma = tokenizer.vocabulary[",</w>"]
+        var chunks: [PromptChunk] = []
+        var ids: [Int] = [], weights: [Float] = [], lastComma = -1
+        func close() {
+            let padding = length - ids.count
+            chunks.append(PromptChunk(ids: [tokenizer.startToken] + ids + Array(repeating: tokenizer.endToken, count: padding + 1),
+                                      weights: [1] + weights + Array(repeating: 1, count: padding + 1)))
+            (ids, weights, lastComma) = ([], [], -1)
+        }
+        for piece in pieces {
+            guard case let .text(text, weight) = piece else { close(); continue }
+            for token in tokenizer.tokenIDs(text) {
+                if token == comma {
+                    lastComma = ids.count
+                } else if ids.count == length, lastComma != -1, ids.count - lastComma <= commaBacktrack {
+                    let (movedIDs, movedWeights) = (Array(ids[(lastComma + 1)...]), Array(weights[(lastComma + 1)...]))
+                    ids.removeSubrange((lastComma + 1)...)
+                    weights.removeSubrange((lastComma + 1)...)
+                    close()
+                    (ids, weights) = (movedIDs, movedWeights)
+                }
+                if ids.count == length { close() }
+                ids.append(token)
+                weights.append(Float(weight))
+            }
+        }
+        if !ids.isEmpty || chunks.isEmpty { close() }
+        return chunks
+    }
+
+    /// The ids a tower reads: where its padding token is not the end token (SD 2.x, SDXL's second
+    /// tower), everything after the first end token is padding (A1111's process_tokens).
+    public static func towerIDs(_ chunk: PromptChunk, tokenizer: CLIPTokenizer) -> [Int] {
+        guard tokenizer.padToken != tokenizer.endToken, let end = chunk.ids.firstIndex(of: tokenizer.endToken) else { return chunk.ids }
+        return Array(chunk.ids[...end]) + Array(repeating: tokenizer.padToken, count: chunk.ids.count - end - 1)
+    }
+}

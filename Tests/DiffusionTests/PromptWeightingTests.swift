@@ -1,0 +1,77 @@
+import CPUBackend
+import Diffusion
+import Foundation
+import Neural
+import TestSupport
+import Testing
+
+/// Prompts as AUTOMATIC1111 reads them, against the reference implementation of its algorithm in
+/// Tools/reference/build_prompt_fixtures.py (written from A1111's prompt_parser.py, sd_hijack_clip.py
+/// and sd_emphasis.py): 57 prompts with weights, nesting, escapes, unmatched brackets, BREAK and
+/// up to 10 chunks, on the tiny SD1, SD2 and SDXL models.
+@Suite struct PromptWeightingTests {
+    struct Cases: Decodable {
+        var prompts: [String]
+        var parsed: [[Entry]]
+        /// A1111's [text, weight] pairs.
+        struct Entry: Decodable {
+            var text: String, weight: Double
+            init(from decoder: Decoder) throws {
+                var c = try decoder.unkeyedContainer()
+                text = try c.decode(String.self)
+                weight = try c.decode(Double.self)
+            }
+        }
+    }
+
+    static let cases: Result<Cases, Error> = Result {
+        try JSONDecoder().decode(Cases.self, from: Data(contentsOf: URL(fileURLWithPath: PipelineTests.folder("a1111-prompts.json"))))
+    }
+
+    @Test func parsesAsA1111() throws {
+        let cases = try Self.cases.get()
+        #expect(cases.prompts.count >= 50)
+        for (prompt, expected) in zip(cases.prompts, cases.parsed) {
+            let reference: [PromptAttention.Piece] = expected.map { $0.text == "BREAK" && $0.weight == -1 ? .chunkBreak : .text($0.text, weight: $0.weight) }
+            #expect(PromptAttention.parse(prompt) == reference, "\(prompt.debugDescription)")
+        }
+    }
+
+    @Test(arguments: ["sd1", "sd2", "sdxl"])
+    func conditioningMatchesTheReference(model name: String) throws {
+        let cases = try Self.cases.get()
+        let model = try #require(name == "sdxl" ? try SDXLPipelineTests.base.get() : PipelineTests.models["tiny-" + name])
+        let expected = try SafeTensorsFile(path: PipelineTests.folder("a1111-prompts.safetensors"))
+        var chunkCounts = Set<Int>()
+        for (index, prompt) in cases.prompts.enumerated() {
+            let ours = try model.text.encode(prompt)
+            let reference = try expected.tensor("\(name).\(index).context"), context = try ours.context.host()
+            chunkCounts.insert(reference.shape[0] / 77)
+            guard context.shape == [1] + reference.shape else {
+                Issue.record("\(name) \(prompt.debugDescription): \(context.shape) vs \(reference.shape)")
+                continue
+            }
+            // Relative to the largest state: the emphasis rescales by a ratio of two means that are
+            // near zero after a layer norm (0.003 against states up to 3.5), so torch's float32
+            // means carry about 1e-4 of the largest value in the reference itself.
+            let worst = zip(context.storage, reference.storage).map { abs($0 - $1) }.max() ?? .infinity
+            let scale = max(1, reference.storage.map(abs).max() ?? 1)
+            #expect(worst <= 1e-4 * scale, "\(name) \(prompt.debugDescription): differs by up to \(worst) (largest value \(scale))")
+            if name == "sdxl" {
+                let pooled = try #require(ours.pooled).host(), theirs = try expected.tensor("\(name).\(index).pooled")
+                #expect((zip(pooled.storage, theirs.storage).map { abs($0 - $1) }.max() ?? .infinity) <= 1e-4, "pooled \(prompt.debugDescription)")
+            }
+        }
+        #expect(chunkCounts.isSuperset(of: [1, 2, 3]) && chunkCounts.max()! >= 6, "\(chunkCounts)")
+    }
+
+    /// A long prompt against a short negative one: two contexts of different lengths in one guided batch.
+    @Test func longPromptsGenerate() throws {
+        let model = try #require(PipelineTests.models["tiny-sd1"])
+        let long = Array(repeating: "a (red:1.2) fox in snow, golden light, bokeh", count: 12).joined(separator: ", ")
+        let request = GenerationRequest(prompt: long, negativePrompt: "blurry", seed: 1, steps: 2, guidance: 7.5, sampler: .ddim, width: 16, height: 16)
+        let result = try Pipeline(model: model).generate(request)
+        #expect(result.image.shape == [1, 3, 16, 16] && model.backend.allFinite(result.image))
+        #expect(try model.text.encode(long).context.shape[1] > 77)
+    }
+}

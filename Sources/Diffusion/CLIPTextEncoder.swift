@@ -43,6 +43,11 @@ public final class CLIPTextEncoder: Sendable {
     public let projection: Linear?
 
     public convenience init(folder: String, backend: any Backend) throws {
+        try self.init(folder: folder, backend: backend, adjusting: nil)
+    }
+
+    /// `adjusting`: what the weights pass through as they are read (LoRA updates).
+    convenience init(folder: String, backend: any Backend, adjusting: ((WeightSource) -> WeightSource)?) throws {
         guard let data = RegularFile.contents(atPath: folder + "/config.json") else {
             throw NeuralError.cannotOpen(file: folder + "/config.json", reason: "missing")
         }
@@ -50,7 +55,8 @@ public final class CLIPTextEncoder: Sendable {
         do { config = try JSONDecoder().decode(CLIPTextConfig.self, from: data) } catch {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a CLIP text encoder config: \(error)")
         }
-        try self.init(config: config, weights: SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "model")), backend: backend)
+        let file = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "model"))
+        try self.init(config: config, source: adjusting?(file) ?? file, backend: backend)
     }
 
     public convenience init(config: CLIPTextConfig, weights file: SafeTensorsFile, backend: any Backend) throws {

@@ -62,13 +62,16 @@ public final class StableDiffusionModel: Sendable {
         public var prediction: SchedulerConfig.Prediction?
         /// Overrides the scheduler's timestep spacing (SD-Turbo's single file needs `trailing`).
         public var spacing: SchedulerConfig.Spacing?
+        /// LoRAs merged into the UNet and text encoders at load, in this order.
+        public var loras: [LoRAReference]
 
         public init(configFolder: String? = nil, clipMerges: String? = nil, prediction: SchedulerConfig.Prediction? = nil,
-                    spacing: SchedulerConfig.Spacing? = nil) {
+                    spacing: SchedulerConfig.Spacing? = nil, loras: [LoRAReference] = []) {
             self.configFolder = configFolder
             self.clipMerges = clipMerges
             self.prediction = prediction
             self.spacing = spacing
+            self.loras = loras
         }
     }
 
@@ -79,7 +82,10 @@ public final class StableDiffusionModel: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw DiffusionError.modelFiles(path: path, reason: "no such file or folder")
         }
-        let parts = isDirectory.boolValue ? try Self.folderParts(path, backend: backend) : try Self.singleFileParts(path, options: options, backend: backend)
+        let loras = options.loras.isEmpty ? nil : try LoRASet(options.loras)
+        let parts = isDirectory.boolValue ? try Self.folderParts(path, loras: loras, backend: backend)
+            : try Self.singleFileParts(path, options: options, loras: loras, backend: backend)
+        try loras?.checkAllUsed()
         var scheduler = parts.scheduler
         if let prediction = options.prediction { scheduler.prediction = prediction }
         if let spacing = options.spacing { scheduler.spacing = spacing }
@@ -115,7 +121,23 @@ public final class StableDiffusionModel: Sendable {
 
     private typealias Parts = (text: TextConditioner, unet: UNet, vae: VAEWeights, scheduler: SchedulerConfig)
 
-    private static func folderParts(_ path: String, backend: any Backend) throws -> Parts {
+    /// What a LoRA may call a UNet weight's module: diffusers' name and the original UNet's (SDXL
+    /// LoRAs from kohya-ss use the latter).
+    static func unetModuleNames(_ config: UNetConfig) -> @Sendable (String) -> [String] {
+        let upAttention = Set(config.upBlockTypes.indices.filter { config.upBlockTypes[$0].hasPrefix("CrossAttn") })
+        let layers = config.layersPerBlock
+        return { module in
+            guard let ldm = CheckpointKeys.unet(module + ".weight", layersPerBlock: layers, upLevelsWithAttention: upAttention) else { return [module] }
+            return [module, String(ldm.dropFirst(CheckpointKeys.unetPrefix.count).dropLast(".weight".count))]
+        }
+    }
+
+    /// A text tower's weight names with or without transformers' `text_model.` level.
+    static let textModuleNames: @Sendable (String) -> [String] = { module in
+        [module.hasPrefix("text_model.") ? String(module.dropFirst("text_model.".count)) : module]
+    }
+
+    private static func folderParts(_ path: String, loras: LoRASet?, backend: any Backend) throws -> Parts {
         let index = path + "/model_index.json"
         guard let data = RegularFile.contents(atPath: index) else {
             throw DiffusionError.modelFiles(path: index, reason: "missing: this is not a diffusers model folder")
@@ -132,17 +154,21 @@ public final class StableDiffusionModel: Sendable {
         // A component listed as [null, null] is absent (the SDXL refiner has no first text encoder).
         func present(_ name: String) -> Bool { ((components[name] as? [Any])?.first as? String) != nil }
         let suffixes = sdxl.contains(pipelineClass) ? ["", "_2"].filter { present("text_encoder" + $0) } : [""]
-        let towers = try suffixes.map {
-            TextTower(tokenizer: try CLIPTokenizer.load(folder: path + "/tokenizer" + $0),
-                      encoder: try CLIPTextEncoder(folder: path + "/text_encoder" + $0, backend: backend))
+        let towers = try suffixes.map { suffix in
+            let component: LoRASet.Component = suffix.isEmpty ? .textEncoder : .textEncoder2
+            return TextTower(tokenizer: try CLIPTokenizer.load(folder: path + "/tokenizer" + suffix),
+                             encoder: try CLIPTextEncoder(folder: path + "/text_encoder" + suffix, backend: backend,
+                                                          adjusting: loras.map { set in { set.adjusting($0, component, moduleNames: textModuleNames) } }))
         }
         let text = try TextConditioner(towers: towers, style: sdxl.contains(pipelineClass) ? .sdxl : .lastHiddenState,
                                        zerosForEmptyNegative: components["force_zeros_for_empty_prompt"] as? Bool ?? sdxl.contains(pipelineClass), path: index)
-        return (text, try UNet(folder: path + "/unet", backend: backend), try VAEWeights(folder: path + "/vae"),
+        let unet = try UNet(folder: path + "/unet", backend: backend,
+                            adjusting: loras.map { set in { source, config in set.adjusting(source, .unet, moduleNames: unetModuleNames(config)) } })
+        return (text, unet, try VAEWeights(folder: path + "/vae"),
                 try SchedulerConfig.load(path + "/scheduler/scheduler_config.json"))
     }
 
-    private static func singleFileParts(_ path: String, options: LoadOptions, backend: any Backend) throws -> Parts {
+    private static func singleFileParts(_ path: String, options: LoadOptions, loras: LoRASet?, backend: any Backend) throws -> Parts {
         guard path.lowercased().hasSuffix(".safetensors") else {
             throw DiffusionError.modelFiles(path: path, reason: "a model is a diffusers folder or a single .safetensors checkpoint")
         }
@@ -193,10 +219,14 @@ public final class StableDiffusionModel: Sendable {
         let parts = configs.parts(of: file)
         let configName = "the \(family.rawValue) UNet config"
         let sources = [(configs.textEncoder, parts.textEncoder)] + (configs.secondTextEncoder.flatMap { config in parts.secondTextEncoder.map { (config, $0) } }.map { [$0] } ?? [])
-        let text = try TextConditioner(towers: zip(tokenizers, sources).map { tokenizer, source in
-            TextTower(tokenizer: tokenizer, encoder: try CLIPTextEncoder(config: source.0, source: source.1, backend: backend))
+        let text = try TextConditioner(towers: zip(zip(tokenizers, sources), towers).map { pair, tower in
+            let (tokenizer, source) = pair
+            let component: LoRASet.Component = tower.suffix.isEmpty ? .textEncoder : .textEncoder2
+            let adjusted = loras.map { $0.adjusting(source.1, component, moduleNames: textModuleNames) } ?? source.1
+            return TextTower(tokenizer: tokenizer, encoder: try CLIPTextEncoder(config: source.0, source: adjusted, backend: backend))
         }, style: family.isSDXL ? .sdxl : .lastHiddenState, zerosForEmptyNegative: zerosForEmptyNegative, path: path)
-        return (text, try UNet(config: configs.unet, weights: parts.unet, configName: configName, backend: backend),
+        let unetSource = loras.map { $0.adjusting(parts.unet, .unet, moduleNames: unetModuleNames(configs.unet)) } ?? parts.unet
+        return (text, try UNet(config: configs.unet, weights: unetSource, configName: configName, backend: backend),
                 VAEWeights(config: configs.vae, weights: parts.vae), scheduler)
     }
 }

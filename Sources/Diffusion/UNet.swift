@@ -105,6 +105,11 @@ public final class UNet: Sendable {
     }
 
     public convenience init(folder: String, backend: any Backend) throws {
+        try self.init(folder: folder, backend: backend, adjusting: nil)
+    }
+
+    /// `adjusting`: what the weights pass through as they are read (LoRA updates), given the config.
+    convenience init(folder: String, backend: any Backend, adjusting: ((WeightSource, UNetConfig) -> WeightSource)?) throws {
         guard let data = RegularFile.contents(atPath: folder + "/config.json") else {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "missing")
         }
@@ -113,7 +118,7 @@ public final class UNet: Sendable {
             throw DiffusionError.modelFiles(path: folder + "/config.json", reason: "not a UNet config: \(error)")
         }
         let file = try SafeTensorsFile(path: ModelFiles.weights(in: folder, stem: "diffusion_pytorch_model"))
-        try self.init(config: config, weights: file, configName: folder + "/config.json", backend: backend)
+        try self.init(config: config, weights: adjusting?(file, config) ?? file, configName: folder + "/config.json", backend: backend)
     }
 
     /// A UNet whose tensors come from `source` (a diffusers file, or one part of a single-file

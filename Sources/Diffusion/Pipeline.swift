@@ -171,8 +171,9 @@ public struct Pipeline: Sendable {
     /// The UNet's contexts: [77·chunks, dim] for the prompt, or two (negative, prompt) when
     /// guided; on SDXL also the added conditioning, in the same order.
     func encodePrompts(_ request: GenerationRequest) throws -> (contexts: [Tensor], added: AddedConditioning?) {
-        let prompt = try model.text.encode(request.prompt)
-        let halves = request.isGuided ? [try model.text.negative(request.negativePrompt, like: prompt), prompt] : [prompt]
+        // LoRA tags were applied when the model was loaded; the encoders read the text without them.
+        let prompt = try model.text.encode(ExtraNetworks.parse(request.prompt).text)
+        let halves = request.isGuided ? [try model.text.negative(ExtraNetworks.parse(request.negativePrompt).text, like: prompt), prompt] : [prompt]
         // One context per half: a long prompt and a short negative one have different lengths.
         let context = try halves.map { try $0.context.item(0) }
         guard let count = model.addedTimeIDs else { return (context, nil) }

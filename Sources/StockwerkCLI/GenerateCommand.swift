@@ -12,9 +12,11 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Generate one image with the built-in Stable Diffusion engine (txt2img, or img2img with --init-image).",
         discussion: """
         --model is a diffusers model folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, \
-        scheduler/) with .safetensors weights, a single-file SD 1.x/2.x .safetensors checkpoint, or a \
-        preset name from presets/models/ (looked up in $STOCKWERK_MODELS, default \
-        ~/.local/share/stockwerk/models). The same seed, steps, sampler and guidance give the same image \
+        scheduler/; SDXL also text_encoder_2/, tokenizer_2/) with .safetensors weights, a single-file \
+        SD 1.x/2.x or SDXL .safetensors checkpoint, or a preset name from presets/models/ (looked up in \
+        $STOCKWERK_MODELS, default ~/.local/share/stockwerk/models). The prompt is read as AUTOMATIC1111 \
+        reads it: (word:1.3), (word), [word], BREAK, any length; <lora:NAME:WEIGHT> applies \
+        NAME.safetensors from $STOCKWERK_LORAS (default: loras/ in the models folder). The same seed, steps, sampler and guidance give the same image \
         as diffusers on the CPU. The parameters are written into the image (PNG text chunks \
         `parameters` and `stockwerk`; for JPEG, EXIF UserComment and XMP), so `stockwerk rerun` can \
         make it again.
@@ -53,6 +55,8 @@ struct GenerateCommand: ParsableCommand {
                 }
                 resolved.options.prediction = value
             }
+            // <lora:name:weight> in the prompt: NAME.safetensors in $STOCKWERK_LORAS or the models folder's loras/.
+            resolved.options.loras = try LoRAPlanning.resolve(prompt, folder: LoRAPlanning.defaultFolder(modelsFolder: ModelLocator.defaultModelsFolder()))
             let ops = EngineBackend.resolve(try PrecisionOption.parse(precision))
             let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(ops))
             note(String(format: "model loaded in %.1f s", Date().timeIntervalSince(started)))

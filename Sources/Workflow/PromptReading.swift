@@ -21,7 +21,7 @@ struct PromptReading {
     }
 
     func readsAsBefore(_ text: String) -> Bool {
-        guard let tokenizer, PromptAttention.parse(text) == [.text(text, weight: 1)] else { return false }
+        guard let tokenizer, PromptAttention.parse(text) == [.text(text, weight: 1)], ExtraNetworks.parse(text).text == text else { return false }
         return tokenizer.tokenIDs(text).count <= PromptChunks.length
     }
 }

@@ -62,7 +62,10 @@ public enum Rerun {
         let hash = try ModelLocator.modelHash(resolved.path)
         let warning = parameters.modelHash.isEmpty || parameters.modelHash == hash ? nil
             : "the model's hash is \(hash), the image was made with \(parameters.modelHash): the result will differ"
-        let model = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(precision))
+        // The prompt's <lora:…> tags, found by name before any work (a missing one is named).
+        var options = resolved.options
+        options.loras = try LoRAPlanning.resolve(parameters.prompt, folder: LoRAPlanning.defaultFolder(modelsFolder: modelsFolder))
+        let model = try StableDiffusionModel(path: resolved.path, options: options, backend: EngineBackend.backend(precision))
         let request = GenerationChain.request(parameters, sampler: sampler)
         let result = try Pipeline(model: model).generate(request, progress: progress)
         guard let hires = parameters.hires else {

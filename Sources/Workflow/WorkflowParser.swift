@@ -11,7 +11,7 @@ public enum WorkflowParser {
     static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "finish", "metadata", "agencies", "output", "engine"]
     static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "model", "guidance", "tile_size", "tile_overlap"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
-                               "sampler", "guidance", "wildcards", "max_prompts"]
+                               "sampler", "guidance", "wildcards", "max_prompts", "loras", "loras_folder"]
     static let samplers = ["ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras", "lcm"]
     static let importKeys = ["files", "ai_generated", "sidecars", "embedded_metadata"]
     static let finishKeys = ["long_edge", "megapixels", "shrink_kernel", "enlarge_interpolator", "max_enlargement",
@@ -265,7 +265,25 @@ public enum WorkflowParser {
                 reader.issue("unknown sampler `\(text)`", at: entry.value, hint: "\(suggestion)samplers: \(samplers.joined(separator: ", "))")
             }
         }
-        return WorkflowSpec.GenerateSource(
+        var loras: [WorkflowSpec.LoRASetting] = []
+        if let entry = map["loras"] {
+            let nodes: [Node]
+            if case .sequence(let list) = entry.value { nodes = Array(list) } else { nodes = [entry.value] }
+            for item in nodes {
+                if case .mapping = item {
+                    guard let fields = reader.mapping(item, path: "generate.loras[]", allowed: ["name", "weight"]) else { continue }
+                    guard let name = fields["name"].flatMap({ reader.string($0.value, path: "generate.loras[].name") }), !name.isEmpty else {
+                        reader.issue("a LoRA needs a `name`", at: item, hint: "write e.g. `loras: [{name: my-style, weight: 0.8}]`")
+                        continue
+                    }
+                    let weight = fields["weight"].flatMap { reader.double($0.value, path: "generate.loras[].weight", range: -10...10) } ?? 1
+                    loras.append(.init(name: name, weight: weight))
+                } else if let name = reader.string(item, path: "generate.loras[]"), !name.isEmpty {
+                    loras.append(.init(name: name, weight: 1))
+                }
+            }
+        }
+        var source = WorkflowSpec.GenerateSource(
             model: modelName, modelsFolder: map["models_folder"].flatMap { reader.string($0.value, path: "generate.models_folder") }.map(resolve),
             prompts: prompts, negativePrompt: map["negative"].flatMap { reader.string($0.value, path: "generate.negative") } ?? "",
             seeds: seeds, width: width, height: height,
@@ -274,6 +292,9 @@ public enum WorkflowParser {
             wildcardsFolder: resolve(map["wildcards"].flatMap { reader.string($0.value, path: "generate.wildcards") } ?? "wildcards"),
             maxPrompts: map["max_prompts"].flatMap { reader.int($0.value, path: "generate.max_prompts", range: 1...1_000_000) } ?? 100,
             location: location(key), modelLocation: location(model.value), promptLocations: promptLocations)
+        source.loras = loras
+        source.lorasFolder = map["loras_folder"].flatMap { reader.string($0.value, path: "generate.loras_folder") }.map(resolve)
+        return source
     }
 
     static func parseRefine(_ node: Node, location: WorkflowSpec.Location, reader: YAMLNodeReader) -> WorkflowSpec.RefineSettings? {

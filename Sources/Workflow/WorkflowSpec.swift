@@ -32,11 +32,21 @@ public struct WorkflowSpec: Sendable {
         public var sampler: String?
         public var guidance: Double?
         public var wildcardsFolder: String
+        /// LoRAs every image of this section uses (besides its prompt's `<lora:…>` tags).
+        public var loras: [LoRASetting] = []
+        /// Where LoRAs are found by name; nil: $STOCKWERK_LORAS or `loras/` in the models folder.
+        public var lorasFolder: String?
         /// Most prompts one template may expand to; more is an error, never a silent cut.
         public var maxPrompts: Int
         var location: Location
         var modelLocation: Location
         var promptLocations: [Location]
+    }
+
+    /// One `generate.loras` entry: a LoRA by name (its file is NAME.safetensors in the LoRA folder) and its weight.
+    public struct LoRASetting: Sendable, Equatable {
+        public var name: String
+        public var weight: Double
     }
 
     /// `describe:` ranked keywords (and a title and description where missing) for every image,

@@ -1,0 +1,45 @@
+import AtomicFiles
+import Diffusion
+import Foundation
+
+/// Which LoRAs a generated image uses: the prompt's `<lora:name:weight>` tags and the workflow's
+/// `generate.loras` (written into the prompt as tags, so the recorded prompt names every LoRA, as
+/// an A1111 prompt does), found by name in the LoRA folder.
+public enum LoRAPlanning {
+    /// `$STOCKWERK_LORAS`, else `loras/` in the models folder.
+    public static func defaultFolder(modelsFolder: String) -> String {
+        if let folder = ProcessInfo.processInfo.environment["STOCKWERK_LORAS"], !folder.isEmpty { return folder }
+        return modelsFolder + "/loras"
+    }
+
+    /// `prompt` with a tag for each workflow LoRA it does not name already.
+    static func tagged(_ prompt: String, with loras: [WorkflowSpec.LoRASetting]) -> String {
+        let named = Set(ExtraNetworks.parse(prompt).loras.map(\.name))
+        return loras.filter { !named.contains($0.name) }.reduce(prompt) { $0 + " <lora:\($1.name):\(format($1.weight))>" }
+    }
+
+    static func format(_ weight: Double) -> String { weight == weight.rounded() ? String(Int(weight)) : String(weight) }
+
+    /// The files of `prompt`'s LoRA tags, or why they cannot be used.
+    public static func resolve(_ prompt: String, folder: String) throws -> [LoRAReference] {
+        let parsed = ExtraNetworks.parse(prompt)
+        if let tag = parsed.unsupported.first {
+            throw ModelLookupError(message: "the prompt's \(tag) cannot be applied",
+                                   hint: "Stockwerk applies LoRAs as <lora:name> or <lora:name:weight> (one weight for text encoder and UNet); hypernetworks are not supported")
+        }
+        return try parsed.loras.map { LoRAReference(path: try file(named: $0.name, folder: folder), weight: $0.weight) }
+    }
+
+    /// `name.safetensors` in `folder` (or `name` itself when it is a path to a file).
+    static func file(named name: String, folder: String) throws -> String {
+        if name.hasSuffix(".safetensors"), RegularFile.isRegular(name) { return name }
+        let path = folder + "/" + name + ".safetensors"
+        if RegularFile.isRegular(path) { return path }
+        if let pickle = [".pt", ".ckpt", ".bin"].map({ folder + "/" + name + $0 }).first(where: RegularFile.isRegular) {
+            throw ModelLookupError(message: "the LoRA \(pickle) is a pickle file, which can run code when loaded; it is not loaded",
+                                   hint: "convert it once to .safetensors (e.g. with kohya-ss' convert tools) and put \(name).safetensors in \(folder)")
+        }
+        throw ModelLookupError(message: "the LoRA `\(name)` is not in \(folder) (no \(name).safetensors)",
+                               hint: "put the file there, or set generate.loras_folder or $STOCKWERK_LORAS to where your LoRAs are")
+    }
+}

@@ -1,0 +1,72 @@
+import CPUBackend
+import Diffusion
+import Foundation
+import Imaging
+import Metadata
+import TestSupport
+import Testing
+@testable import Workflow
+
+/// LoRAs in workflows, prompts and rerun: `generate.loras` and `<lora:name:weight>` tags, found by
+/// name in the LoRA folder, part of each image's identity, recorded in its prompt, made again by rerun.
+@Suite struct LoRAWorkflowTests {
+    static let loras = TestSupport.repositoryRoot + "/Tests/Fixtures/loras"
+
+    @Test func tagsAreTakenOutOfTheTextAndRead() {
+        let parsed = ExtraNetworks.parse("a fox <lora:style-a:0.8>, snow <lora:detail> <hypernet:x:1> <lora:two:0.5:0.7> a<b")
+        #expect(parsed.text == "a fox , snow    a<b")
+        #expect(parsed.loras == [.init(name: "style-a", weight: 0.8), .init(name: "detail", weight: 1)])
+        #expect(parsed.unsupported == ["<hypernet:x:1>", "<lora:two:0.5:0.7>"])
+    }
+
+    @Test func workflowLoRAsMakeTheirOwnImagesAndAreRecorded() throws {
+        let workflow = GenerateWorkflowTests()
+        let generate = """
+            model: \(GenerateWorkflowTests.tinyModel)
+            prompts: ["a red fox in snow"]
+            seeds: [7]
+            size: 16x16
+            steps: 2
+            sampler: ddim
+            guidance: 7.5
+            """
+        let (_, plainPath) = try workflow.makeWorkflow(generate)
+        let (folder, path) = try workflow.makeWorkflow(generate + "\nloras: [{name: sd1-kohya, weight: 0.8}]\nloras_folder: \(Self.loras)")
+        let plain = try workflow.plan(plainPath), withLoRA = try workflow.plan(path)
+        let job = try #require(withLoRA.jobs.first), generation = try #require(job.generation)
+        #expect(generation.parameters.prompt == "a red fox in snow <lora:sd1-kohya:0.8>")
+        #expect(generation.options.loras == [LoRAReference(path: Self.loras + "/sd1-kohya.safetensors", weight: 0.8)])
+        #expect(generation.inputsHash != plain.jobs[0].generation?.inputsHash)
+
+        let summary = try Runner(plan: withLoRA).run()
+        #expect(summary.images.count == 1 && summary.images[0].failure == nil, "\(summary.images.map(\.failure))")
+        let model = try StableDiffusionModel(path: GenerateWorkflowTests.tinyModel, options: .init(loras: generation.options.loras), backend: CPUBackend.shared)
+        let direct = try ImagePixels.rgb(from: try Pipeline(model: model).generate(GenerationChain.request(generation.parameters, sampler: .ddim)).image)
+        #expect(try RGBImage.read(job.source).pixels == direct)
+
+        // rerun finds the LoRA by the name in the recorded prompt, in the models folder's loras/.
+        let models = try TestSupport.temporaryFolder("rerun-models")
+        try FileManager.default.createDirectory(atPath: models + "/loras", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.loras + "/sd1-kohya.safetensors", toPath: models + "/loras/sd1-kohya.safetensors")
+        let output = folder + "/out/images/\(job.name).jpg"
+        let recorded = try Rerun.parameters(of: output)
+        #expect(recorded.prompt.contains("<lora:sd1-kohya:0.8>"))
+        let resolved = try Rerun.model(for: recorded, override: nil, presetsFolder: TestSupport.presetsFolder, modelsFolder: models)
+        let again = try Rerun.generate(recorded, model: resolved, modelsFolder: models)
+        #expect(again.image.pixels == direct)
+        #expect(throws: ModelLookupError.self) { try Rerun.generate(recorded, model: resolved, modelsFolder: try TestSupport.temporaryFolder("no-loras")) }
+    }
+
+    @Test func aMissingLoRAIsNamedWhereThePromptIs() throws {
+        let workflow = GenerateWorkflowTests()
+        let (_, path) = try workflow.makeWorkflow("""
+            model: \(GenerateWorkflowTests.tinyModel)
+            prompts: ["a fox <lora:nowhere:0.5>"]
+            seeds: [1]
+            size: 16x16
+            loras_folder: \(Self.loras)
+            """)
+        let issues = workflow.issues(path)
+        #expect(issues.contains { $0.message.contains("nowhere") && $0.line == 4 }, "\(issues)")
+    }
+}

@@ -64,9 +64,12 @@ public final class StableDiffusionModel: Sendable {
         public var spacing: SchedulerConfig.Spacing?
         /// LoRAs merged into the UNet and text encoders at load, in this order.
         public var loras: [LoRAReference]
+        /// Another VAE: a diffusers VAE folder or a .safetensors file (VAEChoice).
+        public var vae: String?
 
         public init(configFolder: String? = nil, clipMerges: String? = nil, prediction: SchedulerConfig.Prediction? = nil,
-                    spacing: SchedulerConfig.Spacing? = nil, loras: [LoRAReference] = []) {
+                    spacing: SchedulerConfig.Spacing? = nil, loras: [LoRAReference] = [], vae: String? = nil) {
+            self.vae = vae
             self.configFolder = configFolder
             self.clipMerges = clipMerges
             self.prediction = prediction
@@ -86,10 +89,12 @@ public final class StableDiffusionModel: Sendable {
         let parts = isDirectory.boolValue ? try Self.folderParts(path, loras: loras, backend: backend)
             : try Self.singleFileParts(path, options: options, loras: loras, backend: backend)
         try loras?.checkAllUsed()
+        // A VAE folder brings its config, as in diffusers; a single file is read with the model's.
+        let vae = try options.vae.map { try VAEChoice.weights($0, replacing: parts.vae.config) } ?? parts.vae
         var scheduler = parts.scheduler
         if let prediction = options.prediction { scheduler.prediction = prediction }
         if let spacing = options.spacing { scheduler.spacing = spacing }
-        try self.init(path: path, text: parts.text, unet: parts.unet, vae: parts.vae, scheduler: scheduler, backend: backend)
+        try self.init(path: path, text: parts.text, unet: parts.unet, vae: vae, scheduler: scheduler, backend: backend)
     }
 
     private init(path: String, text: TextConditioner, unet: UNet, vae: VAEWeights, scheduler: SchedulerConfig, backend: any Backend) throws {

@@ -26,6 +26,10 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
     /// The engine's precision when not fp32: "bf16", or which op kinds ran in bf16
     /// ("bf16 linear + fp32 convolution"). Part of what makes the pixels.
     public var precision: String?
+    /// Another VAE than the model's: its file or folder name and A1111's VAE hash (the first 10
+    /// hex digits of its weights file's SHA-256).
+    public var vae: String?
+    public var vaeHash: String?
 
     /// A second, img2img pass over the enlarged first result.
     public struct Hires: Codable, Sendable, Equatable {
@@ -85,7 +89,8 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         if !negativePrompt.isEmpty { lines.append("Negative prompt: " + negativePrompt) }
         let cfg = guidance == guidance.rounded() ? String(Int(guidance)) : String(guidance)
         lines.append("Steps: \(steps), Sampler: \(Self.a1111Samplers[sampler] ?? sampler), CFG scale: \(cfg), Seed: \(seed), "
-                     + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)" + hiresText
+                     + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)"
+                     + (vaeHash.map { ", VAE hash: \($0)" } ?? "") + (vae.map { ", VAE: \($0)" } ?? "") + hiresText
                      + (precision.map { ", Precision: \($0)" } ?? ""))
         return lines.joined(separator: "\n")
     }
@@ -129,6 +134,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
                                               guidance: guidance, width: size[0], height: size[1], model: values["Model"] ?? "",
                                               modelHash: values["Model hash"] ?? "")
         parameters.precision = values["Precision"]
+        (parameters.vae, parameters.vaeHash) = (values["VAE"], values["VAE hash"])
         // A1111 omits Hires steps when they equal the first pass's steps.
         if let factor = values["Hires upscale"].flatMap(Double.init), let strength = values["Denoising strength"].flatMap(Double.init) {
             let upscalerName = values["Hires upscaler"] ?? "Latent"

@@ -25,6 +25,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A diffusers folder, a .safetensors checkpoint, or a preset name (stockwerk models lists them).") var model: String
     @Option(help: "Single files: a diffusers folder whose configs describe the checkpoint (default: inferred from its tensors).") var config: String?
     @Option(help: "Single files: epsilon or v_prediction (SD 2.x files default to v_prediction, the 768-v model).") var prediction: String?
+    @Option(help: "Another VAE: a .safetensors file or diffusers VAE folder, or a name in the models folder's vae/.") var vae: String?
     @Option(help: "What to draw.") var prompt: String
     @Option(help: "What to steer away from (used when --guidance is above 1).") var negative = ""
     @Option(help: "Random seed (the same seed gives the same image).") var seed: UInt64 = 0
@@ -56,6 +57,7 @@ struct GenerateCommand: ParsableCommand {
                 resolved.options.prediction = value
             }
             // <lora:name:weight> in the prompt: NAME.safetensors in $STOCKWERK_LORAS or the models folder's loras/.
+            if let vae { resolved.options.vae = try VAEPlanning.resolve(vae, baseFolder: FileManager.default.currentDirectoryPath, modelsFolder: ModelLocator.defaultModelsFolder()) }
             resolved.options.loras = try LoRAPlanning.resolve(prompt, folder: LoRAPlanning.defaultFolder(modelsFolder: ModelLocator.defaultModelsFolder()))
             let ops = EngineBackend.resolve(try PrecisionOption.parse(precision))
             let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(ops))
@@ -79,11 +81,12 @@ struct GenerateCommand: ParsableCommand {
             let result = try Pipeline(model: loaded).generate(request) { done, total in
                 note(String(format: "step %d/%d  %.1f s", done, total, Date().timeIntervalSince(loopStart)))
             }
-            let parameters = GenerationParameters(
+            var parameters = GenerationParameters(
                 prompt: prompt, negativePrompt: negative, seed: seed, steps: steps, sampler: sampler.rawValue, guidance: Double(guidance),
                 width: width, height: height, model: resolved.name, modelHash: try ModelLocator.modelHash(resolved.path),
                 modelPath: URL(fileURLWithPath: resolved.path).standardizedFileURL.path, prediction: resolved.options.prediction?.rawValue,
                 precision: ops == .fp32 ? nil : ops.name)
+            if let path = resolved.options.vae { (parameters.vae, parameters.vaeHash) = (URL(fileURLWithPath: path).lastPathComponent, try VAEPlanning.hash(path)) }
             let image = RGBImage(width: width, height: height, pixels: try ImagePixels.rgb(from: result.image))
             // img2img results depend on the init image too, so only txt2img records how to rerun.
             let record = initImage == nil ? parameters : nil

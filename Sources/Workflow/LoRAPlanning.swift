@@ -43,3 +43,20 @@ public enum LoRAPlanning {
                                hint: "put the file there, or set generate.loras_folder or $STOCKWERK_LORAS to where your LoRAs are")
     }
 }
+
+/// `vae:` / `--vae`: another VAE for a model, found as a path or by name in the models folder's `vae/`.
+public enum VAEPlanning {
+    public static func resolve(_ reference: String, baseFolder: String, modelsFolder: String) throws -> String {
+        let candidates = [reference.hasPrefix("/") ? reference : baseFolder + "/" + reference, modelsFolder + "/vae/" + reference]
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
+        throw ModelLookupError(message: "the VAE `\(reference)` is neither at that path (relative to the workflow) nor in \(modelsFolder)/vae",
+                               hint: "give the path of a VAE .safetensors file or diffusers VAE folder, or put it in \(modelsFolder)/vae")
+    }
+
+    /// A1111's VAE hash: the first 10 hex digits of the weights file's SHA-256.
+    public static func hash(_ path: String, remember: Bool = true) throws -> String {
+        let weights = ModelLocator.isFolder(path) ? try ModelFiles.weights(in: path, stem: "diffusion_pytorch_model") : path
+        return try ModelLocator.modelHash(weights, remember: remember)
+    }
+}
+

@@ -65,6 +65,15 @@ public enum Rerun {
         // The prompt's <lora:…> tags, found by name before any work (a missing one is named).
         var options = resolved.options
         options.loras = try LoRAPlanning.resolve(parameters.prompt, folder: LoRAPlanning.defaultFolder(modelsFolder: modelsFolder))
+        // Another VAE, by its recorded name in the models folder's vae/ (an A1111 image names it too).
+        if let vae = parameters.vae, options.vae == nil {
+            let path = modelsFolder + "/vae/" + vae
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ModelLookupError(message: "the image was made with the VAE \(vae), which is not in \(modelsFolder)/vae",
+                                       hint: "put \(vae) there (or pass --model with a model that has it built in)")
+            }
+            options.vae = path
+        }
         let model = try StableDiffusionModel(path: resolved.path, options: options, backend: EngineBackend.backend(precision))
         let request = GenerationChain.request(parameters, sampler: sampler)
         let result = try Pipeline(model: model).generate(request, progress: progress)

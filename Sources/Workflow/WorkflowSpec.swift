@@ -36,6 +36,9 @@ public struct WorkflowSpec: Sendable {
         public var loras: [LoRASetting] = []
         /// Where LoRAs are found by name; nil: $STOCKWERK_LORAS or `loras/` in the models folder.
         public var lorasFolder: String?
+        /// Another VAE: a path (relative to the workflow file) or a name in the models folder's `vae/`.
+        public var vae: String?
+        var vaeLocation: Location?
         /// Most prompts one template may expand to; more is an error, never a silent cut.
         public var maxPrompts: Int
         var location: Location

@@ -70,3 +70,29 @@ import Testing
         #expect(issues.contains { $0.message.contains("nowhere") && $0.line == 4 }, "\(issues)")
     }
 }
+
+/// `generate.vae`: another VAE is part of each image's identity and recorded as A1111 records it.
+@Suite struct VAEWorkflowTests {
+    @Test func anotherVAEIsRecordedAndChangesTheIdentity() throws {
+        let workflow = GenerateWorkflowTests()
+        let generate = """
+            model: \(GenerateWorkflowTests.tinyModel)
+            prompts: ["a red fox in snow"]
+            seeds: [7]
+            size: 16x16
+            steps: 2
+            sampler: ddim
+            """
+        let (_, plainPath) = try workflow.makeWorkflow(generate)
+        let vae = TestSupport.repositoryRoot + "/Tests/Fixtures/vae-choice/other-vae.safetensors"
+        let (_, path) = try workflow.makeWorkflow(generate + "\nvae: \(vae)")
+        let plain = try workflow.plan(plainPath), other = try workflow.plan(path)
+        let generation = try #require(other.jobs.first?.generation)
+        #expect(generation.options.vae == vae && generation.parameters.vae == "other-vae.safetensors" && generation.parameters.vaeHash?.count == 10)
+        #expect(generation.inputsHash != plain.jobs[0].generation?.inputsHash)
+        #expect(generation.parameters.a1111Text.contains("VAE hash: \(generation.parameters.vaeHash!), VAE: other-vae.safetensors"))
+        #expect(GenerationParameters.fromA1111(generation.parameters.a1111Text)?.vae == "other-vae.safetensors")
+        let (_, missing) = try workflow.makeWorkflow(generate + "\nvae: nowhere.safetensors")
+        #expect(workflow.issues(missing).contains { $0.message.contains("nowhere.safetensors") && $0.line == 9 }, "\(workflow.issues(missing))")
+    }
+}

@@ -30,6 +30,10 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
     /// hex digits of its weights file's SHA-256).
     public var vae: String?
     public var vaeHash: String?
+    /// Read from another tool's A1111 text: the settings Stockwerk does not apply (extensions,
+    /// Clip skip, Eta, …), as written, and `RNG: GPU` when the text names no noise source (A1111
+    /// draws its noise on the GPU unless it says otherwise). nil for Stockwerk's own parameters.
+    public var otherSettings: [String: String]?
 
     /// A second, img2img pass over the enlarged first result.
     public struct Hires: Codable, Sendable, Equatable {
@@ -91,7 +95,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         lines.append("Steps: \(steps), Sampler: \(Self.a1111Samplers[sampler] ?? sampler), CFG scale: \(cfg), Seed: \(seed), "
                      + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)"
                      + (vaeHash.map { ", VAE hash: \($0)" } ?? "") + (vae.map { ", VAE: \($0)" } ?? "") + hiresText
-                     + (precision.map { ", Precision: \($0)" } ?? ""))
+                     + (precision.map { ", Precision: \($0)" } ?? "") + ", RNG: CPU")
         return lines.joined(separator: "\n")
     }
 
@@ -107,6 +111,10 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         if let guidance = hires.guidance { text += ", Hires CFG Scale: \(number(guidance))" }
         return text
     }
+
+    /// The A1111 keys `fromA1111` takes in (or that change nothing: Version, hashes it lists).
+    static let a1111KeysRead: Set<String> = ["Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model", "Precision",
+                                             "VAE", "VAE hash", "Denoising strength", "Version", "Lora hashes"]
 
     /// Reads AUTOMATIC1111's text (ours, or one written by A1111, Forge or similar tools).
     /// Returns nil when the settings line lacks steps, sampler, CFG scale, seed or size.
@@ -135,6 +143,9 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
                                               modelHash: values["Model hash"] ?? "")
         parameters.precision = values["Precision"]
         (parameters.vae, parameters.vaeHash) = (values["VAE"], values["VAE hash"])
+        var other = values.filter { !Self.a1111KeysRead.contains($0.key) && !$0.key.hasPrefix("Hires ") }
+        if values["RNG"] == "CPU" { other["RNG"] = nil } else if values["RNG"] == nil { other["RNG"] = "GPU" }
+        parameters.otherSettings = other.isEmpty ? nil : other
         // A1111 omits Hires steps when they equal the first pass's steps.
         if let factor = values["Hires upscale"].flatMap(Double.init), let strength = values["Denoising strength"].flatMap(Double.init) {
             let upscalerName = values["Hires upscaler"] ?? "Latent"

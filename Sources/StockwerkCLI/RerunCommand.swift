@@ -27,6 +27,13 @@ struct RerunCommand: ParsableCommand {
         do {
             let parameters = try Rerun.parameters(of: image)
             note(parameters.a1111Text)
+            // Everything that cannot be made again is named before any work.
+            let assessment = Rerun.assess(parameters, modelsFolder: ModelLocator.defaultModelsFolder())
+            for difference in assessment.differences { ErrorReporting.stderr("warning: the image will differ: " + difference) }
+            guard assessment.blocking.isEmpty else {
+                throw ModelLookupError(message: "this image cannot be made again here; it needs " + assessment.blocking.joined(separator: "; "),
+                                       hint: "put the missing files in place (LoRAs in $STOCKWERK_LORAS or the models folder's loras/, VAEs in its vae/)")
+            }
             if dryRun { return }
             let resolved = try Rerun.model(for: parameters, override: model, presetsFolder: PresetLocator.locate(),
                                            modelsFolder: ModelLocator.defaultModelsFolder())
@@ -40,6 +47,7 @@ struct RerunCommand: ParsableCommand {
             var record = parameters
             record.modelPath = URL(fileURLWithPath: resolved.path).standardizedFileURL.path
             record.precision = ops == .fp32 ? nil : ops.name
+            record.otherSettings = nil  // the new image is Stockwerk's: CPU noise, none of the other tool's extras
             try result.write(to: destination, pngText: ["parameters": record.a1111Text, "stockwerk": record.json])
             note("wrote \(destination)")
         } catch let error as ModelLookupError {

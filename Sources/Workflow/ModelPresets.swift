@@ -44,6 +44,11 @@ public struct ModelLookupError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var hint: String
     public var description: String { "error: \(message)\nhint: \(hint)" }
+
+    public init(message: String, hint: String) {
+        self.message = message
+        self.hint = hint
+    }
 }
 
 /// Finds models: by path, or by preset name in the models folder.

@@ -31,6 +31,42 @@ public enum Rerun {
         return found
     }
 
+    /// What a rerun cannot reproduce, found before any work. `blocking` stops it: a sampler or
+    /// hires upscaler Stockwerk lacks, a LoRA or VAE that is not there, a tag it cannot apply.
+    /// `differences` let it run, but the image will differ: A1111's GPU noise, Clip skip,
+    /// embeddings, extensions — each named as the image records it.
+    public struct Assessment: Sendable, Equatable {
+        public var blocking: [String] = []
+        public var differences: [String] = []
+    }
+
+    public static func assess(_ parameters: GenerationParameters, modelsFolder: String) -> Assessment {
+        var found = Assessment()
+        if Sampler(rawValue: parameters.sampler) == nil { found.blocking.append("the sampler `\(parameters.sampler)`") }
+        if let hires = parameters.hires, hires.upscaler != WorkflowSpec.RefineSettings.Mode.x2Upscaler.rawValue {
+            if HiresRefine.Enlargement(rawValue: hires.upscaler) == nil { found.blocking.append("the hires upscaler `\(hires.upscaler)`") }
+            if let sampler = hires.sampler, Sampler(rawValue: sampler) == nil { found.blocking.append("the hires sampler `\(sampler)`") }
+        }
+        let tags = ExtraNetworks.parse(parameters.prompt), lorasFolder = LoRAPlanning.defaultFolder(modelsFolder: modelsFolder)
+        found.blocking += tags.unsupported.map { "the prompt's \($0)" }
+        for lora in tags.loras where (try? LoRAPlanning.file(named: lora.name, folder: lorasFolder)) == nil {
+            found.blocking.append("the LoRA `\(lora.name)` (no \(lora.name).safetensors in \(lorasFolder))")
+        }
+        if let vae = parameters.vae, !FileManager.default.fileExists(atPath: modelsFolder + "/vae/" + vae) {
+            found.blocking.append("the VAE `\(vae)` (not in \(modelsFolder)/vae)")
+        }
+        for (key, value) in (parameters.otherSettings ?? [:]).sorted(by: { $0.key < $1.key }) {
+            switch (key, value) {
+            case ("Clip skip", "1"), ("Emphasis", "Original"), ("ENSD", "0"), ("Eta", "0"): continue
+            case ("RNG", _):
+                found.differences.append("the noise: \(value == "GPU" ? "A1111 drew it on the GPU (its text has no `RNG: CPU`)" : "RNG \(value)"); Stockwerk draws it as torch does on the CPU")
+            case ("TI hashes", _): found.differences.append("textual-inversion embeddings (TI hashes: \(value)), read here as plain words")
+            default: found.differences.append("`\(key): \(value)`, a setting or extension Stockwerk does not apply")
+            }
+        }
+        return found
+    }
+
     /// The model to use: `override` when given, else where the image was made, else its name
     /// as a preset or path.
     public static func model(for parameters: GenerationParameters, override: String?, presetsFolder: String?, modelsFolder: String) throws -> ResolvedModel {

@@ -67,7 +67,7 @@ import Testing
         try MetadataWriter.write(metadata, source: path, destination: path)
         let text = generation.a1111Text
         #expect(text == generation.prompt + "\nNegative prompt: blurry, text\nwatermark\nSteps: 25, Sampler: DPM++ 2M Karras, CFG scale: 7.5, "
-                + "Seed: 4000000123, Size: 512x768, Model hash: 6ce0161689, Model: sd15")
+                + "Seed: 4000000123, Size: 512x768, Model hash: 6ce0161689, Model: sd15, RNG: CPU")
         let tags = try TestSupport.exiftool(path)
         #expect(tags["ExifIFD:UserComment"] as? String == text)
         #expect((tags["XMP-stockwerk:Generation"] as? String).flatMap(GenerationParameters.fromJSON) == generation)
@@ -84,13 +84,17 @@ import Testing
         let parsed = try #require(GenerationParameters.fromA1111(text))
         #expect(parsed.prompt == "portrait of a cat" && parsed.negativePrompt.isEmpty && parsed.sampler == "dpmpp-2m-karras")
         #expect(parsed.steps == 30 && parsed.guidance == 6 && parsed.seed == 42 && parsed.width == 768 && parsed.height == 512 && parsed.model == "dreamshaper_8")
+        // A1111 draws its noise on the GPU unless its text says `RNG: CPU`; what Stockwerk does not apply is kept by name.
+        #expect(parsed.otherSettings == ["RNG": "GPU"])
+        #expect(GenerationParameters.fromA1111(text + ", Clip skip: 2, RNG: CPU, ADetailer model: face_yolov8n.pt")?.otherSettings
+                == ["Clip skip": "2", "ADetailer model": "face_yolov8n.pt"])
         #expect(GenerationParameters.fromA1111("just a caption") == nil)
         // A1111's hires keys (its "hires fix"), as A1111 writes them: Hires steps left out when equal to Steps.
         let hires = "a fox\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: x, Model: m, Denoising strength: 0.55, Hires upscale: 2, Hires upscaler: Latent (bicubic antialiased)"
         #expect(GenerationParameters.fromA1111(hires)?.hires == GenerationParameters.Hires(upscaler: "bicubic-antialiased", factor: 2, steps: 20, strength: 0.55))
         var ours = try #require(GenerationParameters.fromA1111(hires))
         ours.hires = GenerationParameters.Hires(upscaler: "nearest-exact", factor: 1.5, steps: 12, strength: 0.6, sampler: "ddim")
-        #expect(ours.a1111Text.hasSuffix("Denoising strength: 0.6, Hires upscale: 1.5, Hires steps: 12, Hires upscaler: Latent (nearest-exact), Hires sampler: DDIM"))
+        #expect(ours.a1111Text.hasSuffix("Denoising strength: 0.6, Hires upscale: 1.5, Hires steps: 12, Hires upscaler: Latent (nearest-exact), Hires sampler: DDIM, RNG: CPU"))
         #expect(GenerationParameters.fromA1111(ours.a1111Text)?.hires == ours.hires && GenerationParameters.fromJSON(ours.json) == ours)
     }
 

@@ -96,3 +96,41 @@ import Testing
         #expect(workflow.issues(missing).contains { $0.message.contains("nowhere.safetensors") && $0.line == 9 }, "\(workflow.issues(missing))")
     }
 }
+
+/// `stockwerk rerun` of another tool's image names everything it cannot reproduce before any work.
+@Suite struct RerunAssessmentTests {
+    static let a1111 = "a fox <lora:missing-style:0.7> <hypernet:old:1>\nNegative prompt: blurry\n"
+        + "Steps: 20, Sampler: Heun, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: x, Model: m, VAE: gone.safetensors, "
+        + "Clip skip: 2, ADetailer model: face_yolov8n.pt, Version: v1.10.1"
+
+    @Test func blockersAndDifferencesAreNamed() throws {
+        let parameters = try #require(GenerationParameters.fromA1111(Self.a1111))
+        let models = try TestSupport.temporaryFolder("assess-models")
+        let found = Rerun.assess(parameters, modelsFolder: models)
+        #expect(found.blocking.count == 4, "\(found.blocking)")
+        for name in ["`Heun`", "`missing-style`", "<hypernet:old:1>", "`gone.safetensors`"] {
+            #expect(found.blocking.contains { $0.contains(name) }, "\(name) in \(found.blocking)")
+        }
+        #expect(found.differences.count == 3, "\(found.differences)")
+        for name in ["Clip skip: 2", "ADetailer model: face_yolov8n.pt", "GPU"] {
+            #expect(found.differences.contains { $0.contains(name) }, "\(name) in \(found.differences)")
+        }
+        // Stockwerk's own images: nothing to report.
+        var ours = parameters
+        (ours.prompt, ours.sampler, ours.vae, ours.otherSettings) = ("a fox", "euler-a", nil, nil)
+        #expect(Rerun.assess(ours, modelsFolder: models) == Rerun.Assessment())
+        #expect(GenerationParameters.fromA1111(ours.a1111Text)?.otherSettings == nil)
+    }
+
+    @Test func theCommandRefusesBeforeAnyWork() throws {
+        let folder = try TestSupport.temporaryFolder("rerun-a1111")
+        let image = RGBImage(width: 8, height: 8, pixels: [UInt8](repeating: 128, count: 8 * 8 * 3))
+        try image.write(to: folder + "/a1111.png", pngText: ["parameters": Self.a1111])
+        let result = try TestSupport.run(TestSupport.stockwerkBinary, ["rerun", folder + "/a1111.png"])
+        #expect(result.status == 2, "\(result.stderr)")
+        for name in ["Heun", "missing-style", "hypernet:old", "gone.safetensors", "Clip skip: 2", "ADetailer"] {
+            #expect(result.stderr.contains(name), "\(name): \(result.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["a1111.png"])
+    }
+}

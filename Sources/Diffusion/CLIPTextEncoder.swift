@@ -118,12 +118,23 @@ public final class CLIPTextEncoder: Sendable {
         public var lastBlockOutput: Tensor
     }
 
-    public func encode(_ ids: [Int]) throws -> Output {
+    /// `replacing`: rows of the token embeddings to replace, from `position` on, with vectors
+    /// [n, hidden] (textual inversions, as A1111's embedding hijack puts them in).
+    public func encode(_ ids: [Int], replacing: [(position: Int, vectors: HostTensor)] = []) throws -> Output {
         guard ids.count <= config.maxPositions, !ids.isEmpty else {
             throw NeuralError.shapeMismatch("\(ids.count) tokens, the model takes 1 to \(config.maxPositions)")
         }
-        var hidden = try backend.add(try backend.embedding(ids, table: tokenEmbedding),
-                                     try backend.slice(positionEmbedding, axis: 0, range: 0..<ids.count))
+        var tokens = try backend.embedding(ids, table: tokenEmbedding)
+        if !replacing.isEmpty {
+            var rows = try tokens.host()
+            let width = config.hiddenSize
+            for (position, vectors) in replacing where vectors.shape.count == 2 && vectors.shape[1] == width && (0..<ids.count).contains(position) {
+                let count = min(vectors.shape[0], ids.count - position)
+                rows.storage.replaceSubrange((position * width)..<((position + count) * width), with: vectors.storage[0..<(count * width)])
+            }
+            tokens = backend.tensor(rows)
+        }
+        var hidden = try backend.add(tokens, try backend.slice(positionEmbedding, axis: 0, range: 0..<ids.count))
         var penultimate = hidden
         for (index, layer) in layers.enumerated() {
             if index == layers.count - 1 { penultimate = hidden }

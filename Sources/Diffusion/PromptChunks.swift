@@ -8,6 +8,19 @@ public struct PromptChunk: Equatable, Sendable {
     public var ids: [Int]
     /// 77 emphasis factors (1 for the start, end and padding tokens).
     public var weights: [Float]
+    /// Textual inversions: (index after the start token where its vectors go, which embedding).
+    public var embeddings: [Placement] = []
+
+    public struct Placement: Equatable, Sendable {
+        public var offset: Int
+        public var embedding: Int
+    }
+}
+
+/// An embedding as the chunker looks for it: its name's tokens and how many vectors it puts in.
+public struct EmbeddingTokens: Sendable {
+    public var ids: [Int]
+    public var vectors: Int
 }
 
 public enum PromptChunks {
@@ -15,19 +28,26 @@ public enum PromptChunks {
     /// A1111's "prompt word wrap length limit" (comma_padding_backtrack), 20 by default.
     public static let commaBacktrack = 20
 
-    public static func make(_ pieces: [PromptAttention.Piece], tokenizer: CLIPTokenizer) -> [PromptChunk] {
+    /// `embeddings`: the textual inversions a prompt may name. Where a piece's tokens spell one's
+    /// name (the longest first), its vectors take that many placeholder tokens (id 0, as in
+    /// A1111), moved whole to the next chunk when they do not fit.
+    public static func make(_ pieces: [PromptAttention.Piece], tokenizer: CLIPTokenizer, embeddings: [EmbeddingTokens] = []) -> [PromptChunk] {
         let comma = tokenizer.vocabulary[",</w>"]
+        let lookup = embeddings.indices.filter { !embeddings[$0].ids.isEmpty }.sorted { embeddings[$0].ids.count > embeddings[$1].ids.count }
         var chunks: [PromptChunk] = []
-        var ids: [Int] = [], weights: [Float] = [], lastComma = -1
+        var ids: [Int] = [], weights: [Float] = [], placements: [PromptChunk.Placement] = [], lastComma = -1
         func close() {
             let padding = length - ids.count
             chunks.append(PromptChunk(ids: [tokenizer.startToken] + ids + Array(repeating: tokenizer.endToken, count: padding + 1),
-                                      weights: [1] + weights + Array(repeating: 1, count: padding + 1)))
-            (ids, weights, lastComma) = ([], [], -1)
+                                      weights: [1] + weights + Array(repeating: 1, count: padding + 1), embeddings: placements))
+            (ids, weights, placements, lastComma) = ([], [], [], -1)
         }
         for piece in pieces {
             guard case let .text(text, weight) = piece else { close(); continue }
-            for token in tokenizer.tokenIDs(text) {
+            let tokens = tokenizer.tokenIDs(text)
+            var position = 0
+            while position < tokens.count {
+                let token = tokens[position]
                 if token == comma {
                     lastComma = ids.count
                 } else if ids.count == length, lastComma != -1, ids.count - lastComma <= commaBacktrack {
@@ -38,8 +58,22 @@ public enum PromptChunks {
                     (ids, weights) = (movedIDs, movedWeights)
                 }
                 if ids.count == length { close() }
-                ids.append(token)
-                weights.append(Float(weight))
+                let match = lookup.first { index in
+                    let name = embeddings[index].ids
+                    return position + name.count <= tokens.count && Array(tokens[position..<(position + name.count)]) == name
+                }
+                guard let match else {
+                    ids.append(token)
+                    weights.append(Float(weight))
+                    position += 1
+                    continue
+                }
+                let count = embeddings[match].vectors
+                if ids.count + count > length { close() }
+                placements.append(.init(offset: ids.count, embedding: match))
+                ids += Array(repeating: 0, count: count)
+                weights += Array(repeating: Float(weight), count: count)
+                position += embeddings[match].ids.count
             }
         }
         if !ids.isEmpty || chunks.isEmpty { close() }

@@ -66,10 +66,13 @@ public final class StableDiffusionModel: Sendable {
         public var loras: [LoRAReference]
         /// Another VAE: a diffusers VAE folder or a .safetensors file (VAEChoice).
         public var vae: String?
+        /// Textual-inversion files prompts may name (by file name).
+        public var embeddings: [String]
 
         public init(configFolder: String? = nil, clipMerges: String? = nil, prediction: SchedulerConfig.Prediction? = nil,
-                    spacing: SchedulerConfig.Spacing? = nil, loras: [LoRAReference] = [], vae: String? = nil) {
+                    spacing: SchedulerConfig.Spacing? = nil, loras: [LoRAReference] = [], vae: String? = nil, embeddings: [String] = []) {
             self.vae = vae
+            self.embeddings = embeddings
             self.configFolder = configFolder
             self.clipMerges = clipMerges
             self.prediction = prediction
@@ -94,7 +97,10 @@ public final class StableDiffusionModel: Sendable {
         var scheduler = parts.scheduler
         if let prediction = options.prediction { scheduler.prediction = prediction }
         if let spacing = options.spacing { scheduler.spacing = spacing }
-        try self.init(path: path, text: parts.text, unet: parts.unet, vae: vae, scheduler: scheduler, backend: backend)
+        let text = options.embeddings.isEmpty ? parts.text
+            : try TextConditioner(towers: parts.text.towers, style: parts.text.style, zerosForEmptyNegative: parts.text.zerosForEmptyNegative,
+                                  embeddings: options.embeddings.map(TextualInversion.init(path:)), path: path)
+        try self.init(path: path, text: text, unet: parts.unet, vae: vae, scheduler: scheduler, backend: backend)
     }
 
     private init(path: String, text: TextConditioner, unet: UNet, vae: VAEWeights, scheduler: SchedulerConfig, backend: any Backend) throws {

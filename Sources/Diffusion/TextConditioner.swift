@@ -31,8 +31,10 @@ public struct TextConditioner: Sendable {
     /// SDXL pipelines' force_zeros_for_empty_prompt: with no negative prompt, the unconditional
     /// half of a guided batch is zeros rather than the encoded empty text.
     public let zerosForEmptyNegative: Bool
+    /// Textual inversions prompts may name.
+    public let embeddings: [TextualInversion]
 
-    public init(towers: [TextTower], style: Style, zerosForEmptyNegative: Bool = false, path: String) throws {
+    public init(towers: [TextTower], style: Style, zerosForEmptyNegative: Bool = false, embeddings: [TextualInversion] = [], path: String) throws {
         switch style {
         case .lastHiddenState:
             guard towers.count == 1 else { throw DiffusionError.modelFiles(path: path, reason: "SD 1.x/2.x models have one text encoder, this has \(towers.count)") }
@@ -44,6 +46,7 @@ public struct TextConditioner: Sendable {
         self.towers = towers
         self.style = style
         self.zerosForEmptyNegative = zerosForEmptyNegative
+        self.embeddings = embeddings
     }
 
     /// The width of `context`: the sum of the towers' widths.
@@ -59,9 +62,13 @@ public struct TextConditioner: Sendable {
         let backend = towers[0].encoder.backend
         var perTower: [Tensor] = [], pooled: Tensor?
         for (index, tower) in towers.enumerated() {
+            // The embeddings this tower has vectors for (an SD 1.x embedding has none for SDXL).
+            let usable = embeddings.compactMap { e in e.vectors(tower: index, of: towers.count, width: tower.encoder.config.hiddenSize).map { (e, $0) } }
+            let names = usable.map { EmbeddingTokens(ids: tower.tokenizer.tokenIDs($0.0.name), vectors: $0.1.shape[0]) }
             var states: [Tensor] = []
-            for (number, chunk) in PromptChunks.make(pieces, tokenizer: tower.tokenizer).enumerated() {
-                let output = try tower.encoder.encode(PromptChunks.towerIDs(chunk, tokenizer: tower.tokenizer))
+            for (number, chunk) in PromptChunks.make(pieces, tokenizer: tower.tokenizer, embeddings: names).enumerated() {
+                let output = try tower.encoder.encode(PromptChunks.towerIDs(chunk, tokenizer: tower.tokenizer),
+                                                      replacing: chunk.embeddings.map { ($0.offset + 1, usable[$0.embedding].1) })
                 if style == .sdxl, index == towers.count - 1, number == 0 {
                     // The pooled embeds come from the first chunk, before any emphasis (as in A1111).
                     pooled = try tower.encoder.projection!(try output.pooled.reshaped([1, output.pooled.count]))

@@ -58,6 +58,7 @@ struct GenerateCommand: ParsableCommand {
             }
             // <lora:name:weight> in the prompt: NAME.safetensors in $STOCKWERK_LORAS or the models folder's loras/.
             if let vae { resolved.options.vae = try VAEPlanning.resolve(vae, baseFolder: FileManager.default.currentDirectoryPath, modelsFolder: ModelLocator.defaultModelsFolder()) }
+            resolved.options.embeddings = EmbeddingPlanning.files(for: [prompt, negative], folder: EmbeddingPlanning.defaultFolder(modelsFolder: ModelLocator.defaultModelsFolder()))
             resolved.options.loras = try LoRAPlanning.resolve(prompt, folder: LoRAPlanning.defaultFolder(modelsFolder: ModelLocator.defaultModelsFolder()))
             let ops = EngineBackend.resolve(try PrecisionOption.parse(precision))
             let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(ops))

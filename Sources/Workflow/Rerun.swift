@@ -1,3 +1,4 @@
+import AtomicFiles
 import Diffusion
 import Foundation
 import Imaging
@@ -60,7 +61,13 @@ public enum Rerun {
             case ("Clip skip", "1"), ("Emphasis", "Original"), ("ENSD", "0"), ("Eta", "0"): continue
             case ("RNG", _):
                 found.differences.append("the noise: \(value == "GPU" ? "A1111 drew it on the GPU (its text has no `RNG: CPU`)" : "RNG \(value)"); Stockwerk draws it as torch does on the CPU")
-            case ("TI hashes", _): found.differences.append("textual-inversion embeddings (TI hashes: \(value)), read here as plain words")
+            case ("TI hashes", _):
+                // "name: hash, name: hash": each embedding must be in the embeddings folder.
+                let folder = EmbeddingPlanning.defaultFolder(modelsFolder: modelsFolder)
+                for name in value.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).split(separator: ",").compactMap({ $0.split(separator: ":").first })
+                    .map({ $0.trimmingCharacters(in: .whitespaces) }) where !RegularFile.isRegular(folder + "/" + name + ".safetensors") {
+                    found.blocking.append("the embedding `\(name)` (no \(name).safetensors in \(folder))")
+                }
             default: found.differences.append("`\(key): \(value)`, a setting or extension Stockwerk does not apply")
             }
         }
@@ -101,6 +108,7 @@ public enum Rerun {
         // The prompt's <lora:…> tags, found by name before any work (a missing one is named).
         var options = resolved.options
         options.loras = try LoRAPlanning.resolve(parameters.prompt, folder: LoRAPlanning.defaultFolder(modelsFolder: modelsFolder))
+        options.embeddings = EmbeddingPlanning.files(for: [parameters.prompt, parameters.negativePrompt], folder: EmbeddingPlanning.defaultFolder(modelsFolder: modelsFolder))
         // Another VAE, by its recorded name in the models folder's vae/ (an A1111 image names it too).
         if let vae = parameters.vae, options.vae == nil {
             let path = modelsFolder + "/vae/" + vae

@@ -36,6 +36,8 @@ public struct WorkflowSpec: Sendable {
         public var loras: [LoRASetting] = []
         /// Where LoRAs are found by name; nil: $STOCKWERK_LORAS or `loras/` in the models folder.
         public var lorasFolder: String?
+        /// Where textual-inversion embeddings are; nil: $STOCKWERK_EMBEDDINGS or `embeddings/` in the models folder.
+        public var embeddingsFolder: String?
         /// Another VAE: a path (relative to the workflow file) or a name in the models folder's `vae/`.
         public var vae: String?
         var vaeLocation: Location?

@@ -13,6 +13,8 @@ import Testing
     struct Cases: Decodable {
         var prompts: [String]
         var parsed: [[Entry]]
+        /// Prompts naming the textual inversions in Tests/Fixtures/embeddings, per model.
+        var embedding_prompts: [String: [String]]
         /// A1111's [text, weight] pairs.
         struct Entry: Decodable {
             var text: String, weight: Double
@@ -63,6 +65,31 @@ import Testing
             }
         }
         #expect(chunkCounts.isSuperset(of: [1, 2, 3]) && chunkCounts.max()! >= 6, "\(chunkCounts)")
+    }
+
+    /// Textual inversions as A1111 puts them in (its EmbeddingDatabase and embedding hijack):
+    /// matched by their name's tokens, vectors in place of placeholder tokens, weighted, moved to
+    /// the next chunk when they do not fit; SD 1.x `emb_params` files and SDXL `clip_l`/`clip_g` files.
+    @Test(arguments: ["sd1", "sdxl"])
+    func embeddingsMatchTheReference(model name: String) throws {
+        let cases = try Self.cases.get()
+        let folder = TestSupport.repositoryRoot + "/Tests/Fixtures/embeddings/"
+        let files = ["tiny-style", "bad-hands", "xl-style"].map { folder + $0 + ".safetensors" }
+        let model = try StableDiffusionModel(path: PipelineTests.folder("tiny-" + name), options: .init(embeddings: files), backend: CPUBackend.shared)
+        let expected = try SafeTensorsFile(path: PipelineTests.folder("a1111-prompts.safetensors"))
+        let prompts = try #require(cases.embedding_prompts[name])
+        for (index, prompt) in prompts.enumerated() {
+            let ours = try model.text.encode(prompt), reference = try expected.tensor("embeddings.\(name).\(index).context")
+            let context = try ours.context.host()
+            guard context.shape == [1] + reference.shape else { Issue.record("\(prompt): \(context.shape) vs \(reference.shape)"); continue }
+            let worst = zip(context.storage, reference.storage).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst <= 1e-4 * max(1, reference.storage.map(abs).max() ?? 1), "\(name) \(prompt.prefix(60)): differs by up to \(worst)")
+            // Without the embedding the prompt reads differently (the test can fail).
+            if index == 0 {
+                let plain = try #require(name == "sd1" ? PipelineTests.models["tiny-sd1"] : try SDXLPipelineTests.base.get()).text.encode(prompt).context.host()
+                #expect(zip(plain.storage, reference.storage).map { abs($0 - $1) }.max()! > 1e-2)
+            }
+        }
     }
 
     /// A long prompt against a short negative one: two contexts of different lengths in one guided batch.

@@ -134,3 +134,28 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["a1111.png"])
     }
 }
+
+/// Textual inversions a workflow's prompts name are found in the embeddings folder and count in the image's identity.
+@Suite struct EmbeddingWorkflowTests {
+    @Test func namedEmbeddingsAreFoundAndHashed() throws {
+        let workflow = GenerateWorkflowTests()
+        let embeddings = TestSupport.repositoryRoot + "/Tests/Fixtures/embeddings"
+        let empty = try TestSupport.temporaryFolder("no-embeddings")
+        func generate(_ folder: String) -> String {
+            """
+            model: \(GenerateWorkflowTests.tinyModel)
+            prompts: ["a fox in snow, tiny-style"]
+            negative: bad-hands
+            seeds: [3]
+            size: 16x16
+            embeddings_folder: \(folder)
+            """
+        }
+        let with = try workflow.plan(try workflow.makeWorkflow(generate(embeddings)).path)
+        let without = try workflow.plan(try workflow.makeWorkflow(generate(empty)).path)
+        let generation = try #require(with.jobs.first?.generation)
+        #expect(generation.options.embeddings == [embeddings + "/bad-hands.safetensors", embeddings + "/tiny-style.safetensors"])
+        #expect(without.jobs.first?.generation?.options.embeddings == [])
+        #expect(generation.inputsHash != without.jobs.first?.generation?.inputsHash)
+    }
+}

@@ -25,6 +25,7 @@ Run in the reference venv (see README.md):
 import json
 import os
 import re
+import shutil
 import sys
 
 import torch
@@ -85,24 +86,32 @@ def parse_attention(text):
     return out
 
 
-def chunks(tokenizer, text):
-    """A1111's tokenize_line: [(77 ids, 77 multipliers), ...]."""
+def chunks(tokenizer, text, embeddings=()):
+    """A1111's tokenize_line: [(77 ids, 77 multipliers, fixes), ...]; `embeddings` are
+    (name, vectors) textual inversions, matched by their name's tokens (longest first, as
+    A1111's EmbeddingDatabase.find_embedding_at_position), each taking as many placeholder
+    tokens (id 0) as it has vectors, moved whole to the next chunk when it does not fit;
+    fixes are (offset in the chunk without its start token, embedding index)."""
     start, end = tokenizer.bos_token_id, tokenizer.eos_token_id
     comma = tokenizer.get_vocab().get(",</w>")
+    lookup = sorted(((tokenizer(name, add_special_tokens=False)["input_ids"], index) for index, (name, _) in enumerate(embeddings)),
+                    key=lambda entry: -len(entry[0]))
     parsed = parse_attention(text)
     pieces = [tokenizer(piece, add_special_tokens=False, truncation=False)["input_ids"] for piece, _ in parsed]
-    done, ids, weights, last_comma = [], [], [], -1
+    done, ids, weights, fixes, last_comma = [], [], [], [], -1
 
     def close():
-        nonlocal ids, weights, last_comma
+        nonlocal ids, weights, fixes, last_comma
         pad = CHUNK - len(ids)
-        done.append(([start] + ids + [end] * pad + [end], [1.0] + weights + [1.0] * pad + [1.0]))
-        ids, weights, last_comma = [], [], -1
+        done.append(([start] + ids + [end] * pad + [end], [1.0] + weights + [1.0] * pad + [1.0], fixes))
+        ids, weights, fixes, last_comma = [], [], [], -1
     for tokens, (piece, weight) in zip(pieces, parsed):
         if piece == "BREAK" and weight == -1:
             close()
             continue
-        for token in tokens:
+        position = 0
+        while position < len(tokens):
+            token = tokens[position]
             if token == comma:
                 last_comma = len(ids)
             elif len(ids) == CHUNK and last_comma != -1 and len(ids) - last_comma <= COMMA_BACKTRACK:
@@ -112,8 +121,19 @@ def chunks(tokenizer, text):
                 ids, weights = moved_ids, moved_weights
             if len(ids) == CHUNK:
                 close()
-            ids.append(token)
-            weights.append(weight)
+            match = next(((name_ids, index) for name_ids, index in lookup if tokens[position:position + len(name_ids)] == name_ids), None)
+            if match is None:
+                ids.append(token)
+                weights.append(weight)
+                position += 1
+                continue
+            count = embeddings[match[1]][1].shape[0]
+            if len(ids) + count > CHUNK:
+                close()
+            fixes.append((len(ids), match[1]))
+            ids += [0] * count
+            weights += [weight] * count
+            position += len(match[0])
     if ids or not done:
         close()
     return done
@@ -134,22 +154,55 @@ def emphasis(states, weights):
     return states * (before / states.mean())
 
 
-def condition(pipe, text):
-    """The conditioning A1111 gives the UNet for `text`: [77·chunks, width], and SDXL's pooled embeds."""
+class EmbeddingsWithFixes(torch.nn.Module):
+    """A1111's hijack of the token embedding: after the lookup, each fix's vectors replace the
+    placeholder rows (offset + 1: after the start token)."""
+    def __init__(self, wrapped):
+        super().__init__()
+        self.wrapped, self.fixes = wrapped, []
+
+    def forward(self, input_ids):
+        rows = self.wrapped(input_ids)
+        if not self.fixes:
+            return rows
+        out = []
+        for tensor in rows:
+            for offset, vectors in self.fixes:
+                count = min(tensor.shape[0] - offset - 1, vectors.shape[0])
+                tensor = torch.cat([tensor[0:offset + 1], vectors[0:count], tensor[offset + 1 + count:]])
+            out.append(tensor)
+        return torch.stack(out)
+
+
+def token_embedding_owner(encoder):
+    return encoder.text_model.embeddings if hasattr(encoder, "text_model") else encoder.embeddings
+
+
+def condition(pipe, text, embeddings=()):
+    """The conditioning A1111 gives the UNet for `text`: [77·chunks, width], and SDXL's pooled
+    embeds; `embeddings`: (name, {tower key: vectors}) textual inversions (SD1/2: "emb_params";
+    SDXL: "clip_l", "clip_g")."""
     towers = [(t, e) for t, e in [(pipe.tokenizer, pipe.text_encoder), (getattr(pipe, "tokenizer_2", None), getattr(pipe, "text_encoder_2", None))]
               if e is not None]
     sdxl = len(towers) == 2
     per_tower, pooled = [], None
     for index, (tokenizer, encoder) in enumerate(towers):
+        key = ("clip_l", "clip_g")[index] if sdxl else "emb_params"
+        tower_embeddings = [(name, vectors[key]) for name, vectors in embeddings if key in vectors]
+        owner = token_embedding_owner(encoder)
+        hijack = EmbeddingsWithFixes(owner.token_embedding)
+        owner.token_embedding = hijack
         parts = []
-        for number, (ids, weights) in enumerate(chunks(tokenizer, text)):
+        for number, (ids, weights, fixes) in enumerate(chunks(tokenizer, text, tower_embeddings)):
             tokens = torch.tensor([pad_after_end(tokenizer, ids)])
+            hijack.fixes = [(offset, tower_embeddings[e][1]) for offset, e in fixes]
             with torch.no_grad():
                 output = encoder(tokens, output_hidden_states=True)
             states = output.hidden_states[-2] if sdxl else output.last_hidden_state
             if sdxl and index == 1 and number == 0:
                 pooled = output.text_embeds
             parts.append(emphasis(states, weights))
+        owner.token_embedding = hijack.wrapped
         per_tower.append(torch.cat(parts, dim=1))
     assert len({t.shape[1] for t in per_tower}) == 1, "the towers made different numbers of chunks"
     return torch.cat(per_tower, dim=2)[0], pooled
@@ -184,6 +237,28 @@ def prompts():
     return fixed + generated
 
 
+EMBEDDINGS = os.path.join(ROOT, "Tests", "Fixtures", "embeddings")
+EMBEDDING_PROMPTS = {
+    "sd1": ["a photo of a fox, tiny-style", "(tiny-style:1.3) fox in snow", "[tiny-style] fox, bad-hands", "tiny-style tiny-style fox",
+            "tiny-styles fox", " ".join(["fox"] * 74) + " tiny-style snow", "a fox BREAK tiny-style"],
+    "sdxl": ["a photo of a fox, xl-style", "(xl-style:0.8) fox", " ".join(["fox"] * 73) + " xl-style snow"],
+}
+
+
+def write_embeddings():
+    """A1111-format textual inversions: SD1 files hold `emb_params` [vectors, 32]; SDXL files
+    `clip_l` [vectors, 32] and `clip_g` [vectors, 40] (the tiny towers' widths)."""
+    shutil.rmtree(EMBEDDINGS, ignore_errors=True)
+    os.makedirs(EMBEDDINGS)
+    g = torch.Generator().manual_seed(51)
+    files = {"tiny-style": {"emb_params": torch.randn((2, 32), generator=g)},
+             "bad-hands": {"emb_params": torch.randn((3, 32), generator=g)},
+             "xl-style": {"clip_l": torch.randn((3, 32), generator=g), "clip_g": torch.randn((3, 40), generator=g)}}
+    for name, tensors in files.items():
+        save_file(tensors, os.path.join(EMBEDDINGS, name + ".safetensors"))
+    return [(name, tensors) for name, tensors in files.items()]
+
+
 def build():
     import diffusers
     from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
@@ -198,8 +273,16 @@ def build():
             tensors[f"{name}.{i}.context"] = context
             if pooled is not None:
                 tensors[f"{name}.{i}.pooled"] = pooled
+    embeddings = write_embeddings()
+    for name, texts in EMBEDDING_PROMPTS.items():
+        for i, text in enumerate(texts):
+            context, pooled = condition(models[name], text, embeddings)
+            tensors[f"embeddings.{name}.{i}.context"] = context
+            if pooled is not None:
+                tensors[f"embeddings.{name}.{i}.pooled"] = pooled
     with open(os.path.join(PIPELINES, "a1111-prompts.json"), "w", encoding="utf-8") as f:
-        json.dump({"prompts": cases, "parsed": [parse_attention(text) for text in cases]}, f, ensure_ascii=False, indent=0)
+        json.dump({"prompts": cases, "parsed": [parse_attention(text) for text in cases], "embedding_prompts": EMBEDDING_PROMPTS},
+                  f, ensure_ascii=False, indent=0)
     metadata = dict(versions(), diffusers=diffusers.__version__, prompts=str(len(cases)))
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(PIPELINES, "a1111-prompts.safetensors"), metadata=metadata)
     chunk_counts = [tensors[f"sd1.{i}.context"].shape[0] // 77 for i in range(len(cases))]

@@ -60,3 +60,22 @@ public enum VAEPlanning {
     }
 }
 
+
+/// Textual-inversion embeddings a prompt names: the `.safetensors` files in the embeddings folder
+/// whose names appear in the prompt or the negative prompt (the engine matches them by tokens).
+public enum EmbeddingPlanning {
+    /// `$STOCKWERK_EMBEDDINGS`, else `embeddings/` in the models folder.
+    public static func defaultFolder(modelsFolder: String) -> String {
+        if let folder = ProcessInfo.processInfo.environment["STOCKWERK_EMBEDDINGS"], !folder.isEmpty { return folder }
+        return modelsFolder + "/embeddings"
+    }
+
+    public static func files(for texts: [String], folder: String) -> [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.lowercased().hasSuffix(".safetensors") }.sorted()
+        let lowered = texts.map { $0.lowercased() }
+        return names.filter { file in
+            let stem = String(file.dropLast(".safetensors".count)).lowercased()
+            return !stem.isEmpty && lowered.contains { $0.contains(stem) }
+        }.map { folder + "/" + $0 }.filter(RegularFile.isRegular)
+    }
+}

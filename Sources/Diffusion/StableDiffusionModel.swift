@@ -45,6 +45,8 @@ public final class StableDiffusionModel: Sendable {
     }
 
     static let sd15TextEncoder = #"{"vocab_size": 49408, "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12, "max_position_embeddings": 77, "hidden_act": "quick_gelu"}"#
+    /// stabilityai/stable-diffusion-xl-base-1.0's unet/config.json (what shapes it has).
+    public static let sdxlUNet = #"{"block_out_channels": [320, 640, 1280], "layers_per_block": 2, "attention_head_dim": [5, 10, 20], "cross_attention_dim": 2048, "use_linear_projection": true, "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"], "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], "transformer_layers_per_block": [1, 2, 10], "addition_embed_type": "text_time", "addition_time_embed_dim": 256, "projection_class_embeddings_input_dim": 2816, "sample_size": 128}"#
     public static let sd15UNet = #"{"block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2, "attention_head_dim": 8, "cross_attention_dim": 768, "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], "sample_size": 64}"#
     static let sd15VAE = #"{"block_out_channels": [128, 256, 512, 512], "layers_per_block": 2, "latent_channels": 4, "scaling_factor": 0.18215}"#
 

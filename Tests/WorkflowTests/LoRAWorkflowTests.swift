@@ -11,6 +11,15 @@ import Testing
 /// name in the LoRA folder, part of each image's identity, recorded in its prompt, made again by rerun.
 @Suite struct LoRAWorkflowTests {
     static let loras = TestSupport.repositoryRoot + "/Tests/Fixtures/loras"
+    /// One small image of the tiny SD1 model, two DDIM steps.
+    static let foxInSnow = """
+        model: \(GenerateWorkflowTests.tinyModel)
+        prompts: ["a red fox in snow"]
+        seeds: [7]
+        size: 16x16
+        steps: 2
+        sampler: ddim
+        """
 
     @Test func tagsAreTakenOutOfTheTextAndRead() {
         let parsed = ExtraNetworks.parse("a fox <lora:style-a:0.8>, snow <lora:detail> <hypernet:x:1> <lora:two:0.5:0.7> a<b")
@@ -21,15 +30,7 @@ import Testing
 
     @Test func workflowLoRAsMakeTheirOwnImagesAndAreRecorded() throws {
         let workflow = GenerateWorkflowTests()
-        let generate = """
-            model: \(GenerateWorkflowTests.tinyModel)
-            prompts: ["a red fox in snow"]
-            seeds: [7]
-            size: 16x16
-            steps: 2
-            sampler: ddim
-            guidance: 7.5
-            """
+        let generate = LoRAWorkflowTests.foxInSnow + "\nguidance: 7.5"
         let (_, plainPath) = try workflow.makeWorkflow(generate)
         let (folder, path) = try workflow.makeWorkflow(generate + "\nloras: [{name: sd1-kohya, weight: 0.8}]\nloras_folder: \(Self.loras)")
         let plain = try workflow.plan(plainPath), withLoRA = try workflow.plan(path)
@@ -75,14 +76,7 @@ import Testing
 @Suite struct VAEWorkflowTests {
     @Test func anotherVAEIsRecordedAndChangesTheIdentity() throws {
         let workflow = GenerateWorkflowTests()
-        let generate = """
-            model: \(GenerateWorkflowTests.tinyModel)
-            prompts: ["a red fox in snow"]
-            seeds: [7]
-            size: 16x16
-            steps: 2
-            sampler: ddim
-            """
+        let generate = LoRAWorkflowTests.foxInSnow
         let (_, plainPath) = try workflow.makeWorkflow(generate)
         let vae = TestSupport.repositoryRoot + "/Tests/Fixtures/vae-choice/other-vae.safetensors"
         let (_, path) = try workflow.makeWorkflow(generate + "\nvae: \(vae)")

@@ -6,14 +6,8 @@
 # Usage: REFERENCE_PYTHON=/path/to/venv/bin/python [OPENVINO_PYTHON=… OPENVINO_MODEL=…] Tools/bench/core-compare.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-python=${REFERENCE_PYTHON:?set REFERENCE_PYTHON to the reference venv python (see Tools/reference/README.md)}
 rounds=${1:-2}
-swift build -c release --product StockwerkBench >/dev/null
-bench=$(swift build -c release --show-bin-path)/StockwerkBench
-export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), flags: $(grep -m1 -o -w -E 'avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | xargs)"
-"$python" -c "import torch, diffusers; print('torch', torch.__version__, 'diffusers', diffusers.__version__)"
-peak() { /usr/bin/time -f "  peak RSS %M KB" "$@" 2>&1; }
+source Tools/bench/compare-common.sh
 for round in $(seq "$rounds"); do
   echo "-- round $round"
   peak "$bench" unet-step 3 | sed 's/^/stockwerk fp32: /'

@@ -9,6 +9,27 @@ import Metadata
 import Neural
 import Workflow
 
+/// A full-size UNet of `configJSON` with random weights, `steps` guided steps (batch 2) at
+/// `size`² pixels, each timed; SDXL's added conditioning when the config has it.
+func guidedUNetSteps(_ configJSON: String, name: String, steps: Int, size: Int) throws {
+    let config = try JSONDecoder().decode(UNetConfig.self, from: Data(configJSON.utf8))
+    let built = Date()
+    let unet = try UNet(randomWeights: config, backend: engine)
+    print(String(format: "built random %@ UNet in %.1f s", name, Date().timeIntervalSince(built)))
+    var generator = TorchGenerator(seed: 0)
+    let latent = engine.tensor(generator.randn(shape: [2, 4, size / 8, size / 8]))
+    let context = engine.tensor(generator.randn(shape: [2, 77, config.crossAttentionDim]))
+    let ids: [Float] = [Float(size), Float(size), 0, 0, Float(size), Float(size)]
+    let pooled = config.projectionClassEmbeddingsInputDim - ids.count * config.additionTimeEmbedDim
+    let added = config.additionEmbedType == nil ? nil
+        : AddedConditioning(textEmbeds: engine.tensor(generator.randn(shape: [2, pooled])), timeIds: [ids, ids])
+    for step in 0..<steps {
+        let begin = Date()
+        let out = try unet(latent, timestep: Float(999 - step * 50), context: context, added: added)
+        print(String(format: "guided step %d at %dx%d: %.2f s (output %@)", step + 1, size, size, Date().timeIntervalSince(begin), "\(out.shape)"))
+    }
+}
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\nusage: stockwerk-bench finish OUT_DIR [bicubic|nohalo|lbb] [sharpen|nosharpen] FILES… | metadata FILES…\n".utf8))
     exit(2)
@@ -162,42 +183,14 @@ case "unet-step":
     // unet-step STEPS [SIZE]: full-size SD 1.5 UNet (random weights), guided steps (batch 2) at SIZE² pixels.
     guard arguments.count >= 2, let steps = Int(arguments[1]) else { fail("usage: unet-step STEPS [SIZE]") }
     let size = arguments.count > 2 ? Int(arguments[2]) ?? 512 : 512
-    do {
-        let config = try JSONDecoder().decode(UNetConfig.self, from: Data(StableDiffusionModel.sd15UNet.utf8))
-        let built = Date()
-        let unet = try UNet(randomWeights: config, backend: engine)
-        print(String(format: "built random SD 1.5 UNet in %.1f s", Date().timeIntervalSince(built)))
-        var generator = TorchGenerator(seed: 0)
-        let latent = engine.tensor(generator.randn(shape: [2, 4, size / 8, size / 8]))
-        let context = engine.tensor(generator.randn(shape: [2, 77, 768]))
-        for step in 0..<steps {
-            let begin = Date()
-            let out = try unet(latent, timestep: Float(999 - step * 50), context: context)
-            print(String(format: "guided step %d at %dx%d: %.2f s (output %@)", step + 1, size, size, Date().timeIntervalSince(begin), "\(out.shape)"))
-        }
-    } catch { fail("\(error)") }
+    do { try guidedUNetSteps(StableDiffusionModel.sd15UNet, name: "SD 1.5", steps: steps, size: size) } catch { fail("\(error)") }
     exit(0)
 case "sdxl-unet-step":
     // sdxl-unet-step STEPS [SIZE]: full-size SDXL base UNet (random weights), guided steps (batch 2) at SIZE² pixels,
     // with SDXL's added conditioning (pooled text embeds and six time ids per sample).
     guard arguments.count >= 2, let steps = Int(arguments[1]) else { fail("usage: sdxl-unet-step STEPS [SIZE]") }
     let size = arguments.count > 2 ? Int(arguments[2]) ?? 1024 : 1024
-    do {
-        let config = try JSONDecoder().decode(UNetConfig.self, from: Data(StableDiffusionModel.sdxlUNet.utf8))
-        let built = Date()
-        let unet = try UNet(randomWeights: config, backend: engine)
-        print(String(format: "built random SDXL UNet in %.1f s", Date().timeIntervalSince(built)))
-        var generator = TorchGenerator(seed: 0)
-        let latent = engine.tensor(generator.randn(shape: [2, 4, size / 8, size / 8]))
-        let context = engine.tensor(generator.randn(shape: [2, 77, 2048]))
-        let ids: [Float] = [Float(size), Float(size), 0, 0, Float(size), Float(size)]
-        let added = AddedConditioning(textEmbeds: engine.tensor(generator.randn(shape: [2, 1280])), timeIds: [ids, ids])
-        for step in 0..<steps {
-            let begin = Date()
-            let out = try unet(latent, timestep: Float(999 - step * 50), context: context, added: added)
-            print(String(format: "guided step %d at %dx%d: %.2f s (output %@)", step + 1, size, size, Date().timeIntervalSince(begin), "\(out.shape)"))
-        }
-    } catch { fail("\(error)") }
+    do { try guidedUNetSteps(StableDiffusionModel.sdxlUNet, name: "SDXL", steps: steps, size: size) } catch { fail("\(error)") }
     exit(0)
 case "pipeline":
     // pipeline STEPS: the whole txt2img pipeline, full-size SD 1.5 (random weights), 512x512,

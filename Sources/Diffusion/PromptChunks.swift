@@ -21,6 +21,11 @@ public struct PromptChunk: Equatable, Sendable {
 public struct EmbeddingTokens: Sendable {
     public var ids: [Int]
     public var vectors: Int
+
+    public init(ids: [Int], vectors: Int) {
+        self.ids = ids
+        self.vectors = vectors
+    }
 }
 
 public enum PromptChunks {

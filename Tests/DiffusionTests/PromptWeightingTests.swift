@@ -92,6 +92,27 @@ import Testing
         }
     }
 
+    /// Prompts are input from outside: random mixes of brackets, weights, escapes, BREAK, tags and
+    /// other scripts never trap, and every chunk is 77 tokens with 77 weights.
+    @Test func anyTextParsesIntoWholeChunks() throws {
+        let model = try #require(PipelineTests.models["tiny-sd1"])
+        let tokenizer = try #require(model.text.towers.first?.tokenizer)
+        let parts = ["(", ")", "[", "]", "\\", ":", ":1.2)", ": -0.5 )", ":1.2.3)", "BREAK", " BREAK ", "<lora:x:0.5>", "<", ">", "a", "fox", ",",
+                     " ", "\n", "é", "🦊", "狐", "0", ".", "+", "BREAKFAST", "tiny-style"]
+        var random = SeededGenerator(seed: 99)
+        let embeddings = [EmbeddingTokens(ids: tokenizer.tokenIDs("tiny-style"), vectors: 3)]
+        for _ in 0..<2000 {
+            let text = (0..<Int(random.next() % 40)).map { _ in parts[Int(random.next() % UInt64(parts.count))] }.joined()
+            let stripped = ExtraNetworks.parse(text).text
+            let chunks = PromptChunks.make(PromptAttention.parse(stripped), tokenizer: tokenizer, embeddings: embeddings)
+            let whole = chunks.allSatisfy { (chunk: PromptChunk) -> Bool in
+                chunk.ids.count == 77 && chunk.weights.count == 77 && chunk.weights.allSatisfy { $0.isFinite }
+                    && chunk.embeddings.allSatisfy { $0.offset + 3 <= PromptChunks.length }
+            }
+            #expect(!chunks.isEmpty && whole, "\(text.debugDescription)")
+        }
+    }
+
     /// A long prompt against a short negative one: two contexts of different lengths in one guided batch.
     @Test func longPromptsGenerate() throws {
         let model = try #require(PipelineTests.models["tiny-sd1"])

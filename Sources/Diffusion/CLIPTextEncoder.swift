@@ -119,8 +119,12 @@ public final class CLIPTextEncoder: Sendable {
     }
 
     /// `replacing`: rows of the token embeddings to replace, from `position` on, with vectors
-    /// [n, hidden] (textual inversions, as A1111's embedding hijack puts them in).
-    public func encode(_ ids: [Int], replacing: [(position: Int, vectors: HostTensor)] = []) throws -> Output {
+    /// [n, hidden] (textual inversions, as A1111's embedding hijack puts them in). `skipLast`:
+    /// blocks left out at the end (A1111's Clip skip − 1); the final norm follows the last block run.
+    public func encode(_ ids: [Int], replacing: [(position: Int, vectors: HostTensor)] = [], skipLast: Int = 0) throws -> Output {
+        guard (0..<layers.count).contains(skipLast) else {
+            throw DiffusionError.request("clip skip \(skipLast + 1) leaves no layer of the text encoder's \(layers.count); use 1 to \(layers.count)")
+        }
         guard ids.count <= config.maxPositions, !ids.isEmpty else {
             throw NeuralError.shapeMismatch("\(ids.count) tokens, the model takes 1 to \(config.maxPositions)")
         }
@@ -136,8 +140,9 @@ public final class CLIPTextEncoder: Sendable {
         }
         var hidden = try backend.add(tokens, try backend.slice(positionEmbedding, axis: 0, range: 0..<ids.count))
         var penultimate = hidden
-        for (index, layer) in layers.enumerated() {
-            if index == layers.count - 1 { penultimate = hidden }
+        let run = layers.dropLast(skipLast)
+        for (index, layer) in run.enumerated() {
+            if index == run.count - 1 { penultimate = hidden }
             hidden = try block(hidden, layer)
         }
         let last = try finalNorm(hidden)

@@ -22,6 +22,8 @@ public struct GenerationRequest: Sendable {
     public var strength: Double
     /// How the VAE splits large images (decode, and encode of an init image).
     public var tiling: VAETiling = .standard
+    /// A1111's Clip skip (1: the last layer); SD 1.x models only, as in A1111.
+    public var clipSkip = 1
     /// SDXL's size, crop and aesthetic conditioning (ignored by SD 1.x/2.x).
     public var micro = MicroConditioning()
     /// The base/refiner hand-over (diffusers' `denoising_end` / `denoising_start`, fractions of the
@@ -172,8 +174,8 @@ public struct Pipeline: Sendable {
     /// guided; on SDXL also the added conditioning, in the same order.
     func encodePrompts(_ request: GenerationRequest) throws -> (contexts: [Tensor], added: AddedConditioning?) {
         // LoRA tags were applied when the model was loaded; the encoders read the text without them.
-        let prompt = try model.text.encode(ExtraNetworks.parse(request.prompt).text)
-        let halves = request.isGuided ? [try model.text.negative(ExtraNetworks.parse(request.negativePrompt).text, like: prompt), prompt] : [prompt]
+        let prompt = try model.text.encode(ExtraNetworks.parse(request.prompt).text, clipSkip: request.clipSkip)
+        let halves = request.isGuided ? [try model.text.negative(ExtraNetworks.parse(request.negativePrompt).text, like: prompt, clipSkip: request.clipSkip), prompt] : [prompt]
         // One context per half: a long prompt and a short negative one have different lengths.
         let context = try halves.map { try $0.context.item(0) }
         guard let count = model.addedTimeIDs else { return (context, nil) }

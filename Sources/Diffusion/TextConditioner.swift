@@ -49,6 +49,9 @@ public struct TextConditioner: Sendable {
         self.embeddings = embeddings
     }
 
+    /// SD 1.x's OpenAI CLIP tower (quick-GELU) is the one A1111's Clip skip changes.
+    public var appliesClipSkip: Bool { style == .lastHiddenState && towers.first?.encoder.config.activation == .quickGELU }
+
     /// The width of `context`: the sum of the towers' widths.
     public var contextWidth: Int { towers.reduce(0) { $0 + $1.encoder.config.hiddenSize } }
     /// The width of `pooled` (SDXL), nil when the model takes none.
@@ -57,8 +60,11 @@ public struct TextConditioner: Sendable {
     /// The prompt read as A1111 reads it (PromptAttention): emphasis, BREAK, and any length in
     /// chunks of 75 tokens, each encoded on its own, weighted, and joined along the tokens. A
     /// plain prompt of up to 75 tokens gives exactly what diffusers gives.
-    public func encode(_ text: String) throws -> PromptConditioning {
+    /// `clipSkip`: A1111's Clip skip, which it applies to SD 1.x's CLIP ViT-L only (its SD 2.x and
+    /// SDXL towers ignore it): the states of the layer that many from the end, then the final norm.
+    public func encode(_ text: String, clipSkip: Int = 1) throws -> PromptConditioning {
         let pieces = PromptAttention.parse(text)
+        let skip = appliesClipSkip ? clipSkip - 1 : 0
         let backend = towers[0].encoder.backend
         var perTower: [Tensor] = [], pooled: Tensor?
         for (index, tower) in towers.enumerated() {
@@ -68,7 +74,7 @@ public struct TextConditioner: Sendable {
             var states: [Tensor] = []
             for (number, chunk) in PromptChunks.make(pieces, tokenizer: tower.tokenizer, embeddings: names).enumerated() {
                 let output = try tower.encoder.encode(PromptChunks.towerIDs(chunk, tokenizer: tower.tokenizer),
-                                                      replacing: chunk.embeddings.map { ($0.offset + 1, usable[$0.embedding].1) })
+                                                      replacing: chunk.embeddings.map { ($0.offset + 1, usable[$0.embedding].1) }, skipLast: skip)
                 if style == .sdxl, index == towers.count - 1, number == 0 {
                     // The pooled embeds come from the first chunk, before any emphasis (as in A1111).
                     pooled = try tower.encoder.projection!(try output.pooled.reshaped([1, output.pooled.count]))
@@ -96,8 +102,8 @@ public struct TextConditioner: Sendable {
     }
 
     /// The unconditional half of a guided batch for `text` (empty: no negative prompt).
-    public func negative(_ text: String, like positive: PromptConditioning) throws -> PromptConditioning {
-        guard text.isEmpty, zerosForEmptyNegative else { return try encode(text) }
+    public func negative(_ text: String, like positive: PromptConditioning, clipSkip: Int = 1) throws -> PromptConditioning {
+        guard text.isEmpty, zerosForEmptyNegative else { return try encode(text, clipSkip: clipSkip) }
         let backend = positive.context.backend
         func zeros(_ x: Tensor) -> Tensor { backend.tensor([Float](repeating: 0, count: x.count), shape: x.shape) }
         return PromptConditioning(context: zeros(positive.context), pooled: positive.pooled.map(zeros))

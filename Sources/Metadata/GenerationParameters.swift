@@ -34,6 +34,8 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
     /// Clip skip, Eta, …), as written, and `RNG: GPU` when the text names no noise source (A1111
     /// draws its noise on the GPU unless it says otherwise). nil for Stockwerk's own parameters.
     public var otherSettings: [String: String]?
+    /// A1111's Clip skip when not 1.
+    public var clipSkip: Int?
 
     /// A second, img2img pass over the enlarged first result.
     public struct Hires: Codable, Sendable, Equatable {
@@ -94,7 +96,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         let cfg = guidance == guidance.rounded() ? String(Int(guidance)) : String(guidance)
         lines.append("Steps: \(steps), Sampler: \(Self.a1111Samplers[sampler] ?? sampler), CFG scale: \(cfg), Seed: \(seed), "
                      + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)"
-                     + (vaeHash.map { ", VAE hash: \($0)" } ?? "") + (vae.map { ", VAE: \($0)" } ?? "") + hiresText
+                     + (vaeHash.map { ", VAE hash: \($0)" } ?? "") + (vae.map { ", VAE: \($0)" } ?? "") + (clipSkip.map { ", Clip skip: \($0)" } ?? "") + hiresText
                      + (precision.map { ", Precision: \($0)" } ?? "") + ", RNG: CPU")
         return lines.joined(separator: "\n")
     }
@@ -114,7 +116,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
 
     /// The A1111 keys `fromA1111` takes in (or that change nothing: Version, hashes it lists).
     static let a1111KeysRead: Set<String> = ["Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model", "Precision",
-                                             "VAE", "VAE hash", "Denoising strength", "Version", "Lora hashes"]
+                                             "VAE", "VAE hash", "Denoising strength", "Version", "Lora hashes", "Clip skip"]
 
     /// Reads AUTOMATIC1111's text (ours, or one written by A1111, Forge or similar tools).
     /// Returns nil when the settings line lacks steps, sampler, CFG scale, seed or size.
@@ -143,6 +145,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
                                               modelHash: values["Model hash"] ?? "")
         parameters.precision = values["Precision"]
         (parameters.vae, parameters.vaeHash) = (values["VAE"], values["VAE hash"])
+        parameters.clipSkip = values["Clip skip"].flatMap(Int.init).flatMap { $0 == 1 ? nil : $0 }
         var other = values.filter { !Self.a1111KeysRead.contains($0.key) && !$0.key.hasPrefix("Hires ") }
         if values["RNG"] == "CPU" { other["RNG"] = nil } else if values["RNG"] == nil { other["RNG"] = "GPU" }
         parameters.otherSettings = other.isEmpty ? nil : other

@@ -26,6 +26,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Single files: a diffusers folder whose configs describe the checkpoint (default: inferred from its tensors).") var config: String?
     @Option(help: "Single files: epsilon or v_prediction (SD 2.x files default to v_prediction, the 768-v model).") var prediction: String?
     @Option(help: "Another VAE: a .safetensors file or diffusers VAE folder, or a name in the models folder's vae/.") var vae: String?
+    @Option(help: "A1111's Clip skip for SD 1.x models: 2 uses the text encoder's next-to-last layer.") var clipSkip = 1
     @Option(help: "What to draw.") var prompt: String
     @Option(help: "What to steer away from (used when --guidance is above 1).") var negative = ""
     @Option(help: "Random seed (the same seed gives the same image).") var seed: UInt64 = 0
@@ -76,8 +77,9 @@ struct GenerateCommand: ParsableCommand {
                 let pixels = try RGBImage.read(initImage, size: (width, height))
                 initTensor = ImagePixels.tensor(fromRGB: pixels.pixels, width: width, height: height, on: loaded.backend)
             }
-            let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: seed, steps: steps, guidance: guidance,
+            var request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: seed, steps: steps, guidance: guidance,
                                             sampler: sampler, width: width, height: height, initImage: initTensor, strength: strength)
+            request.clipSkip = clipSkip
             let loopStart = Date()
             let result = try Pipeline(model: loaded).generate(request) { done, total in
                 note(String(format: "step %d/%d  %.1f s", done, total, Date().timeIntervalSince(loopStart)))
@@ -87,6 +89,7 @@ struct GenerateCommand: ParsableCommand {
                 width: width, height: height, model: resolved.name, modelHash: try ModelLocator.modelHash(resolved.path),
                 modelPath: URL(fileURLWithPath: resolved.path).standardizedFileURL.path, prediction: resolved.options.prediction?.rawValue,
                 precision: ops == .fp32 ? nil : ops.name)
+            parameters.clipSkip = clipSkip == 1 ? nil : clipSkip
             if let path = resolved.options.vae { (parameters.vae, parameters.vaeHash) = (URL(fileURLWithPath: path).lastPathComponent, try VAEPlanning.hash(path)) }
             let image = RGBImage(width: width, height: height, pixels: try ImagePixels.rgb(from: result.image))
             // img2img results depend on the init image too, so only txt2img records how to rerun.

@@ -12,6 +12,7 @@ enum GenerationChain {
                                         steps: parameters.steps, guidance: Float(parameters.guidance), sampler: sampler,
                                         width: parameters.width, height: parameters.height)
         request.tiling = tiling
+        request.clipSkip = parameters.clipSkip ?? 1
         return request
     }
 

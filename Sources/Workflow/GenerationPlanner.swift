@@ -168,6 +168,7 @@ extension Planner {
                 // fp32 is recorded as no precision, so images made before precisions existed keep their identity.
                 parameters.precision = precision == .fp32 ? nil : precision.name
                 if let vae { (parameters.vae, parameters.vaeHash) = (URL(fileURLWithPath: vae.path).lastPathComponent, vae.hash) }
+                parameters.clipSkip = source.clipSkip
                 var pixelInputs = parameters
                 pixelInputs.modelPath = nil  // moving the model file does not change the image
                 // Every component's content counts: the same UNet with another VAE makes other pixels.

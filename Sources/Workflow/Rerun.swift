@@ -58,7 +58,7 @@ public enum Rerun {
         }
         for (key, value) in (parameters.otherSettings ?? [:]).sorted(by: { $0.key < $1.key }) {
             switch (key, value) {
-            case ("Clip skip", "1"), ("Emphasis", "Original"), ("ENSD", "0"), ("Eta", "0"): continue
+            case ("Emphasis", "Original"), ("ENSD", "0"), ("Eta", "0"): continue
             case ("RNG", _):
                 found.differences.append("the noise: \(value == "GPU" ? "A1111 drew it on the GPU (its text has no `RNG: CPU`)" : "RNG \(value)"); Stockwerk draws it as torch does on the CPU")
             case ("TI hashes", _):

@@ -11,7 +11,7 @@ public enum WorkflowParser {
     static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "finish", "metadata", "agencies", "output", "engine"]
     static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "model", "guidance", "tile_size", "tile_overlap"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
-                               "sampler", "guidance", "wildcards", "max_prompts", "loras", "loras_folder", "vae", "embeddings_folder"]
+                               "sampler", "guidance", "wildcards", "max_prompts", "loras", "loras_folder", "vae", "embeddings_folder", "clip_skip"]
     static let samplers = ["ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras", "lcm"]
     static let importKeys = ["files", "ai_generated", "sidecars", "embedded_metadata"]
     static let finishKeys = ["long_edge", "megapixels", "shrink_kernel", "enlarge_interpolator", "max_enlargement",
@@ -294,6 +294,7 @@ public enum WorkflowParser {
             location: location(key), modelLocation: location(model.value), promptLocations: promptLocations)
         source.loras = loras
         source.lorasFolder = map["loras_folder"].flatMap { reader.string($0.value, path: "generate.loras_folder") }.map(resolve)
+        source.clipSkip = map["clip_skip"].flatMap { reader.int($0.value, path: "generate.clip_skip", range: 1...12) }.flatMap { $0 == 1 ? nil : $0 }
         source.embeddingsFolder = map["embeddings_folder"].flatMap { reader.string($0.value, path: "generate.embeddings_folder") }.map(resolve)
         if let entry = map["vae"], let vae = reader.string(entry.value, path: "generate.vae") {
             source.vae = vae

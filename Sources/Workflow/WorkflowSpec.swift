@@ -38,6 +38,8 @@ public struct WorkflowSpec: Sendable {
         public var lorasFolder: String?
         /// Where textual-inversion embeddings are; nil: $STOCKWERK_EMBEDDINGS or `embeddings/` in the models folder.
         public var embeddingsFolder: String?
+        /// A1111's Clip skip for SD 1.x models (nil: 1, the last layer).
+        public var clipSkip: Int?
         /// Another VAE: a path (relative to the workflow file) or a name in the models folder's `vae/`.
         public var vae: String?
         var vaeLocation: Location?

@@ -15,6 +15,7 @@ import Testing
         var parsed: [[Entry]]
         /// Prompts naming the textual inversions in Tests/Fixtures/embeddings, per model.
         var embedding_prompts: [String: [String]]
+        var clip_skip_prompts: [String]
         /// A1111's [text, weight] pairs.
         struct Entry: Decodable {
             var text: String, weight: Double
@@ -90,6 +91,24 @@ import Testing
                 #expect(zip(plain.storage, reference.storage).map { abs($0 - $1) }.max()! > 1e-2)
             }
         }
+    }
+
+    /// A1111's Clip skip 2 on SD 1.x: the next-to-last layer's states through the final norm; SD 2.x
+    /// and SDXL towers ignore it, as A1111's do.
+    @Test func clipSkipMatchesTheReference() throws {
+        let cases = try Self.cases.get()
+        let model = try #require(PipelineTests.models["tiny-sd1"]), expected = try SafeTensorsFile(path: PipelineTests.folder("a1111-prompts.safetensors"))
+        for (index, prompt) in cases.clip_skip_prompts.enumerated() {
+            let ours = try model.text.encode(prompt, clipSkip: 2).context.host(), reference = try expected.tensor("clip-skip.sd1.\(index).context")
+            #expect(ours.shape == [1] + reference.shape)
+            let worst = zip(ours.storage, reference.storage).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst <= 1e-4 * max(1, reference.storage.map(abs).max() ?? 1), "\(prompt.prefix(40)): \(worst)")
+            #expect(try model.text.encode(prompt).context.host().storage != ours.storage)
+        }
+        let sd2 = try #require(PipelineTests.models["tiny-sd2"])
+        #expect(!sd2.text.appliesClipSkip && model.text.appliesClipSkip)
+        #expect(try sd2.text.encode("a fox", clipSkip: 2).context.host().storage == sd2.text.encode("a fox").context.host().storage)
+        #expect(throws: DiffusionError.self) { try model.text.encode("a fox", clipSkip: 3) }  // the tiny tower has 2 layers
     }
 
     /// Prompts are input from outside: random mixes of brackets, weights, escapes, BREAK, tags and

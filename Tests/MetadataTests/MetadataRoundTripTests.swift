@@ -86,8 +86,9 @@ import Testing
         #expect(parsed.steps == 30 && parsed.guidance == 6 && parsed.seed == 42 && parsed.width == 768 && parsed.height == 512 && parsed.model == "dreamshaper_8")
         // A1111 draws its noise on the GPU unless its text says `RNG: CPU`; what Stockwerk does not apply is kept by name.
         #expect(parsed.otherSettings == ["RNG": "GPU"])
-        #expect(GenerationParameters.fromA1111(text + ", Clip skip: 2, RNG: CPU, ADetailer model: face_yolov8n.pt")?.otherSettings
-                == ["Clip skip": "2", "ADetailer model": "face_yolov8n.pt"])
+        let extended = try #require(GenerationParameters.fromA1111(text + ", Clip skip: 2, RNG: CPU, ADetailer model: face_yolov8n.pt"))
+        #expect(extended.otherSettings == ["ADetailer model": "face_yolov8n.pt"] && extended.clipSkip == 2)
+        #expect(extended.a1111Text.contains("Clip skip: 2") && GenerationParameters.fromA1111(extended.a1111Text)?.clipSkip == 2)
         #expect(GenerationParameters.fromA1111("just a caption") == nil)
         // A1111's hires keys (its "hires fix"), as A1111 writes them: Hires steps left out when equal to Steps.
         let hires = "a fox\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: x, Model: m, Denoising strength: 0.55, Hires upscale: 2, Hires upscaler: Latent (bicubic antialiased)"

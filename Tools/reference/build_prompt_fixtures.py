@@ -178,6 +178,23 @@ def token_embedding_owner(encoder):
     return encoder.text_model.embeddings if hasattr(encoder, "text_model") else encoder.embeddings
 
 
+CLIP_SKIP_PROMPTS = ["a photo of a red fox in snow, golden light", "a (red:1.3) fox BREAK " + " ".join(["snow"] * 80)]
+
+
+def clip_skip_condition(pipe, text, skip):
+    """A1111's Clip skip on SD 1.x (sd_hijack_clip.FrozenCLIPEmbedderWithCustomWords
+    .encode_with_transformers): hidden_states[-skip] through the final layer norm, then emphasis."""
+    tokenizer, encoder = pipe.tokenizer, pipe.text_encoder
+    parts = []
+    for ids, weights, _ in chunks(tokenizer, text):
+        with torch.no_grad():
+            output = encoder(torch.tensor([ids]), output_hidden_states=True)
+            model = encoder.text_model if hasattr(encoder, "text_model") else encoder
+            states = model.final_layer_norm(output.hidden_states[-skip])
+        parts.append(emphasis(states, weights))
+    return torch.cat(parts, dim=1)[0]
+
+
 def condition(pipe, text, embeddings=()):
     """The conditioning A1111 gives the UNet for `text`: [77·chunks, width], and SDXL's pooled
     embeds; `embeddings`: (name, {tower key: vectors}) textual inversions (SD1/2: "emb_params";
@@ -280,9 +297,11 @@ def build():
             tensors[f"embeddings.{name}.{i}.context"] = context
             if pooled is not None:
                 tensors[f"embeddings.{name}.{i}.pooled"] = pooled
+    for i, text in enumerate(CLIP_SKIP_PROMPTS):
+        tensors[f"clip-skip.sd1.{i}.context"] = clip_skip_condition(models["sd1"], text, 2)
     with open(os.path.join(PIPELINES, "a1111-prompts.json"), "w", encoding="utf-8") as f:
-        json.dump({"prompts": cases, "parsed": [parse_attention(text) for text in cases], "embedding_prompts": EMBEDDING_PROMPTS},
-                  f, ensure_ascii=False, indent=0)
+        json.dump({"prompts": cases, "parsed": [parse_attention(text) for text in cases], "embedding_prompts": EMBEDDING_PROMPTS,
+                   "clip_skip_prompts": CLIP_SKIP_PROMPTS}, f, ensure_ascii=False, indent=0)
     metadata = dict(versions(), diffusers=diffusers.__version__, prompts=str(len(cases)))
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(PIPELINES, "a1111-prompts.safetensors"), metadata=metadata)
     chunk_counts = [tensors[f"sd1.{i}.context"].shape[0] // 77 for i in range(len(cases))]

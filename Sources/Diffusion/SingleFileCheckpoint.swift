@@ -51,28 +51,21 @@ public struct SingleFileCheckpoint: Sendable {
         let vaeShapes = Self.strip(CheckpointKeys.vaePrefix, from: shapes)
         guard !unetShapes.isEmpty else { throw fail("no model.diffusion_model.* tensors: not a Stable Diffusion 1.x/2.x or SDXL checkpoint") }
         guard !vaeShapes.isEmpty else { throw fail("no first_stage_model.* tensors: the checkpoint has no VAE") }
-        let openCLIP = Self.strip(CheckpointKeys.openCLIPPrefix, from: shapes)
-        let clip = Self.strip(CheckpointKeys.clipPrefix, from: shapes)
-        let xlCLIP = Self.strip(CheckpointKeys.sdxlCLIPPrefix, from: shapes), xlOpenCLIP = Self.strip(CheckpointKeys.sdxlOpenCLIPPrefix, from: shapes)
-        let refinerOpenCLIP = Self.strip(CheckpointKeys.refinerOpenCLIPPrefix, from: shapes)
-        if !xlCLIP.isEmpty || !xlOpenCLIP.isEmpty {
-            guard !xlCLIP.isEmpty, !xlOpenCLIP.isEmpty else {
+        family = try Self.family(shapes: shapes, path: path)
+        switch family {
+        case .sdxl:
+            let clip = Self.strip(CheckpointKeys.sdxlCLIPPrefix, from: shapes), openCLIP = Self.strip(CheckpointKeys.sdxlOpenCLIPPrefix, from: shapes)
+            guard !clip.isEmpty, !openCLIP.isEmpty else {
                 throw fail("an SDXL checkpoint needs both text encoders (conditioner.embedders.0.transformer.* and conditioner.embedders.1.model.*)")
             }
-            family = .sdxl
-            textEncoder = try Self.clipConfig(xlCLIP, fail: fail)
-            secondTextEncoder = try Self.openCLIPConfig(xlOpenCLIP, droppingLast: false, fail: fail)
-        } else if !refinerOpenCLIP.isEmpty {
-            family = .sdxlRefiner
-            textEncoder = try Self.openCLIPConfig(refinerOpenCLIP, droppingLast: false, fail: fail)
-        } else if !openCLIP.isEmpty {
-            family = .sd2
-            textEncoder = try Self.openCLIPConfig(openCLIP, droppingLast: true, fail: fail)
-        } else if !clip.isEmpty {
-            family = .sd1
             textEncoder = try Self.clipConfig(clip, fail: fail)
-        } else {
-            throw fail("no cond_stage_model.* tensors: the checkpoint has no text encoder")
+            secondTextEncoder = try Self.openCLIPConfig(openCLIP, droppingLast: false, fail: fail)
+        case .sdxlRefiner:
+            textEncoder = try Self.openCLIPConfig(Self.strip(CheckpointKeys.refinerOpenCLIPPrefix, from: shapes), droppingLast: false, fail: fail)
+        case .sd2:
+            textEncoder = try Self.openCLIPConfig(Self.strip(CheckpointKeys.openCLIPPrefix, from: shapes), droppingLast: true, fail: fail)
+        case .sd1:
+            textEncoder = try Self.clipConfig(Self.strip(CheckpointKeys.clipPrefix, from: shapes), fail: fail)
         }
         // Decoded configs are checked by their decoders; this one is built from sizes directly.
         for config in [textEncoder, secondTextEncoder].compactMap({ $0 }) {

@@ -51,7 +51,7 @@ public final class StableDiffusionModel: Sendable {
     static let sd15VAE = #"{"block_out_channels": [128, 256, 512, 512], "layers_per_block": 2, "latent_channels": 4, "scaling_factor": 0.18215}"#
 
     /// How to read a model. Only single-file checkpoints need more than the path.
-    public struct LoadOptions: Sendable {
+    public struct LoadOptions: Sendable, Equatable {
         /// A diffusers folder whose configs (tokenizer/, text_encoder/, unet/, vae/, scheduler/)
         /// describe a single-file checkpoint, like diffusers' `from_single_file(config:)`. When nil,
         /// the configs are inferred from the tensors (SingleFileCheckpoint).
@@ -73,13 +73,13 @@ public final class StableDiffusionModel: Sendable {
 
         public init(configFolder: String? = nil, clipMerges: String? = nil, prediction: SchedulerConfig.Prediction? = nil,
                     spacing: SchedulerConfig.Spacing? = nil, loras: [LoRAReference] = [], vae: String? = nil, embeddings: [String] = []) {
-            self.vae = vae
-            self.embeddings = embeddings
             self.configFolder = configFolder
             self.clipMerges = clipMerges
             self.prediction = prediction
             self.spacing = spacing
             self.loras = loras
+            self.vae = vae
+            self.embeddings = embeddings
         }
     }
 
@@ -99,9 +99,8 @@ public final class StableDiffusionModel: Sendable {
         var scheduler = parts.scheduler
         if let prediction = options.prediction { scheduler.prediction = prediction }
         if let spacing = options.spacing { scheduler.spacing = spacing }
-        let text = options.embeddings.isEmpty ? parts.text
-            : try TextConditioner(towers: parts.text.towers, style: parts.text.style, zerosForEmptyNegative: parts.text.zerosForEmptyNegative,
-                                  embeddings: options.embeddings.map(TextualInversion.init(path:)), path: path)
+        var text = parts.text
+        text.embeddings = try options.embeddings.map(TextualInversion.init(path:))
         try self.init(path: path, text: text, unet: parts.unet, vae: vae, scheduler: scheduler, backend: backend)
     }
 

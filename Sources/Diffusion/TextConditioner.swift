@@ -32,9 +32,9 @@ public struct TextConditioner: Sendable {
     /// half of a guided batch is zeros rather than the encoded empty text.
     public let zerosForEmptyNegative: Bool
     /// Textual inversions prompts may name.
-    public let embeddings: [TextualInversion]
+    public internal(set) var embeddings: [TextualInversion]
 
-    public init(towers: [TextTower], style: Style, zerosForEmptyNegative: Bool = false, embeddings: [TextualInversion] = [], path: String) throws {
+    public init(towers: [TextTower], style: Style, zerosForEmptyNegative: Bool = false, path: String) throws {
         switch style {
         case .lastHiddenState:
             guard towers.count == 1 else { throw DiffusionError.modelFiles(path: path, reason: "SD 1.x/2.x models have one text encoder, this has \(towers.count)") }
@@ -46,7 +46,7 @@ public struct TextConditioner: Sendable {
         self.towers = towers
         self.style = style
         self.zerosForEmptyNegative = zerosForEmptyNegative
-        self.embeddings = embeddings
+        embeddings = []
     }
 
     /// SD 1.x's OpenAI CLIP tower (quick-GELU) is the one A1111's Clip skip changes.

@@ -59,8 +59,9 @@ struct GenerateCommand: ParsableCommand {
             }
             // <lora:name:weight> in the prompt: NAME.safetensors in $STOCKWERK_LORAS or the models folder's loras/.
             if let vae { resolved.options.vae = try VAEPlanning.resolve(vae, baseFolder: FileManager.default.currentDirectoryPath, modelsFolder: ModelLocator.defaultModelsFolder()) }
-            resolved.options.embeddings = EmbeddingPlanning.files(for: [prompt, negative], folder: EmbeddingPlanning.defaultFolder(modelsFolder: ModelLocator.defaultModelsFolder()))
-            resolved.options.loras = try LoRAPlanning.resolve(prompt, folder: LoRAPlanning.defaultFolder(modelsFolder: ModelLocator.defaultModelsFolder()))
+            let models = ModelLocator.defaultModelsFolder()
+            resolved.options = try resolved.options.with(prompt: prompt, negative: negative, lorasFolder: LoRAPlanning.defaultFolder(modelsFolder: models),
+                                                         embeddingsFolder: EmbeddingPlanning.defaultFolder(modelsFolder: models))
             let ops = EngineBackend.resolve(try PrecisionOption.parse(precision))
             let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(ops))
             note(String(format: "model loaded in %.1f s", Date().timeIntervalSince(started)))

@@ -144,15 +144,22 @@ extension Planner {
                 return []
             }
         }
+        // Each LoRA or embedding file is hashed once, however many prompts use it.
+        var identities: [String: String] = [:]
+        func identity(_ path: String) throws -> String {
+            if let known = identities[path] { return known }
+            let hash = try ModelLocator.hashes(path, remember: rememberHashes).identity
+            identities[path] = hash
+            return hash
+        }
         for (prompt, promptLocation) in zip(prompts, promptLocations) {
-            // The prompt's LoRAs (and the workflow's, added to it as tags), found and hashed once per prompt.
+            // The prompt's LoRAs (and the workflow's, added to it as tags) and the embeddings it names.
             var options = model.options, loraIdentity = "", embeddingIdentity = ""
             options.vae = vae?.path
-            options.embeddings = EmbeddingPlanning.files(for: [prompt, source.negativePrompt], folder: embeddingsFolder)
             do {
-                options.loras = try LoRAPlanning.resolve(prompt, folder: lorasFolder)
-                loraIdentity = try options.loras.map { "\($0.weight):" + (try ModelLocator.hashes($0.path, remember: rememberHashes).identity) }.joined(separator: ",")
-                embeddingIdentity = try options.embeddings.map { try ModelLocator.hashes($0, remember: rememberHashes).identity }.joined(separator: ",")
+                options = try options.with(prompt: prompt, negative: source.negativePrompt, lorasFolder: lorasFolder, embeddingsFolder: embeddingsFolder)
+                loraIdentity = try options.loras.map { "\($0.weight):" + (try identity($0.path)) }.joined(separator: ",")
+                embeddingIdentity = try options.embeddings.map(identity).joined(separator: ",")
             } catch let error as ModelLookupError {
                 issue(error.message, promptLocation, hint: error.hint)
                 continue

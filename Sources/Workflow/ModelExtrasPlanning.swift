@@ -79,3 +79,15 @@ public enum EmbeddingPlanning {
         }.map { folder + "/" + $0 }.filter(RegularFile.isRegular)
     }
 }
+
+extension StableDiffusionModel.LoadOptions {
+    /// These options with the LoRAs of `prompt`'s tags and the embeddings `prompt` or `negative`
+    /// name: what the workflow, `generate` and `rerun` all load a model with.
+    public func with(prompt: String, negative: String, lorasFolder: String, embeddingsFolder: String) throws -> Self {
+        var options = self
+        options.loras = try LoRAPlanning.resolve(prompt, folder: lorasFolder)
+        options.embeddings = EmbeddingPlanning.files(for: [prompt, negative], folder: embeddingsFolder)
+        return options
+    }
+}
+

@@ -106,9 +106,9 @@ public enum Rerun {
         let warning = parameters.modelHash.isEmpty || parameters.modelHash == hash ? nil
             : "the model's hash is \(hash), the image was made with \(parameters.modelHash): the result will differ"
         // The prompt's <lora:…> tags, found by name before any work (a missing one is named).
-        var options = resolved.options
-        options.loras = try LoRAPlanning.resolve(parameters.prompt, folder: LoRAPlanning.defaultFolder(modelsFolder: modelsFolder))
-        options.embeddings = EmbeddingPlanning.files(for: [parameters.prompt, parameters.negativePrompt], folder: EmbeddingPlanning.defaultFolder(modelsFolder: modelsFolder))
+        var options = try resolved.options.with(prompt: parameters.prompt, negative: parameters.negativePrompt,
+                                                lorasFolder: LoRAPlanning.defaultFolder(modelsFolder: modelsFolder),
+                                                embeddingsFolder: EmbeddingPlanning.defaultFolder(modelsFolder: modelsFolder))
         // Another VAE, by its recorded name in the models folder's vae/ (an A1111 image names it too).
         if let vae = parameters.vae, options.vae == nil {
             let path = modelsFolder + "/vae/" + vae

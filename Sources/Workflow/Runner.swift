@@ -35,7 +35,7 @@ public final class Runner {
     var generateFolder: String { output + "/.stockwerk/generate" }
     var refineFolder: String { output + "/.stockwerk/refine" }
     /// The model last loaded by the generate stage (one at a time: a model is gigabytes).
-    private var loadedModel: (path: String, loras: [LoRAReference], vae: String?, embeddings: [String], model: StableDiffusionModel)?
+    private var loadedModel: (path: String, options: StableDiffusionModel.LoadOptions, model: StableDiffusionModel)?
     private var loadedUpscaler: LatentUpscalerModel?
     var imagesFolder: String { output + "/images" }
     var packagesFolder: String { output + "/packages" }
@@ -247,12 +247,11 @@ public final class Runner {
     }
 
     private func model(at path: String, options: StableDiffusionModel.LoadOptions, precision: OpPrecisions) throws -> StableDiffusionModel {
-        // LoRAs are merged into the weights at load: another set is another model.
-        if let loadedModel, loadedModel.path == path, loadedModel.loras == options.loras, loadedModel.vae == options.vae, loadedModel.embeddings == options.embeddings,
-           loadedModel.model.backend.precision == precision { return loadedModel.model }
+        // LoRAs, a VAE and embeddings are part of what is loaded: other options are another model.
+        if let loadedModel, loadedModel.path == path, loadedModel.options == options, loadedModel.model.backend.precision == precision { return loadedModel.model }
         loadedModel = nil  // free the previous one first
         let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.backend(precision))
-        loadedModel = (path, options.loras, options.vae, options.embeddings, model)
+        loadedModel = (path, options, model)
         return model
     }
 

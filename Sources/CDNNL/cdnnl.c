@@ -48,6 +48,7 @@ void sw_release_memory(void) {
     sw_conv_release_buffers();
     sw_matmul_release_buffers();
     pthread_mutex_unlock(&sw_lock);
+    sw_half_release_buffers();
 #ifdef __GLIBC__
     malloc_trim(0);  // glibc keeps freed heap pages for reuse; give them back
 #endif

@@ -63,11 +63,21 @@ static int cache_count = 0, next_eviction = 0;
 // memory from us (user scratchpad mode): Debian's build keeps its own scratchpad per *creating*
 // thread, and a primitive created on one thread and run on another wrote past it (heap
 // corruption seen when tests ran models on several threads).
-static grow_buffer band_src, band_dst, call_weights, plain_weights, scratchpad;
+static grow_buffer band_src, band_dst, call_weights, plain_weights, scratchpad, wide_weights;
 
 void sw_conv_release_buffers(void) {
-    grow_buffer *buffers[5] = {&band_src, &band_dst, &call_weights, &plain_weights, &scratchpad};
-    for (int i = 0; i < 5; i++) sw_release(buffers[i]);
+    grow_buffer *buffers[6] = {&band_src, &band_dst, &call_weights, &plain_weights, &scratchpad, &wide_weights};
+    for (int i = 0; i < 6; i++) sw_release(buffers[i]);
+}
+
+// Prepared weights' f32 values in their layout: their own data, or for 16-bit weights the data
+// widened into wide_weights (valid until the next call). NULL when out of memory.
+static const void *prepared_values(const sw_weights *prepared) {
+    if (!prepared->half) return prepared->data;
+    int64_t count = (int64_t)(dnnl_memory_desc_get_size(&prepared->desc) / sizeof(float));
+    float *wide = sw_grow(&wide_weights, (size_t)count * sizeof(float));
+    if (wide) sw_half_widen(prepared->data, count, prepared->half, wide);
+    return wide;
 }
 
 static void destroy_entry(band_entry *entry) {
@@ -184,9 +194,18 @@ static void adopt_layout(sw_weights *prepared, const band_entry *entry) {
     prepared->settled = 1;
     if (entry->conv_weights.format_kind != dnnl_blocked || dnnl_memory_desc_equal(&prepared->desc, &entry->conv_weights)) return;
     size_t size = dnnl_memory_desc_get_size(&entry->conv_weights);
-    void *data = aligned_alloc(64, (size + 63) / 64 * 64);
+    const void *values = prepared_values(prepared);
+    void *data = values ? aligned_alloc(64, (size + 63) / 64 * 64) : NULL;
     if (!data) return;
-    if (convert_weights(entry, &prepared->desc, prepared->data, &entry->conv_weights, data) != dnnl_success) { free(data); return; }
+    if (convert_weights(entry, &prepared->desc, values, &entry->conv_weights, data) != dnnl_success) { free(data); return; }
+    if (prepared->half) {
+        // The same values in another order (and zero padding): exact in 16 bits as before.
+        int64_t count = (int64_t)(size / sizeof(float));
+        uint16_t *half = aligned_alloc(64, ((size_t)count * 2 + 63) / 64 * 64);
+        if (!half || !sw_half_narrow(data, count, prepared->half, half)) { free(half); free(data); return; }
+        free(data);
+        data = half;
+    }
     free(prepared->data);
     prepared->data = data;
     prepared->desc = entry->conv_weights;
@@ -270,7 +289,7 @@ static int run_conv(const float *src, int64_t batch, int64_t in_channels, int64_
     int winograd = winograd_allowed() && !bf16 && kernel_h == 3 && kernel_w == 3 && stride == 1 && batch * out_h * out_w >= WINOGRAD_MIN_PIXELS;
     int64_t rows = rows_per_band(batch, in_channels, width, out_channels, out_w, stride, winograd);
     dnnl_memory_desc_t converted_desc;
-    int has_converted = 0;
+    int has_converted = 0, widened = 0;
     for (int64_t first_out = 0; first_out < out_h; first_out += rows) {
         int64_t last_out = first_out + rows < out_h ? first_out + rows : out_h;
         // Input rows the band's outputs read, clamped to the image; what lies outside is padding.
@@ -284,9 +303,17 @@ static int run_conv(const float *src, int64_t batch, int64_t in_channels, int64_
         if (!entry) return status ? status : -1;
         if (entry->out_rows != last_out - first_out) return -3;
         if (prepared) {
+            // 16-bit weights are widened once per call (after adopt_layout, which happens at the
+            // first band of the first call only).
             adopt_layout(prepared, entry);
             weights_desc = &prepared->desc;
-            weights = prepared->data;
+            if (!prepared->half) {
+                weights = prepared->data;
+            } else if (!widened) {
+                weights = prepared_values(prepared);
+                if (!weights) return dnnl_out_of_memory;
+                widened = 1;
+            }
         }
         dnnl_status_t s = dnnl_success;
         const void *band_weights = weights_for(entry, weights_desc, weights, &converted_desc, &has_converted, &s);

@@ -29,6 +29,7 @@ void sw_release(grow_buffer *buffer);
 /// Each file's shared buffers released (see sw_release_memory). Called under sw_lock.
 void sw_conv_release_buffers(void);
 void sw_matmul_release_buffers(void);
+void sw_half_release_buffers(void);
 
 /// The slot for `key` in a primitive cache whose entries start with their key (`length` int64s,
 /// entries `stride` bytes apart): its index when cached (*found = 1), else the slot to fill: the
@@ -54,6 +55,7 @@ struct sw_weights {
     void *data;
     int64_t out_channels, in_channels, kernel_h, kernel_w;
     int settled;  // convolutions: the layout is final (see adopt_layout in convolution.c)
+    int half;     // 0: data holds desc's f32 values; SW_HALF_F16/BF16: the same values as 16 bits
 };
 /// Weights for the primitive `pd`: `weights` (laid out as `plain`) copied into the layout `pd`
 /// reads, with their geometry. NULL when out of memory or the copy fails. Called under sw_lock.

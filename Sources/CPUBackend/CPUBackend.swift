@@ -11,12 +11,16 @@ public final class CPUBackend: Backend {
 
     public let name: String
     public let precision: OpPrecisions
+    /// Float32 products keep each weight in 16 bits where its values are exactly fp16 or bf16
+    /// numbers (those of a 16-bit checkpoint): half the memory, the same results (HalfWeights).
+    public let keepsHalfWeights: Bool
 
     /// `precision`: bf16 for linear layers and/or convolutions (weights stored in bf16, inputs
     /// rounded to it, Float32 accumulation and output); everything else stays Float32.
-    public init(precision: OpPrecisions = .fp32) {
+    public init(precision: OpPrecisions = .fp32, keepingHalfWeights: Bool = false) {
         name = "cpu (oneDNN \(Self.oneDNNVersion))"
         self.precision = precision
+        keepsHalfWeights = keepingHalfWeights
     }
 
     /// "2.6.3".
@@ -66,7 +70,7 @@ public final class CPUBackend: Backend {
 
     public func prepareLinear(weight: HostTensor, bias: HostTensor?) throws -> any PreparedLinear {
         switch precision.linear {
-        case .f32: return try CPULinear(weight: weight, bias: bias)
+        case .f32: return try CPULinear(weight: weight, bias: bias, keepingHalf: keepsHalfWeights)
         case .bf16: return try CPUBFloat16Linear(weight: weight, bias: bias)
         case .f16: throw NeuralError.unsupportedPrecision("fp16 linear layers are not supported on the CPU (fp32 and bf16 are)")
         }
@@ -76,14 +80,15 @@ public final class CPUBackend: Backend {
         guard precision.convolution != .f16 else {
             throw NeuralError.unsupportedPrecision("fp16 convolutions are not supported on the CPU (fp32 and bf16 are)")
         }
-        return try CPUConvolution(weight: weight, bias: bias, stride: stride, padding: padding, paddingEnd: paddingEnd, bf16: precision.convolution == .bf16)
+        return try CPUConvolution(weight: weight, bias: bias, stride: stride, padding: padding, paddingEnd: paddingEnd, bf16: precision.convolution == .bf16,
+                                  keepingHalf: keepsHalfWeights)
     }
 
     // MARK: Layers' arithmetic
 
     public func linear(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor {
-        try OpProfile.measure("linear", shapes: "\(x.shape) → \((weights as? CPULinear)?.weight.shape.first ?? 0)") {
-            if let weights = weights as? CPULinear { return wrap(try LinearAlgebra.linear(try dense(x), weight: weights.weight, bias: weights.bias)) }
+        try OpProfile.measure("linear", shapes: "\(x.shape) → \(weights.outputs)") {
+            if let weights = weights as? CPULinear { return wrap(try weights.apply(try dense(x))) }
             guard let weights = weights as? CPUBFloat16Linear else { throw NeuralError.shapeMismatch("linear weights prepared by another backend") }
             return wrap(try weights.apply(try dense(x)))
         }
@@ -142,7 +147,7 @@ public final class CPUBackend: Backend {
 
     public func linearGEGLU(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor {
         try OpProfile.measure("linearGEGLU", shapes: "\(x.shape) → \(weights.outputs)") {
-            if let weights = weights as? CPULinear { return wrap(try LinearAlgebra.linearGEGLU(try dense(x), weight: weights.weight, bias: weights.bias)) }
+            if let weights = weights as? CPULinear { return wrap(try weights.applyGEGLU(try dense(x))) }
             guard let weights = weights as? CPUBFloat16Linear else { throw NeuralError.shapeMismatch("linear weights prepared by another backend") }
             return wrap(try LinearAlgebra.geglu(try weights.apply(try dense(x))))
         }
@@ -158,25 +163,10 @@ public final class CPUBackend: Backend {
     }
 
     public func embeddingTable(_ table: HostTensor) -> Tensor {
-        let chunk = 1 << 20, chunks = (table.count + chunk - 1) / chunk
-        var bits = [UInt16](repeating: 0, count: table.count)
-        var exact = [Bool](repeating: true, count: chunks)  // one flag per chunk: no two threads write the same one
-        table.storage.withUnsafeBufferPointer { values in
-            bits.withUnsafeMutableBufferPointer { out in
-                exact.withUnsafeMutableBufferPointer { flags in
-                    nonisolated(unsafe) let out = out, values = values, flags = flags
-                    Parallel.forRanges(chunks, minimumChunk: 1) { range in
-                        for c in range {
-                            for i in (c * chunk)..<min(values.count, (c + 1) * chunk) {
-                                out[i] = HalfFloat.fromFloat(values[i])
-                                if HalfFloat.toFloat(out[i]).bitPattern != values[i].bitPattern { flags[c] = false; break }
-                            }
-                        }
-                    }
-                }
-            }
+        if let (bits, kind) = HalfWeights.narrowed(table.storage), kind == Int32(SW_HALF_F16) {
+            return Tensor(shape: table.shape, dtype: .f16, buffer: CPUBuffer(self, .f16(bits)))
         }
-        return !exact.contains(false) ? Tensor(shape: table.shape, dtype: .f16, buffer: CPUBuffer(self, .f16(bits))) : tensor(table)
+        return tensor(table)
     }
 
     // MARK: Element-wise
@@ -301,21 +291,6 @@ final class CPUBuffer: TensorBuffer, @unchecked Sendable {
 }
 
 /// A linear layer's weights: [out, in] as they are (oneDNN's sgemm reads them transposed).
-final class CPULinear: PreparedLinear {
-    let weight: HostTensor, bias: HostTensor?
-
-    init(weight: HostTensor, bias: HostTensor?) throws {
-        guard weight.shape.count == 2, bias.map({ $0.count == weight.shape[0] }) ?? true else {
-            throw NeuralError.shapeMismatch("linear weight \(weight.shape), bias \(bias?.shape ?? [])")
-        }
-        self.weight = weight
-        self.bias = bias
-    }
-
-    var inputs: Int { weight.shape[1] }
-    var outputs: Int { weight.shape[0] }
-}
-
 /// Float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).
 enum BFloat16 {
     static func bits(_ value: Float) -> UInt16 {

@@ -50,7 +50,8 @@ final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
     let inputs: Int, outputs: Int, kernel: (height: Int, width: Int)
     let stride: Int, padding: Int, paddingEnd: Int
 
-    init(weight: HostTensor, bias: HostTensor?, stride: Int, padding: Int, paddingEnd: Int, bf16: Bool = false) throws {
+    /// `keepingHalf` (Float32 only): kept in 16 bits when all values are exactly fp16 or bf16 (HalfWeights).
+    init(weight: HostTensor, bias: HostTensor?, stride: Int, padding: Int, paddingEnd: Int, bf16: Bool = false, keepingHalf: Bool = false) throws {
         guard weight.shape.count == 4, weight.shape.allSatisfy({ $0 > 0 }), stride >= 1, padding >= 0, paddingEnd >= 0,
               bias.map({ $0.count == weight.shape[0] }) ?? true else {
             throw NeuralError.shapeMismatch("convolution weight \(weight.shape), bias \(bias?.shape ?? []), stride \(stride), padding \(padding)/\(paddingEnd)")
@@ -63,6 +64,7 @@ final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
             if bf16 { throw NeuralError.unsupportedPrecision("this CPU has no bf16 convolution in oneDNN \(CPUBackend.oneDNNVersion)") }
             throw NeuralError.shapeMismatch("oneDNN could not prepare convolution weights \(weight.shape)")
         }
+        if keepingHalf && !bf16 && sw_weights_keep_half(prepared, Int32(SW_HALF_F16)) == 0 { _ = sw_weights_keep_half(prepared, Int32(SW_HALF_BF16)) }
         weights = prepared
         (self.outputs, self.inputs, kernel) = (outputs, inputs, (kh, kw))
         self.bias = bias

@@ -99,6 +99,14 @@ public struct Pipeline: Sendable {
 
     /// `progress(done, total)` is called after each denoising step.
     public func generate(_ request: GenerationRequest, progress: (Int, Int) -> Void = { _, _ in }) throws -> GenerationResult {
+        let latents = try denoise(request, progress: progress)
+        model.backend.releaseUnusedMemory()  // the decode peaks higher than a step: start it from a clean slate
+        let image = try DenoisingLoop.unitImage(try model.decoder.decode(latents: latents, tiling: request.tiling))
+        return GenerationResult(latents: latents, image: image)
+    }
+
+    /// The final latents of `request`, not decoded: what a base model hands over to the refiner.
+    public func denoise(_ request: GenerationRequest, progress: (Int, Int) -> Void = { _, _ in }) throws -> Tensor {
         try validate(request)
         let (contexts, added) = try encodePrompts(request)
         let scheduler = request.sampler.makeScheduler(config: model.schedulerConfig, steps: request.steps)
@@ -125,9 +133,7 @@ public struct Pipeline: Sendable {
         latents = try loop.run(from: latents, first: first, end: end, generator: &generator, progress: progress) { scaled, _, index in
             try model.unet(scaled, timestep: scheduler.timesteps[index], contexts: contexts, added: added)
         }
-        backend.releaseUnusedMemory()  // the decode peaks higher than a step: start it from a clean slate
-        let image = try DenoisingLoop.unitImage(try model.decoder.decode(latents: latents, tiling: request.tiling))
-        return GenerationResult(latents: latents, image: image)
+        return latents
     }
 
     func validate(_ request: GenerationRequest) throws {

@@ -129,10 +129,11 @@ public final class UNet: Sendable {
         try self.init(config: config, loader: source.loader(backend: backend, configName: configName))
     }
 
-    /// A full model with random weights (benchmarks: no download needed).
-    public convenience init(randomWeights config: UNetConfig, seed: UInt64 = 0, backend: any Backend) throws {
+    /// A full model with random weights (benchmarks: no download needed); `roundedToHalf`: fp16
+    /// values, as an fp16 checkpoint's.
+    public convenience init(randomWeights config: UNetConfig, seed: UInt64 = 0, roundedToHalf: Bool = false, backend: any Backend) throws {
         try Self.checkSupported(config, path: "UNet config")
-        try self.init(config: config, loader: RandomTensors(seed: seed).loader(backend: backend))
+        try self.init(config: config, loader: RandomTensors(seed: seed, roundedToHalf: roundedToHalf).loader(backend: backend))
     }
 
     private init(config: UNetConfig, loader w: WeightLoader) throws {

@@ -74,12 +74,17 @@ enum UNetParameters {
 }
 
 /// Random weights for benchmarks (nothing to download): norms at 1 and 0, everything else
-/// uniform in ±0.02, drawn in the order the layers ask for them.
+/// uniform in ±0.02, drawn in the order the layers ask for them; `roundedToHalf`: rounded to
+/// fp16 values, as an fp16 checkpoint holds them.
 final class RandomTensors: @unchecked Sendable {
     private var state: UInt64
     private let lock = NSLock()
+    private let roundedToHalf: Bool
 
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    init(seed: UInt64, roundedToHalf: Bool = false) {
+        state = seed &+ 0x9E37_79B9_7F4A_7C15
+        self.roundedToHalf = roundedToHalf
+    }
 
     /// Layers read their weights from this.
     func loader(backend: any Backend) -> WeightLoader {
@@ -97,6 +102,7 @@ final class RandomTensors: @unchecked Sendable {
         for i in 0..<count {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             values[i] = (Float(state >> 40) / Float(1 << 24) - 0.5) * 0.04
+            if roundedToHalf { values[i] = HalfFloat.toFloat(HalfFloat.fromFloat(values[i])) }
         }
         return HostTensor(shape: shape, storage: values)
     }

@@ -9,6 +9,19 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     case bf16
 }
 
+/// How the weights of Float32 products are kept in memory (`--weights`, workflow `engine: {weights: …}`).
+/// Never changes an image: only values that are exactly 16-bit numbers are kept in 16 bits.
+public enum WeightStorage: String, Sendable, CaseIterable, Codable {
+    /// 16-bit where the model's weights would otherwise take a large part of this machine's memory.
+    case auto
+    /// Float32: the fastest products, twice the memory of a 16-bit checkpoint.
+    case fp32
+    /// Each weight whose values are all exactly fp16 (or bf16) numbers, as a 16-bit checkpoint's
+    /// are, stays in those 16 bits and is widened to the same Float32 values before each product:
+    /// half the memory, the same results bit for bit, a little slower.
+    case sixteenBit = "16-bit"
+}
+
 /// The element type each kind of op computes in: its weights are stored in it and its inputs
 /// rounded to it. What `auto` resolves to, and what a run records.
 public struct OpPrecisions: Sendable, Equatable, Hashable, Codable {

@@ -188,3 +188,18 @@ public enum HalfFloat {
         return sign | UInt16(half)
     }
 }
+
+extension SafeTensorsFile {
+    /// How many values the .safetensors file at `path`, or all of them in the folder at `path`
+    /// (at any depth), hold: read from their headers only. 0 for what cannot be read.
+    public static func elementCount(under path: String) -> Int {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return 0 }
+        let files = isFolder.boolValue
+            ? (FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".safetensors") }.map { path + "/" + $0 } ?? [])
+            : [path]
+        return files.reduce(0) { total, file in
+            total + ((try? SafeTensorsFile(path: file))?.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) } ?? 0)
+        }
+    }
+}

@@ -39,6 +39,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "img2img: how much to change the init image, (0, 1].") var strength = 0.75
     @Option(help: "Also write the final latents (before the VAE scaling) as safetensors, key `latents`.") var latentsOut: String?
     @Option(help: "auto, fp32 or bf16 (auto: the faster of the two for each kind of op on this CPU, measured once).") var precision = "fp32"
+    @Option(help: WeightsOption.help) var weights = "auto"
     @Flag(help: "Print nothing but errors.") var quiet = false
 
     func run() throws {
@@ -63,7 +64,9 @@ struct GenerateCommand: ParsableCommand {
             resolved.options = try resolved.options.with(prompt: prompt, negative: negative, lorasFolder: LoRAPlanning.defaultFolder(modelsFolder: models),
                                                          embeddingsFolder: EmbeddingPlanning.defaultFolder(modelsFolder: models))
             let ops = EngineBackend.resolve(try PrecisionOption.parse(precision))
-            let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(ops))
+            let halfWeights = EngineBackend.keepsHalfWeights(try WeightsOption.parse(weights), modelPath: resolved.path,
+                                                             extraPaths: resolved.options.vae.map { [$0] } ?? [])
+            let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(ops, halfWeights: halfWeights))
             note(String(format: "model loaded in %.1f s", Date().timeIntervalSince(started)))
             var width = requestedSize?.width ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor
             var height = requestedSize?.height ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Neural
 
 /// `--precision auto|fp32|bf16`.
@@ -7,5 +8,17 @@ enum PrecisionOption {
             throw BadOption("--precision '\(text)' is not auto, fp32 or bf16")
         }
         return precision
+    }
+}
+
+/// `--weights auto|fp32|16-bit`.
+enum WeightsOption {
+    static let help: ArgumentHelp = "auto, fp32 or 16-bit: 16-bit keeps an fp16/bf16 checkpoint's weights in 16 bits (half the memory, the same image); auto does so when the model would otherwise take over a third of this machine's memory."
+
+    static func parse(_ text: String) throws -> WeightStorage {
+        guard let storage = WeightStorage(rawValue: text.lowercased()) else {
+            throw BadOption("--weights '\(text)' is not auto, fp32 or 16-bit")
+        }
+        return storage
     }
 }

@@ -20,6 +20,7 @@ struct RerunCommand: ParsableCommand {
     @Option(help: "The model to use instead of the recorded one (folder, .safetensors file or preset name).") var model: String?
     @Option(help: "Where to write the new image (default: IMAGE-rerun.png beside it).") var output: String?
     @Option(help: "auto, fp32 or bf16 instead of the recorded precision (auto: the faster per op kind on this CPU).") var precision: String?
+    @Option(help: WeightsOption.help) var weights = "auto"
     @Flag(help: "Print the parameters and stop.") var dryRun = false
     @Flag(help: "Print nothing but errors.") var quiet = false
 
@@ -39,7 +40,7 @@ struct RerunCommand: ParsableCommand {
                                            modelsFolder: ModelLocator.defaultModelsFolder())
             let started = Date()
             let ops = try precision.map { try EngineBackend.resolve(PrecisionOption.parse($0)) } ?? Rerun.recordedPrecision(parameters)
-            let (result, warning) = try Rerun.generate(parameters, model: resolved, precision: ops) { done, total in
+            let (result, warning) = try Rerun.generate(parameters, model: resolved, precision: ops, weights: try WeightsOption.parse(weights)) { done, total in
                 note(String(format: "step %d/%d  %.1f s", done, total, Date().timeIntervalSince(started)))
             }
             if let warning { ErrorReporting.stderr("warning: " + warning) }

@@ -11,8 +11,25 @@ public enum EngineBackend {
     /// The CPU backend for `precision`; `auto` is resolved by `resolve`.
     public static func backend(_ precision: Precision) -> any Backend { backend(resolve(precision)) }
 
-    /// The CPU backend computing each op kind in its precision.
-    public static func backend(_ ops: OpPrecisions) -> any Backend { ops == .fp32 ? CPUBackend.shared : CPUBackend(precision: ops) }
+    /// The CPU backend computing each op kind in its precision; `halfWeights`: Float32 products
+    /// keep 16-bit checkpoints' weights in 16 bits (the same results, half the memory).
+    public static func backend(_ ops: OpPrecisions, halfWeights: Bool = false) -> any Backend {
+        ops == .fp32 && !halfWeights ? CPUBackend.shared : CPUBackend(precision: ops, keepingHalfWeights: halfWeights)
+    }
+
+    /// Whether the model at `modelPath` keeps its weights in 16 bits: as asked, or for `auto` when
+    /// its weights as Float32 would take more than a third of this machine's memory (SDXL's 14 GB
+    /// on a 24 GB machine; SD 1.5's 4.3 GB only below 13 GB). Only the memory and a little speed
+    /// depend on it, never the pixels.
+    public static func keepsHalfWeights(_ storage: WeightStorage, modelPath: String, extraPaths: [String] = []) -> Bool {
+        switch storage {
+        case .fp32: return false
+        case .sixteenBit: return true
+        case .auto:
+            let floats = ([modelPath] + extraPaths).reduce(0) { $0 + SafeTensorsFile.elementCount(under: $1) }
+            return floats * 4 > Int(ProcessInfo.processInfo.physicalMemory / 3)
+        }
+    }
 
     /// What each op kind computes in: fp32 and bf16 as asked, `auto` from this CPU's measurement
     /// (measured once, in a second or two, then cached per CPU model and oneDNN version).

@@ -96,7 +96,7 @@ public enum Rerun {
     /// Generates the image again. `warning` says when the model's hash differs from the one recorded.
     /// An x2 upscaler pass finds its model where it was, else by name in `modelsFolder`.
     public static func generate(_ parameters: GenerationParameters, model resolved: ResolvedModel, modelsFolder: String = ModelLocator.defaultModelsFolder(),
-                                precision: OpPrecisions = .fp32,
+                                precision: OpPrecisions = .fp32, weights: WeightStorage = .auto,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> (image: RGBImage, warning: String?) {
         guard let sampler = Sampler(rawValue: parameters.sampler) else {
             throw ModelLookupError(message: "the image names sampler `\(parameters.sampler)`, which Stockwerk does not have",
@@ -118,7 +118,8 @@ public enum Rerun {
             }
             options.vae = path
         }
-        let model = try StableDiffusionModel(path: resolved.path, options: options, backend: EngineBackend.backend(precision))
+        let halfWeights = EngineBackend.keepsHalfWeights(weights, modelPath: resolved.path, extraPaths: options.vae.map { [$0] } ?? [])
+        let model = try StableDiffusionModel(path: resolved.path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
         let request = GenerationChain.request(parameters, sampler: sampler)
         let result = try Pipeline(model: model).generate(request, progress: progress)
         guard let hires = parameters.hires else {

@@ -242,7 +242,8 @@ public final class Runner {
     private func upscaler(at path: String, precision: OpPrecisions) throws -> LatentUpscalerModel {
         if let loadedUpscaler, loadedUpscaler.path == path, loadedUpscaler.textEncoder.backend.precision == precision { return loadedUpscaler }
         loadedUpscaler = nil
-        loadedUpscaler = try LatentUpscalerModel(path: path, backend: EngineBackend.backend(precision))
+        let halfWeights = EngineBackend.keepsHalfWeights(plan.spec.weights, modelPath: path)
+        loadedUpscaler = try LatentUpscalerModel(path: path, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
         return loadedUpscaler!
     }
 
@@ -250,7 +251,8 @@ public final class Runner {
         // LoRAs, a VAE and embeddings are part of what is loaded: other options are another model.
         if let loadedModel, loadedModel.path == path, loadedModel.options == options, loadedModel.model.backend.precision == precision { return loadedModel.model }
         loadedModel = nil  // free the previous one first
-        let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.backend(precision))
+        let halfWeights = EngineBackend.keepsHalfWeights(plan.spec.weights, modelPath: path, extraPaths: options.vae.map { [$0] } ?? [])
+        let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
         loadedModel = (path, options, model)
         return model
     }

@@ -135,10 +135,13 @@ public enum WorkflowParser {
             }
         }
 
-        var precision = Precision.fp32
-        if let entry = top["engine"], let map = reader.mapping(entry.value, path: "engine", allowed: ["precision"]) {
+        var precision = Precision.fp32, weights = WeightStorage.auto
+        if let entry = top["engine"], let map = reader.mapping(entry.value, path: "engine", allowed: ["precision", "weights"]) {
             if let value = map["precision"], let choice = reader.choice(value.value, path: "engine.precision", Precision.self, cases: Precision.allCases) {
                 precision = choice
+            }
+            if let value = map["weights"], let choice = reader.choice(value.value, path: "engine.weights", WeightStorage.self, cases: WeightStorage.allCases) {
+                weights = choice
             }
             if generate == nil {
                 reader.issue("engine settings apply to generated images, and this workflow generates none", at: entry.key,
@@ -160,6 +163,7 @@ public enum WorkflowParser {
                                 agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
         if let entry = top["output"] { spec.outputLocation = location(entry.value) }
         spec.precision = precision
+        spec.weights = weights
         return spec
     }
 

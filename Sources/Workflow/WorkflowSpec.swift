@@ -146,6 +146,8 @@ public struct WorkflowSpec: Sendable {
     public var output: String
     /// The engine's precision for generated images (`engine: {precision: …}`; fp32 when absent).
     public var precision: Precision = .fp32
+    /// How Float32 products keep 16-bit checkpoints' weights (`engine: {weights: …}`); never changes pixels.
+    public var weights: WeightStorage = .auto
     var finishLocation: Location
     var agencyLocations: [String: Location]
     var outputLocation = Location(line: 1, column: 1)

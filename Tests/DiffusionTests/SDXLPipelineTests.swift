@@ -114,6 +114,25 @@ import Testing
         try PipelineTests.expectMatch(result, file, key: "handover", label: "tiny-sdxl hand-over")
     }
 
+    /// RefinerHandOver (what workflows and rerun use) is that same hand-over: the base's latents
+    /// are never decoded, the refiner draws from seed + 1, and progress counts all ten steps.
+    @Test func refinerHandOverMatchesTheReference() throws {
+        let (file, prompt, negative) = try expected()
+        let seed = UInt64(try file.tensor("handover.seed").storage[0])
+        let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: seed, steps: 10, guidance: 7.5, sampler: .euler, width: 16, height: 16)
+        var counted: [Int] = []
+        let result = try RefinerHandOver(refiner: try Self.refiner.get(), switchAt: 0.8).generate(request, base: try Self.base.get()) { done, total in
+            counted.append(done)
+            #expect(total == 10)
+        }
+        #expect(counted == Array(1...10))
+        try PipelineTests.expectMatch(result, file, key: "handover", label: "tiny-sdxl RefinerHandOver")
+        // The roles are checked: a base is no refiner, and the switch lies inside the steps.
+        #expect(throws: DiffusionError.self) { try RefinerHandOver(refiner: try Self.base.get(), switchAt: 0.8) }
+        #expect(throws: DiffusionError.self) { try RefinerHandOver(refiner: try Self.refiner.get(), switchAt: 1) }
+        #expect(throws: DiffusionError.self) { try RefinerHandOver(refiner: try Self.refiner.get(), switchAt: 0.8).generate(request, base: try Self.refiner.get()) }
+    }
+
     @Test func handOverFractionsAreChecked() throws {
         let pipeline = Pipeline(model: try Self.base.get())
         var request = GenerationRequest(prompt: "x", seed: 1, steps: 4, guidance: 0, sampler: .euler, width: 16, height: 16)

@@ -47,6 +47,25 @@ sw_weights *sw_dnnl_linear_weights_prepare_bf16(const float *weights, int64_t n,
 /// dst[rows × n] = src[rows × k] · Wᵀ + bias, the input rounded to bf16, accumulated and written in f32.
 int sw_dnnl_linear_bf16(const float *src, int64_t rows, const sw_weights *weights, const float *bias, float *dst);
 
+/// 16-bit weights (half_weights.c): a weight whose values are all exactly fp16 (or bf16) numbers
+/// is kept as those 16 bits and widened to the same f32 values before each product.
+enum { SW_HALF_F16 = 1, SW_HALF_BF16 = 2 };
+/// `count` floats as 16-bit `kind` values into dst: 1 when every one is exact, 0 otherwise (dst
+/// then holds an unspecified part). Runs on the OpenMP team.
+int sw_half_narrow(const float *src, int64_t count, int kind, uint16_t *dst);
+/// `count` 16-bit `kind` values as floats. Runs on the OpenMP team.
+void sw_half_widen(const uint16_t *src, int64_t count, int kind, float *dst);
+/// Prepared convolution weights kept as 16-bit `kind` values when all are exact: 1 when kept, 0
+/// when unchanged (not exact, already 16-bit, bf16 compute, or out of memory).
+int sw_weights_keep_half(sw_weights *weights, int kind);
+/// 0 for f32 weights, else the SW_HALF_ kind they are kept in.
+int sw_weights_half_kind(const sw_weights *weights);
+/// dst[rows × n] = src[rows × k] · Wᵀ + bias (NULL for none) for 16-bit weights W [n, k], widened
+/// into a reused buffer first. 0 on success.
+int sw_half_linear(const float *src, int64_t rows, int64_t k, const uint16_t *weights, int kind, const float *bias, int64_t n, float *dst);
+/// sw_linear_geglu with 16-bit weights [2·inner, k].
+int sw_half_linear_geglu(const float *src, int64_t rows, int64_t k, const uint16_t *weights, int kind, const float *bias, int64_t inner, float *dst);
+
 /// Scaled dot-product attention: out = softmax(scale · q·kᵀ)·v per head, with tokens as rows and
 /// heads side by side in them: q [queries, heads·d], k and v [keys, heads·d], out like q; with
 /// `causal`, query i sees keys 0…i only. Streams

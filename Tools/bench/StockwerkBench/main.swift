@@ -14,7 +14,7 @@ import Workflow
 func guidedUNetSteps(_ configJSON: String, name: String, steps: Int, size: Int) throws {
     let config = try JSONDecoder().decode(UNetConfig.self, from: Data(configJSON.utf8))
     let built = Date()
-    let unet = try UNet(randomWeights: config, backend: engine)
+    let unet = try UNet(randomWeights: config, roundedToHalf: halfWeights, backend: engine)
     print(String(format: "built random %@ UNet in %.1f s", name, Date().timeIntervalSince(built)))
     var generator = TorchGenerator(seed: 0)
     let latent = engine.tensor(generator.randn(shape: [2, 4, size / 8, size / 8]))
@@ -36,8 +36,11 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-/// STOCKWERK_PRECISION=auto|fp32|bf16 picks the engine's precision (fp32 when unset).
-let engine = EngineBackend.backend(Precision(rawValue: ProcessInfo.processInfo.environment["STOCKWERK_PRECISION"] ?? "fp32") ?? .fp32)
+/// STOCKWERK_PRECISION=auto|fp32|bf16 picks the engine's precision (fp32 when unset);
+/// STOCKWERK_WEIGHTS=16-bit makes random weights fp16 values (as an fp16 checkpoint's) kept in 16 bits.
+let halfWeights = ProcessInfo.processInfo.environment["STOCKWERK_WEIGHTS"] == "16-bit"
+let engine = EngineBackend.backend(EngineBackend.resolve(Precision(rawValue: ProcessInfo.processInfo.environment["STOCKWERK_PRECISION"] ?? "fp32") ?? .fp32),
+                                   halfWeights: halfWeights)
 guard let mode = arguments.first else { fail("no mode given") }
 let start = Date()
 var count = 0

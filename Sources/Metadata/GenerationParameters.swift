@@ -36,6 +36,21 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
     public var otherSettings: [String: String]?
     /// A1111's Clip skip when not 1.
     public var clipSkip: Int?
+    /// SDXL's refiner, when the base handed over to one (A1111's "Refiner" and "Refiner switch at").
+    public var refiner: Refiner?
+
+    /// The refiner that ran the last steps: its name and A1111 hash, where it was loaded from,
+    /// and the fraction of the steps the base ran before handing over.
+    public struct Refiner: Codable, Sendable, Equatable {
+        public var model: String
+        public var modelHash: String
+        public var modelPath: String?
+        public var switchAt: Double
+
+        public init(model: String, modelHash: String, modelPath: String? = nil, switchAt: Double) {
+            self.model = model; self.modelHash = modelHash; self.modelPath = modelPath; self.switchAt = switchAt
+        }
+    }
 
     /// A second, img2img pass over the enlarged first result.
     public struct Hires: Codable, Sendable, Equatable {
@@ -96,9 +111,15 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         let cfg = guidance == guidance.rounded() ? String(Int(guidance)) : String(guidance)
         lines.append("Steps: \(steps), Sampler: \(Self.a1111Samplers[sampler] ?? sampler), CFG scale: \(cfg), Seed: \(seed), "
                      + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)"
-                     + (vaeHash.map { ", VAE hash: \($0)" } ?? "") + (vae.map { ", VAE: \($0)" } ?? "") + (clipSkip.map { ", Clip skip: \($0)" } ?? "") + hiresText
+                     + (vaeHash.map { ", VAE hash: \($0)" } ?? "") + (vae.map { ", VAE: \($0)" } ?? "") + (clipSkip.map { ", Clip skip: \($0)" } ?? "") + refinerText + hiresText
                      + (precision.map { ", Precision: \($0)" } ?? "") + ", RNG: CPU")
         return lines.joined(separator: "\n")
+    }
+
+    /// A1111's refiner keys: "Refiner: name [hash], Refiner switch at: 0.8".
+    var refinerText: String {
+        guard let refiner else { return "" }
+        return ", Refiner: \(refiner.model) [\(refiner.modelHash)], Refiner switch at: \(refiner.switchAt)"
     }
 
     /// A1111's hires keys, appended to the settings line.
@@ -116,7 +137,8 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
 
     /// The A1111 keys `fromA1111` takes in (or that change nothing: Version, hashes it lists).
     static let a1111KeysRead: Set<String> = ["Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model", "Precision",
-                                             "VAE", "VAE hash", "Denoising strength", "Version", "Lora hashes", "Clip skip"]
+                                             "VAE", "VAE hash", "Denoising strength", "Version", "Lora hashes", "Clip skip",
+                                             "Refiner", "Refiner switch at"]
 
     /// Reads AUTOMATIC1111's text (ours, or one written by A1111, Forge or similar tools).
     /// Returns nil when the settings line lacks steps, sampler, CFG scale, seed or size.
@@ -146,6 +168,10 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         parameters.precision = values["Precision"]
         (parameters.vae, parameters.vaeHash) = (values["VAE"], values["VAE hash"])
         parameters.clipSkip = values["Clip skip"].flatMap(Int.init).flatMap { $0 == 1 ? nil : $0 }
+        if let named = values["Refiner"], let switchAt = values["Refiner switch at"].flatMap(Double.init) {
+            let (name, hash) = nameAndHash(named)
+            parameters.refiner = Refiner(model: name, modelHash: hash ?? "", switchAt: switchAt)
+        }
         var other = values.filter { !Self.a1111KeysRead.contains($0.key) && !$0.key.hasPrefix("Hires ") }
         if values["RNG"] == "CPU" { other["RNG"] = nil } else if values["RNG"] == nil { other["RNG"] = "GPU" }
         parameters.otherSettings = other.isEmpty ? nil : other
@@ -156,14 +182,18 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
             let hiresSampler = values["Hires sampler"].map { name in a1111Samplers.first { $0.value == name }?.key ?? name }
             parameters.hires = Hires(upscaler: upscaler, factor: factor, steps: values["Hires steps"].flatMap(Int.init) ?? steps, strength: strength,
                                      sampler: hiresSampler, guidance: values["Hires CFG Scale"].flatMap(Double.init))
-            // "name [hash]", as A1111 writes its checkpoints.
             if let checkpoint = values["Hires checkpoint"], checkpoint != "Use same checkpoint" {
-                if checkpoint.hasSuffix("]"), let open = checkpoint.lastIndex(of: "[") {
-                    parameters.hires?.model = checkpoint[..<open].trimmingCharacters(in: .whitespaces)
-                    parameters.hires?.modelHash = String(checkpoint[checkpoint.index(after: open)..<checkpoint.index(before: checkpoint.endIndex)])
-                } else { parameters.hires?.model = checkpoint }
+                let (name, hash) = nameAndHash(checkpoint)
+                parameters.hires?.model = name
+                parameters.hires?.modelHash = hash
             }
         }
         return parameters
+    }
+
+    /// "name [hash]", as A1111 writes its checkpoints; the hash is nil when there is none.
+    static func nameAndHash(_ text: String) -> (name: String, hash: String?) {
+        guard text.hasSuffix("]"), let open = text.lastIndex(of: "[") else { return (text, nil) }
+        return (text[..<open].trimmingCharacters(in: .whitespaces), String(text[text.index(after: open)..<text.index(before: text.endIndex)]))
     }
 }

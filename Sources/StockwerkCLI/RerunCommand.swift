@@ -29,7 +29,7 @@ struct RerunCommand: ParsableCommand {
             let parameters = try Rerun.parameters(of: image)
             note(parameters.a1111Text)
             // Everything that cannot be made again is named before any work.
-            let assessment = Rerun.assess(parameters, modelsFolder: ModelLocator.defaultModelsFolder())
+            let assessment = Rerun.assess(parameters, presetsFolder: PresetLocator.locate(), modelsFolder: ModelLocator.defaultModelsFolder())
             for difference in assessment.differences { ErrorReporting.stderr("warning: the image will differ: " + difference) }
             guard assessment.blocking.isEmpty else {
                 throw ModelLookupError(message: "this image cannot be made again here; it needs " + assessment.blocking.joined(separator: "; "),
@@ -40,7 +40,8 @@ struct RerunCommand: ParsableCommand {
                                            modelsFolder: ModelLocator.defaultModelsFolder())
             let started = Date()
             let ops = try precision.map { try EngineBackend.resolve(PrecisionOption.parse($0)) } ?? Rerun.recordedPrecision(parameters)
-            let (result, warning) = try Rerun.generate(parameters, model: resolved, precision: ops, weights: try WeightsOption.parse(weights)) { done, total in
+            let (result, warning) = try Rerun.generate(parameters, model: resolved, precision: ops, weights: try WeightsOption.parse(weights),
+                                                       presetsFolder: PresetLocator.locate()) { done, total in
                 note(String(format: "step %d/%d  %.1f s", done, total, Date().timeIntervalSince(started)))
             }
             if let warning { ErrorReporting.stderr("warning: " + warning) }

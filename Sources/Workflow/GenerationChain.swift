@@ -16,6 +16,14 @@ enum GenerationChain {
         return request
     }
 
+    /// The first pass: `request` on `base`, handed over to `refiner` (loaded only then) when the
+    /// image's parameters name one.
+    static func firstPass(_ request: GenerationRequest, switchAt: Double?, base: StableDiffusionModel, refiner: () throws -> StableDiffusionModel,
+                          progress: (Int, Int) -> Void = { _, _ in }) throws -> GenerationResult {
+        guard let switchAt else { return try Pipeline(model: base).generate(request, progress: progress) }
+        return try RefinerHandOver(refiner: try refiner(), switchAt: switchAt).generate(request, base: base, progress: progress)
+    }
+
     /// Runs `pass` over `first`, the result of `base` on `model()` (loaded only for a hires pass);
     /// `upscaler(path)` loads the x2 upscaler. Returns the refined result and a note for the log.
     static func refine(_ first: GenerationResult, of base: GenerationRequest, pass: RefinePlan.Pass, model: () throws -> StableDiffusionModel,

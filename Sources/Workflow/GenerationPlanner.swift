@@ -14,6 +14,8 @@ public struct GenerationPlan: Sendable {
     public var inputsHash: String
     /// Where the generate stage writes its image (the job's source, unless a refine pass follows).
     public var firstPassPath: String
+    /// SDXL's refiner, when the base hands over to one.
+    public var refiner: RefinerPlan?
     /// The refine pass, when the workflow has `refine:`.
     public var refine: RefinePlan?
     /// What each op kind computes in (the workflow's `engine: {precision: …}`, auto resolved).
@@ -21,6 +23,13 @@ public struct GenerationPlan: Sendable {
 
     /// The first pass's final latents, kept for a latent refine pass.
     public var latentsPath: String { firstPassPath + ".latents.safetensors" }
+}
+
+/// The SDXL refiner a generation hands over to, and at which fraction of the steps.
+public struct RefinerPlan: Sendable {
+    public var modelPath: String
+    public var options: StableDiffusionModel.LoadOptions
+    public var switchAt: Double
 }
 
 /// The refine pass of one generated image: what it runs and the hash of everything that decides
@@ -48,27 +57,27 @@ extension Planner {
             issues.append(WorkflowIssue(message, file: spec.file, line: location.line, column: location.column, hint: hint))
         }
         let baseFolder = URL(fileURLWithPath: spec.file).deletingLastPathComponent().path
-        let model: ResolvedModel, modelHash: String, modelIdentity: String
-        do {
-            model = try ModelLocator.resolve(source.model, baseFolder: baseFolder, presetsFolder: presetsFolder,
-                                             modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
-            try ModelFiles.refusePickle(model.path)
-            (modelHash, modelIdentity) = try ModelLocator.hashes(model.path, configFolder: model.options.configFolder, clipMerges: model.options.clipMerges,
-                                                                 remember: rememberHashes)
-        } catch let error as ModelLookupError {
-            issue(error.message, source.modelLocation, hint: error.hint)
-            return []
-        } catch let error as DiffusionError {
-            issue(error.description, source.modelLocation, hint: error.hint)
-            return []
-        } catch {
-            if let failure = error as? StageFailure {
-                issue("cannot read the model: \(failure.message)", source.modelLocation, hint: failure.hint)
-            } else {
-                issue("cannot read the model: \(error)", source.modelLocation, hint: "check the model's files")
+        let modelsFolder = source.modelsFolder ?? ModelLocator.defaultModelsFolder()
+        /// A model by preset name or path, not a pickle, with its A1111 hash and its content's identity.
+        func found(_ reference: String, at location: WorkflowSpec.Location, what: String) -> (model: ResolvedModel, hash: String, identity: String)? {
+            do {
+                let model = try ModelLocator.resolve(reference, baseFolder: baseFolder, presetsFolder: presetsFolder, modelsFolder: modelsFolder)
+                try ModelFiles.refusePickle(model.path)
+                let (hash, identity) = try ModelLocator.hashes(model.path, configFolder: model.options.configFolder, clipMerges: model.options.clipMerges,
+                                                               remember: rememberHashes)
+                return (model, hash, identity)
+            } catch let error as ModelLookupError {
+                issue(error.message, location, hint: error.hint)
+            } catch let error as DiffusionError {
+                issue(error.description, location, hint: error.hint)
+            } catch let failure as StageFailure {
+                issue("cannot read the \(what): \(failure.message)", location, hint: failure.hint)
+            } catch {
+                issue("cannot read the \(what): \(error)", location, hint: "check the \(what)'s files")
             }
-            return []
+            return nil
         }
+        guard let (model, modelHash, modelIdentity) = found(source.model, at: source.modelLocation, what: "model") else { return [] }
         let recommended = model.preset?.recommended
         let size = source.width.map { ($0, source.height!) } ?? recommended.flatMap { ModelLocator.parseSize($0.size) }.map { ($0.width, $0.height) } ?? nativeSize(model.path)
         let sampler = source.sampler ?? recommended?.sampler ?? defaultSampler
@@ -98,14 +107,14 @@ extension Planner {
         // The x2 upscaler is found and checked once, before any job is planned.
         var upscaler: (name: String, path: String, hash: String, identity: String)?
         if let refine = spec.refine, refine.mode == .x2Upscaler {
-            if isSDXL(model.path) {
+            if family(model.path)?.isSDXL == true {
                 issue("the x2 latent upscaler works on SD 1.x/2.x latents, and \(model.name) is an SDXL model", refine.location,
                       hint: "use refine mode latent or pixel (a hires pass with the same model), or an SD 1.x/2.x model")
                 return []
             }
             let reference = refine.model ?? WorkflowSpec.RefineSettings.defaultUpscalerModel
             do {
-                let path = try ModelLocator.resolveUpscaler(reference, baseFolder: baseFolder, modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
+                let path = try ModelLocator.resolveUpscaler(reference, baseFolder: baseFolder, modelsFolder: modelsFolder)
                 let (hash, identity) = try ModelLocator.hashes(path, remember: rememberHashes)
                 upscaler = (URL(fileURLWithPath: path).lastPathComponent, path, hash, identity)
             } catch let error as ModelLookupError {
@@ -124,13 +133,13 @@ extension Planner {
         let reading = PromptReading(model: model)
         let aiReason = "generated by Stockwerk with the model \(model.name)"
         var jobs: [Job] = []
-        let embeddingsFolder = source.embeddingsFolder ?? EmbeddingPlanning.defaultFolder(modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
-        let lorasFolder = source.lorasFolder ?? LoRAPlanning.defaultFolder(modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
+        let embeddingsFolder = source.embeddingsFolder ?? EmbeddingPlanning.defaultFolder(modelsFolder: modelsFolder)
+        let lorasFolder = source.lorasFolder ?? LoRAPlanning.defaultFolder(modelsFolder: modelsFolder)
         // Another VAE: found, hashed (A1111's hash for the record, the file's identity for the job's) once.
         var vae: (path: String, hash: String, identity: String)?
         if let reference = source.vae {
             do {
-                let path = try VAEPlanning.resolve(reference, baseFolder: baseFolder, modelsFolder: source.modelsFolder ?? ModelLocator.defaultModelsFolder())
+                let path = try VAEPlanning.resolve(reference, baseFolder: baseFolder, modelsFolder: modelsFolder)
                 try ModelFiles.refusePickle(path)
                 vae = (path, try VAEPlanning.hash(path, remember: rememberHashes), try ModelLocator.hashes(path, remember: rememberHashes).identity)
             } catch let error as ModelLookupError {
@@ -143,6 +152,22 @@ extension Planner {
                 issue("cannot read the VAE: \(error)", source.vaeLocation ?? source.location, hint: "check its files")
                 return []
             }
+        }
+        // The SDXL refiner: found, checked to be one (after an SDXL base), hashed once.
+        var refiner: (model: ResolvedModel, hash: String, identity: String, switchAt: Double)?
+        if let setting = source.refiner {
+            guard family(model.path) == .sdxl else {
+                issue("\(model.name) is not an SDXL base model, and only an SDXL base hands over to a refiner", setting.location,
+                      hint: "use an SDXL base model (e.g. the sdxl-base preset), or remove `refiner`")
+                return []
+            }
+            guard let (refinerModel, hash, identity) = found(setting.model, at: setting.location, what: "refiner") else { return [] }
+            guard family(refinerModel.path) == .sdxlRefiner else {
+                issue("\(refinerModel.name) is not an SDXL refiner (its UNet does not take the aesthetic score)", setting.location,
+                      hint: "name the SDXL refiner: the sdxl-refiner preset (stabilityai/stable-diffusion-xl-refiner-1.0) or its folder or file")
+                return []
+            }
+            refiner = (refinerModel, hash, identity, setting.switchAt)
         }
         // Each LoRA or embedding file is hashed once, however many prompts use it.
         var identities: [String: String] = [:]
@@ -176,14 +201,19 @@ extension Planner {
                 parameters.precision = precision == .fp32 ? nil : precision.name
                 if let vae { (parameters.vae, parameters.vaeHash) = (URL(fileURLWithPath: vae.path).lastPathComponent, vae.hash) }
                 parameters.clipSkip = source.clipSkip
+                if let refiner {
+                    parameters.refiner = .init(model: refiner.model.name, modelHash: refiner.hash, modelPath: refiner.model.path, switchAt: refiner.switchAt)
+                }
                 var pixelInputs = parameters
                 pixelInputs.modelPath = nil  // moving the model file does not change the image
+                pixelInputs.refiner?.modelPath = nil
                 // Every component's content counts: the same UNet with another VAE makes other pixels.
                 // generate-v3: prompts read as A1111 reads them; one that reads as before keeps its v2 identity.
                 let unchanged = reading.readsAsBefore(prompt) && reading.readsAsBefore(source.negativePrompt)
                 let inputsHash = Hashing.of([unchanged ? "generate-v2" : "generate-v3", pixelInputs.json, model.options.spacing?.rawValue ?? "", modelIdentity]
                                             + (loraIdentity.isEmpty ? [] : ["loras", loraIdentity]) + (vae.map { ["vae", $0.identity] } ?? [])
-                                            + (embeddingIdentity.isEmpty ? [] : ["embeddings", embeddingIdentity]))
+                                            + (embeddingIdentity.isEmpty ? [] : ["embeddings", embeddingIdentity])
+                                            + (refiner.map { ["refiner", $0.identity] } ?? []))
                 let name = uniqueName(for: slug(prompt, seed: seed), used: &usedNames)
                 let firstPassPath = spec.output + "/.stockwerk/generate/" + String(inputsHash.prefix(32)) + ".png"
                 var path = firstPassPath, sourceHash = inputsHash, finalSize = size
@@ -236,7 +266,8 @@ extension Planner {
                     jobs.append(Job(id: id, name: name, source: path, sourceHash: sourceHash, sourceInfo: info, aiReason: aiReason,
                                     metadata: metadata, categories: categories, editorial: spec.metadata.editorial, planned: planned,
                                     generation: GenerationPlan(parameters: parameters, modelPath: model.path, options: options, inputsHash: inputsHash,
-                                                               firstPassPath: firstPassPath, refine: refinePlan, precision: precision)))
+                                                               firstPassPath: firstPassPath, refiner: refiner.map { RefinerPlan(modelPath: $0.model.path, options: Self.refinerOptions($0.model.options, base: options), switchAt: $0.switchAt) },
+                                                               refine: refinePlan, precision: precision)))
                 } catch let error as ImagingError {
                     issue("\(error)", spec.finishLocation, hint: error.hint)
                     return jobs
@@ -249,6 +280,14 @@ extension Planner {
         return jobs
     }
 
+    /// What the refiner loads: its own files, and the VAE the workflow chose (it decodes the final
+    /// image); the prompt's LoRAs and embeddings apply to the base's pass only.
+    static func refinerOptions(_ own: StableDiffusionModel.LoadOptions, base: StableDiffusionModel.LoadOptions) -> StableDiffusionModel.LoadOptions {
+        var options = own
+        options.vae = base.vae
+        return options
+    }
+
     /// Image sides must be multiples of this: the VAE's factor (8 on every SD 1.x/2.x model), read
     /// from a diffusers folder's VAE config; 8 for single files.
     static func sizeMultiple(_ path: String) -> Int {
@@ -257,11 +296,18 @@ extension Planner {
         return 1 << (vae.blockOutChannels.count - 1)
     }
 
-    /// Whether a diffusers folder holds an SDXL model (its UNet takes added text_time conditioning).
-    static func isSDXL(_ path: String) -> Bool {
-        guard let data = RegularFile.contents(atPath: path + "/unet/config.json"),
-              let config = try? JSONDecoder().decode(UNetConfig.self, from: data) else { return false }
-        return config.additionEmbedType != nil
+    /// Which family a diffusers folder or single file holds, read cheaply (configs, or the file's
+    /// tensor names); nil when that cannot be told without loading it.
+    static func family(_ path: String) -> SingleFileCheckpoint.Family? {
+        if let data = RegularFile.contents(atPath: path + "/unet/config.json"), let config = try? JSONDecoder().decode(UNetConfig.self, from: data) {
+            guard config.additionEmbedType != nil else { return config.crossAttentionDim == 768 ? .sd1 : .sd2 }
+            // The refiner's added conditioning has 5 time ids (the aesthetic score), the base's 6.
+            let pooled = RegularFile.contents(atPath: path + "/text_encoder_2/config.json")
+                .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["projection_dim"] as? Int ?? 1280
+            return (config.projectionClassEmbeddingsInputDim - pooled) / max(config.additionTimeEmbedDim, 1) == 5 ? .sdxlRefiner : .sdxl
+        }
+        guard let file = try? SafeTensorsFile(path: path) else { return nil }
+        return try? SingleFileCheckpoint.family(shapes: file.entries.mapValues(\.shape), path: path)
     }
 
     /// The size a model was trained at, read cheaply: unet/config.json's sample size, or for a

@@ -41,8 +41,11 @@ public enum Rerun {
         public var differences: [String] = []
     }
 
-    public static func assess(_ parameters: GenerationParameters, modelsFolder: String) -> Assessment {
+    public static func assess(_ parameters: GenerationParameters, presetsFolder: String? = nil, modelsFolder: String) -> Assessment {
         var found = Assessment()
+        if let refiner = parameters.refiner, (try? Self.refiner(refiner, presetsFolder: presetsFolder, modelsFolder: modelsFolder)) == nil {
+            found.blocking.append("the refiner `\(refiner.model)` (not where it was, nor a preset or file in \(modelsFolder))")
+        }
         if Sampler(rawValue: parameters.sampler) == nil { found.blocking.append("the sampler `\(parameters.sampler)`") }
         if let hires = parameters.hires, hires.upscaler != WorkflowSpec.RefineSettings.Mode.x2Upscaler.rawValue {
             if HiresRefine.Enlargement(rawValue: hires.upscaler) == nil { found.blocking.append("the hires upscaler `\(hires.upscaler)`") }
@@ -96,7 +99,7 @@ public enum Rerun {
     /// Generates the image again. `warning` says when the model's hash differs from the one recorded.
     /// An x2 upscaler pass finds its model where it was, else by name in `modelsFolder`.
     public static func generate(_ parameters: GenerationParameters, model resolved: ResolvedModel, modelsFolder: String = ModelLocator.defaultModelsFolder(),
-                                precision: OpPrecisions = .fp32, weights: WeightStorage = .auto,
+                                precision: OpPrecisions = .fp32, weights: WeightStorage = .auto, presetsFolder: String? = nil,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> (image: RGBImage, warning: String?) {
         guard let sampler = Sampler(rawValue: parameters.sampler) else {
             throw ModelLookupError(message: "the image names sampler `\(parameters.sampler)`, which Stockwerk does not have",
@@ -121,7 +124,12 @@ public enum Rerun {
         let halfWeights = EngineBackend.keepsHalfWeights(weights, modelPath: resolved.path, extraPaths: options.vae.map { [$0] } ?? [])
         let model = try StableDiffusionModel(path: resolved.path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
         let request = GenerationChain.request(parameters, sampler: sampler)
-        let result = try Pipeline(model: model).generate(request, progress: progress)
+        let result = try GenerationChain.firstPass(request, switchAt: parameters.refiner?.switchAt, base: model, refiner: {
+            let found = try refiner(parameters.refiner!, presetsFolder: presetsFolder, modelsFolder: modelsFolder)
+            let options = Planner.refinerOptions(found.options, base: options)
+            let halfWeights = EngineBackend.keepsHalfWeights(weights, modelPath: found.path)
+            return try StableDiffusionModel(path: found.path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
+        }, progress: progress)
         guard let hires = parameters.hires else {
             return (RGBImage(width: parameters.width, height: parameters.height, pixels: try ImagePixels.rgb(from: result.image)), warning)
         }
@@ -150,6 +158,20 @@ public enum Rerun {
                                    hint: "pass --precision fp32, bf16 or auto")
         }
         return ops
+    }
+
+    /// The refiner recorded in an image's parameters: where it was, else its name as a preset,
+    /// a path, or NAME.safetensors (A1111 records the file's name without it) in the models folder.
+    public static func refiner(_ refiner: GenerationParameters.Refiner, presetsFolder: String?, modelsFolder: String) throws -> ResolvedModel {
+        let cwd = FileManager.default.currentDirectoryPath
+        for reference in [refiner.modelPath, refiner.model, refiner.model + ".safetensors"].compactMap({ $0 }) {
+            if let model = try? ModelLocator.resolve(reference, baseFolder: cwd, presetsFolder: presetsFolder, modelsFolder: modelsFolder) { return model }
+            if let model = try? ModelLocator.resolve(modelsFolder + "/" + reference, baseFolder: cwd, presetsFolder: presetsFolder, modelsFolder: modelsFolder) {
+                return model
+            }
+        }
+        throw ModelLookupError(message: "the refiner that made this image (\(refiner.model)) is not available",
+                               hint: "put it in \(modelsFolder) (the sdxl-refiner preset names where to get SDXL's), or set STOCKWERK_MODELS")
     }
 
     /// The x2 upscaler recorded in an image's parameters: where it was, else its name in the models folder.

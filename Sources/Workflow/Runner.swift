@@ -36,6 +36,8 @@ public final class Runner {
     var refineFolder: String { output + "/.stockwerk/refine" }
     /// The model last loaded by the generate stage (one at a time: a model is gigabytes).
     private var loadedModel: (path: String, options: StableDiffusionModel.LoadOptions, model: StableDiffusionModel)?
+    /// SDXL's refiner stays loaded beside the base, so jobs do not reload one for the other.
+    private var loadedRefiner: (path: String, options: StableDiffusionModel.LoadOptions, model: StableDiffusionModel)?
     private var loadedUpscaler: LatentUpscalerModel?
     var imagesFolder: String { output + "/images" }
     var packagesFolder: String { output + "/packages" }
@@ -201,7 +203,9 @@ public final class Runner {
                 throw StageFailure(job: job.name, stage: "generate", message: "unknown sampler \(parameters.sampler)", hint: "choose one of \(Sampler.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let model = try model(at: generation.modelPath, options: generation.options, precision: generation.precision)
-            let result = try Pipeline(model: model).generate(GenerationChain.request(parameters, sampler: sampler))
+            let result = try GenerationChain.firstPass(GenerationChain.request(parameters, sampler: sampler), switchAt: generation.refiner?.switchAt, base: model) {
+                try refiner(generation.refiner!, precision: generation.precision)
+            }
             let path = generation.firstPassPath
             if generation.refine != nil { try SafeTensorsWriter.write([("latents", try result.latents.host())], to: generation.latentsPath) }
             try RGBImage(width: parameters.width, height: parameters.height, pixels: try ImagePixels.rgb(from: result.image)).write(to: path)
@@ -248,12 +252,22 @@ public final class Runner {
     }
 
     private func model(at path: String, options: StableDiffusionModel.LoadOptions, precision: OpPrecisions) throws -> StableDiffusionModel {
+        try load(path, options: options, precision: precision, into: &loadedModel)
+    }
+
+    private func refiner(_ refiner: RefinerPlan, precision: OpPrecisions) throws -> StableDiffusionModel {
+        try load(refiner.modelPath, options: refiner.options, precision: precision, into: &loadedRefiner)
+    }
+
+    /// The model in `slot` when it is the one asked for, else that one loaded into it.
+    private func load(_ path: String, options: StableDiffusionModel.LoadOptions, precision: OpPrecisions,
+                      into slot: inout (path: String, options: StableDiffusionModel.LoadOptions, model: StableDiffusionModel)?) throws -> StableDiffusionModel {
         // LoRAs, a VAE and embeddings are part of what is loaded: other options are another model.
-        if let loadedModel, loadedModel.path == path, loadedModel.options == options, loadedModel.model.backend.precision == precision { return loadedModel.model }
-        loadedModel = nil  // free the previous one first
+        if let slot, slot.path == path, slot.options == options, slot.model.backend.precision == precision { return slot.model }
+        slot = nil  // free the previous one first
         let halfWeights = EngineBackend.keepsHalfWeights(plan.spec.weights, modelPath: path, extraPaths: options.vae.map { [$0] } ?? [])
         let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
-        loadedModel = (path, options, model)
+        slot = (path, options, model)
         return model
     }
 

@@ -11,7 +11,7 @@ public enum WorkflowParser {
     static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "finish", "metadata", "agencies", "output", "engine"]
     static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "model", "guidance", "tile_size", "tile_overlap"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
-                               "sampler", "guidance", "wildcards", "max_prompts", "loras", "loras_folder", "vae", "embeddings_folder", "clip_skip"]
+                               "sampler", "guidance", "wildcards", "max_prompts", "loras", "loras_folder", "vae", "embeddings_folder", "clip_skip", "refiner"]
     static let samplers = ["ddim", "euler", "euler-a", "dpmpp-2m", "dpmpp-2m-karras", "lcm"]
     static let importKeys = ["files", "ai_generated", "sidecars", "embedded_metadata"]
     static let finishKeys = ["long_edge", "megapixels", "shrink_kernel", "enlarge_interpolator", "max_enlargement",
@@ -304,7 +304,23 @@ public enum WorkflowParser {
             source.vae = vae
             source.vaeLocation = location(entry.value)
         }
+        if let entry = map["refiner"] { source.refiner = parseRefiner(entry.value, reader: reader) }
         return source
+    }
+
+    /// `refiner: NAME` or `refiner: {model: NAME, switch_at: 0.8}`.
+    static func parseRefiner(_ node: Node, reader: YAMLNodeReader) -> WorkflowSpec.RefinerSetting? {
+        if case .mapping = node {
+            guard let fields = reader.mapping(node, path: "generate.refiner", allowed: ["model", "switch_at"]) else { return nil }
+            guard let model = fields["model"], let name = reader.string(model.value, path: "generate.refiner.model"), !name.isEmpty else {
+                reader.issue("the refiner needs a `model`", at: node, hint: "write e.g. `refiner: {model: sdxl-refiner, switch_at: 0.8}`")
+                return nil
+            }
+            let switchAt = fields["switch_at"].flatMap { reader.double($0.value, path: "generate.refiner.switch_at", range: 0.01...0.99) }
+            return .init(model: name, switchAt: switchAt ?? WorkflowSpec.RefinerSetting.defaultSwitch, location: location(model.value))
+        }
+        guard let name = reader.string(node, path: "generate.refiner"), !name.isEmpty else { return nil }
+        return .init(model: name, switchAt: WorkflowSpec.RefinerSetting.defaultSwitch, location: location(node))
     }
 
     static func parseRefine(_ node: Node, location: WorkflowSpec.Location, reader: YAMLNodeReader) -> WorkflowSpec.RefineSettings? {

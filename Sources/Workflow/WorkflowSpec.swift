@@ -43,11 +43,23 @@ public struct WorkflowSpec: Sendable {
         /// Another VAE: a path (relative to the workflow file) or a name in the models folder's `vae/`.
         public var vae: String?
         var vaeLocation: Location?
+        /// SDXL's refiner: the base runs the first `switchAt` of the steps, the refiner the rest.
+        public var refiner: RefinerSetting?
         /// Most prompts one template may expand to; more is an error, never a silent cut.
         public var maxPrompts: Int
         var location: Location
         var modelLocation: Location
         var promptLocations: [Location]
+    }
+
+    /// `generate.refiner`: an SDXL refiner (preset name or path) and where the base hands over to it.
+    public struct RefinerSetting: Sendable {
+        public var model: String
+        /// The fraction of the steps the base runs (A1111's "Refiner switch at").
+        public var switchAt: Double
+        var location: Location
+        /// A1111's default and diffusers' documented example.
+        public static let defaultSwitch = 0.8
     }
 
     /// One `generate.loras` entry: a LoRA by name (its file is NAME.safetensors in the LoRA folder) and its weight.

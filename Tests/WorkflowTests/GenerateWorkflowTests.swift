@@ -137,7 +137,7 @@ import Testing
             #expect(!preset.files.isEmpty && preset.files.contains { $0.hasSuffix(".safetensors") }, "\(preset.id)")
             #expect(preset.get.contains("https://") && !preset.license.isEmpty, "\(preset.id)")
             #expect(WorkflowParser.samplers.contains(preset.recommended.sampler) && ModelLocator.parseSize(preset.recommended.size) != nil, "\(preset.id)")
-            #expect(["sd1", "sd2", "sdxl"].contains(preset.family), "\(preset.id)")
+            #expect(["sd1", "sd2", "sdxl", "sdxl-refiner"].contains(preset.family), "\(preset.id)")
             #expect(preset.prediction.map { ["epsilon", "v_prediction"].contains($0) } ?? true, "\(preset.id)")
         }
         // A preset found on disk: single files get the preset's scheduler settings, folders keep their own.

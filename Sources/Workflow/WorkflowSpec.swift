@@ -160,6 +160,9 @@ public struct WorkflowSpec: Sendable {
     public var precision: Precision = .fp32
     /// How Float32 products keep 16-bit checkpoints' weights (`engine: {weights: …}`); never changes pixels.
     public var weights: WeightStorage = .auto
+    /// Where the engine runs (`engine: {device: …}`): the CPU unless a GPU is asked for (docs/gpu.md).
+    public var device: EngineDevice = .cpu
+    var deviceLocation: Location?
     var finishLocation: Location
     var agencyLocations: [String: Location]
     var outputLocation = Location(line: 1, column: 1)

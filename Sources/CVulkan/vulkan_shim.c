@@ -16,22 +16,27 @@
 #define BLOCK_BYTES ((uint64_t)256 << 20)   // device memory is taken from the driver in blocks this size
 #define SETS_PER_BATCH 1024                 // descriptor sets (one per dispatch) before a batch is submitted
 
-// Entry points, fetched once.
+// Entry points, fetched once through the instance (the loader's trampolines dispatch device
+// functions to whichever device they are called on, so devices of several drivers can be open).
 static PFN_vkGetInstanceProcAddr get_instance_proc;
-#define ENTRY(name) static PFN_##name name;
-ENTRY(vkCreateInstance) ENTRY(vkEnumeratePhysicalDevices) ENTRY(vkGetPhysicalDeviceProperties) ENTRY(vkGetPhysicalDeviceProperties2)
-ENTRY(vkGetPhysicalDeviceFeatures2) ENTRY(vkGetPhysicalDeviceMemoryProperties) ENTRY(vkGetPhysicalDeviceQueueFamilyProperties)
-ENTRY(vkEnumerateDeviceExtensionProperties) ENTRY(vkCreateDevice) ENTRY(vkDestroyDevice) ENTRY(vkGetDeviceQueue)
-ENTRY(vkAllocateMemory) ENTRY(vkFreeMemory) ENTRY(vkMapMemory) ENTRY(vkCreateBuffer) ENTRY(vkDestroyBuffer) ENTRY(vkGetBufferMemoryRequirements)
-ENTRY(vkBindBufferMemory) ENTRY(vkCreateShaderModule) ENTRY(vkDestroyShaderModule) ENTRY(vkCreateDescriptorSetLayout)
-ENTRY(vkDestroyDescriptorSetLayout) ENTRY(vkCreatePipelineLayout) ENTRY(vkDestroyPipelineLayout) ENTRY(vkCreateComputePipelines)
-ENTRY(vkDestroyPipeline) ENTRY(vkCreateDescriptorPool) ENTRY(vkDestroyDescriptorPool) ENTRY(vkResetDescriptorPool)
-ENTRY(vkAllocateDescriptorSets) ENTRY(vkUpdateDescriptorSets) ENTRY(vkCreateCommandPool) ENTRY(vkDestroyCommandPool)
-ENTRY(vkAllocateCommandBuffers) ENTRY(vkBeginCommandBuffer) ENTRY(vkEndCommandBuffer) ENTRY(vkResetCommandBuffer)
-ENTRY(vkCmdBindPipeline) ENTRY(vkCmdBindDescriptorSets) ENTRY(vkCmdPushConstants) ENTRY(vkCmdDispatch) ENTRY(vkCmdPipelineBarrier)
-ENTRY(vkCmdCopyBuffer) ENTRY(vkQueueSubmit) ENTRY(vkCreateFence) ENTRY(vkDestroyFence) ENTRY(vkWaitForFences) ENTRY(vkResetFences)
-ENTRY(vkDeviceWaitIdle)
-#undef ENTRY
+#define INSTANCE_FUNCTIONS(X)                                                                                                   \
+    X(vkEnumeratePhysicalDevices) X(vkGetPhysicalDeviceProperties) X(vkGetPhysicalDeviceProperties2) X(vkGetPhysicalDeviceFeatures2) \
+    X(vkGetPhysicalDeviceMemoryProperties) X(vkGetPhysicalDeviceQueueFamilyProperties) X(vkEnumerateDeviceExtensionProperties)   \
+    X(vkCreateDevice)
+#define DEVICE_FUNCTIONS(X)                                                                                                     \
+    X(vkDestroyDevice) X(vkGetDeviceQueue) X(vkAllocateMemory) X(vkFreeMemory) X(vkMapMemory) X(vkCreateBuffer) X(vkDestroyBuffer)   \
+    X(vkGetBufferMemoryRequirements) X(vkBindBufferMemory) X(vkCreateShaderModule) X(vkDestroyShaderModule)                     \
+    X(vkCreateDescriptorSetLayout) X(vkDestroyDescriptorSetLayout) X(vkCreatePipelineLayout) X(vkDestroyPipelineLayout)        \
+    X(vkCreateComputePipelines) X(vkDestroyPipeline) X(vkCreateDescriptorPool) X(vkDestroyDescriptorPool) X(vkResetDescriptorPool) \
+    X(vkAllocateDescriptorSets) X(vkUpdateDescriptorSets) X(vkCreateCommandPool) X(vkDestroyCommandPool) X(vkAllocateCommandBuffers) \
+    X(vkBeginCommandBuffer) X(vkEndCommandBuffer) X(vkResetCommandBuffer) X(vkCmdBindPipeline) X(vkCmdBindDescriptorSets)        \
+    X(vkCmdPushConstants) X(vkCmdDispatch) X(vkCmdPipelineBarrier) X(vkCmdCopyBuffer) X(vkQueueSubmit) X(vkCreateFence)           \
+    X(vkDestroyFence) X(vkWaitForFences) X(vkResetFences) X(vkDeviceWaitIdle)
+#define DECLARE(name) static PFN_##name name;
+static PFN_vkCreateInstance vkCreateInstance;
+INSTANCE_FUNCTIONS(DECLARE)
+DEVICE_FUNCTIONS(DECLARE)
+#undef DECLARE
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int initialized = 0;
@@ -66,26 +71,10 @@ static int load_instance(char *error, size_t size) {
         say(error, size, "Vulkan could not start (vkCreateInstance: %d); is a Vulkan driver installed (mesa-vulkan-drivers, the NVIDIA driver)?", (int)result);
         return -1;
     }
-#define INSTANCE_ENTRY(name) name = (PFN_##name)get_instance_proc(instance, #name); if (!name) { say(error, size, "Vulkan lacks " #name); return -1; }
-    INSTANCE_ENTRY(vkEnumeratePhysicalDevices) INSTANCE_ENTRY(vkGetPhysicalDeviceProperties) INSTANCE_ENTRY(vkGetPhysicalDeviceProperties2)
-    INSTANCE_ENTRY(vkGetPhysicalDeviceFeatures2) INSTANCE_ENTRY(vkGetPhysicalDeviceMemoryProperties)
-    INSTANCE_ENTRY(vkGetPhysicalDeviceQueueFamilyProperties) INSTANCE_ENTRY(vkEnumerateDeviceExtensionProperties)
-    INSTANCE_ENTRY(vkCreateDevice)
-#undef INSTANCE_ENTRY
-    // Device functions through the instance: the loader's trampolines dispatch them to whichever
-    // device they are called on, so several devices (of different drivers) can be open at once.
-#define DEVICE_ENTRY(name) name = (PFN_##name)get_instance_proc(instance, #name); if (!name) { say(error, size, "Vulkan lacks " #name); return -1; }
-    DEVICE_ENTRY(vkDestroyDevice) DEVICE_ENTRY(vkGetDeviceQueue) DEVICE_ENTRY(vkAllocateMemory) DEVICE_ENTRY(vkFreeMemory) DEVICE_ENTRY(vkMapMemory)
-    DEVICE_ENTRY(vkCreateBuffer) DEVICE_ENTRY(vkDestroyBuffer) DEVICE_ENTRY(vkGetBufferMemoryRequirements) DEVICE_ENTRY(vkBindBufferMemory)
-    DEVICE_ENTRY(vkCreateShaderModule) DEVICE_ENTRY(vkDestroyShaderModule) DEVICE_ENTRY(vkCreateDescriptorSetLayout)
-    DEVICE_ENTRY(vkDestroyDescriptorSetLayout) DEVICE_ENTRY(vkCreatePipelineLayout) DEVICE_ENTRY(vkDestroyPipelineLayout)
-    DEVICE_ENTRY(vkCreateComputePipelines) DEVICE_ENTRY(vkDestroyPipeline) DEVICE_ENTRY(vkCreateDescriptorPool) DEVICE_ENTRY(vkDestroyDescriptorPool)
-    DEVICE_ENTRY(vkResetDescriptorPool) DEVICE_ENTRY(vkAllocateDescriptorSets) DEVICE_ENTRY(vkUpdateDescriptorSets) DEVICE_ENTRY(vkCreateCommandPool)
-    DEVICE_ENTRY(vkDestroyCommandPool) DEVICE_ENTRY(vkAllocateCommandBuffers) DEVICE_ENTRY(vkBeginCommandBuffer) DEVICE_ENTRY(vkEndCommandBuffer)
-    DEVICE_ENTRY(vkResetCommandBuffer) DEVICE_ENTRY(vkCmdBindPipeline) DEVICE_ENTRY(vkCmdBindDescriptorSets) DEVICE_ENTRY(vkCmdPushConstants)
-    DEVICE_ENTRY(vkCmdDispatch) DEVICE_ENTRY(vkCmdPipelineBarrier) DEVICE_ENTRY(vkCmdCopyBuffer) DEVICE_ENTRY(vkQueueSubmit)
-    DEVICE_ENTRY(vkCreateFence) DEVICE_ENTRY(vkDestroyFence) DEVICE_ENTRY(vkWaitForFences) DEVICE_ENTRY(vkResetFences) DEVICE_ENTRY(vkDeviceWaitIdle)
-#undef DEVICE_ENTRY
+#define LOAD(name) name = (PFN_##name)get_instance_proc(instance, #name); if (!name) { say(error, size, "Vulkan lacks " #name); return -1; }
+    INSTANCE_FUNCTIONS(LOAD)
+    DEVICE_FUNCTIONS(LOAD)
+#undef LOAD
     uint32_t count = MAX_DEVICES;
     result = vkEnumeratePhysicalDevices(instance, &count, devices);
     if (result != VK_SUCCESS && result != VK_INCOMPLETE) { say(error, size, "Vulkan could not list devices (%d)", (int)result); return -1; }

@@ -134,13 +134,9 @@ extension Planner {
 
         let precision = EngineBackend.resolve(spec.precision, remember: rememberHashes)
         let device: VulkanDevices.Device?
-        do {
-            device = try spec.device.vulkanDevice()
-        } catch let error as EngineDeviceError {
-            issue(error.message, spec.deviceLocation ?? source.location, hint: error.hint)
-            return []
-        } catch {
-            issue("\(error)", spec.deviceLocation ?? source.location, hint: "use `engine: {device: cpu}`")
+        do { device = try spec.device.vulkanDevice() } catch {
+            let failure = error as? EngineDeviceError
+            issue(failure?.message ?? "\(error)", spec.deviceLocation ?? source.location, hint: failure?.hint ?? "use `engine: {device: cpu}`")
             return []
         }
         if device != nil && precision != .fp32 {

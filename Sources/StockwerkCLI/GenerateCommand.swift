@@ -65,9 +65,9 @@ struct GenerateCommand: ParsableCommand {
             resolved.options = try resolved.options.with(prompt: prompt, negative: negative, lorasFolder: LoRAPlanning.defaultFolder(modelsFolder: models),
                                                          embeddingsFolder: EmbeddingPlanning.defaultFolder(modelsFolder: models))
             let ops = EngineBackend.resolve(try PrecisionOption.parse(precision))
-            let halfWeights = EngineBackend.keepsHalfWeights(try WeightsOption.parse(weights), modelPath: resolved.path,
-                                                             extraPaths: resolved.options.vae.map { [$0] } ?? [])
             let gpu = try DeviceOption.parse(device).vulkanDevice()
+            let halfWeights = EngineBackend.keepsHalfWeights(try WeightsOption.parse(weights), modelPath: resolved.path,
+                                                             extraPaths: resolved.options.vae.map { [$0] } ?? [], device: gpu)
             let loaded = try StableDiffusionModel(path: resolved.path, options: resolved.options, backend: EngineBackend.backend(ops, halfWeights: halfWeights, on: gpu))
             if let gpu { note("on \(gpu.summary) (Vulkan)") }
             note(String(format: "model loaded in %.1f s", Date().timeIntervalSince(started)))

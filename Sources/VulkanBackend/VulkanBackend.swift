@@ -17,19 +17,23 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     private var kernels: VulkanKernels!
     /// Where `hostOps` run.
     let cpu = CPUBackend.shared
+    /// Weights whose values are all exactly fp16 (a 16-bit checkpoint's) stay in 16 bits on the
+    /// device and are widened exactly as the kernels read them: half the device memory, the same results.
+    public let keepsHalfWeights: Bool
 
     /// The ops that run on the CPU backend (on copies), for docs and tests.
     public static let hostOps: Set<String> = ["embedding", "resize", "firResample", "cast", "allFinite"]
 
     /// Opens `device` (VulkanDevices.all()); an error naming the device and what to do when it
     /// cannot be used. `staging`: move data through a staging buffer as on a discrete GPU (tests).
-    public init(device: VulkanDevices.Device, staging: Bool = false) throws {
+    public init(device: VulkanDevices.Device, keepingHalfWeights: Bool = false, staging: Bool = false) throws {
         var error = [CChar](repeating: 0, count: 512)
         guard let context = sw_vk_open(Int32(device.index), staging ? 1 : 0, &error, error.count) else {
             throw VulkanError("cannot use \(device.summary): \(cText(error)); use --device cpu")
         }
         self.context = context
         self.device = device
+        keepsHalfWeights = keepingHalfWeights
         name = "vulkan (\(device.name))"
         kernels = VulkanKernels(context: context)
     }
@@ -52,6 +56,21 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     /// (the protocol's `tensor` cannot fail) and uploaded by the first op that needs it, which can.
     public func tensor(_ host: HostTensor) -> Tensor {
         (try? upload(host)) ?? cpu.tensor(host)
+    }
+
+    /// `values` as fp16 bits two to a 32-bit word (the gemm_half/conv_half layout) when every one
+    /// is exactly an fp16 number; nil otherwise.
+    func uploadHalf(_ values: HostTensor) throws -> VulkanBuffer? {
+        var words = [UInt32](repeating: 0, count: (values.count + 1) / 2)
+        for (index, value) in values.storage.enumerated() {
+            let half = Float16(value)
+            guard Float(half).bitPattern == value.bitPattern else { return nil }
+            words[index / 2] |= UInt32(half.bitPattern) << (index % 2 == 0 ? 0 : 16)
+        }
+        let buffer = try VulkanBuffer(self, count: words.count)
+        let status = words.withUnsafeBytes { sw_vk_write(context, buffer.pointer, 0, $0.baseAddress, UInt64($0.count)) }
+        try check(status, "an upload of \(values.shape) as fp16")
+        return buffer
     }
 
     func upload(_ values: HostTensor) throws -> Tensor {

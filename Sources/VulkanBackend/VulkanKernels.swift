@@ -6,10 +6,12 @@ import Neural
 /// push-constant words each takes.
 enum VulkanKernel: String, CaseIterable {
     case gemm, conv, unary, binary, copy, normalize, softmax, geglu
+    /// gemm and conv reading their weights from fp16 values (16-bit weights).
+    case gemmHalf = "gemm_half", convHalf = "conv_half"
 
     var buffers: UInt32 {
         switch self {
-        case .gemm, .conv, .normalize: return 4
+        case .gemm, .conv, .gemmHalf, .convHalf, .normalize: return 4
         case .binary: return 3
         case .unary, .copy, .geglu: return 2
         case .softmax: return 1
@@ -19,8 +21,8 @@ enum VulkanKernel: String, CaseIterable {
     /// Push constants, in 32-bit words (the shader's Parameters block).
     var pushWords: UInt32 {
         switch self {
-        case .gemm: return 13
-        case .conv: return 23
+        case .gemm, .gemmHalf: return 13
+        case .conv, .convHalf: return 23
         case .unary: return 4
         case .binary: return 12
         case .copy: return 16

@@ -4,15 +4,19 @@ import Neural
 final class VulkanLinear: PreparedLinear, @unchecked Sendable {
     let weight: VulkanBuffer, bias: VulkanBuffer?
     let inputs: Int, outputs: Int
+    /// The weight holds fp16 values (read by gemm_half).
+    let half: Bool
 
-    init(weight: VulkanBuffer, bias: VulkanBuffer?, inputs: Int, outputs: Int) {
-        (self.weight, self.bias, self.inputs, self.outputs) = (weight, bias, inputs, outputs)
+    init(weight: VulkanBuffer, half: Bool, bias: VulkanBuffer?, inputs: Int, outputs: Int) {
+        (self.weight, self.half, self.bias, self.inputs, self.outputs) = (weight, half, bias, inputs, outputs)
     }
 }
 
 /// A convolution's weights [out, in, kh, kw] (OIHW, as the implicit-GEMM kernel reads them), bias and geometry.
 final class VulkanConvolution: PreparedConvolution, @unchecked Sendable {
     let weight: VulkanBuffer, bias: VulkanBuffer?
+    /// The weight holds fp16 values (read by conv_half).
+    var half = false
     let inputs: Int, outputs: Int, kernelHeight: Int, kernelWidth: Int
     let stride: Int, padding: Int, paddingEnd: Int
 
@@ -28,8 +32,8 @@ extension VulkanBackend {
         guard weight.shape.count == 2, weight.shape.allSatisfy({ $0 > 0 }), bias.map({ $0.count == weight.shape[0] }) ?? true else {
             throw NeuralError.shapeMismatch("linear weight \(weight.shape), bias \(bias?.shape ?? [])")
         }
-        return VulkanLinear(weight: try gpu(try upload(weight)), bias: try bias.map { try gpu(try upload($0)) },
-                            inputs: weight.shape[1], outputs: weight.shape[0])
+        let (stored, half) = try weights(weight)
+        return VulkanLinear(weight: stored, half: half, bias: try bias.map { try gpu(try upload($0)) }, inputs: weight.shape[1], outputs: weight.shape[0])
     }
 
     public func prepareConvolution(weight: HostTensor, bias: HostTensor?, stride: Int, padding: Int, paddingEnd: Int) throws -> any PreparedConvolution {
@@ -37,8 +41,17 @@ extension VulkanBackend {
               bias.map({ $0.count == weight.shape[0] }) ?? true else {
             throw NeuralError.shapeMismatch("convolution weight \(weight.shape), bias \(bias?.shape ?? []), stride \(stride), padding \(padding)/\(paddingEnd)")
         }
-        return VulkanConvolution(weight: try gpu(try upload(weight)), bias: try bias.map { try gpu(try upload($0)) }, shape: weight.shape,
-                                 stride: stride, padding: padding, paddingEnd: paddingEnd)
+        let (stored, half) = try weights(weight)
+        let prepared = VulkanConvolution(weight: stored, bias: try bias.map { try gpu(try upload($0)) }, shape: weight.shape,
+                                         stride: stride, padding: padding, paddingEnd: paddingEnd)
+        prepared.half = half
+        return prepared
+    }
+
+    /// Weights on the device: in 16 bits when this backend keeps them so and every value is exact.
+    private func weights(_ values: HostTensor) throws -> (buffer: VulkanBuffer, half: Bool) {
+        if keepsHalfWeights, let half = try uploadHalf(values) { return (half, true) }
+        return (try gpu(try upload(values)), false)
     }
 
     /// C = A·Bᵀ (or A·B with `bTransposed`) + bias, `batch` times with per-entry offsets: the gemm kernel's words.
@@ -51,11 +64,11 @@ extension VulkanBackend {
         var bTransposed = false, accumulate = false
     }
 
-    func gemm(_ a: VulkanBuffer, _ b: VulkanBuffer, bias: VulkanBuffer?, into c: VulkanBuffer, _ product: Product) throws {
+    func gemm(_ a: VulkanBuffer, _ b: VulkanBuffer, halfB: Bool = false, bias: VulkanBuffer?, into c: VulkanBuffer, _ product: Product) throws {
         let flags = UInt32((bias != nil ? 1 : 0) | (product.bTransposed ? 2 : 0) | (product.accumulate ? 4 : 0))
         let words = [product.m, product.n, product.k, product.lda, product.ldb, product.ldc, product.aOffset, product.bOffset, product.cOffset,
                      product.aBatch, product.bBatch, product.cBatch].map(UInt32.init) + [flags]
-        try run(.gemm, [a, b, bias ?? b, c], words, groups: ((product.n + 63) / 64, (product.m + 63) / 64, product.batch))
+        try run(halfB ? .gemmHalf : .gemm, [a, b, bias ?? b, c], words, groups: ((product.n + 63) / 64, (product.m + 63) / 64, product.batch))
     }
 
     public func linear(_ x: Tensor, _ weights: any PreparedLinear) throws -> Tensor {
@@ -65,7 +78,7 @@ extension VulkanBackend {
         }
         let rows = x.count / width
         let (out, buffer) = try output(Array(x.shape.dropLast()) + [weights.outputs])
-        try gemm(try gpu(x), weights.weight, bias: weights.bias, into: buffer,
+        try gemm(try gpu(x), weights.weight, halfB: weights.half, bias: weights.bias, into: buffer,
                  Product(m: rows, n: weights.outputs, k: width, lda: width, ldb: width, ldc: weights.outputs))
         return out
     }
@@ -97,7 +110,7 @@ extension VulkanBackend {
         let flags = UInt32((w.bias != nil ? 1 : 0) | (residual != nil ? 4 : 0))
         let words = [batch * outH * outW, w.outputs, k, 0, k, 0, 0, 0, 0, 0, 0, 0].map(UInt32.init) + [flags]
             + [w.inputs, height, width, outH, outW, w.kernelHeight, w.kernelWidth, w.stride, w.padding, w.padding].map(UInt32.init)
-        try run(.conv, [try gpu(x), w.weight, w.bias ?? w.weight, buffer], words, groups: ((w.outputs + 63) / 64, (batch * outH * outW + 63) / 64, 1))
+        try run(w.half ? .convHalf : .conv, [try gpu(x), w.weight, w.bias ?? w.weight, buffer], words, groups: ((w.outputs + 63) / 64, (batch * outH * outW + 63) / 64, 1))
         return out
     }
 

@@ -28,26 +28,28 @@ public enum EngineBackend {
         }
         openLock.lock()
         defer { openLock.unlock() }
-        if let open = openGPUs[device.index] { return open }
-        let opened = try VulkanBackend(device: device)
-        openGPUs[device.index] = opened
+        let key = "\(device.index) \(halfWeights)"
+        if let open = openGPUs[key] { return open }
+        let opened = try VulkanBackend(device: device, keepingHalfWeights: halfWeights)
+        openGPUs[key] = opened
         return opened
     }
 
-    nonisolated(unsafe) private static var openGPUs: [Int: VulkanBackend] = [:]
+    nonisolated(unsafe) private static var openGPUs: [String: VulkanBackend] = [:]
     private static let openLock = NSLock()
 
     /// Whether the model at `modelPath` keeps its weights in 16 bits: as asked, or for `auto` when
     /// its weights as Float32 would take more than a third of this machine's memory (SDXL's 14 GB
     /// on a 24 GB machine; SD 1.5's 4.3 GB only below 13 GB). Only the memory and a little speed
     /// depend on it, never the pixels.
-    public static func keepsHalfWeights(_ storage: WeightStorage, modelPath: String, extraPaths: [String] = []) -> Bool {
+    /// On a GPU (`device`), its memory is what counts.
+    public static func keepsHalfWeights(_ storage: WeightStorage, modelPath: String, extraPaths: [String] = [], device: VulkanDevices.Device? = nil) -> Bool {
         switch storage {
         case .fp32: return false
         case .sixteenBit: return true
         case .auto:
             let floats = ([modelPath] + extraPaths).reduce(0) { $0 + SafeTensorsFile.elementCount(under: $1) }
-            return floats * 4 > Int(ProcessInfo.processInfo.physicalMemory / 3)
+            return floats * 4 > Int((device?.memoryBytes ?? ProcessInfo.processInfo.physicalMemory) / 3)
         }
     }
 

@@ -122,13 +122,13 @@ public enum Rerun {
             }
             options.vae = path
         }
-        let halfWeights = EngineBackend.keepsHalfWeights(weights, modelPath: resolved.path, extraPaths: options.vae.map { [$0] } ?? [])
+        let halfWeights = EngineBackend.keepsHalfWeights(weights, modelPath: resolved.path, extraPaths: options.vae.map { [$0] } ?? [], device: device)
         let model = try StableDiffusionModel(path: resolved.path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights, on: device))
         let request = GenerationChain.request(parameters, sampler: sampler)
         let result = try GenerationChain.firstPass(request, switchAt: parameters.refiner?.switchAt, base: model, refiner: {
             let found = try refiner(parameters.refiner!, presetsFolder: presetsFolder, modelsFolder: modelsFolder)
             let options = Planner.refinerOptions(found.options, base: options)
-            let halfWeights = EngineBackend.keepsHalfWeights(weights, modelPath: found.path)
+            let halfWeights = EngineBackend.keepsHalfWeights(weights, modelPath: found.path, device: device)
             return try StableDiffusionModel(path: found.path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights, on: device))
         }, progress: progress)
         guard let hires = parameters.hires else {

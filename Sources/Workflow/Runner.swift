@@ -248,7 +248,7 @@ public final class Runner {
     private func upscaler(at path: String, precision: OpPrecisions, device: VulkanDevices.Device?) throws -> LatentUpscalerModel {
         if let loadedUpscaler, loadedUpscaler.path == path, loadedUpscaler.textEncoder.backend.precision == precision { return loadedUpscaler }
         loadedUpscaler = nil
-        let halfWeights = EngineBackend.keepsHalfWeights(plan.spec.weights, modelPath: path)
+        let halfWeights = EngineBackend.keepsHalfWeights(plan.spec.weights, modelPath: path, device: device)
         loadedUpscaler = try LatentUpscalerModel(path: path, backend: EngineBackend.backend(precision, halfWeights: halfWeights, on: device))
         return loadedUpscaler!
     }
@@ -268,7 +268,7 @@ public final class Runner {
         // (A workflow has one device, so a loaded model is always on it.)
         if let slot, slot.path == path, slot.options == options, slot.model.backend.precision == precision { return slot.model }
         slot = nil  // free the previous one first
-        let halfWeights = EngineBackend.keepsHalfWeights(plan.spec.weights, modelPath: path, extraPaths: options.vae.map { [$0] } ?? [])
+        let halfWeights = EngineBackend.keepsHalfWeights(plan.spec.weights, modelPath: path, extraPaths: options.vae.map { [$0] } ?? [], device: device)
         let model = try StableDiffusionModel(path: path, options: options, backend: EngineBackend.backend(precision, halfWeights: halfWeights, on: device))
         slot = (path, options, model)
         return model

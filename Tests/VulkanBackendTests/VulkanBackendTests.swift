@@ -191,3 +191,33 @@ import Testing
         #expect(sum.storage == values.storage.map { $0 + $0 })
     }
 }
+
+/// 16-bit weights on the device: an fp16 checkpoint's values kept as they are, widened exactly by
+/// the kernels, so layers give the Float32 weights' results bit for bit in half the memory.
+@Suite struct VulkanHalfWeightsTests {
+    @Test func halfWeightsGiveTheSameResultsInHalfTheMemory() throws {
+        let device = try #require(VulkanDevices.all().first, "\(VulkanDevices.unavailableReason() ?? "no Vulkan device")")
+        let full = try VulkanBackend(device: device), half = try VulkanBackend(device: device, keepingHalfWeights: true)
+        var generator = TorchGenerator(seed: 50)
+        func fp16(_ shape: [Int]) -> HostTensor {
+            HostTensor(shape: shape, storage: generator.randn(count: shape.reduce(1, *)).map { Float(Float16($0 * 0.1)) })
+        }
+        let weight = fp16([130, 96]), x = fp16([77, 96]), bias = fp16([130])
+        let before = half.memoryUse.inUse
+        let kept = try half.prepareLinear(weight: weight, bias: nil)
+        #expect(half.memoryUse.inUse - before < UInt64(weight.count * 4), "the 16-bit weight took \(half.memoryUse.inUse - before) bytes")
+        #expect((kept as? VulkanLinear)?.half == true)
+        let same = try full.linear(full.tensor(x), try full.prepareLinear(weight: weight, bias: bias)).host().storage
+            == half.linear(half.tensor(x), try half.prepareLinear(weight: weight, bias: bias)).host().storage
+        #expect(same)
+        let kernel = fp16([16, 8, 3, 3]), image = fp16([1, 8, 11, 9])
+        let fullConv = try full.conv2d(full.tensor(image), try full.prepareConvolution(weight: kernel, bias: nil, stride: 1, padding: 1, paddingEnd: 1))
+        let halfWeights = try half.prepareConvolution(weight: kernel, bias: nil, stride: 1, padding: 1, paddingEnd: 1)
+        #expect((halfWeights as? VulkanConvolution)?.half == true)
+        let sameConv = try fullConv.host().storage == half.conv2d(half.tensor(image), halfWeights).host().storage
+        #expect(sameConv)
+        // A weight with more precision stays Float32.
+        let precise = HostTensor(shape: weight.shape, storage: weight.storage.map { $0 + 1e-7 })
+        #expect((try half.prepareLinear(weight: precise, bias: nil) as? VulkanLinear)?.half == false)
+    }
+}

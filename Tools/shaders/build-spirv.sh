@@ -14,6 +14,8 @@ trap 'rm -rf "$work"' EXIT
 kernels=(
   "gemm gemm.comp"
   "conv gemm.comp -DCONV"
+  "gemm_half gemm.comp -DHALF_B"
+  "conv_half gemm.comp -DCONV -DHALF_B"
   "unary unary.comp"
   "binary binary.comp"
   "copy copy.comp"

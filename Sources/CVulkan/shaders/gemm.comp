@@ -4,10 +4,28 @@
 // linear layers and attention's products, and with CONV for convolutions as an implicit GEMM:
 // rows are output pixels, columns output channels, and A's values are read from the NCHW input
 // where the kernel window puts them (zeros outside), so no im2col copy is ever made.
+// With HALF_B, B (the weights) is read from fp16 values, widened exactly (HalfWeights on the CPU).
 // Tiles of 64 × 64 outputs, 16 × 16 threads each making 4 × 4, K in steps of 16 through shared memory.
 layout(local_size_x = 16, local_size_y = 16) in;
 layout(std430, binding = 0) readonly buffer InputA { float a[]; };
+#ifdef HALF_B
+// B holds fp16 values two to a word (the weights of a 16-bit checkpoint, kept as they are).
+layout(std430, binding = 1) readonly buffer InputB { uint b[]; };
+
+// fp16 bits → float, exactly on every device: subnormals (m · 2⁻²⁴) through an integer conversion,
+// so no device's flush-to-zero can change them.
+float b_value(uint index) {
+    uint h = (b[index >> 1] >> ((index & 1u) * 16u)) & 0xffffu;
+    uint m = h & 0x7fffu, e = h & 0x7c00u, bits;
+    if (e == 0u) bits = floatBitsToUint(float(m) * 5.9604644775390625e-8);
+    else if (e == 0x7c00u) bits = (m << 13) | 0x7f800000u;
+    else bits = (m << 13) + (112u << 23);
+    return uintBitsToFloat(bits | ((h & 0x8000u) << 16));
+}
+#else
 layout(std430, binding = 1) readonly buffer InputB { float b[]; };
+float b_value(uint index) { return b[index]; }
+#endif
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) buffer Output { float c[]; };
 
@@ -46,7 +64,7 @@ float load_a(uint row, uint col, uint batch) {
 float load_b(uint column, uint kk, uint batch) {
     if (column >= p.n || kk >= p.k) return 0.0;
     uint base = p.b_offset + batch * p.b_batch;
-    return (p.flags & 2u) != 0u ? b[base + kk * p.ldb + column] : b[base + column * p.ldb + kk];
+    return (p.flags & 2u) != 0u ? b_value(base + kk * p.ldb + column) : b_value(base + column * p.ldb + kk);
 }
 
 uint c_index(uint row, uint column, uint batch) {

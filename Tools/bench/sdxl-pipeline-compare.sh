@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A whole 1024² SDXL image (issue 18): `stockwerk generate` on a random full-size SDXL folder in
-# fp16 (make_random_sdxl.py) with its weights kept in 16 bits, against diffusers' bf16 autocast
+# fp16 (make_random_sdxl.py) with its weights kept in 16 bits, against diffusers fp32 and bf16 autocast
 # (and bf16 weights) on the same folder, one process after the other, 2 threads, the peak RSS of
 # each; then, when the venv has openvino, its UNet step and VAE decode (f32, bf16). Euler,
 # guidance 7.5, STEPS steps.
@@ -18,7 +18,7 @@ for weights in 16-bit fp32; do
     peak "$stockwerk" generate --model "$folder" --prompt "a lighthouse on a cliff at dawn, photo" --negative blurry --seed 0 \
         --steps "$steps" --sampler euler --guidance 7.5 --size 1024x1024 --weights "$weights" --output "$out/$weights.png"
 done
-for mode in bf16-autocast bf16; do
+for mode in fp32 bf16-autocast bf16; do
     peak "$python" Tools/bench/sdxl_pipeline_reference.py "$folder" "$steps" "$mode"
 done
 

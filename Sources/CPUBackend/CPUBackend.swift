@@ -163,7 +163,8 @@ public final class CPUBackend: Backend {
     }
 
     public func embeddingTable(_ table: HostTensor) -> Tensor {
-        if let (bits, kind) = HalfWeights.narrowed(table.storage), kind == Int32(SW_HALF_F16) {
+        // fp16 only: `embedding` reads 16-bit tables as fp16.
+        if let (bits, _) = HalfWeights.narrowed(table.storage, kinds: [Int32(SW_HALF_F16)]) {
             return Tensor(shape: table.shape, dtype: .f16, buffer: CPUBuffer(self, .f16(bits)))
         }
         return tensor(table)

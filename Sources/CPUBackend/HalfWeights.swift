@@ -5,9 +5,9 @@ import Neural
 /// values of an fp16 or bf16 checkpoint, narrowed back from the Float32 they were loaded as.
 enum HalfWeights {
     /// `values` as fp16 bits when every one is exactly an fp16 number, else as bf16 bits when
-    /// every one is exactly a bf16 number, else nil.
-    static func narrowed(_ values: [Float]) -> (bits: [UInt16], kind: Int32)? {
-        for kind in [Int32(SW_HALF_F16), Int32(SW_HALF_BF16)] {
+    /// every one is exactly a bf16 number (of the `kinds` tried), else nil.
+    static func narrowed(_ values: [Float], kinds: [Int32] = [Int32(SW_HALF_F16), Int32(SW_HALF_BF16)]) -> (bits: [UInt16], kind: Int32)? {
+        for kind in kinds {
             var exact = false
             let bits = [UInt16](unsafeUninitializedCapacity: values.count) { out, initialized in
                 exact = values.withUnsafeBufferPointer { sw_half_narrow($0.baseAddress, Int64(values.count), kind, out.baseAddress) } == 1
@@ -45,9 +45,10 @@ final class CPULinear: PreparedLinear {
 
     /// x[rows×in] · Wᵀ + bias.
     func apply(_ x: HostTensor) throws -> HostTensor {
-        guard case .half(let bits, let kind) = values else {
-            guard case .floats(let weight) = values else { fatalError("unreachable") }
-            return try LinearAlgebra.linear(x, weight: weight, bias: bias)
+        let bits: [UInt16], kind: Int32
+        switch values {
+        case .floats(let weight): return try LinearAlgebra.linear(x, weight: weight, bias: bias)
+        case .half(let stored, let storedKind): (bits, kind) = (stored, storedKind)
         }
         guard let width = x.shape.last, width == inputs, x.count > 0 else {
             throw NeuralError.shapeMismatch("linear: input \(x.shape) × weight [\(outputs), \(inputs)]")
@@ -65,9 +66,10 @@ final class CPULinear: PreparedLinear {
 
     /// The first half of x·Wᵀ + bias × GELU(the second half), in one pass.
     func applyGEGLU(_ x: HostTensor) throws -> HostTensor {
-        guard case .half(let bits, let kind) = values else {
-            guard case .floats(let weight) = values else { fatalError("unreachable") }
-            return try LinearAlgebra.linearGEGLU(x, weight: weight, bias: bias)
+        let bits: [UInt16], kind: Int32
+        switch values {
+        case .floats(let weight): return try LinearAlgebra.linearGEGLU(x, weight: weight, bias: bias)
+        case .half(let stored, let storedKind): (bits, kind) = (stored, storedKind)
         }
         guard outputs % 2 == 0, x.shape.count == 2, x.shape[1] == inputs, x.count > 0 else {
             throw NeuralError.shapeMismatch("linear + GEGLU: input \(x.shape) × weight [\(outputs), \(inputs)]")

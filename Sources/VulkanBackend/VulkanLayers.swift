@@ -16,12 +16,12 @@ final class VulkanLinear: PreparedLinear, @unchecked Sendable {
 final class VulkanConvolution: PreparedConvolution, @unchecked Sendable {
     let weight: VulkanBuffer, bias: VulkanBuffer?
     /// The weight holds fp16 values (read by conv_half).
-    var half = false
+    let half: Bool
     let inputs: Int, outputs: Int, kernelHeight: Int, kernelWidth: Int
     let stride: Int, padding: Int, paddingEnd: Int
 
-    init(weight: VulkanBuffer, bias: VulkanBuffer?, shape: [Int], stride: Int, padding: Int, paddingEnd: Int) {
-        (self.weight, self.bias) = (weight, bias)
+    init(weight: VulkanBuffer, half: Bool, bias: VulkanBuffer?, shape: [Int], stride: Int, padding: Int, paddingEnd: Int) {
+        (self.weight, self.half, self.bias) = (weight, half, bias)
         (outputs, inputs, kernelHeight, kernelWidth) = (shape[0], shape[1], shape[2], shape[3])
         (self.stride, self.padding, self.paddingEnd) = (stride, padding, paddingEnd)
     }
@@ -42,10 +42,8 @@ extension VulkanBackend {
             throw NeuralError.shapeMismatch("convolution weight \(weight.shape), bias \(bias?.shape ?? []), stride \(stride), padding \(padding)/\(paddingEnd)")
         }
         let (stored, half) = try weights(weight)
-        let prepared = VulkanConvolution(weight: stored, bias: try bias.map { try gpu(try upload($0)) }, shape: weight.shape,
-                                         stride: stride, padding: padding, paddingEnd: paddingEnd)
-        prepared.half = half
-        return prepared
+        return VulkanConvolution(weight: stored, half: half, bias: try bias.map { try gpu(try upload($0)) }, shape: weight.shape,
+                                 stride: stride, padding: padding, paddingEnd: paddingEnd)
     }
 
     /// Weights on the device: in 16 bits when this backend keeps them so and every value is exact.

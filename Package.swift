@@ -68,7 +68,10 @@ let package = Package(
         .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Agencies", "Imaging", "Metadata", "Neural", "CPUBackend", "Diffusion", "Keywording"],
                           path: "Tools/bench/StockwerkBench"),
 
-        .target(name: "TestSupport", dependencies: ["Imaging", "Neural", "CPUBackend"], path: "Tests/TestSupport"),
+        // The GPU backend alone for a machine with only a GPU driver (docs/gpu.md): no libvips, oneDNN or BLAS.
+        .executableTarget(name: "stockwerk-gpu-check", dependencies: ["Diffusion", "Neural", "VulkanBackend"], path: "Tools/gpu-check"),
+
+        .target(name: "TestSupport", dependencies: ["Imaging", "Neural", "CPUBackend", "VulkanBackend"], path: "Tests/TestSupport"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata", "Imaging", "TestSupport"]),
         .testTarget(name: "AgenciesTests", dependencies: ["Agencies", "Metadata", "Imaging", "TestSupport",
@@ -77,7 +80,7 @@ let package = Package(
         .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles", "TestSupport"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "CPUBackend", "TestSupport"]),
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "Diffusion", "Neural", "CPUBackend", "TestSupport"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "CPUBackend", "TestSupport"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Neural", "CPUBackend", "VulkanBackend", "TestSupport"]),
         .testTarget(name: "KeywordingTests", dependencies: ["Keywording", "Metadata", "Neural", "CPUBackend", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Diffusion", "Neural", "CPUBackend", "VulkanBackend", "Catalog", "Imaging", "Metadata", "Agencies", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Neural", "CPUBackend", "Imaging", .product(name: "CSV", package: "CSV.swift")]),

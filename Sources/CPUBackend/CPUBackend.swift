@@ -158,7 +158,7 @@ public final class CPUBackend: Backend {
             guard let buffer = table.buffer as? CPUBuffer else { throw NeuralError.shapeMismatch("a \(table.backend.name) tensor given to \(name)") }
             guard table.shape.count == 2 else { throw NeuralError.shapeMismatch("embedding table \(table.shape)") }
             if case .f16(let bits) = buffer.values { return wrap(try Ops.embedding(ids, halfTable: bits, rows: table.shape[0], width: table.shape[1])) }
-            return wrap(try Ops.embedding(ids, table: try dense(table)))
+            return wrap(try dense(table).embedding(ids))
         }
     }
 
@@ -240,15 +240,14 @@ public final class CPUBackend: Backend {
             case .nearestExact: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .nearestExact))
             case .bilinear: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .bilinear))
             case .bicubic: return wrap(try Interpolation.resize(values, height: height, width: width, mode: .bicubic))
-            case .bilinearAntialiased: return wrap(try Interpolation.resizeAntialiased(values, height: height, width: width, cubic: false))
-            case .bicubicAntialiased: return wrap(try Interpolation.resizeAntialiased(values, height: height, width: width, cubic: true))
+            case .bilinearAntialiased, .bicubicAntialiased: return wrap(try SeparableResample.antialiased(values, height: height, width: width, mode: mode))
             }
         }
     }
 
     public func firResample(_ x: Tensor, _ direction: FIRDirection) throws -> Tensor {
         try OpProfile.measure("firResample") {
-            wrap(direction == .down ? try FIRResample.downsample(try dense(x)) : try FIRResample.upsample(try dense(x)))
+            wrap(try SeparableResample.fir(try dense(x), direction))
         }
     }
 }

@@ -103,15 +103,4 @@ enum Ops {
         }
         return HostTensor(shape: [ids.count, width], storage: out)
     }
-
-    static func embedding(_ ids: [Int], table: HostTensor) throws -> HostTensor {
-        guard table.shape.count == 2 else { throw NeuralError.shapeMismatch("embedding table \(table.shape)") }
-        let width = table.shape[1]
-        var out = HostTensor(zeros: [ids.count, width])
-        for (row, id) in ids.enumerated() {
-            guard id >= 0, id < table.shape[0] else { throw NeuralError.shapeMismatch("token id \(id) outside the table of \(table.shape[0])") }
-            out.storage.replaceSubrange((row * width)..<((row + 1) * width), with: table.storage[(id * width)..<((id + 1) * width)])
-        }
-        return out
-    }
 }

@@ -140,7 +140,7 @@ enum Interpolation {
                             case .bicubic:
                                 let sy = (Float(oy) + 0.5) * scaleY - 0.5, sx = (Float(ox) + 0.5) * scaleX - 0.5
                                 let y0 = Int(sy.rounded(.down)), x0 = Int(sx.rounded(.down))
-                                let wy = cubicWeights(sy - Float(y0)), wx = cubicWeights(sx - Float(x0))
+                                let wy = ResampleTaps.cubicWeights(sy - Float(y0)), wx = ResampleTaps.cubicWeights(sx - Float(x0))
                                 var sum: Float = 0
                                 for i in 0..<4 {
                                     var row: Float = 0
@@ -175,14 +175,6 @@ enum Interpolation {
             initialized = x.count * factor * factor
         }
         return HostTensor(shape: [x.shape[0], x.shape[1], inH * factor, outW], storage: storage)
-    }
-
-    /// Keys' cubic convolution weights with A = −0.75 (torch's bicubic), for offset t in [0, 1).
-    static func cubicWeights(_ t: Float) -> [Float] {
-        let a: Float = -0.75
-        func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }
-        func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
-        return [far(t + 1), near(t), near(1 - t), far(2 - t)]
     }
 }
 

@@ -304,18 +304,26 @@ sw_vk_buffer *sw_vk_buffer_create(sw_vk_context *context, uint64_t bytes) {
 
 uint64_t sw_vk_buffer_size(const sw_vk_buffer *buffer) { return buffer->size; }
 
-static void destroy_buffer(sw_vk_context *context, sw_vk_buffer *buffer) {
-    vkDestroyBuffer(context->device, buffer->buffer, NULL);
+// The buffer's memory goes back to its block at once, also while recorded work that uses it has
+// not run: every dispatch is followed by a full barrier and every host transfer first submits and
+// waits, so work recorded later (which may reuse the range) runs after everything that read it.
+// The VkBuffer object itself must outlive those commands, so it is destroyed after the submit.
+static void return_range(sw_vk_context *context, sw_vk_buffer *buffer) {
     insert_free(buffer->owner, buffer->offset, buffer->reserved);
     context->in_use -= buffer->reserved;
+}
+
+static void destroy_object(sw_vk_context *context, sw_vk_buffer *buffer) {
+    vkDestroyBuffer(context->device, buffer->buffer, NULL);
     free(buffer);
 }
 
 void sw_vk_buffer_release(sw_vk_context *context, sw_vk_buffer *buffer) {
     if (!buffer) return;
     pthread_mutex_lock(&context->lock);
+    return_range(context, buffer);
     if (!context->recording) {
-        destroy_buffer(context, buffer);
+        destroy_object(context, buffer);
     } else {
         if (context->release_count == context->release_capacity) {
             int capacity = context->release_capacity ? context->release_capacity * 2 : 64;
@@ -323,7 +331,7 @@ void sw_vk_buffer_release(sw_vk_context *context, sw_vk_buffer *buffer) {
             if (grown) { context->releases = grown; context->release_capacity = capacity; }
         }
         if (context->release_count < context->release_capacity) context->releases[context->release_count++] = buffer;
-        // (out of host memory: the buffer stays allocated until the context closes; never freed early)
+        // (out of host memory: the VkBuffer object stays until the context closes; never destroyed early)
     }
     pthread_mutex_unlock(&context->lock);
 }
@@ -332,6 +340,12 @@ void sw_vk_memory_use(sw_vk_context *context, uint64_t *in_use, uint64_t *peak) 
     pthread_mutex_lock(&context->lock);
     *in_use = context->in_use;
     *peak = context->peak;
+    pthread_mutex_unlock(&context->lock);
+}
+
+void sw_vk_reset_peak(sw_vk_context *context) {
+    pthread_mutex_lock(&context->lock);
+    context->peak = context->in_use;
     pthread_mutex_unlock(&context->lock);
 }
 
@@ -357,7 +371,7 @@ static int submit(sw_vk_context *context) {
     vkResetCommandBuffer(context->batch, 0);
     vkResetDescriptorPool(context->device, context->descriptors, 0);
     context->sets_used = 0;
-    for (int i = 0; i < context->release_count; i++) destroy_buffer(context, context->releases[i]);
+    for (int i = 0; i < context->release_count; i++) destroy_object(context, context->releases[i]);
     context->release_count = 0;
     if (result != VK_SUCCESS) {
         fail(context, result == VK_ERROR_DEVICE_LOST ? "the GPU was lost (VK_ERROR_DEVICE_LOST): a driver reset or a fault; run again, or use --device cpu"

@@ -102,7 +102,8 @@ public struct LatentUpscaler: Sendable {
         let guided = request.guidance > 1
         let (context, condition) = try conditioning(request, guided: guided)
         let batch = guided ? 2 : 1
-        let backend = latents.backend
+        let backend = model.unet.backend
+        let latents = try backend.adopting(latents)
         let enlarged = try backend.resize(latents, height: 2 * latents.shape[2], width: 2 * latents.shape[3], mode: .nearest)
         let imageCondition = batch == 1 ? enlarged : try backend.concat([enlarged, enlarged], axis: 0)
         let scheduler = EulerScheduler(config: model.schedulerConfig, steps: request.steps)

@@ -59,6 +59,7 @@ public final class UpscalerUNet: Sendable {
         guard sample.shape[2] % multiple == 0, sample.shape[3] % multiple == 0, sample.shape[2] >= 2 * multiple, sample.shape[3] >= 2 * multiple else {
             throw NeuralError.shapeMismatch("upscaler UNet input \(sample.shape): height and width must be multiples of \(multiple), at least \(2 * multiple)")
         }
+        let (sample, context, condition) = (try backend.adopting(sample), try backend.adopting(context), try backend.adopting(condition))
         // Each sample has its own time embedding (the pooled text differs), so they run one by one.
         let outputs = try (0..<batch).map { n in
             try forward(try sample.item(n, keepingAxis: true), timestep: timestep, context: try context.item(n),

@@ -24,6 +24,26 @@ public struct VAETiling: Sendable, Equatable {
         self.wholeUpTo = wholeUpTo
     }
 
+    /// This tiling on a device of `deviceMemory` bytes (nil: the CPU, which keeps the plan's):
+    /// whole images and tiles no larger than a quarter of the device's memory holds, at
+    /// `bytesPerPixel` of activations per image pixel (measured with stockwerk-gpu-check
+    /// vae-memory: 2.6 kB for SD's VAE, 20 bytes per channel of its first block, once each
+    /// tensor's memory is reused as soon as it goes). An 8 GB card then decodes SDXL's 1024² in
+    /// 512-pixel tiles beside the UNet's weights; 12 GB and more decode it whole. The device is
+    /// part of an image's identity, so the same device always makes the same choice.
+    public func fitting(deviceMemory: UInt64?, bytesPerPixel: Int, scale: Int) -> VAETiling {
+        guard let deviceMemory else { return self }
+        let budget = Double(deviceMemory) / 4
+        func fits(_ latentSide: Int) -> Bool { Double(latentSide * scale) * Double(latentSide * scale) * Double(bytesPerPixel) <= budget }
+        var fitted = self
+        while fitted.wholeUpTo > 8, !fits(fitted.wholeUpTo) { fitted.wholeUpTo /= 2 }
+        while fitted.tileSize > 16, !fits(fitted.tileSize) {
+            fitted.tileSize /= 2
+            fitted.overlap = max(1, fitted.overlap / 2)
+        }
+        return fitted
+    }
+
     /// Tile origins along one side of `length`: `tileSize - overlap` apart, the last one flush with the end.
     func origins(_ length: Int) -> [Int] {
         guard length > tileSize else { return [0] }
@@ -113,8 +133,10 @@ extension VAEDecoder {
     public var scaleFactor: Int { 1 << (config.blockOutChannels.count - 1) }
 
     /// Decodes SD latents whole when small, in blended tiles when larger than `tiling.wholeUpTo`.
-    public func decode(latents: Tensor, tiling: VAETiling) throws -> Tensor {
+    public func decode(latents: Tensor, tiling planned: VAETiling) throws -> Tensor {
+        let tiling = planned.fitting(deviceMemory: backend.deviceMemoryBytes, bytesPerPixel: 20 * (config.blockOutChannels.first ?? 128), scale: scaleFactor)
         guard latents.shape.count == 4, max(latents.shape[2], latents.shape[3]) > tiling.wholeUpTo else { return try decode(latents: latents) }
+        let latents = try backend.adopting(latents)
         let images = try (0..<latents.shape[0]).map { n in
             try tiling.apply(try latents.item(n, keepingAxis: true), inputScale: 1, outputScale: scaleFactor) { try decode(latents: $0) }
         }
@@ -127,10 +149,12 @@ extension VAEEncoder {
 
     /// The latent distribution's mean and log-variance, whole or in blended tiles (each tile's
     /// moments blended as the decoder blends pixels).
-    public func encode(_ image: Tensor, tiling: VAETiling) throws -> (mean: Tensor, logVariance: Tensor) {
+    public func encode(_ image: Tensor, tiling planned: VAETiling) throws -> (mean: Tensor, logVariance: Tensor) {
         let scale = scaleFactor
+        let tiling = planned.fitting(deviceMemory: backend.deviceMemoryBytes, bytesPerPixel: 20 * (config.blockOutChannels.first ?? 128), scale: scale)
         guard image.shape.count == 4, image.shape[0] == 1, max(image.shape[2], image.shape[3]) > tiling.wholeUpTo * scale,
               image.shape[2] % scale == 0, image.shape[3] % scale == 0 else { return try encode(image) }
+        let image = try backend.adopting(image)
         let latent = config.latentChannels
         let moments = try tiling.apply(image, inputScale: scale, outputScale: 1) { tile in
             let (mean, logVariance) = try encode(tile)

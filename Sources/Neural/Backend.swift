@@ -18,6 +18,9 @@ public protocol Backend: AnyObject, Sendable {
     /// system. Pipelines call it between phases (denoising → decoding) so that what one phase
     /// left free does not add to the next one's peak.
     func releaseUnusedMemory()
+    /// The memory of the device this backend computes on, when it is not the host's (a GPU's):
+    /// what memory-bound choices such as VAE tiling are sized by. nil on the CPU.
+    var deviceMemoryBytes: UInt64? { get }
 
     // MARK: Weights, prepared once at load
     /// nn.Linear's weight [out, in] and bias [out], in the layout `linear` runs fastest on.
@@ -121,6 +124,14 @@ extension Backend {
 
     public func groupNorm(_ x: consuming Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float) throws -> Tensor {
         try groupNorm(consume x, groups: groups, scale: scale, shift: shift, epsilon: epsilon, activation: nil)
+    }
+
+    public var deviceMemoryBytes: UInt64? { nil }
+
+    /// `x` as a tensor of this backend: itself when it is one already, else its values copied over
+    /// (latents or an image handed from another backend).
+    public func adopting(_ x: Tensor) throws -> Tensor {
+        x.backend === self ? x : tensor(try x.host())
     }
 
     /// x·scale + offset.

@@ -25,4 +25,22 @@ extension HostTensor {
         let rest = Array(shape.dropFirst())
         return HostTensor(shape: keepingAxis ? [1] + rest : rest, storage: Array(storage[(index * size)..<((index + 1) * size)]))
     }
+
+    /// Rows `ids` of a [rows, width] table (a token embedding), in order.
+    public func embedding(_ ids: [Int]) throws -> HostTensor {
+        guard shape.count == 2 else { throw NeuralError.shapeMismatch("embedding table \(shape)") }
+        let width = shape[1]
+        var out = HostTensor(zeros: [ids.count, width])
+        for (row, id) in ids.enumerated() {
+            guard id >= 0, id < shape[0] else { throw NeuralError.shapeMismatch("token id \(id) outside the table of \(shape[0])") }
+            out.storage.replaceSubrange((row * width)..<((row + 1) * width), with: storage[(id * width)..<((id + 1) * width)])
+        }
+        return out
+    }
+
+    /// The same values with another shape of the same size.
+    public func reshaped(_ shape: [Int]) throws -> HostTensor {
+        guard shape.reduce(1, *) == count, shape.allSatisfy({ $0 >= 0 }) else { throw NeuralError.shapeMismatch("reshape \(self.shape) to \(shape)") }
+        return HostTensor(shape: shape, storage: storage)
+    }
 }

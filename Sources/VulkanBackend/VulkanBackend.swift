@@ -1,4 +1,3 @@
-import CPUBackend
 import CVulkan
 import Foundation
 import Neural
@@ -7,22 +6,21 @@ import Neural
 /// ops are compute kernels recorded into batches that run when a result is read back, so a whole
 /// denoising step goes to the GPU without a round trip. Float32 throughout.
 ///
-/// Ops without a kernel yet (`hostOps`) run on the CPU backend on copies of their inputs and are
-/// uploaded again: correct, but a round trip each; every other op never leaves the device.
+/// Only the token embedding reads host memory (its table stays there; a prompt needs 77 rows).
+/// The backend needs nothing but the Vulkan loader: no oneDNN, no BLAS (the GPU check runs on it).
 public final class VulkanBackend: Backend, @unchecked Sendable {
     public let name: String
     public let precision: OpPrecisions = .fp32
     public let device: VulkanDevices.Device
     let context: OpaquePointer
     private var kernels: VulkanKernels!
-    /// Where `hostOps` run.
-    let cpu = CPUBackend.shared
     /// Weights whose values are all exactly fp16 (a 16-bit checkpoint's) stay in 16 bits on the
     /// device and are widened exactly as the kernels read them: half the device memory, the same results.
     public let keepsHalfWeights: Bool
-
-    /// The ops that run on the CPU backend (on copies), for docs and tests.
-    public static let hostOps: Set<String> = ["embedding", "resize", "firResample", "cast", "allFinite"]
+    /// Resampling taps on the device, uploaded once per geometry (an upload ends the batch).
+    /// (Raw device buffers: a VulkanBuffer would hold its backend, and this backend would never go.)
+    private var tapBuffers: [[UInt32]: DeviceMemory] = [:]
+    private let tapLock = NSLock()
 
     /// Opens `device` (VulkanDevices.all()); an error naming the device and what to do when it
     /// cannot be used. `staging`: move data through a staging buffer as on a discrete GPU (tests).
@@ -39,6 +37,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     }
 
     deinit {
+        for buffer in tapBuffers.values { sw_vk_buffer_release(context, buffer.pointer) }
         kernels = nil  // its pipelines belong to the context
         sw_vk_close(context)
     }
@@ -50,12 +49,22 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         return (inUse, peak)
     }
 
+    public var deviceMemoryBytes: UInt64? { device.memoryBytes }
+
+    /// Starts measuring `memoryUse.peak` again from what is in use now.
+    public func resetPeakMemory() { sw_vk_reset_peak(context) }
+
     // MARK: Memory
 
     /// A tensor of this backend: uploaded now; if the device is out of memory, kept on the host
     /// (the protocol's `tensor` cannot fail) and uploaded by the first op that needs it, which can.
     public func tensor(_ host: HostTensor) -> Tensor {
-        (try? upload(host)) ?? cpu.tensor(host)
+        (try? upload(host)) ?? onHost(host)
+    }
+
+    /// `values` kept in host memory as a tensor of this backend.
+    func onHost(_ values: HostTensor) -> Tensor {
+        Tensor(shape: values.shape, dtype: .f32, buffer: VulkanHostBuffer(owner: self, values: values))
     }
 
     /// `values` as fp16 bits two to a 32-bit word (the gemm_half/conv_half layout) when every one
@@ -73,6 +82,24 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         return buffer
     }
 
+    func tapsBuffer(_ taps: ResampleTaps) throws -> DeviceMemory {
+        let words = taps.words
+        tapLock.lock()
+        defer { tapLock.unlock() }
+        if let buffer = tapBuffers[words] { return buffer }
+        guard let pointer = sw_vk_buffer_create(context, UInt64(words.count * 4)) else {
+            throw VulkanError("\(device.summary): \(String(cString: sw_vk_last_error(context))); use a smaller image, or --device cpu")
+        }
+        let status = words.withUnsafeBytes { sw_vk_write(context, pointer, 0, $0.baseAddress, UInt64($0.count)) }
+        guard status == 0 else {
+            sw_vk_buffer_release(context, pointer)
+            throw VulkanError("\(device.summary): an upload of resampling taps failed: \(String(cString: sw_vk_last_error(context)))")
+        }
+        let buffer = DeviceMemory(pointer: pointer)
+        tapBuffers[words] = buffer
+        return buffer
+    }
+
     func upload(_ values: HostTensor) throws -> Tensor {
         let buffer = try VulkanBuffer(self, count: values.count)
         let status = values.storage.withUnsafeBytes { sw_vk_write(context, buffer.pointer, 0, $0.baseAddress, UInt64($0.count)) }
@@ -81,6 +108,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     }
 
     public func host(_ x: Tensor) throws -> HostTensor {
+        if let kept = x.buffer as? VulkanHostBuffer { return try kept.values.reshaped(x.shape) }
         guard let buffer = x.buffer as? VulkanBuffer else { return try x.backend.host(x) }
         guard buffer.owner === self else { throw NeuralError.shapeMismatch("a tensor of \(buffer.owner.name) given to \(name)") }
         var storage = [Float](repeating: 0, count: x.count)
@@ -103,8 +131,10 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         return (Tensor(shape: shape, dtype: .f32, buffer: buffer), buffer)
     }
 
+    /// Tensors here are Float32 (16-bit weights are a storage detail of prepared layers).
     public func cast(_ x: Tensor, to dtype: DType) throws -> Tensor {
-        dtype == .f32 ? x : try cpu.cast(cpu.tensor(try self.host(x)), to: dtype)
+        guard dtype == .f32 else { throw NeuralError.shapeMismatch("\(name) computes in Float32; \(dtype.rawValue) tensors are a CPU backend feature") }
+        return x
     }
 
     public func releaseUnusedMemory() { _ = sw_vk_flush(context) }
@@ -116,7 +146,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     // MARK: Dispatching
 
     /// Records `kind` over `groups` work groups with `buffers` and the push-constant `words`.
-    func run(_ kind: VulkanKernel, _ buffers: [VulkanBuffer], _ words: [UInt32], groups: (x: Int, y: Int, z: Int)) throws {
+    func run(_ kind: VulkanKernel, _ buffers: [any DeviceBuffer], _ words: [UInt32], groups: (x: Int, y: Int, z: Int)) throws {
         guard buffers.count == Int(kind.buffers), words.count == Int(kind.pushWords) else {
             throw VulkanError("internal error: the \(kind.rawValue) kernel called with \(buffers.count) buffers and \(words.count) words")
         }
@@ -139,12 +169,6 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
 
     /// One work group per unit, folded the same way.
     func unitGroups(_ units: Int) -> (x: Int, y: Int, z: Int) { (min(units, 65535), (units + 65534) / 65535, 1) }
-
-    /// A CPU-backend op on host copies of `inputs`, its result uploaded (`hostOps`).
-    func onHost(_ inputs: [Tensor], _ body: ([Tensor]) throws -> Tensor) throws -> Tensor {
-        let copies = try inputs.map { cpu.tensor(try self.host($0)) }
-        return try upload(try cpu.host(try body(copies)))
-    }
 }
 
 extension Float {

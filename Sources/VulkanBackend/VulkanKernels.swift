@@ -5,14 +5,14 @@ import Neural
 /// The compute kernels (Sources/CVulkan/shaders, compiled into spirv.c) and how many buffers and
 /// push-constant words each takes.
 enum VulkanKernel: String, CaseIterable {
-    case gemm, conv, unary, binary, copy, normalize, softmax, geglu
+    case gemm, conv, unary, binary, copy, normalize, softmax, geglu, resample, attention
     /// gemm and conv reading their weights from fp16 values (16-bit weights).
     case gemmHalf = "gemm_half", convHalf = "conv_half"
 
     var buffers: UInt32 {
         switch self {
-        case .gemm, .conv, .gemmHalf, .convHalf, .normalize: return 4
-        case .binary: return 3
+        case .gemm, .conv, .gemmHalf, .convHalf, .normalize, .attention: return 4
+        case .binary, .resample: return 3
         case .unary, .copy, .geglu: return 2
         case .softmax: return 1
         }
@@ -29,6 +29,8 @@ enum VulkanKernel: String, CaseIterable {
         case .normalize: return 5
         case .softmax: return 5
         case .geglu: return 2
+        case .resample: return 6
+        case .attention: return 8
         }
     }
 }

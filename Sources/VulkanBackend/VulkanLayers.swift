@@ -166,9 +166,25 @@ extension VulkanBackend {
         }
     }
 
-    /// softmax(q·kᵀ/√d)·v for every head, the query rows in chunks so the scores stay under 256 MB.
+    /// Heads up to this wide run in the flash-attention kernel (its shared-memory tiles are sized for it).
+    static let flashHeadWidth = 128
+
+    /// softmax(q·kᵀ/√d)·v for every head: streamed in the flash kernel (heads up to 128 wide: every
+    /// head of SDXL and CLIP, SD 1.5's but the deepest), else two GEMMs around the softmax kernel.
     private func attend(_ q: VulkanBuffer, _ k: VulkanBuffer, _ v: VulkanBuffer, into out: VulkanBuffer, queries: Range<Int>, keys: Range<Int>,
                         width: Int, heads: Int, causal: Bool) throws {
+        let d = width / heads
+        if d <= Self.flashHeadWidth {
+            let words = [queries.count, keys.count, width, d, queries.lowerBound, keys.lowerBound, causal ? 1 : 0].map(UInt32.init) + [(1 / Float(d).squareRoot()).word]
+            try run(.attention, [q, k, v, out], words, groups: ((queries.count + 15) / 16, heads, 1))
+            return
+        }
+        try attendThroughScores(q, k, v, into: out, queries: queries, keys: keys, width: width, heads: heads, causal: causal)
+    }
+
+    /// The query rows in chunks so the scores stay under 256 MB: q·kᵀ, softmax, ·v.
+    private func attendThroughScores(_ q: VulkanBuffer, _ k: VulkanBuffer, _ v: VulkanBuffer, into out: VulkanBuffer, queries: Range<Int>, keys: Range<Int>,
+                                     width: Int, heads: Int, causal: Bool) throws {
         let d = width / heads, keyCount = keys.count
         let chunk = max(1, min(queries.count, (64 << 20) / max(1, heads * keyCount)))
         let scores = try VulkanBuffer(self, count: heads * chunk * keyCount)

@@ -1,6 +1,6 @@
 import Neural
 
-/// Element-wise ops, shapes and the ops that run on the host (VulkanBackend.hostOps).
+/// Element-wise ops, shapes and resampling.
 extension VulkanBackend {
     // MARK: Element-wise
 
@@ -25,8 +25,17 @@ extension VulkanBackend {
         try run(.binary, [x, y, out], words, groups: elementGroups(count))
     }
 
-    /// `shape` as 4 dims (leading 1s), or nil when it has more than 4 axes.
-    func fourAxes(_ shape: [Int]) -> [Int]? { shape.count <= 4 ? Array(repeating: 1, count: 4 - shape.count) + shape : nil }
+    /// `a` and `b` (same rank, b's axes equal to a's or 1) as 4 axes each: neighbouring axes that b
+    /// either keeps or broadcasts alike merged into one, leading 1s added; nil when more than 4 remain.
+    func broadcastAxes(_ a: [Int], _ b: [Int]) -> (a: [Int], b: [Int])? {
+        var merged: [(a: Int, b: Int)] = []
+        for (x, y) in zip(a, b) where x != 1 {
+            if let last = merged.last, (last.b == 1) == (y == 1) { merged[merged.count - 1] = (last.a * x, last.b * y) } else { merged.append((x, y)) }
+        }
+        guard merged.count <= 4 else { return nil }
+        let padding = Array(repeating: 1, count: 4 - merged.count)
+        return (padding + merged.map(\.a), padding + merged.map(\.b))
+    }
 
     /// Dense strides of a 4-D shape.
     func denseStrides(_ dims: [Int]) -> [Int] { [dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1] }
@@ -43,7 +52,7 @@ extension VulkanBackend {
         guard a.shape.count == b.shape.count, zip(a.shape, b.shape).allSatisfy({ $1 == $0 || $1 == 1 }) else {
             throw NeuralError.shapeMismatch("multiply \(a.shape) by \(b.shape)")
         }
-        guard let dims = fourAxes(a.shape), let bDims = fourAxes(b.shape) else { return try onHost([a, b]) { try cpu.multiply($0[0], $0[1]) } }
+        guard let (dims, bDims) = broadcastAxes(a.shape, b.shape) else { throw NeuralError.shapeMismatch("multiply \(a.shape) by \(b.shape): more than 4 axes after merging") }
         let dense = denseStrides(bDims)
         let strides = (0..<4).map { bDims[$0] == 1 ? 0 : dense[$0] }
         let (out, buffer) = try output(a.shape)
@@ -147,22 +156,50 @@ extension VulkanBackend {
         return out
     }
 
-    // MARK: On the host (hostOps)
-
-    /// Token tables stay in host memory (a prompt reads 77 of CLIP's 49408 rows); the rows are uploaded.
-    public func embeddingTable(_ table: HostTensor) -> Tensor { cpu.embeddingTable(table) }
-
-    public func embedding(_ ids: [Int], table: Tensor) throws -> Tensor {
-        if table.buffer is VulkanBuffer { return try onHost([table]) { try cpu.embedding(ids, table: $0[0]) } }
-        return try upload(try cpu.host(try cpu.embedding(ids, table: table)))
-    }
+    // MARK: Resampling
 
     public func resize(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) throws -> Tensor {
-        try onHost([x]) { try cpu.resize($0[0], height: height, width: width, mode: mode) }
+        guard x.shape.count == 4, x.count > 0, height > 0, width > 0 else { throw NeuralError.shapeMismatch("interpolate: input \(x.shape) to \(height)x\(width)") }
+        return try resample(x, rows: x.shape[2] == height ? nil : .interpolation(input: x.shape[2], output: height, mode: mode),
+                            columns: x.shape[3] == width ? nil : .interpolation(input: x.shape[3], output: width, mode: mode))
     }
 
     public func firResample(_ x: Tensor, _ direction: FIRDirection) throws -> Tensor {
-        try onHost([x]) { try cpu.firResample($0[0], direction) }
+        try ResampleTaps.checkFIR(x.shape, direction)
+        return try resample(x, rows: .fir(input: x.shape[2], direction), columns: .fir(input: x.shape[3], direction))
+    }
+
+    /// Two passes of the resample kernel, along the width, then the height (nil: that side stays).
+    func resample(_ x: Tensor, rows: ResampleTaps?, columns: ResampleTaps?) throws -> Tensor {
+        guard rows != nil || columns != nil else { return try copied(x) }
+        let planes = x.shape[0] * x.shape[1]
+        var current = x
+        for (axis, taps) in [(0, columns), (1, rows)] {
+            guard let taps else { continue }
+            let (inH, inW) = (current.shape[2], current.shape[3])
+            let (outH, outW) = axis == 0 ? (inH, taps.outputCount) : (taps.outputCount, inW)
+            let (out, buffer) = try output([x.shape[0], x.shape[1], outH, outW])
+            let count = planes * outH * outW
+            try run(.resample, [try gpu(current), try tapsBuffer(taps), buffer], [count, axis, inH, inW, outH, outW].map(UInt32.init), groups: elementGroups(count))
+            current = out
+        }
+        return current
+    }
+
+    /// A dense copy of `x` (so a resize to the same size still returns a new tensor).
+    func copied(_ x: Tensor) throws -> Tensor {
+        let (out, buffer) = try output(x.shape)
+        try copyDense(try gpu(x), into: buffer, count: x.count)
+        return out
+    }
+
+    // MARK: Host memory
+
+    /// Token tables stay in host memory (a prompt reads 77 of CLIP's 49408 rows); the rows are uploaded.
+    public func embeddingTable(_ table: HostTensor) -> Tensor { onHost(table) }
+
+    public func embedding(_ ids: [Int], table: Tensor) throws -> Tensor {
+        try upload(try host(table).embedding(ids))
     }
 
     public func allFinite(_ x: Tensor) -> Bool {

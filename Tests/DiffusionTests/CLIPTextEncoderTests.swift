@@ -14,9 +14,9 @@ import Testing
         zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
     }
 
-    @Test(arguments: ["tiny-sd1", "tiny-sd2"])
-    func hiddenStatesMatchTransformers(model: String) throws {
-        let encoder = try CLIPTextEncoder(folder: Self.folder(model), backend: CPUBackend.shared)
+    @Test(arguments: ["tiny-sd1", "tiny-sd2"], TestBackend.allCases)
+    func hiddenStatesMatchTransformers(model: String, on backend: TestBackend) throws {
+        let encoder = try CLIPTextEncoder(folder: Self.folder(model), backend: try backend.get())
         let expected = try SafeTensorsFile(path: Self.folder(model) + "/expected.safetensors")
         let ids = try expected.tensor("input_ids")
         let last = try expected.tensor("last_hidden_state"), pooled = try expected.tensor("pooler_output")

@@ -14,9 +14,10 @@ import Testing
         a.shape == b.shape ? zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0 : .infinity
     }
 
-    @Test func unetMatchesDiffusers() throws {
+    @Test(arguments: TestBackend.allCases)
+    func unetMatchesDiffusers(on backend: TestBackend) throws {
         let expected = try Self.expected.get()
-        let unet = try UpscalerUNet(folder: PipelineTests.folder("tiny-x2-upscaler") + "/unet", backend: CPUBackend.shared)
+        let unet = try UpscalerUNet(folder: PipelineTests.folder("tiny-x2-upscaler") + "/unet", backend: try backend.get())
         let output = try unet(try expected.tensor("unet.sample").onCPU, timestep: try expected.tensor("unet.timestep").storage[0],
                               context: try expected.tensor("unet.context").onCPU, condition: try expected.tensor("unet.condition").onCPU)
         let reference = try expected.tensor("unet.output").onCPU
@@ -29,10 +30,10 @@ import Testing
     /// The whole pipeline on the tiny SD1 model's 8×12 latents: guidance 0 (prompt ignored), 0.5
     /// (prompt, no guidance) and 7.5 (negative prompt first), 3–4 steps of Euler at fractional
     /// linspace timesteps.
-    @Test(arguments: ["0", "0.5", "7.5"])
-    func pipelineMatchesDiffusers(guidance: String) throws {
+    @Test(arguments: [("0", TestBackend.cpu), ("0.5", .cpu), ("7.5", .cpu), ("7.5", .vulkan)])
+    func pipelineMatchesDiffusers(guidance: String, on backend: TestBackend) throws {
         let expected = try Self.expected.get()
-        let model = try LatentUpscalerModel(path: PipelineTests.folder("tiny-x2-upscaler"), backend: CPUBackend.shared)
+        let model = try LatentUpscalerModel(path: PipelineTests.folder("tiny-x2-upscaler"), backend: try backend.get())
         #expect(model.schedulerConfig.spacing == .linspace && model.schedulerConfig.prediction == .sample)
         let key = "pipeline." + guidance
         let request = LatentUpscaler.Request(prompt: try #require(expected.metadata["prompt"]), negativePrompt: try #require(expected.metadata["negative_prompt"]),

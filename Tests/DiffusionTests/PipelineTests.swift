@@ -13,19 +13,21 @@ import Testing
     static let styles = ["tiny-sd1", "tiny-sd2", "tiny-sd1.safetensors", "tiny-sd2.safetensors"]
     static let modes = ["txt2img.0", "txt2img.7.5", "img2img.7.5"]
 
-    static let models: [String: StableDiffusionModel] = {
-        var loaded: [String: StableDiffusionModel] = [:]
-        for style in styles { loaded[style] = try? load(style) }
-        return loaded
-    }()
+    /// Loaded models by style and backend, shared by the suites (tests run in parallel).
+    static let loaded = ModelCache<StableDiffusionModel>()
+
+    /// The `style` fixture on `backend`, loaded once.
+    static func model(_ style: String, on backend: TestBackend = .cpu) throws -> StableDiffusionModel {
+        try loaded.model("\(style)@\(backend)") { try load(style, on: backend) }
+    }
 
     static func folder(_ style: String) -> String { TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/" + style }
 
     /// A folder, or a single file read with its folder's configs (diffusers' `config=`).
-    static func load(_ style: String) throws -> StableDiffusionModel {
-        guard style.hasSuffix(".safetensors") else { return try StableDiffusionModel(path: folder(style), backend: CPUBackend.shared) }
+    static func load(_ style: String, on backend: TestBackend = .cpu) throws -> StableDiffusionModel {
+        guard style.hasSuffix(".safetensors") else { return try StableDiffusionModel(path: folder(style), backend: try backend.get()) }
         let configs = folder(String(style.dropLast(".safetensors".count)))
-        return try StableDiffusionModel(path: folder(style), options: .init(configFolder: configs), backend: CPUBackend.shared)
+        return try StableDiffusionModel(path: folder(style), options: .init(configFolder: configs), backend: try backend.get())
     }
 
     static func expectedValues(_ style: String) -> String {
@@ -33,9 +35,15 @@ import Testing
         return folder("expected-single-" + style.dropFirst("tiny-".count))
     }
 
-    @Test(arguments: styles, Sampler.allCases)
-    func matchesDiffusers(style: String, sampler: Sampler) throws {
-        let model = try #require(Self.models[style], "the \(style) fixture loads: \(String(describing: Result { try Self.load(style) }))")
+    /// Every style and sampler on the CPU. On the GPU the networks are what differ (samplers and
+    /// single-file loading are host code, the same on both), and lavapipe runs them about ten
+    /// times slower than the CPU backend, so each model layout runs with two samplers there.
+    static let cases: [(String, Sampler, TestBackend)] = styles.flatMap { style in Sampler.allCases.map { (style, $0, TestBackend.cpu) } }
+        + [("tiny-sd1", .euler, .vulkan), ("tiny-sd2", .dpmpp2MKarras, .vulkan), ("tiny-sd1.safetensors", .ddim, .vulkan)]
+
+    @Test(arguments: cases)
+    func matchesDiffusers(style: String, sampler: Sampler, on backend: TestBackend) throws {
+        let model = try Self.model(style, on: backend)
         let expected = try SafeTensorsFile(path: Self.expectedValues(style))
         let prompt = try #require(expected.metadata["prompt"]), negative = try #require(expected.metadata["negative_prompt"])
         for mode in Self.modes {
@@ -53,7 +61,7 @@ import Testing
                                             initImage: initImage, strength: Double(try expected.tensor(key + ".strength").storage[0]))
             var reported: [Int] = []
             let result = try Pipeline(model: model).generate(request) { done, total in reported.append(done); #expect(total == (img2img ? 3 : 5)) }
-            try Self.expectMatch(result, expected, key: key, label: style)
+            try Self.expectMatch(result, expected, key: key, label: "\(style) on \(backend)")
             #expect(reported == Array(1...(img2img ? 3 : 5)))
         }
     }
@@ -69,7 +77,7 @@ import Testing
     }
 
     @Test func refusesBadRequestsBeforeWork() throws {
-        let model = try #require(Self.models["tiny-sd1"])
+        let model = try Self.model("tiny-sd1")
         let pipeline = Pipeline(model: model)
         let good = GenerationRequest(prompt: "x", seed: 1, steps: 2, guidance: 7.5, sampler: .ddim, width: 16, height: 16)
         var bad = good
@@ -134,13 +142,14 @@ import Testing
 /// Sizes the UNet's downsampling does not divide (latents 9×11 and 13×7 on the tiny models, as
 /// 640×480 gives 80×60 on SD 1.5): diffusers upsamples to each skip's size (build_fixtures.py odd-sizes).
 @Suite struct OddSizeTests {
-    @Test(arguments: ["tiny-sd1", "tiny-sd2"], ["txt2img", "img2img"])
-    func matchesDiffusers(style: String, mode: String) throws {
-        let model = try #require(PipelineTests.models[style])
+    @Test(arguments: ["tiny-sd1", "tiny-sd2"], TestBackend.allCases)
+    func matchesDiffusers(style: String, on backend: TestBackend) throws {
+        let model = try PipelineTests.model(style, on: backend)
+        for mode in ["txt2img", "img2img"] {
         let expected = try SafeTensorsFile(path: PipelineTests.folder("odd-sizes-" + style.dropFirst("tiny-".count) + ".safetensors"))
         let prompt = try #require(expected.metadata["prompt"]), negative = try #require(expected.metadata["negative_prompt"])
         for (width, height) in [(18, 22), (26, 14)] {
-            for sampler in [Sampler.ddim, .eulerAncestral] {
+            for sampler in backend == .cpu ? [Sampler.ddim, .eulerAncestral] : [.ddim] {  // (samplers are host code)
                 let key = "\(mode).\(sampler.rawValue).\(width)x\(height)"
                 var initImage: Tensor?
                 if mode == "img2img" {
@@ -152,8 +161,9 @@ import Testing
                                                 steps: 5, guidance: 7.5, sampler: sampler, width: width, height: height,
                                                 initImage: initImage, strength: initImage == nil ? 1 : 0.6)
                 let result = try Pipeline(model: model).generate(request)
-                try PipelineTests.expectMatch(result, expected, key: key, label: style)
+                try PipelineTests.expectMatch(result, expected, key: key, label: "\(style) on \(backend)")
             }
+        }
         }
     }
 }

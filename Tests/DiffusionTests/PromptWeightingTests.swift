@@ -40,10 +40,10 @@ import Testing
         }
     }
 
-    @Test(arguments: ["sd1", "sd2", "sdxl"])
-    func conditioningMatchesTheReference(model name: String) throws {
+    @Test(arguments: ["sd1", "sd2", "sdxl"], TestBackend.allCases)
+    func conditioningMatchesTheReference(model name: String, on backend: TestBackend) throws {
         let cases = try Self.cases.get()
-        let model = try #require(name == "sdxl" ? try SDXLPipelineTests.base.get() : PipelineTests.models["tiny-" + name])
+        let model = try PipelineTests.model("tiny-" + name, on: backend)
         let expected = try SafeTensorsFile(path: PipelineTests.folder("a1111-prompts.safetensors"))
         var chunkCounts = Set<Int>()
         for (index, prompt) in cases.prompts.enumerated() {
@@ -71,12 +71,12 @@ import Testing
     /// Textual inversions as A1111 puts them in (its EmbeddingDatabase and embedding hijack):
     /// matched by their name's tokens, vectors in place of placeholder tokens, weighted, moved to
     /// the next chunk when they do not fit; SD 1.x `emb_params` files and SDXL `clip_l`/`clip_g` files.
-    @Test(arguments: ["sd1", "sdxl"])
-    func embeddingsMatchTheReference(model name: String) throws {
+    @Test(arguments: ["sd1", "sdxl"], TestBackend.allCases)
+    func embeddingsMatchTheReference(model name: String, on backend: TestBackend) throws {
         let cases = try Self.cases.get()
         let folder = TestSupport.repositoryRoot + "/Tests/Fixtures/embeddings/"
         let files = ["tiny-style", "bad-hands", "xl-style"].map { folder + $0 + ".safetensors" }
-        let model = try StableDiffusionModel(path: PipelineTests.folder("tiny-" + name), options: .init(embeddings: files), backend: CPUBackend.shared)
+        let model = try StableDiffusionModel(path: PipelineTests.folder("tiny-" + name), options: .init(embeddings: files), backend: try backend.get())
         let expected = try SafeTensorsFile(path: PipelineTests.folder("a1111-prompts.safetensors"))
         let prompts = try #require(cases.embedding_prompts[name])
         for (index, prompt) in prompts.enumerated() {
@@ -87,7 +87,7 @@ import Testing
             #expect(worst <= 1e-4 * max(1, reference.storage.map(abs).max() ?? 1), "\(name) \(prompt.prefix(60)): differs by up to \(worst)")
             // Without the embedding the prompt reads differently (the test can fail).
             if index == 0 {
-                let plain = try #require(name == "sd1" ? PipelineTests.models["tiny-sd1"] : try SDXLPipelineTests.base.get()).text.encode(prompt).context.host()
+                let plain = try PipelineTests.model("tiny-" + name, on: backend).text.encode(prompt).context.host()
                 #expect(zip(plain.storage, reference.storage).map { abs($0 - $1) }.max()! > 1e-2)
             }
         }
@@ -95,9 +95,10 @@ import Testing
 
     /// A1111's Clip skip 2 on SD 1.x: the next-to-last layer's states through the final norm; SD 2.x
     /// and SDXL towers ignore it, as A1111's do.
-    @Test func clipSkipMatchesTheReference() throws {
+    @Test(arguments: TestBackend.allCases)
+    func clipSkipMatchesTheReference(on backend: TestBackend) throws {
         let cases = try Self.cases.get()
-        let model = try #require(PipelineTests.models["tiny-sd1"]), expected = try SafeTensorsFile(path: PipelineTests.folder("a1111-prompts.safetensors"))
+        let model = try PipelineTests.model("tiny-sd1", on: backend), expected = try SafeTensorsFile(path: PipelineTests.folder("a1111-prompts.safetensors"))
         for (index, prompt) in cases.clip_skip_prompts.enumerated() {
             let ours = try model.text.encode(prompt, clipSkip: 2).context.host(), reference = try expected.tensor("clip-skip.sd1.\(index).context")
             #expect(ours.shape == [1] + reference.shape)
@@ -105,7 +106,7 @@ import Testing
             #expect(worst <= 1e-4 * max(1, reference.storage.map(abs).max() ?? 1), "\(prompt.prefix(40)): \(worst)")
             #expect(try model.text.encode(prompt).context.host().storage != ours.storage)
         }
-        let sd2 = try #require(PipelineTests.models["tiny-sd2"])
+        let sd2 = try PipelineTests.model("tiny-sd2", on: backend)
         #expect(!sd2.text.appliesClipSkip && model.text.appliesClipSkip)
         #expect(try sd2.text.encode("a fox", clipSkip: 2).context.host().storage == sd2.text.encode("a fox").context.host().storage)
         #expect(throws: DiffusionError.self) { try model.text.encode("a fox", clipSkip: 3) }  // the tiny tower has 2 layers
@@ -114,7 +115,7 @@ import Testing
     /// Prompts are input from outside: random mixes of brackets, weights, escapes, BREAK, tags and
     /// other scripts never trap, and every chunk is 77 tokens with 77 weights.
     @Test func anyTextParsesIntoWholeChunks() throws {
-        let model = try #require(PipelineTests.models["tiny-sd1"])
+        let model = try PipelineTests.model("tiny-sd1")
         let tokenizer = try #require(model.text.towers.first?.tokenizer)
         let parts = ["(", ")", "[", "]", "\\", ":", ":1.2)", ": -0.5 )", ":1.2.3)", "BREAK", " BREAK ", "<lora:x:0.5>", "<", ">", "a", "fox", ",",
                      " ", "\n", "é", "🦊", "狐", "0", ".", "+", "BREAKFAST", "tiny-style"]
@@ -134,7 +135,7 @@ import Testing
 
     /// A long prompt against a short negative one: two contexts of different lengths in one guided batch.
     @Test func longPromptsGenerate() throws {
-        let model = try #require(PipelineTests.models["tiny-sd1"])
+        let model = try PipelineTests.model("tiny-sd1")
         let long = Array(repeating: "a (red:1.2) fox in snow, golden light, bokeh", count: 12).joined(separator: ", ")
         let request = GenerationRequest(prompt: long, negativePrompt: "blurry", seed: 1, steps: 2, guidance: 7.5, sampler: .ddim, width: 16, height: 16)
         let result = try Pipeline(model: model).generate(request)

@@ -9,8 +9,8 @@ import Testing
 /// different widths, no attention on the first level, transformer depth 1 and 2, text_time added
 /// conditioning) and a refiner (second tower only, aesthetic score), 5 steps at 16×16 pixels.
 @Suite struct SDXLPipelineTests {
-    static let base = Result { try StableDiffusionModel(path: PipelineTests.folder("tiny-sdxl"), backend: CPUBackend.shared) }
-    static let refiner = Result { try StableDiffusionModel(path: PipelineTests.folder("tiny-sdxl-refiner"), backend: CPUBackend.shared) }
+    static func base(on backend: TestBackend = .cpu) throws -> StableDiffusionModel { try PipelineTests.model("tiny-sdxl", on: backend) }
+    static func refiner(on backend: TestBackend = .cpu) throws -> StableDiffusionModel { try PipelineTests.model("tiny-sdxl-refiner", on: backend) }
     static let expectedPath = PipelineTests.folder("tiny-sdxl") + "/expected.safetensors"
 
     func expected() throws -> (file: SafeTensorsFile, prompt: String, negative: String) {
@@ -26,15 +26,16 @@ import Testing
     }
 
     @Test func loadsBothTowersAndTheAddedConditioning() throws {
-        let model = try Self.base.get(), refiner = try Self.refiner.get()
+        let model = try Self.base(), refiner = try Self.refiner()
         #expect(model.text.style == .sdxl && model.text.towers.count == 2 && model.text.contextWidth == 72 && model.text.pooledWidth == 24)
         #expect(model.addedTimeIDs == 6 && model.text.zerosForEmptyNegative)
         #expect(refiner.text.towers.count == 1 && refiner.text.contextWidth == 40 && refiner.addedTimeIDs == 5 && !refiner.text.zerosForEmptyNegative)
         #expect(model.unet.config.transformerLayers == [1, 2])
     }
 
-    @Test func conditioningMatchesEncodePrompt() throws {
-        let model = try Self.base.get()
+    @Test(arguments: TestBackend.allCases)
+    func conditioningMatchesEncodePrompt(on backend: TestBackend) throws {
+        let model = try Self.base(on: backend)
         let (file, prompt, negative) = try expected()
         let positive = try model.text.encode(prompt), unconditional = try model.text.negative(negative, like: positive)
         for (name, value) in [("encode.prompt", positive.context), ("encode.negative", unconditional.context),
@@ -46,9 +47,10 @@ import Testing
         }
     }
 
-    @Test(arguments: Sampler.allCases)
-    func matchesDiffusers(sampler: Sampler) throws {
-        let model = try Self.base.get()
+    /// Every sampler on the CPU, one on the GPU (samplers are host code; the networks are what differ).
+    @Test(arguments: Sampler.allCases.map { ($0, TestBackend.cpu) } + [(.euler, .vulkan)])
+    func matchesDiffusers(sampler: Sampler, on backend: TestBackend) throws {
+        let model = try Self.base(on: backend)
         let (file, prompt, negative) = try expected()
         for mode in ["txt2img.0", "txt2img.7.5", "img2img.7.5"] {
             let key = mode.replacingOccurrences(of: "2img.", with: "2img.\(sampler.rawValue).")
@@ -56,7 +58,7 @@ import Testing
             let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try file.tensor(key + ".seed").storage[0]),
                                             steps: 5, guidance: mode.hasSuffix("7.5") ? 7.5 : 0, sampler: sampler, width: 16, height: 16,
                                             initImage: img2img ? try initImage(file) : nil, strength: img2img ? 0.6 : 0.75)
-            try PipelineTests.expectMatch(try Pipeline(model: model).generate(request), file, key: key, label: "tiny-sdxl")
+            try PipelineTests.expectMatch(try Pipeline(model: model).generate(request), file, key: key, label: "tiny-sdxl on \(backend)")
         }
     }
 
@@ -64,10 +66,11 @@ import Testing
         let (file, prompt, _) = try expected()
         let request = GenerationRequest(prompt: prompt, seed: UInt64(try file.tensor("zeros-negative.seed").storage[0]), steps: 5, guidance: 7.5,
                                         sampler: .euler, width: 16, height: 16)
-        try PipelineTests.expectMatch(try Pipeline(model: try Self.base.get()).generate(request), file, key: "zeros-negative", label: "tiny-sdxl")
+        try PipelineTests.expectMatch(try Pipeline(model: try Self.base()).generate(request), file, key: "zeros-negative", label: "tiny-sdxl")
     }
 
-    @Test func sizeAndCropConditioning() throws {
+    @Test(arguments: TestBackend.allCases)
+    func sizeAndCropConditioning(on backend: TestBackend) throws {
         let (file, prompt, negative) = try expected()
         var request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try file.tensor("micro.seed").storage[0]), steps: 5,
                                         guidance: 7.5, sampler: .euler, width: 24, height: 16)
@@ -75,7 +78,7 @@ import Testing
         request.micro.originalWidth = 768
         request.micro.cropTop = 4
         request.micro.cropLeft = 8
-        try PipelineTests.expectMatch(try Pipeline(model: try Self.base.get()).generate(request), file, key: "micro", label: "tiny-sdxl")
+        try PipelineTests.expectMatch(try Pipeline(model: try Self.base(on: backend)).generate(request), file, key: "micro", label: "tiny-sdxl on \(backend)")
     }
 
     @Test func turboOneStepOnTrailingTimesteps() throws {
@@ -86,11 +89,12 @@ import Testing
         try PipelineTests.expectMatch(try Pipeline(model: turbo).generate(request), file, key: "turbo", label: "tiny-sdxl turbo")
     }
 
-    @Test func refinerOnAnImage() throws {
+    @Test(arguments: TestBackend.allCases)
+    func refinerOnAnImage(on backend: TestBackend) throws {
         let (file, prompt, negative) = try expected()
         let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: UInt64(try file.tensor("refiner.seed").storage[0]), steps: 5,
                                         guidance: 5, sampler: .euler, width: 16, height: 16, initImage: try initImage(file), strength: 0.3)
-        try PipelineTests.expectMatch(try Pipeline(model: try Self.refiner.get()).generate(request), file, key: "refiner", label: "tiny-sdxl refiner")
+        try PipelineTests.expectMatch(try Pipeline(model: try Self.refiner(on: backend)).generate(request), file, key: "refiner", label: "tiny-sdxl refiner on \(backend)")
     }
 
     /// The base runs the first 80 % of 10 steps (denoising end), the refiner the rest from its
@@ -101,7 +105,7 @@ import Testing
         var first = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: seed, steps: 10, guidance: 7.5, sampler: .euler, width: 16, height: 16)
         first.denoisingEnd = 0.8
         var baseSteps = 0
-        let handed = try Pipeline(model: try Self.base.get()).generate(first) { done, _ in baseSteps = done }
+        let handed = try Pipeline(model: try Self.base()).generate(first) { done, _ in baseSteps = done }
         let reference = try file.tensor("handover.base_latents"), ours = try handed.latents.host()
         #expect(ours.shape == reference.shape && baseSteps == 8)
         #expect((zip(ours.storage, reference.storage).map { abs($0 - $1) }.max() ?? .infinity) <= 1e-3)
@@ -109,32 +113,33 @@ import Testing
                                        width: 16, height: 16, initLatents: handed.latents)
         second.denoisingStart = 0.8
         var refinerSteps = 0
-        let result = try Pipeline(model: try Self.refiner.get()).generate(second) { done, _ in refinerSteps = done }
+        let result = try Pipeline(model: try Self.refiner()).generate(second) { done, _ in refinerSteps = done }
         #expect(refinerSteps == 2)
         try PipelineTests.expectMatch(result, file, key: "handover", label: "tiny-sdxl hand-over")
     }
 
     /// RefinerHandOver (what workflows and rerun use) is that same hand-over: the base's latents
     /// are never decoded, the refiner draws from seed + 1, and progress counts all ten steps.
-    @Test func refinerHandOverMatchesTheReference() throws {
+    @Test(arguments: TestBackend.allCases)
+    func refinerHandOverMatchesTheReference(on backend: TestBackend) throws {
         let (file, prompt, negative) = try expected()
         let seed = UInt64(try file.tensor("handover.seed").storage[0])
         let request = GenerationRequest(prompt: prompt, negativePrompt: negative, seed: seed, steps: 10, guidance: 7.5, sampler: .euler, width: 16, height: 16)
         var counted: [Int] = []
-        let result = try RefinerHandOver(refiner: try Self.refiner.get(), switchAt: 0.8).generate(request, base: try Self.base.get()) { done, total in
+        let result = try RefinerHandOver(refiner: try Self.refiner(on: backend), switchAt: 0.8).generate(request, base: try Self.base(on: backend)) { done, total in
             counted.append(done)
             #expect(total == 10)
         }
         #expect(counted == Array(1...10))
-        try PipelineTests.expectMatch(result, file, key: "handover", label: "tiny-sdxl RefinerHandOver")
+        try PipelineTests.expectMatch(result, file, key: "handover", label: "tiny-sdxl RefinerHandOver on \(backend)")
         // The roles are checked: a base is no refiner, and the switch lies inside the steps.
-        #expect(throws: DiffusionError.self) { try RefinerHandOver(refiner: try Self.base.get(), switchAt: 0.8) }
-        #expect(throws: DiffusionError.self) { try RefinerHandOver(refiner: try Self.refiner.get(), switchAt: 1) }
-        #expect(throws: DiffusionError.self) { try RefinerHandOver(refiner: try Self.refiner.get(), switchAt: 0.8).generate(request, base: try Self.refiner.get()) }
+        #expect(throws: DiffusionError.self) { try RefinerHandOver(refiner: try Self.base(), switchAt: 0.8) }
+        #expect(throws: DiffusionError.self) { try RefinerHandOver(refiner: try Self.refiner(), switchAt: 1) }
+        #expect(throws: DiffusionError.self) { try RefinerHandOver(refiner: try Self.refiner(), switchAt: 0.8).generate(request, base: try Self.refiner()) }
     }
 
     @Test func handOverFractionsAreChecked() throws {
-        let pipeline = Pipeline(model: try Self.base.get())
+        let pipeline = Pipeline(model: try Self.base())
         var request = GenerationRequest(prompt: "x", seed: 1, steps: 4, guidance: 0, sampler: .euler, width: 16, height: 16)
         request.denoisingEnd = 1.5
         #expect(throws: DiffusionError.self) { try pipeline.generate(request) }

@@ -8,10 +8,10 @@ import Testing
 /// The UNet against diffusers' UNet2DConditionModel on tiny random models (build_fixtures.py unet):
 /// SD1 layout (convolution projections, one head count) and SD2 layout (linear, per-block heads).
 @Suite struct UNetTests {
-    @Test(arguments: ["tiny-sd1", "tiny-sd2"])
-    func predictsLikeDiffusers(model: String) throws {
+    @Test(arguments: ["tiny-sd1", "tiny-sd2"], TestBackend.allCases)
+    func predictsLikeDiffusers(model: String, on backend: TestBackend) throws {
         let folder = TestSupport.repositoryRoot + "/Tests/Fixtures/unet/" + model
-        let unet = try UNet(folder: folder, backend: CPUBackend.shared)
+        let unet = try UNet(folder: folder, backend: try backend.get())
         let expected = try SafeTensorsFile(path: folder + "/expected.safetensors")
         let sample = try expected.tensor("sample"), context = try expected.tensor("context")
         let timesteps = try expected.tensor("timesteps").storage, output = try expected.tensor("output")
@@ -23,7 +23,7 @@ import Testing
             let reference = output.storage[(n * latent)..<((n + 1) * latent)]
             let worst = zip(predicted.storage, reference).map { abs($0 - $1) }.max() ?? .infinity
             #expect(predicted.shape == [1, 4, 8, 8])
-            #expect(worst <= 1e-4, "\(model) sample \(n): max difference \(worst)")
+            #expect(worst <= 1e-4, "\(model) on \(backend), sample \(n): max difference \(worst)")
         }
     }
 }

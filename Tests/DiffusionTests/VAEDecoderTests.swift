@@ -9,8 +9,9 @@ import Testing
 @Suite struct VAEDecoderTests {
     static let folder = TestSupport.repositoryRoot + "/Tests/Fixtures/vae/tiny-sd"
 
-    @Test func decodesLikeDiffusers() throws {
-        let decoder = try VAEDecoder(folder: Self.folder, backend: CPUBackend.shared)
+    @Test(arguments: TestBackend.allCases)
+    func decodesLikeDiffusers(on backend: TestBackend) throws {
+        let decoder = try VAEDecoder(folder: Self.folder, backend: try backend.get())
         let expected = try SafeTensorsFile(path: Self.folder + "/expected.safetensors")
         let image = try decoder.decode(latents: try expected.tensor("latents").onCPU).host()
         let reference = try expected.tensor("image")

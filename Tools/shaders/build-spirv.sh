@@ -22,6 +22,8 @@ kernels=(
   "normalize normalize.comp"
   "softmax softmax.comp"
   "geglu geglu.comp"
+  "resample resample.comp"
+  "attention attention.comp"
 )
 for entry in "${kernels[@]}"; do
   read -r name source defines <<<"$entry"

@@ -40,7 +40,8 @@ const char *sw_vk_last_error(sw_vk_context *context);
 /// Device memory for a tensor or weights. NULL when out of device memory.
 typedef struct sw_vk_buffer sw_vk_buffer;
 sw_vk_buffer *sw_vk_buffer_create(sw_vk_context *context, uint64_t bytes);
-/// Frees the buffer once no recorded work uses it any more.
+/// Gives the buffer's memory back at once (work recorded later may reuse it: every dispatch is
+/// followed by a full barrier); the buffer object goes once the recorded work has run.
 void sw_vk_buffer_release(sw_vk_context *context, sw_vk_buffer *buffer);
 uint64_t sw_vk_buffer_size(const sw_vk_buffer *buffer);
 /// Copies host memory into / out of a buffer (submitting recorded work first). 0 on success.
@@ -61,4 +62,6 @@ int sw_vk_dispatch(sw_vk_context *context, sw_vk_kernel *kernel, sw_vk_buffer *c
 int sw_vk_flush(sw_vk_context *context);
 /// Device memory in use (bytes handed out to buffers) and the most there has been.
 void sw_vk_memory_use(sw_vk_context *context, uint64_t *in_use, uint64_t *peak);
+/// Starts measuring the peak again from what is in use now.
+void sw_vk_reset_peak(sw_vk_context *context);
 #endif

@@ -3,6 +3,6 @@
 #define STOCKWERK_SPIRV_H
 #include <stddef.h>
 #include <stdint.h>
-/// The kernel `name` (gemm, conv, gemm_half, conv_half, unary, binary, copy, normalize, softmax, geglu) and its size in bytes; NULL for an unknown name.
+/// The kernel `name` (gemm, conv, gemm_half, conv_half, unary, binary, copy, normalize, softmax, geglu, resample, attention) and its size in bytes; NULL for an unknown name.
 const uint32_t *sw_vk_spirv(const char *name, size_t *bytes);
 #endif

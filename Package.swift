@@ -40,7 +40,7 @@ let package = Package(
         // Tensors, the Backend protocol and the layer library; no kernels (docs/engine.md).
         .target(name: "Neural", dependencies: ["AtomicFiles"]),
         .target(name: "CPUBackend", dependencies: ["Neural", "CBLAS", "CDNNL"]),
-        .target(name: "VulkanBackend", dependencies: ["Neural", "CPUBackend", "CVulkan"]),
+        .target(name: "VulkanBackend", dependencies: ["Neural", "CVulkan"]),
         .target(name: "Diffusion", dependencies: ["Neural", "Inflate", "AtomicFiles"]),
         .target(name: "Imaging", dependencies: ["CVips", "AtomicFiles"]),
         .target(name: "Metadata", dependencies: [

@@ -3,7 +3,7 @@
 // code: no libvips, no oneDNN, no BLAS, so it runs where only the GPU driver is installed.
 //
 //   stockwerk-gpu-check devices
-//   stockwerk-gpu-check parity REPOSITORY [--device N]          the diffusers fixtures, as the tests
+//   stockwerk-gpu-check parity FIXTURES [--device N]            the diffusers fixtures (Tests/Fixtures), as the tests
 //   stockwerk-gpu-check time MODEL_FOLDER --size N [--steps 25] [--device N] [--fp32-weights]
 //   stockwerk-gpu-check vae-memory SIZE… [--device N]     SD's VAE decode: device memory per size
 //
@@ -37,13 +37,13 @@ func device(_ arguments: [String]) -> VulkanDevices.Device {
 
 func seconds(since start: Date) -> Double { Date().timeIntervalSince(start) }
 
-/// The fixture pipelines (Tests/Fixtures/pipelines) on the GPU against diffusers' values, with the
+/// The fixture pipelines (FIXTURES/pipelines/tiny-{sd1,sd2,sdxl}) on the GPU against diffusers' values, with the
 /// test suite's bounds: latents within 1e-3, the mean pixel within 1/255.
-func parity(repository: String, on chosen: VulkanDevices.Device) throws -> Bool {
+func parity(fixtures: String, on chosen: VulkanDevices.Device) throws -> Bool {
     let backend = try VulkanBackend(device: chosen)
     var passed = true
     for style in ["tiny-sd1", "tiny-sd2", "tiny-sdxl"] {
-        let folder = repository + "/Tests/Fixtures/pipelines/" + style
+        let folder = fixtures + "/pipelines/" + style
         let model = try StableDiffusionModel(path: folder, backend: backend)
         let expected = try SafeTensorsFile(path: folder + "/expected.safetensors")
         let prompt = expected.metadata["prompt"] ?? "", negative = expected.metadata["negative_prompt"] ?? ""
@@ -126,8 +126,8 @@ do {
         if let reason = VulkanDevices.unavailableReason() { fail(reason) }
         for device in VulkanDevices.all() { print("gpu:\(device.index)  \(device.summary)") }
     case "parity":
-        guard arguments.count >= 2 else { fail("parity needs the repository folder (for Tests/Fixtures)") }
-        if !(try parity(repository: arguments[1], on: device(arguments))) { fail("parity failed", status: 1) }
+        guard arguments.count >= 2 else { fail("parity needs the fixtures folder (Tests/Fixtures)") }
+        if !(try parity(fixtures: arguments[1], on: device(arguments))) { fail("parity failed", status: 1) }
     case "time":
         guard arguments.count >= 2, let size = option("--size", in: arguments).flatMap(Int.init), size > 0, size % 8 == 0 else {
             fail("time needs MODEL_FOLDER --size N (a multiple of 8)")
@@ -139,7 +139,7 @@ do {
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else { fail("vae-memory needs image sizes (multiples of 8)") }
         try vaeMemory(sizes: sizes, on: device(arguments))
     default:
-        fail("usage: stockwerk-gpu-check devices | parity REPOSITORY [--device N] | time MODEL_FOLDER --size N [--steps 25] [--device N] [--fp32-weights] | vae-memory SIZE… [--device N]")
+        fail("usage: stockwerk-gpu-check devices | parity FIXTURES [--device N] | time MODEL_FOLDER --size N [--steps 25] [--device N] [--fp32-weights] | vae-memory SIZE… [--device N]")
     }
 } catch {
     fail("\(error)")

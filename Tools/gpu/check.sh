@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU backend's check on a machine with a GPU (docs/gpu.md), after Tools/gpu/prepare.sh here:
-# with the device tool, `run` with carry [".gl", ".whl", ".gpu-check"] and the command
+# with Tests/Fixtures moved aside (the device tool sends at most 64 MiB; prepare.sh says how), the
+# device tool's `run` with carry [".gl", ".whl", ".gpu-check", ".gpu-fixtures"] and the command
 #   bash Tools/gpu/check.sh
 # It installs the Vulkan loader, runs the fixture parity cases on the GPU, makes full-size
 # random-weight SD 1.5 and SDXL folders with torch, and times Stockwerk's GPU backend and
@@ -15,10 +16,13 @@ export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 export PYTHONUNBUFFERED=1
-check=.gpu-check/stockwerk-gpu-check
+check=/tmp/stockwerk-gpu-check
+xz -dc .gpu-check/stockwerk-gpu-check.xz > $check && chmod +x $check
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 $check devices | tee -a "$out/gpu.txt"
-$check parity . 2>&1 | tee "$out/parity.txt"
+fixtures=.gpu-fixtures
+[ -d "$fixtures" ] || fixtures=Tests/Fixtures
+$check parity "$fixtures" 2>&1 | tee "$out/parity.txt"
 python3 Tools/bench/make_random_sd15.py /tmp/sd15 > /dev/null
 python3 Tools/bench/make_random_sdxl.py /tmp/sdxl > /dev/null
 : > "$out/timings.jsonl"

@@ -14,14 +14,19 @@ public struct VAETiling: Sendable, Equatable {
     public var overlap: Int
     /// Latents whose longer side is at most this are processed whole (as diffusers does by default).
     public var wholeUpTo: Int
+    /// Grid pixels at each tile edge that face another tile and get no weight: the part a network
+    /// sees zero padding from. 0 for the VAE (its blends ramp over the whole overlap); learned
+    /// upscalers, whose receptive field is smaller than the overlap, blend only past it.
+    public var margin = 0
 
     /// SD's VAE: 512-px tiles overlapping by 128 px; images up to 1024 px are decoded whole.
     public static let standard = VAETiling(tileSize: 64, overlap: 16, wholeUpTo: 128)
 
-    public init(tileSize: Int, overlap: Int, wholeUpTo: Int) {
+    public init(tileSize: Int, overlap: Int, wholeUpTo: Int, margin: Int = 0) {
         self.tileSize = tileSize
         self.overlap = overlap
         self.wholeUpTo = wholeUpTo
+        self.margin = min(margin, overlap / 2)
     }
 
     /// This tiling on a device of `deviceMemory` bytes (nil: the CPU, which keeps the plan's):
@@ -95,12 +100,12 @@ public struct VAETiling: Sendable, Equatable {
     /// Each tile's blend weights: ramps on sides that face another tile (image borders keep full
     /// weight), divided by the sum of every tile's weight at that pixel, so they sum to one.
     func blendWeights(_ tiles: [Tile], outHeight: Int, outWidth: Int, gridHeight: Int, gridWidth: Int, scale: Int) -> [[Float]] {
-        let ramp = overlap * scale
+        let (ramp, dead) = (overlap * scale, margin * scale)
         var total = [Float](repeating: 0, count: outHeight * outWidth)
         let raw = tiles.map { tile -> [Float] in
             let (th, tw) = (tile.height * scale, tile.width * scale)
-            let rows = Self.ramp(th, ramp: ramp, fadeStart: tile.top > 0, fadeEnd: tile.top + tile.height < gridHeight)
-            let columns = Self.ramp(tw, ramp: ramp, fadeStart: tile.left > 0, fadeEnd: tile.left + tile.width < gridWidth)
+            let rows = Self.ramp(th, ramp: ramp, dead: dead, fadeStart: tile.top > 0, fadeEnd: tile.top + tile.height < gridHeight)
+            let columns = Self.ramp(tw, ramp: ramp, dead: dead, fadeStart: tile.left > 0, fadeEnd: tile.left + tile.width < gridWidth)
             var weights = [Float](repeating: 0, count: th * tw)
             for y in 0..<th {
                 for x in 0..<tw {
@@ -116,13 +121,16 @@ public struct VAETiling: Sendable, Equatable {
         }
     }
 
-    /// Weights along one side: rising over `ramp` pixels at a faded start, falling at a faded end.
-    /// Two tiles overlapping by exactly `ramp` get weights that sum to one.
-    static func ramp(_ length: Int, ramp: Int, fadeStart: Bool, fadeEnd: Bool) -> [Float] {
-        (0..<length).map { i in
+    /// Weights along one side: at a faded start, 0 over the first `dead` pixels, then rising over
+    /// the rest of the `ramp` pixels but the last `dead`; the same mirrored at a faded end. Two tiles
+    /// overlapping by exactly `ramp` get weights that sum to one.
+    static func ramp(_ length: Int, ramp: Int, dead: Int = 0, fadeStart: Bool, fadeEnd: Bool) -> [Float] {
+        let rising = Float(max(ramp - 2 * dead, 1))
+        func weight(_ distance: Int) -> Float { min(1, max(0, (Float(distance - dead) + 0.5) / rising)) }
+        return (0..<length).map { i in
             var w: Float = 1
-            if fadeStart, i < ramp { w = min(w, (Float(i) + 0.5) / Float(ramp)) }
-            if fadeEnd, length - 1 - i < ramp { w = min(w, (Float(length - 1 - i) + 0.5) / Float(ramp)) }
+            if fadeStart, i < ramp { w = min(w, weight(i)) }
+            if fadeEnd, length - 1 - i < ramp { w = min(w, weight(length - 1 - i)) }
             return w
         }
     }

@@ -25,7 +25,8 @@ public enum DiffusionError: Error, CustomStringConvertible, Equatable {
         case .pickleRefused:
             return "convert it to safetensors once, in a Python environment you trust: `pip install torch safetensors` then "
                 + "`python3 -c \"import torch, safetensors.torch as s; d = torch.load('IN.ckpt', weights_only=True); "
-                + "s.save_file({k: v.contiguous() for k, v in d.get('state_dict', d).items() if hasattr(v, 'contiguous')}, 'OUT.safetensors')\"` "
+                + "d = next((d[k] for k in ('state_dict', 'params_ema', 'params') if k in d), d); "
+                + "s.save_file({k: v.contiguous() for k, v in d.items() if hasattr(v, 'contiguous')}, 'OUT.safetensors')\"` "
                 + "(weights_only=True refuses code), or download the model's .safetensors release"
         case .request: return "see `stockwerk generate --help` for the accepted values"
         case .notFinite: return "a weight file may be damaged, or a 16-bit VAE overflowed: try the fp16-fix VAE, or the model's fp32 files"

@@ -36,6 +36,7 @@ enum ErrorReporting {
         case let error as OutputFolder.Refused: (text, code) = (error.description, 2)
         case let error as ModelLookupError: (text, code) = (error.description, 2)
         case let error as EngineDeviceError: (text, code) = (error.description, 2)
+        case let error as UpscalerError: (text, code) = ("error: \(error)\nhint: use an ESRGAN (RRDBNet) or Real-ESRGAN compact (SRVGGNetCompact) model as .safetensors (docs/upscaling.md)", 2)
         // The GPU failed (no memory, lost device): the message names the device and says what to do.
         case let error as VulkanError: (text, code) = ("error: \(error)", 2)
         case let error as BadOption: (text, code) = ("error: \(error.message)\nhint: see --help", 2)

@@ -1,3 +1,4 @@
+import Diffusion
 import ArgumentParser
 import Foundation
 import CPUBackend
@@ -7,7 +8,7 @@ import Workflow
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List model presets and the x2 latent upscaler: settings, whether each is on disk, and where to get it.")
+        abstract: "List model presets, the x2 latent upscaler and learned upscalers: settings, whether each is on disk, and where to get it.")
     @Option(name: .long, help: "The presets folder.") var presets: String?
     @Option(name: .long, help: "The models folder (default: $STOCKWERK_MODELS or ~/.local/share/stockwerk/models).") var modelsFolder: String?
 
@@ -27,6 +28,7 @@ struct ModelsCommand: ParsableCommand {
                 print("    " + (onDisk.map { "on disk: \(models)/\($0)" } ?? "not on disk: get \(preset.files.joined(separator: " or ")) from \(preset.get)"))
             }
             printUpscaler(models: models)
+            printLearnedUpscalers(models: models, presetsFolder: folder)
             printEngine()
         } catch let error as ModelLookupError {
             ErrorReporting.stderr(error.description)
@@ -57,6 +59,25 @@ struct ModelsCommand: ParsableCommand {
 
     /// A name padded to 20 columns (padding(toLength:) would cut longer ones).
     private func column(_ name: String) -> String { name.count >= 20 ? name : name.padding(toLength: 20, withPad: " ", startingAt: 0) }
+
+    /// The learned upscalers in the models folder's upscalers/ (architecture and scale from their
+    /// tensors), then the known ones not there, with where to get them and their licence.
+    private func printLearnedUpscalers(models: String, presetsFolder: String?) {
+        print("learned upscalers (\(models)/upscalers, for `stockwerk upscale` and `upscale:`):")
+        let found = UpscalerPreset.files(in: models)
+        for path in found {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            do { print("    \(column(name)) \(try SuperResolutionModel.architecture(of: path))") } catch {
+                print("    \(column(name)) not usable: \(error)")
+            }
+        }
+        let presets = (presetsFolder.flatMap { try? UpscalerPreset.presets(in: $0) }) ?? []
+        for preset in presets where !found.contains(where: { URL(fileURLWithPath: $0).lastPathComponent == preset.file }) {
+            print("    \(column(preset.id)) \(preset.name), x\(preset.scale), \(preset.architecture); licence: \(preset.license)")
+            print("        not on disk: get \(preset.get) into \(models)/upscalers/\(preset.file)")
+        }
+        if found.isEmpty && presets.isEmpty { print("    none") }
+    }
 
     /// The model `refine: {mode: x2-upscaler}` looks for by default.
     private func printUpscaler(models: String) {

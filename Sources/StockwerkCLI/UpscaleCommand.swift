@@ -24,7 +24,8 @@ struct UpscaleCommand: ParsableCommand {
     func run() throws {
         do {
             guard tile >= 16, overlap >= 0, overlap < tile / 2 else { throw BadOption("--tile must be at least 16 and --overlap under half of it") }
-            let path = try Self.locate(model, modelsFolder: ModelLocator.defaultModelsFolder())
+            let path = try Self.locate(model, modelsFolder: ModelLocator.defaultModelsFolder(),
+                                       presets: (PresetLocator.locate().flatMap { try? UpscalerPreset.presets(in: $0) }) ?? [])
             try Self.refuseOverwriting(input, with: output)
             let started = Date()
             let gpu = try DeviceOption.parse(device).vulkanDevice()
@@ -45,11 +46,14 @@ struct UpscaleCommand: ParsableCommand {
 
     private func note(_ line: String) { if !quiet { ErrorReporting.stderr(line) } }
 
-    /// A file path as given, else NAME or NAME.safetensors in `modelsFolder`/upscalers.
-    static func locate(_ model: String, modelsFolder: String) throws -> String {
+    /// A file path as given, else NAME, NAME.safetensors or a preset's file in `modelsFolder`/upscalers.
+    static func locate(_ model: String, modelsFolder: String, presets: [UpscalerPreset]) throws -> String {
         if FileManager.default.fileExists(atPath: model) { return model }
         let folder = modelsFolder + "/upscalers/"
-        for candidate in [folder + model, folder + model + ".safetensors"] where FileManager.default.fileExists(atPath: candidate) { return candidate }
+        let preset = presets.first { $0.id == model }
+        for candidate in [folder + model, folder + model + ".safetensors"] + (preset.map { [folder + $0.file] } ?? [])
+        where FileManager.default.fileExists(atPath: candidate) { return candidate }
+        if let preset { throw BadOption("\(preset.name) is not in \(folder): get \(preset.get) into \(folder)\(preset.file) (licence: \(preset.license))") }
         throw BadOption("no upscaler '\(model)': not a file, nor in \(folder) (put NAME.safetensors there, or give its path)")
     }
 

@@ -55,7 +55,7 @@ extension Planner {
     /// One job per expanded prompt and seed. Everything that can be known without running the
     /// model is checked here: the model is on disk (not a pickle), wildcards exist, the cap holds.
     static func generationJobs(_ source: WorkflowSpec.GenerateSource, spec: WorkflowSpec, presetsFolder: String?, rememberHashes: Bool = true,
-                               usedNames: inout Set<String>, issues: inout [WorkflowIssue]) -> [Job] {
+                               enlargedBy: Int = 1, usedNames: inout Set<String>, issues: inout [WorkflowIssue]) -> [Job] {
         func issue(_ message: String, _ location: WorkflowSpec.Location, hint: String) {
             issues.append(WorkflowIssue(message, file: spec.file, line: location.line, column: location.column, hint: hint))
         }
@@ -265,7 +265,7 @@ extension Planner {
                     finalSize = (refinedSize.width, refinedSize.height)
                 }
                 do {
-                    let planned = try Finisher.plan(sourceWidth: finalSize.0, sourceHeight: finalSize.1, settings: spec.finish, path: name)
+                    let planned = try Finisher.plan(sourceWidth: finalSize.0 * enlargedBy, sourceHeight: finalSize.1 * enlargedBy, settings: spec.finish, path: name)
                     var metadata = merge(sidecar: nil, embedded: StockMetadata(), defaults: spec.metadata, aiReason: aiReason)
                     metadata.title = metadata.title ?? PromptText.title(prompt)
                     metadata.description = metadata.description ?? PromptText.description(prompt)

@@ -34,6 +34,8 @@ public struct WorkflowPlan: Sendable {
     /// Imported files that cannot be read (damaged, not an image, not a regular file): each is
     /// reported as a failed image with its name; the others run.
     public var unreadable: [UnreadableSource] = []
+    /// `upscale:`: the learned model every image goes through before finish.
+    public var upscale: UpscalePlan? = nil
 }
 
 /// An imported file that planning could not read, and why.
@@ -87,6 +89,14 @@ public enum Planner {
         }
         guard outputUsable else { throw WorkflowValidationError(issues: issues) }
 
+        // The learned upscaler first: finish plans every job from the size it makes.
+        var upscale: UpscalePlan?
+        if let settings = spec.upscale {
+            upscale = UpscalePlanning.plan(settings, spec: spec, modelsFolder: spec.generate?.modelsFolder ?? ModelLocator.defaultModelsFolder(),
+                                           remember: !dryRun) { issue($0, $1, hint: $2) }
+        }
+        let enlargedBy = upscale?.scale ?? 1
+
         var jobs: [Job] = []
         var unreadable: [UnreadableSource] = []
         var importLocations: [String: WorkflowSpec.Location] = [:]
@@ -108,7 +118,7 @@ public enum Planner {
                     }
                     importLocations[path] = source.location
                     do {
-                        if let job = try makeJob(path, source: source, spec: spec, usedNames: &usedNames, issues: &issues) { jobs.append(job) }
+                        if let job = try makeJob(path, source: source, spec: spec, enlargedBy: enlargedBy, usedNames: &usedNames, issues: &issues) { jobs.append(job) }
                     } catch let error as ImagingError {
                         if case .enlargementTooLarge = error {
                             issue("\(error)", spec.finishLocation, hint: error.hint)
@@ -129,8 +139,11 @@ public enum Planner {
             }
         }
         if let generate = spec.generate {
-            jobs += generationJobs(generate, spec: spec, presetsFolder: presetsFolder, rememberHashes: !dryRun, usedNames: &usedNames, issues: &issues)
+            jobs += generationJobs(generate, spec: spec, presetsFolder: presetsFolder, rememberHashes: !dryRun, enlargedBy: enlargedBy,
+                                   usedNames: &usedNames, issues: &issues)
         }
+        // The model is part of each job's identity.
+        if let upscale { jobs = jobs.map { var job = $0; job.id = Hashing.of([job.id, upscale.identity]); return job } }
         if var describe = spec.describe, issues.isEmpty {
             do {
                 if describe.maxKeywords == nil { describe.maxKeywords = presets.compactMap { $0.rules.maxKeywords?.value }.min() ?? 49 }
@@ -149,14 +162,16 @@ public enum Planner {
                   hint: "shorten it; agencies read a few hundred characters of a description and none of a 100,000-character prompt")
         }
         guard issues.isEmpty else { throw WorkflowValidationError(issues: issues) }
-        return WorkflowPlan(spec: spec, jobs: jobs, agencies: presets, presetsFolder: presetsFolder ?? "", unreadable: unreadable)
+        return WorkflowPlan(spec: spec, jobs: jobs, agencies: presets, presetsFolder: presetsFolder ?? "", unreadable: unreadable, upscale: upscale)
     }
 
-    static func makeJob(_ path: String, source: WorkflowSpec.ImportSource, spec: WorkflowSpec,
+    /// `enlargedBy`: the upscale stage's factor (1 without one): finish starts from that size.
+    static func makeJob(_ path: String, source: WorkflowSpec.ImportSource, spec: WorkflowSpec, enlargedBy: Int = 1,
                         usedNames: inout Set<String>, issues: inout [WorkflowIssue]) throws -> Job? {
         let info = try ImageInfo.read(path)
         if let damage = info.damage { throw ImagingError.cannotOpen(path: path, reason: "the file is damaged: \(damage)") }
-        let planned = try Finisher.plan(sourceWidth: info.width, sourceHeight: info.height, settings: spec.finish, path: relative(path, to: spec.file))
+        let planned = try Finisher.plan(sourceWidth: info.width * enlargedBy, sourceHeight: info.height * enlargedBy, settings: spec.finish,
+                                        path: relative(path, to: spec.file))
         let sidecar = source.readSidecars ? Sidecar.find(for: path, issues: &issues) : nil
 
         // Provenance is read whatever `embedded_metadata` says: evidence is not a field to opt out of.

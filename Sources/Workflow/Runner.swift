@@ -35,6 +35,9 @@ public final class Runner {
     var finishFolder: String { output + "/.stockwerk/finish" }
     var generateFolder: String { output + "/.stockwerk/generate" }
     var refineFolder: String { output + "/.stockwerk/refine" }
+    var upscaleFolder: String { output + "/.stockwerk/upscale" }
+    /// The learned upscaler, loaded on first use and kept for the run.
+    private var loadedSuperResolution: SuperResolutionModel?
     /// The model last loaded by the generate stage (one at a time: a model is gigabytes).
     private var loadedModel: (path: String, options: StableDiffusionModel.LoadOptions, model: StableDiffusionModel)?
     /// SDXL's refiner stays loaded beside the base, so jobs do not reload one for the other.
@@ -46,7 +49,7 @@ public final class Runner {
 
     public func run() throws -> RunSummary {
         try OutputFolder.claim(output, force: force)
-        for folder in [output, finishFolder, generateFolder, refineFolder, imagesFolder, packagesFolder] {
+        for folder in [output, finishFolder, generateFolder, refineFolder, upscaleFolder, imagesFolder, packagesFolder] {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 throw StageFailure(job: "-", stage: "preparing the output", message: "cannot create \(folder): \(error.localizedDescription)",
                                    hint: "check the permissions of the output folder, or set `output:` elsewhere")
@@ -55,7 +58,7 @@ public final class Runner {
         // One run per output folder at a time; the lock goes with the process, even on kill -9.
         let lock = try OutputLock(folder: output + "/.stockwerk")
         defer { lock.release() }
-        for folder in [output, finishFolder, generateFolder, refineFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder, includingLegacy: true) }
+        for folder in [output, finishFolder, generateFolder, refineFolder, upscaleFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder, includingLegacy: true) }
         PackageBuilder.removeLeftovers(in: packagesFolder)
 
         let catalog = try Catalog(path: catalogPath)
@@ -74,7 +77,8 @@ public final class Runner {
                     try generateStage(job, generation, index: index, catalog: catalog, runID: runID)
                     if let refine = generation.refine { try refineStage(job, generation, refine, index: index, catalog: catalog, runID: runID) }
                 }
-                let finished = try finishStage(job, index: index, catalog: catalog, runID: runID)
+                let upscaled = try plan.upscale.map { try upscaleStage(job, $0, index: index, catalog: catalog, runID: runID) }
+                let finished = try finishStage(job, source: upscaled, index: index, catalog: catalog, runID: runID)
                 let tagged = try tagStage(job, finished: (finished.path, finished.hash), index: index, catalog: catalog, runID: runID)
                 image.output = tagged.path
                 image.warnings = job.notes + tagged.warnings + [finished.sharpness?.warning].compactMap { $0 }
@@ -274,9 +278,46 @@ public final class Runner {
         return model
     }
 
-    /// finish: source → sRGB JPEG at agency size (libvips). Cached by source content + settings.
-    func finishStage(_ job: Job, index: Int, catalog: Catalog, runID: Int64) throws -> (path: String, hash: String, sharpness: SharpnessReport?) {
-        let inputs = Hashing.of(["finish-v2", job.sourceHash, Hashing.json(plan.spec.finish)])
+    /// upscale: the learned super-resolution model over the job's source (imported, generated or
+    /// refined), written as a PNG that finish reads. Cached by the source's content and the model's
+    /// identity (file, tiles, device, precision).
+    func upscaleStage(_ job: Job, _ upscale: UpscalePlan, index: Int, catalog: Catalog, runID: Int64) throws -> (path: String, hash: String) {
+        // A generated job's sourceHash is its plan's; what upscale reads is the file made by now.
+        let sourceHash = job.generation == nil ? job.sourceHash : try Hashing.file(job.source)
+        let inputs = Hashing.of(["upscale-v1", sourceHash, upscale.identity])
+        return try timed(job, "upscale", index: index) {
+            if let cached = reusable(try catalog.stage("upscale", inputsHash: inputs)), let path = cached.artifactPath, let hash = cached.artifactHash {
+                try adopt(cached, for: job, catalog: catalog, runID: runID)
+                return ((path, hash), true, nil)
+            }
+            let model = try superResolution(upscale)
+            let source = try RGBImage.read(job.source)
+            let image = ImagePixels.unitTensor(fromRGB: source.pixels, width: source.width, height: source.height, on: model.backend)
+            let result = try model.upscale(image, tiles: upscale.tiling)
+            let (width, height) = (result.shape[3], result.shape[2])
+            let path = upscaleFolder + "/" + String(inputs.prefix(32)) + ".png"
+            try RGBImage(width: width, height: height, pixels: try ImagePixels.rgb(from: result)).write(to: path)
+            let hash = try Hashing.file(path)
+            try catalog.record(StageRecord(jobID: job.id, stage: "upscale", inputsHash: inputs, artifactPath: path, artifactHash: hash,
+                                           details: Hashing.json(["model": upscale.name, "architecture": upscale.architecture.description]), runID: runID),
+                               artifactSize: fileSize(path))
+            return ((path, hash), false, "\(source.width)x\(source.height) → \(width)x\(height), \(upscale.name)")
+        }
+    }
+
+    private func superResolution(_ upscale: UpscalePlan) throws -> SuperResolutionModel {
+        if let loadedSuperResolution, loadedSuperResolution.path == upscale.path { return loadedSuperResolution }
+        let model = try SuperResolutionModel(path: upscale.path, backend: EngineBackend.backend(upscale.precision, halfWeights: false, on: upscale.device))
+        loadedSuperResolution = model
+        return model
+    }
+
+    /// finish: source (the job's, or the upscale stage's result) → sRGB JPEG at agency size
+    /// (libvips). Cached by source content + settings.
+    func finishStage(_ job: Job, source upscaled: (path: String, hash: String)?, index: Int, catalog: Catalog, runID: Int64)
+        throws -> (path: String, hash: String, sharpness: SharpnessReport?) {
+        let (source, sourceHash) = upscaled ?? (job.source, job.sourceHash)
+        let inputs = Hashing.of(["finish-v2", sourceHash, Hashing.json(plan.spec.finish)])
         return try timed(job, "finish", index: index) {
             if let cached = reusable(try catalog.stage("finish", inputsHash: inputs)) {
                 try adopt(cached, for: job, catalog: catalog, runID: runID)
@@ -285,10 +326,10 @@ public final class Runner {
             }
             let path = finishFolder + "/" + String(inputs.prefix(32)) + ".jpg"
             try refuseImported(path)
-            var result = try Finisher.finish(source: job.source, destination: path, settings: plan.spec.finish)
+            var result = try Finisher.finish(source: source, destination: path, settings: plan.spec.finish)
             // Detail against the plainest enlargement of what the model first made (or of the photo).
             if result.scale > 1 {
-                result.sharpness = try Sharpness.compare(finished: path, finishSource: job.source, detailSource: job.generation?.firstPassPath ?? job.source,
+                result.sharpness = try Sharpness.compare(finished: path, finishSource: source, detailSource: job.generation?.firstPassPath ?? job.source,
                                                          settings: plan.spec.finish)
             }
             let hash = try Hashing.file(path)

@@ -8,7 +8,7 @@ import Yams
 
 /// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
 public enum WorkflowParser {
-    static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "finish", "metadata", "agencies", "output", "engine"]
+    static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "upscale", "finish", "metadata", "agencies", "output", "engine"]
     static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "model", "guidance", "tile_size", "tile_overlap"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
                                "sampler", "guidance", "wildcards", "max_prompts", "loras", "loras_folder", "vae", "embeddings_folder", "clip_skip", "refiner"]
@@ -107,6 +107,9 @@ public enum WorkflowParser {
             }
         }
 
+        var upscale: WorkflowSpec.UpscaleSettings?
+        if let entry = top["upscale"] { upscale = parseUpscale(entry.value, location: location(entry.key), reader: reader) }
+
         var finish = FinishSettings()
         var finishLocation = WorkflowSpec.Location(line: 1, column: 1)
         if let entry = top["finish"] {
@@ -150,9 +153,9 @@ public enum WorkflowParser {
             if let value = map["weights"], let choice = reader.choice(value.value, path: "engine.weights", WeightStorage.self, cases: WeightStorage.allCases) {
                 weights = choice
             }
-            if generate == nil {
-                reader.issue("engine settings apply to generated images, and this workflow generates none", at: entry.key,
-                             hint: "add a `generate:` section, or remove `engine:`")
+            if generate == nil && upscale == nil {
+                reader.issue("engine settings apply to generated and learned-upscaled images, and this workflow has neither", at: entry.key,
+                             hint: "add a `generate:` or `upscale:` section, or remove `engine:`")
             }
         }
 
@@ -169,6 +172,7 @@ public enum WorkflowParser {
         var spec = WorkflowSpec(file: path, name: name, imports: imports, generate: generate, describe: describe, refine: refine, finish: finish, metadata: metadata,
                                 agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
         if let entry = top["output"] { spec.outputLocation = location(entry.value) }
+        spec.upscale = upscale
         spec.precision = precision
         spec.weights = weights
         spec.device = device
@@ -372,6 +376,26 @@ public enum WorkflowParser {
         if let entry = map["tile_overlap"], let value = reader.int(entry.value, path: "refine.tile_overlap", range: 0...128) {
             if value * 2 >= settings.tileSize {
                 reader.issue("refine.tile_overlap \(value) is half the tile size or more", at: entry.value, hint: "keep it under tile_size / 2 (default 16 of 64)")
+            } else { settings.tileOverlap = value }
+        }
+        return settings
+    }
+
+    static func parseUpscale(_ node: Node, location: WorkflowSpec.Location, reader: YAMLNodeReader) -> WorkflowSpec.UpscaleSettings? {
+        if node.scalar != nil, let model = reader.string(node, path: "upscale") {  // `upscale: NAME`
+            return WorkflowSpec.UpscaleSettings(model: model, location: location, modelLocation: Self.location(node))
+        }
+        guard let map = reader.mapping(node, path: "upscale", allowed: ["model", "tile_size", "tile_overlap"]) else { return nil }
+        guard let entry = map["model"], let model = reader.string(entry.value, path: "upscale.model") else {
+            reader.issue("upscale needs a model", at: node, hint: "write `upscale: {model: realesr-general-x4v3}` (a .safetensors file, or its name in the models folder's upscalers/)")
+            return nil
+        }
+        var settings = WorkflowSpec.UpscaleSettings(model: model, location: location, modelLocation: Self.location(entry.value))
+        if let entry = map["tile_size"], let value = reader.int(entry.value, path: "upscale.tile_size", range: 32...2048) { settings.tileSize = value }
+        if let entry = map["tile_overlap"], let value = reader.int(entry.value, path: "upscale.tile_overlap", range: 0...512) {
+            if value * 2 >= settings.tileSize {
+                reader.issue("upscale.tile_overlap \(value) is half the tile size or more", at: entry.value,
+                             hint: "keep it under tile_size / 2 (default \(UpscalerTiling.standard.overlap) of \(UpscalerTiling.standard.size))")
             } else { settings.tileOverlap = value }
         }
         return settings

@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import Neural
 import Imaging
@@ -116,6 +117,19 @@ public struct WorkflowSpec: Sendable {
         }
     }
 
+    /// `upscale:` a learned super-resolution model (ESRGAN / Real-ESRGAN family) on every image,
+    /// imported or generated, after refine and before finish (docs/upscaling.md).
+    public struct UpscaleSettings: Sendable, Encodable {
+        /// A .safetensors path (relative to the workflow file) or a name in the models folder's upscalers/.
+        public var model: String
+        /// Tiles in input pixels (memory stays bounded whatever the image's size).
+        public var tileSize = UpscalerTiling.standard.size, tileOverlap = UpscalerTiling.standard.overlap
+        var location: Location
+        var modelLocation: Location
+
+        private enum CodingKeys: String, CodingKey { case model, tileSize, tileOverlap }
+    }
+
     public struct MetadataDefaults: Sendable {
         public var title: String?
         public var description: String?
@@ -152,6 +166,7 @@ public struct WorkflowSpec: Sendable {
     public var generate: GenerateSource?
     public var describe: DescribeSettings?
     public var refine: RefineSettings?
+    public var upscale: UpscaleSettings?
     public var finish: FinishSettings
     public var metadata: MetadataDefaults
     public var agencies: [String]

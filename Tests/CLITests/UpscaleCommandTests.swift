@@ -59,4 +59,23 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
         #expect(model == "SAME" || !FileManager.default.fileExists(atPath: output))
     }
+
+    /// `stockwerk models` lists the upscalers found (architecture and scale from their tensors; a
+    /// pickle as not usable) and the known ones that are not there, with where to get them.
+    @Test func modelsListsTheUpscalers() throws {
+        let folder = try TestSupport.temporaryFolder("upscale-models")
+        try FileManager.default.createDirectory(atPath: folder + "/upscalers", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixtures + "rrdb-x2.safetensors", toPath: folder + "/upscalers/tiny-x2.safetensors")
+        FileManager.default.createFile(atPath: folder + "/upscalers/old.pth", contents: Data([0x80, 0x02]))
+        let result = try TestSupport.run(binary, ["models"], environment: ["STOCKWERK_MODELS": folder])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("tiny-x2.safetensors") && result.stdout.contains("pixel-unshuffle) x2"), "\(result.stdout)")
+        #expect(result.stdout.contains("old.pth") && result.stdout.contains("pickle"), "\(result.stdout)")
+        #expect(result.stdout.contains("realesr-general-x4v3") && result.stdout.contains("BSD-3-Clause"), "\(result.stdout)")
+        // A preset's id finds its file.
+        try FileManager.default.copyItem(atPath: fixtures + "compact-x4.safetensors", toPath: folder + "/upscalers/realesr-general-x4v3.safetensors")
+        let named = try TestSupport.run(binary, ["upscale", try photo(folder), "--model", "realesr-general-x4v3", "--output", folder + "/big.png"],
+                                        environment: ["STOCKWERK_MODELS": folder])
+        #expect(named.status == 0, "\(named.stderr)")
+    }
 }

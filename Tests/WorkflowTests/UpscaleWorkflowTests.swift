@@ -1,0 +1,91 @@
+import Catalog
+import Foundation
+import Imaging
+import TestSupport
+import Testing
+@testable import Workflow
+
+/// `upscale:` a learned super-resolution model on every image, imported or generated, between
+/// refine and finish; cached by source and model; a model that cannot be used is an error at its
+/// line before any work.
+@Suite struct UpscaleWorkflowTests {
+    static let fixtures = TestSupport.repositoryRoot + "/Tests/Fixtures/upscalers/"
+
+    func write(_ upscale: String, source: String, in folder: String) throws -> String {
+        let yaml = """
+            \(source)
+            \(upscale)
+            finish: {long_edge: 128, max_enlargement: 4}
+            metadata: {creator: Test Suite, keywords: [rocket, launch, sky], title: A rocket launch}
+            output: out
+            """
+        try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
+        return folder + "/w.yaml"
+    }
+
+    func photo(in folder: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: folder + "/photos", withIntermediateDirectories: true)
+        try RGBImage.read(TestSupport.sampleJPEG, size: (48, 32)).write(to: folder + "/photos/rocket.png")
+        return "import: {files: photos/*.png}"
+    }
+
+    func plan(_ path: String) throws -> WorkflowPlan { try Planner.plan(try WorkflowParser.parse(file: path), presetsFolder: TestSupport.presetsFolder) }
+
+    @Test func upscalesImportedPhotosBeforeFinishAndCachesTheResult() throws {
+        let folder = try TestSupport.temporaryFolder("upscale-import")
+        let path = try write("upscale: {model: \(Self.fixtures)rrdb-x2.safetensors, tile_size: 32, tile_overlap: 8}", source: try photo(in: folder), in: folder)
+        let planned = try plan(path)
+        let upscale = try #require(planned.upscale)
+        #expect(upscale.scale == 2 && planned.jobs.count == 1)
+        let first = try Runner(plan: planned).run()
+        let image = try #require(first.images.first)
+        #expect(image.failure == nil, "\(image.failure ?? "")")
+        #expect(image.width == 128 && image.height == 85)
+        let catalog = try Catalog(path: first.catalog)
+        let record = try #require(try catalog.stage("upscale", of: planned.jobs[0].id))
+        let made = try ImageInfo.read(try #require(record.artifactPath))
+        #expect(made.width == 96 && made.height == 64)
+        // The finish read the upscaled image: its cache key is the upscaled file's content.
+        #expect(try catalog.stage("finish", of: planned.jobs[0].id) != nil)
+        // A rerun does nothing again; other tiles are another identity.
+        let second = try Runner(plan: try plan(path)).run()
+        #expect(second.stagesRun == 1 && second.stagesSkipped == 3, "\(second.stagesRun) stages ran again")  // check runs every time
+        _ = try write("upscale: {model: \(Self.fixtures)rrdb-x2.safetensors, tile_size: 40, tile_overlap: 8}", source: "import: {files: photos/*.png}", in: folder)
+        let retiled = try plan(path)
+        #expect(retiled.jobs[0].id != planned.jobs[0].id)
+        let third = try Runner(plan: retiled).run()
+        #expect(third.stagesRun >= 2 && third.images.allSatisfy { $0.failure == nil })
+    }
+
+    @Test func upscalesGeneratedImages() throws {
+        let folder = try TestSupport.temporaryFolder("upscale-generate")
+        let generate = """
+            generate:
+              model: \(GenerateWorkflowTests.tinyModel)
+              prompts: ["a red fox in snow"]
+              seeds: [11]
+              size: 16x16
+              steps: 2
+              sampler: euler
+            """
+        let path = try write("upscale: \(Self.fixtures)compact-x4.safetensors", source: generate, in: folder)
+        let summary = try Runner(plan: try plan(path)).run()
+        #expect(summary.images.count == 1 && summary.images.allSatisfy { $0.failure == nil }, "\(summary.images.map { $0.failure ?? "" })")
+        #expect(summary.images.first?.width == 128)
+    }
+
+    @Test(arguments: [("upscale: {model: nowhere}", "no upscaler `nowhere`"), ("upscale: {model: ESRGAN.pth}", "pickle"),
+                      ("upscale: {model: SD}", "not a super-resolution model"), ("upscale: {tile_size: 64}", "upscale needs a model"),
+                      ("upscale: {model: x.safetensors, tile_size: 64, tile_overlap: 40}", "half the tile size")])
+    func badModelsAreNamedAtTheirLine(upscale: String, says: String) throws {
+        let folder = try TestSupport.temporaryFolder("upscale-bad")
+        FileManager.default.createFile(atPath: folder + "/ESRGAN.pth", contents: Data([0x80, 0x02]))
+        let line = upscale.replacingOccurrences(of: "SD", with: TestSupport.repositoryRoot + "/Tests/Fixtures/pipelines/tiny-sd1.safetensors")
+        do {
+            _ = try plan(try write(line, source: try photo(in: folder), in: folder))
+            Issue.record("accepted: \(upscale)")
+        } catch let error as WorkflowValidationError {
+            #expect(error.issues.contains { $0.message.contains(says) && $0.line == 2 }, "\(error.issues)")
+        }
+    }
+}

@@ -199,7 +199,14 @@ public final class CPUBackend: Backend {
 
     public func clamp(_ x: Tensor, min: Float, max: Float) throws -> Tensor {
         try OpProfile.measure("clamp") {
-            wrap(Ops.map(try dense(x)) { Swift.min(Swift.max($0, min), max) })
+            wrap(Ops.clamp(try dense(x), min: min, max: max))
+        }
+    }
+
+    public func preLU(_ x: Tensor, slopes: Tensor) throws -> Tensor {
+        try OpProfile.measure("preLU") {
+            guard x.shape.count >= 2, slopes.count == x.shape[1] else { throw NeuralError.shapeMismatch("PReLU of \(x.shape) with \(slopes.count) slopes") }
+            return wrap(Ops.preLU(try dense(x), slopes: try dense(slopes).storage))
         }
     }
 

@@ -68,6 +68,8 @@ public protocol Backend: AnyObject, Sendable {
     /// Σ xᵢ·wᵢ + constant, in Float32 in this order (schedulers' and guidance's arithmetic).
     func weightedSum(_ terms: [(Tensor, Float)], constant: Float) throws -> Tensor
     func clamp(_ x: Tensor, min: Float, max: Float) throws -> Tensor
+    /// PReLU of [N, C, …]: x where positive, else slopes[c]·x (slopes [C], one per channel).
+    func preLU(_ x: Tensor, slopes: Tensor) throws -> Tensor
     func exp(_ x: Tensor) throws -> Tensor
     /// Whether no value is NaN or infinite.
     func allFinite(_ x: Tensor) -> Bool
@@ -127,6 +129,15 @@ extension Backend {
     }
 
     public var deviceMemoryBytes: UInt64? { nil }
+
+    /// PReLU from the element-wise ops: max(x, 0) + slopes · min(x, 0), four passes (a backend
+    /// with a fused kernel overrides it).
+    public func preLU(_ x: Tensor, slopes: Tensor) throws -> Tensor {
+        guard x.shape.count >= 2, slopes.count == x.shape[1] else { throw NeuralError.shapeMismatch("PReLU of \(x.shape) with \(slopes.count) slopes") }
+        let perChannel = try slopes.reshaped([1, x.shape[1]] + Array(repeating: 1, count: x.shape.count - 2))
+        let positive = try clamp(x, min: 0, max: .greatestFiniteMagnitude), negative = try clamp(x, min: -.greatestFiniteMagnitude, max: 0)
+        return try add(positive, try multiply(negative, perChannel))
+    }
 
     /// `x` as a tensor of this backend: itself when it is one already, else its values copied over
     /// (latents or an image handed from another backend).

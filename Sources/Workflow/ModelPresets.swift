@@ -62,12 +62,16 @@ public enum ModelLocator {
     }
 
     public static func presets(in presetsFolder: String) throws -> [ModelPreset] {
-        let folder = presetsFolder + "/models"
+        try decodeAll(ModelPreset.self, in: presetsFolder + "/models", what: "model preset", example: "presets/models/sd15.yaml")
+    }
+
+    /// Every `*.yaml` in `folder` as a `T`, by name; an unreadable one is an error naming it.
+    static func decodeAll<T: Decodable>(_ type: T.Type, in folder: String, what: String, example: String) throws -> [T] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         return try names.filter { $0.hasSuffix(".yaml") }.sorted().map { name in
             let path = folder + "/" + name
-            do { return try YAMLDecoder().decode(ModelPreset.self, from: try String(contentsOfFile: path, encoding: .utf8)) } catch {
-                throw ModelLookupError(message: "cannot read the model preset \(path): \(error)", hint: "compare it with presets/models/sd15.yaml")
+            do { return try YAMLDecoder().decode(T.self, from: try String(contentsOfFile: path, encoding: .utf8)) } catch {
+                throw ModelLookupError(message: "cannot read the \(what) \(path): \(error)", hint: "compare it with \(example)")
             }
         }
     }

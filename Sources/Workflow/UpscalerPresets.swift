@@ -1,6 +1,5 @@
 import Diffusion
 import Foundation
-import Yams
 
 /// A learned upscaler Stockwerk knows by name (presets/upscalers/*.yaml): what it is, the file
 /// name it is looked for under in the models folder's upscalers/, where to get it, its licence.
@@ -16,14 +15,7 @@ public struct UpscalerPreset: Decodable, Sendable {
     public var source: Source
 
     public static func presets(in presetsFolder: String) throws -> [UpscalerPreset] {
-        let folder = presetsFolder + "/upscalers"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return try names.filter { $0.hasSuffix(".yaml") }.sorted().map { name in
-            let path = folder + "/" + name
-            do { return try YAMLDecoder().decode(UpscalerPreset.self, from: try String(contentsOfFile: path, encoding: .utf8)) } catch {
-                throw ModelLookupError(message: "cannot read the upscaler preset \(path): \(error)", hint: "compare it with presets/upscalers/realesrgan-x4plus.yaml")
-            }
-        }
+        try ModelLocator.decodeAll(UpscalerPreset.self, in: presetsFolder + "/upscalers", what: "upscaler preset", example: "presets/upscalers/realesrgan-x4plus.yaml")
     }
 
     /// The files in `modelsFolder`/upscalers that look like models (.safetensors, and pickles,

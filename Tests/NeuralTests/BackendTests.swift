@@ -50,6 +50,25 @@ import Testing
         #expect(throws: NeuralError.self) { try cpu.multiply(cpu.tensor(scale), cpu.tensor(a)) }
     }
 
+    /// Broadcast products by runs of the inner axes, against an element-by-element reference, for
+    /// every pattern of broadcast axes of a rank-4 shape.
+    @Test func broadcastProductsMatchElementByElement() throws {
+        let shape = [2, 3, 4, 5]
+        let a = HostTensor(shape: shape, storage: (0..<120).map { Float($0) * 0.5 - 7 })
+        for pattern in 0..<16 {
+            let bShape = (0..<4).map { pattern & (1 << $0) != 0 ? 1 : shape[$0] }
+            let b = HostTensor(shape: bShape, storage: (0..<bShape.reduce(1, *)).map { Float($0 % 7) - 2.5 })
+            var expected = a.storage
+            for i in 0..<120 {
+                let index = [i / 60, (i / 20) % 3, (i / 5) % 4, i % 5]
+                var offset = 0
+                for axis in 0..<4 { offset = offset * bShape[axis] + (bShape[axis] == 1 ? 0 : index[axis]) }
+                expected[i] *= b.storage[offset]
+            }
+            #expect(try cpu.multiply(cpu.tensor(a), cpu.tensor(b)).host().storage == expected, "b \(bShape)")
+        }
+    }
+
     @Test func shapesAreCopiedRight() throws {
         let x = HostTensor(shape: [1, 2, 2, 3], storage: (0..<12).map(Float.init))
         let slice = try cpu.slice(cpu.tensor(x), axis: 3, range: 1..<3).host()

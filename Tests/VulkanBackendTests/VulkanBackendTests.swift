@@ -162,6 +162,10 @@ import Testing
         #expect(try gap(backend.add(ga, gb), cpu.add(ca, cb)) == 0)
         #expect(try gap(backend.exp(ga), cpu.exp(ca)) < 1e-6)
         #expect(try gap(backend.clamp(ga, min: -1, max: 0.5), cpu.clamp(ca, min: -1, max: 0.5)) == 0)
+        let slopes = HostTensor(shape: [3], storage: [0.2, -0.5, 1.5])
+        let preLU = try cpu.preLU(ca, slopes: cpu.tensor(slopes)).host()
+        #expect(try gap(backend.preLU(ga, slopes: backend.tensor(slopes)), cpu.tensor(preLU)) < 1e-6)
+        #expect(preLU.storage.enumerated().allSatisfy { i, v in let x = a.storage[i]; return v == (x > 0 ? x : x * slopes.storage[(i / 20) % 3]) })
         let broadcast = random([2, 1, 5, 1], seed: 24)
         #expect(try gap(backend.multiply(ga, backend.tensor(broadcast)), cpu.multiply(ca, cpu.tensor(broadcast))) == 0)
         // Five axes: merged into four where the broadcast allows.

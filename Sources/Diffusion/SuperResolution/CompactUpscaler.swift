@@ -5,7 +5,7 @@ import Neural
 struct CompactUpscaler: Sendable {
     let shape: UpscalerArchitecture.CompactShape
     let convolutions: [Conv2d]
-    /// Each PReLU's slopes as [1, features, 1, 1].
+    /// Each PReLU's slopes, one per feature.
     let slopes: [Tensor]
     let shuffle: PixelShuffle
     let backend: any Backend
@@ -19,23 +19,16 @@ struct CompactUpscaler: Sendable {
                        outputs: i == count - 1 ? s.outChannels * s.scale * s.scale : s.features, kernel: 3)
         }
         slopes = try (0..<(count - 1)).map { i in
-            w.backend.tensor(try w.host("body.\(2 * i + 1).weight", [s.features]).reshaped([1, s.features, 1, 1]))
+            try w.tensor("body.\(2 * i + 1).weight", [s.features])
         }
         shuffle = PixelShuffle(factor: s.scale, backend: w.backend)
     }
 
     func callAsFunction(_ image: Tensor) throws -> Tensor {
         var x = image
-        for (conv, slope) in zip(convolutions, slopes) { x = try preLU(try conv(x), slope) }
+        for (conv, slope) in zip(convolutions, slopes) { x = try backend.preLU(try conv(x), slopes: slope) }
         let detail = try shuffle(try convolutions[convolutions.count - 1](x))
         let base = try backend.resize(image, height: image.shape[2] * shape.scale, width: image.shape[3] * shape.scale, mode: .nearest)
         return try backend.add(detail, base)
-    }
-
-    /// PReLU: max(x, 0) + slope · min(x, 0), per channel.
-    func preLU(_ x: Tensor, _ slope: Tensor) throws -> Tensor {
-        let positive = try backend.clamp(x, min: 0, max: .greatestFiniteMagnitude)
-        let negative = try backend.clamp(x, min: -.greatestFiniteMagnitude, max: 0)
-        return try backend.add(positive, try backend.multiply(negative, slope))
     }
 }

@@ -13,6 +13,8 @@ struct RRDBNet: Sendable {
     let highResolution: Conv2d, last: Conv2d
     let unshuffle: PreparedPixelUnshuffle?
     let backend: any Backend
+    /// LeakyReLU's 0.2 for each width it meets (the growth and the features), for the fused PReLU op.
+    let leak: [Int: Tensor]
 
     /// ResidualDenseBlock: five convolutions, each reading the input and every earlier output.
     struct DenseBlock: Sendable {
@@ -47,6 +49,7 @@ struct RRDBNet: Sendable {
         highResolution = try conv(names.hr, f, f)
         last = try conv(names.last, f, s.outChannels)
         unshuffle = s.unshuffle > 1 ? try PreparedPixelUnshuffle(channels: s.inChannels, factor: s.unshuffle, backend: w.backend) : nil
+        leak = Dictionary(uniqueKeysWithValues: Set([f, g]).map { ($0, w.backend.tensor([Float](repeating: 0.2, count: $0), shape: [$0])) })
     }
 
     /// [N, C, H, W] in [0, 1] → [N, C, H·scale, W·scale] (not clamped).
@@ -73,8 +76,9 @@ struct RRDBNet: Sendable {
         return try backend.weightedSum([(out, 0.2), (x, 1)])
     }
 
-    /// LeakyReLU(0.2) as 0.2·x + 0.8·max(x, 0).
+    /// LeakyReLU(0.2): a PReLU whose slopes are all 0.2.
     func leakyReLU(_ x: Tensor) throws -> Tensor {
-        try backend.weightedSum([(x, 0.2), (try backend.clamp(x, min: 0, max: .greatestFiniteMagnitude), 0.8)])
+        guard let slopes = leak[x.shape[1]] else { throw NeuralError.shapeMismatch("LeakyReLU of \(x.shape) in an RRDBNet of \(shape.features) features") }
+        return try backend.preLU(x, slopes: slopes)
     }
 }

@@ -349,6 +349,19 @@ case "provenance":
         count += 1
     }
     FileHandle.standardError.write(Data("provenance: \(ai) of \(count) files AI\n".utf8))
+case "upscale":
+    // upscale MODEL.safetensors SIZE TILE OVERLAP: a random SIZE² image in [0, 1] through the learned
+    // upscaler in TILE-px tiles (Tools/bench/upscaler-compare.sh runs PyTorch on the same tiles).
+    guard arguments.count >= 5, let size = Int(arguments[2]), let tile = Int(arguments[3]), let overlap = Int(arguments[4]) else { fail("upscale MODEL SIZE TILE OVERLAP") }
+    do {
+        let model = try SuperResolutionModel(path: arguments[1], backend: engine)
+        var generator = TorchGenerator(seed: 0)
+        let image = engine.tensor(HostTensor(shape: [1, 3, size, size], storage: generator.randn(count: 3 * size * size).map { min(max($0 * 0.2 + 0.5, 0), 1) }))
+        let begin = Date()
+        let out = try model.upscale(image, tiles: UpscalerTiling(size: tile, overlap: overlap, wholeUpTo: tile)).host()
+        print(String(format: "stockwerk %@ %d² → %d×%d in %d-px tiles: %.2f s", model.architecture.description, size, out.shape[3], out.shape[2], tile,
+                     Date().timeIntervalSince(begin)))
+    } catch { fail("\(error)") }
 default:
     fail("unknown mode \(mode)")
 }

@@ -27,7 +27,7 @@ public struct SharpnessReport: Codable, Sendable, Equatable {
         switch verdict {
         case .ok: return nil
         case .soft:
-            return String(format: "looks soft: %.2f× the detail of a plain bicubic enlargement (%.2f or more expected); for a generated image add `refine:`, for a photo choose a smaller finish size",
+            return String(format: "looks soft: %.2f× the detail of a plain bicubic enlargement (%.2f or more expected); add `upscale:` with a learned model (photos too), or `refine:` for a generated image, or choose a smaller finish size",
                           ratio, Sharpness.softBelow)
         case .oversharpened:
             return String(format: "looks over-sharpened: sharpening multiplied the detail at 100 %% by %.1f (above %.1f); lower finish.sharpen",

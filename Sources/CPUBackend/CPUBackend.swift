@@ -239,6 +239,10 @@ public final class CPUBackend: Backend {
         }
     }
 
+    public func pixelShuffle(_ x: Tensor, factor: Int) throws -> Tensor {
+        try OpProfile.measure("pixelShuffle") { wrap(try Ops.pixelShuffle(try dense(x), factor: factor)) }
+    }
+
     public func resize(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) throws -> Tensor {
         try OpProfile.measure("resize") {
             let values = try dense(x)

@@ -32,6 +32,30 @@ extension Ops {
         return HostTensor(shape: [x.shape[0], x.shape[1], outHeight, outWidth], storage: out)
     }
 
+    static func pixelShuffle(_ x: HostTensor, factor f: Int) throws -> HostTensor {
+        guard f >= 1, x.shape.count == 4, x.shape[1] % (f * f) == 0 else { throw NeuralError.shapeMismatch("pixel shuffle by \(f) of \(x.shape)") }
+        let (planes, height, width) = (x.shape[0] * x.shape[1] / (f * f), x.shape[2], x.shape[3])
+        let (outHeight, outWidth) = (height * f, width * f)
+        let storage = [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+            x.storage.withUnsafeBufferPointer { input in
+                for plane in 0..<planes {
+                    for y in 0..<height {
+                        for i in 0..<f {
+                            // One output row: f source rows (channels c·f² + i·f + j) interleaved.
+                            let row = out.baseAddress! + (plane * outHeight + y * f + i) * outWidth
+                            for j in 0..<f {
+                                let source = input.baseAddress! + ((plane * f * f + i * f + j) * height + y) * width
+                                for column in 0..<width { row[column * f + j] = source[column] }
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = x.count
+        }
+        return HostTensor(shape: [x.shape[0], x.shape[1] / (f * f), outHeight, outWidth], storage: storage)
+    }
+
     /// A row-major [rows × columns] matrix as [columns × rows], in cache-friendly 32×32 tiles.
     static func transpose(_ x: HostTensor) -> HostTensor {
         let (rows, columns) = (x.shape[0], x.shape[1])

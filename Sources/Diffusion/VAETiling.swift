@@ -65,60 +65,79 @@ public struct VAETiling: Sendable, Equatable {
     /// Runs `transform` over overlapping tiles of `input` ([1, C, H, W], H and W in latent-grid
     /// units of `inputScale` pixels) and blends the results, which are `outputScale / inputScale`
     /// times the tile's size. Decode: inputScale 1, outputScale 8; encode: the reverse.
+    ///
+    /// Tiles form a grid, so their blend weights are products of one ramp down and one across,
+    /// normalised on each axis: each row of tiles is blended into a strip, then the strips into
+    /// the image, segment by segment, so no tile is ever padded to the whole image's size.
     func apply(_ input: Tensor, inputScale: Int, outputScale: Int, _ transform: (Tensor) throws -> Tensor) throws -> Tensor {
         guard input.shape.count == 4, input.shape[0] == 1 else {
             throw NeuralError.shapeMismatch("tiled VAE input \(input.shape): one image at a time")
         }
         let backend = input.backend
-        let (height, width) = (input.shape[2], input.shape[3])
         // Tile geometry is set on the latent grid: a tile is tileSize latent pixels.
-        let (gridHeight, gridWidth) = (height / inputScale, width / inputScale)
-        let tiles = origins(gridHeight).flatMap { top in origins(gridWidth).map { left in
-            Tile(top: top, left: left, height: min(tileSize, gridHeight - top), width: min(tileSize, gridWidth - left))
-        } }
-        let (outHeight, outWidth) = (gridHeight * outputScale, gridWidth * outputScale)
-        let blend = blendWeights(tiles, outHeight: outHeight, outWidth: outWidth, gridHeight: gridHeight, gridWidth: gridWidth, scale: outputScale)
-        var output: Tensor?
-        for (tile, weights) in zip(tiles, blend) {
-            let crop = try backend.slice(try backend.slice(input, axis: 2, range: (tile.top * inputScale)..<((tile.top + tile.height) * inputScale)),
-                                         axis: 3, range: (tile.left * inputScale)..<((tile.left + tile.width) * inputScale))
-            let result = try transform(crop)
-            let (th, tw) = (tile.height * outputScale, tile.width * outputScale)
-            guard result.shape.count == 4, result.shape[0] == 1, result.shape[2] == th, result.shape[3] == tw else {
-                throw NeuralError.shapeMismatch("tile came back \(result.shape), expected [1, C, \(th), \(tw)]")
+        let (gridHeight, gridWidth) = (input.shape[2] / inputScale, input.shape[3] / inputScale)
+        let rows = spans(gridHeight), columns = spans(gridWidth)
+        var strips: [Tensor] = []
+        for row in rows {
+            var tiles: [Tensor] = []
+            for column in columns {
+                let crop = try backend.slice(try backend.slice(input, axis: 2, range: row.lowerBound * inputScale..<row.upperBound * inputScale),
+                                             axis: 3, range: column.lowerBound * inputScale..<column.upperBound * inputScale)
+                let result = try transform(crop)
+                let (th, tw) = (row.count * outputScale, column.count * outputScale)
+                guard result.shape.count == 4, result.shape[0] == 1, result.shape[2] == th, result.shape[3] == tw else {
+                    throw NeuralError.shapeMismatch("tile came back \(result.shape), expected [1, C, \(th), \(tw)]")
+                }
+                tiles.append(result)
             }
-            let (y0, x0) = (tile.top * outputScale, tile.left * outputScale)
-            let placed = try backend.pad(try backend.multiply(result, backend.tensor(weights, shape: [1, 1, th, tw])),
-                                         top: y0, left: x0, bottom: outHeight - y0 - th, right: outWidth - x0 - tw)
-            output = try output.map { try backend.add($0, placed) } ?? placed
+            strips.append(try blend(tiles, spans: columns, length: gridWidth, scale: outputScale, axis: 3))
         }
-        return output!
+        return try blend(strips, spans: rows, length: gridHeight, scale: outputScale, axis: 2)
     }
 
-    struct Tile { let top, left, height, width: Int }
+    /// The tiles' extents along one side of `length` grid pixels.
+    func spans(_ length: Int) -> [Range<Int>] { origins(length).map { $0..<min($0 + tileSize, length) } }
 
-    /// Each tile's blend weights: ramps on sides that face another tile (image borders keep full
-    /// weight), divided by the sum of every tile's weight at that pixel, so they sum to one.
-    func blendWeights(_ tiles: [Tile], outHeight: Int, outWidth: Int, gridHeight: Int, gridWidth: Int, scale: Int) -> [[Float]] {
-        let (ramp, dead) = (overlap * scale, margin * scale)
-        var total = [Float](repeating: 0, count: outHeight * outWidth)
-        let raw = tiles.map { tile -> [Float] in
-            let (th, tw) = (tile.height * scale, tile.width * scale)
-            let rows = Self.ramp(th, ramp: ramp, dead: dead, fadeStart: tile.top > 0, fadeEnd: tile.top + tile.height < gridHeight)
-            let columns = Self.ramp(tw, ramp: ramp, dead: dead, fadeStart: tile.left > 0, fadeEnd: tile.left + tile.width < gridWidth)
-            var weights = [Float](repeating: 0, count: th * tw)
-            for y in 0..<th {
-                for x in 0..<tw {
-                    weights[y * tw + x] = rows[y] * columns[x]
-                    total[(tile.top * scale + y) * outWidth + tile.left * scale + x] += rows[y] * columns[x]
-                }
+    /// `parts` (covering `spans` of a side of `length` grid pixels, `scale` output pixels each)
+    /// blended into one tensor along `axis`: between consecutive part edges every output segment
+    /// is covered by the same parts, summed with their normalised weights (copied where one part
+    /// alone covers it).
+    func blend(_ parts: [Tensor], spans: [Range<Int>], length: Int, scale: Int, axis: Int) throws -> Tensor {
+        guard let first = parts.first else { throw NeuralError.shapeMismatch("tiled pass over an empty image") }
+        guard parts.count > 1 else { return first }
+        let backend = first.backend
+        let weights = blendWeights(spans, length: length, scale: scale)
+        let edges = Set(spans.flatMap { [$0.lowerBound * scale, $0.upperBound * scale] }).sorted()
+        var segments: [Tensor] = []
+        for (start, end) in zip(edges, edges.dropFirst()) {
+            var sum: Tensor?
+            for (index, span) in spans.enumerated() where span.lowerBound * scale <= start && end <= span.upperBound * scale {
+                let offset = span.lowerBound * scale
+                let piece = try backend.slice(parts[index], axis: axis, range: (start - offset)..<(end - offset))
+                let ramp = Array(weights[index][(start - offset)..<(end - offset)])
+                let weighted = ramp.allSatisfy({ $0 == 1 }) ? piece
+                    : try backend.multiply(piece, backend.tensor(ramp, shape: axis == 3 ? [1, 1, 1, ramp.count] : [1, 1, ramp.count, 1]))
+                sum = try sum.map { try backend.add($0, weighted) } ?? weighted
             }
+            guard let sum else { throw NeuralError.shapeMismatch("tiles leave \(start)..<\(end) uncovered") }
+            segments.append(sum)
+        }
+        return try backend.concat(segments, axis: axis)
+    }
+
+    /// Each span's blend weights along one side: ramps where it faces another tile (the image's
+    /// edges keep full weight), divided by the sum of every span's ramp at that pixel, so they sum
+    /// to one. A tile's 2-D weight is the product of its row's and its column's: the sum over a
+    /// grid of such products factorises, so this equals normalising the products themselves.
+    func blendWeights(_ spans: [Range<Int>], length: Int, scale: Int) -> [[Float]] {
+        let (ramp, dead) = (overlap * scale, margin * scale)
+        var total = [Float](repeating: 0, count: length * scale)
+        let raw = spans.map { span -> [Float] in
+            let weights = Self.ramp(span.count * scale, ramp: ramp, dead: dead, fadeStart: span.lowerBound > 0, fadeEnd: span.upperBound < length)
+            for (i, w) in weights.enumerated() { total[span.lowerBound * scale + i] += w }
             return weights
         }
-        return zip(tiles, raw).map { tile, weights in
-            let tw = tile.width * scale
-            return weights.enumerated().map { i, w in w / total[(tile.top * scale + i / tw) * outWidth + tile.left * scale + i % tw] }
-        }
+        return zip(spans, raw).map { span, weights in weights.enumerated().map { i, w in w / total[span.lowerBound * scale + i] } }
     }
 
     /// Weights along one side: at a faded start, 0 over the first `dead` pixels, then rising over

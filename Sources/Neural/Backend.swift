@@ -81,6 +81,9 @@ public protocol Backend: AnyObject, Sendable {
     func pad(_ x: Tensor, top: Int, left: Int, bottom: Int, right: Int) throws -> Tensor
     /// [rows, columns] → [columns, rows].
     func transpose(_ x: Tensor) throws -> Tensor
+    /// torch's pixel_shuffle: [N, C·f², H, W] → [N, C, H·f, W·f], output (c, f·y + i, f·x + j)
+    /// being input channel c·f² + i·f + j at (y, x). A copy, as super-resolution networks end.
+    func pixelShuffle(_ x: Tensor, factor: Int) throws -> Tensor
     /// [N, C, H, W] to [N, C, height, width] with torch's F.interpolate rules (align_corners=False).
     func resize(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) throws -> Tensor
     /// The k-diffusion UNet's fixed [1, 3, 3, 1] resamplers (diffusers' KDownsample2D / KUpsample2D).

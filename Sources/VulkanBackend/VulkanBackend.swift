@@ -19,7 +19,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     public let keepsHalfWeights: Bool
     /// Resampling taps on the device, uploaded once per geometry (an upload ends the batch).
     /// (Raw device buffers: a VulkanBuffer would hold its backend, and this backend would never go.)
-    private var tapBuffers: [[UInt32]: DeviceMemory] = [:]
+    private var tapBuffers: [TapGeometry: (buffer: DeviceMemory, outputCount: Int)] = [:]
     private let tapLock = NSLock()
 
     /// Opens `device` (VulkanDevices.all()); an error naming the device and what to do when it
@@ -37,7 +37,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     }
 
     deinit {
-        for buffer in tapBuffers.values { sw_vk_buffer_release(context, buffer.pointer) }
+        for taps in tapBuffers.values { sw_vk_buffer_release(context, taps.buffer.pointer) }
         kernels = nil  // its pipelines belong to the context
         sw_vk_close(context)
     }
@@ -82,11 +82,14 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         return buffer
     }
 
-    func tapsBuffer(_ taps: ResampleTaps) throws -> DeviceMemory {
-        let words = taps.words
+    /// The taps of `geometry` on the device and how many samples they make; computed and
+    /// uploaded on first use only.
+    func taps(_ geometry: TapGeometry) throws -> (buffer: DeviceMemory, outputCount: Int) {
         tapLock.lock()
         defer { tapLock.unlock() }
-        if let buffer = tapBuffers[words] { return buffer }
+        if let cached = tapBuffers[geometry] { return cached }
+        let taps = geometry.taps
+        let words = taps.words
         guard let pointer = sw_vk_buffer_create(context, UInt64(words.count * 4)) else {
             throw VulkanError("\(device.summary): \(String(cString: sw_vk_last_error(context))); use a smaller image, or --device cpu")
         }
@@ -95,9 +98,9 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
             sw_vk_buffer_release(context, pointer)
             throw VulkanError("\(device.summary): an upload of resampling taps failed: \(String(cString: sw_vk_last_error(context)))")
         }
-        let buffer = DeviceMemory(pointer: pointer)
-        tapBuffers[words] = buffer
-        return buffer
+        let uploaded = (buffer: DeviceMemory(pointer: pointer), outputCount: taps.outputCount)
+        tapBuffers[geometry] = uploaded
+        return uploaded
     }
 
     func upload(_ values: HostTensor) throws -> Tensor {

@@ -137,6 +137,21 @@ extension VulkanBackend {
         return out
     }
 
+    /// f² strided copies, one per offset (i, j) in each f×f cell of the output.
+    public func pixelShuffle(_ x: Tensor, factor f: Int) throws -> Tensor {
+        guard f >= 1, x.shape.count == 4, x.shape[1] % (f * f) == 0 else { throw NeuralError.shapeMismatch("pixel shuffle by \(f) of \(x.shape)") }
+        let (planes, height, width) = (x.shape[0] * x.shape[1] / (f * f), x.shape[2], x.shape[3])
+        let (out, buffer) = try output([x.shape[0], x.shape[1] / (f * f), height * f, width * f])
+        let source = try gpu(x)
+        for i in 0..<f {
+            for j in 0..<f {
+                try copy(source, into: buffer, dims: [planes, 1, height, width], from: ((i * f + j) * height * width, [f * f * height * width, 0, width, 1]),
+                         to: (i * width * f + j, [height * f * width * f, 0, f * width * f, f]))
+            }
+        }
+        return out
+    }
+
     public func pad(_ x: Tensor, top: Int, left: Int, bottom: Int, right: Int) throws -> Tensor {
         guard x.shape.count == 4, min(top, left, bottom, right) >= 0 else { throw NeuralError.shapeMismatch("pad \(x.shape)") }
         let (planes, height, width) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
@@ -160,8 +175,8 @@ extension VulkanBackend {
 
     public func resize(_ x: Tensor, height: Int, width: Int, mode: ResizeMode) throws -> Tensor {
         guard x.shape.count == 4, x.count > 0, height > 0, width > 0 else { throw NeuralError.shapeMismatch("interpolate: input \(x.shape) to \(height)x\(width)") }
-        return try resample(x, rows: x.shape[2] == height ? nil : .interpolation(input: x.shape[2], output: height, mode: mode),
-                            columns: x.shape[3] == width ? nil : .interpolation(input: x.shape[3], output: width, mode: mode))
+        return try resample(x, rows: x.shape[2] == height ? nil : .interpolation(input: x.shape[2], output: height, mode),
+                            columns: x.shape[3] == width ? nil : .interpolation(input: x.shape[3], output: width, mode))
     }
 
     public func firResample(_ x: Tensor, _ direction: FIRDirection) throws -> Tensor {
@@ -170,17 +185,18 @@ extension VulkanBackend {
     }
 
     /// Two passes of the resample kernel, along the width, then the height (nil: that side stays).
-    func resample(_ x: Tensor, rows: ResampleTaps?, columns: ResampleTaps?) throws -> Tensor {
+    func resample(_ x: Tensor, rows: TapGeometry?, columns: TapGeometry?) throws -> Tensor {
         guard rows != nil || columns != nil else { return try copied(x) }
         let planes = x.shape[0] * x.shape[1]
         var current = x
-        for (axis, taps) in [(0, columns), (1, rows)] {
-            guard let taps else { continue }
+        for (axis, geometry) in [(0, columns), (1, rows)] {
+            guard let geometry else { continue }
+            let taps = try self.taps(geometry)
             let (inH, inW) = (current.shape[2], current.shape[3])
             let (outH, outW) = axis == 0 ? (inH, taps.outputCount) : (taps.outputCount, inW)
             let (out, buffer) = try output([x.shape[0], x.shape[1], outH, outW])
             let count = planes * outH * outW
-            try run(.resample, [try gpu(current), try tapsBuffer(taps), buffer], [count, axis, inH, inW, outH, outW].map(UInt32.init), groups: elementGroups(count))
+            try run(.resample, [try gpu(current), taps.buffer, buffer], [count, axis, inH, inW, outH, outW].map(UInt32.init), groups: elementGroups(count))
             current = out
         }
         return current

@@ -1,4 +1,4 @@
-import Diffusion
+@testable import Diffusion
 import CPUBackend
 import Foundation
 import Neural
@@ -43,6 +43,21 @@ import Testing
         // Small latents are decoded whole, exactly as before.
         let small = generator.randn(shape: [1, 4, 12, 12]).onCPU
         #expect(try decoder.decode(latents: small, tiling: Self.tiling).storage == decoder.decode(latents: small).storage)
+    }
+
+    /// Blend weights sum to one everywhere: a transform that changes nothing (or enlarges by
+    /// nearest neighbour) gives back the whole-image result, dead margins and an uneven last tile included.
+    @Test(arguments: [(VAETiling(tileSize: 16, overlap: 4, wholeUpTo: 8), 1), (VAETiling(tileSize: 12, overlap: 6, wholeUpTo: 8, margin: 2), 2)])
+    func blendingAnIdentityGivesTheInputBack(tiling: VAETiling, scale: Int) throws {
+        let backend = CPUBackend()
+        var generator = TorchGenerator(seed: 3)
+        let input = backend.tensor(generator.randn(count: 2 * 41 * 37), shape: [1, 2, 41, 37])
+        let enlarge = { (x: Tensor) in try backend.resize(x, height: x.shape[2] * scale, width: x.shape[3] * scale, mode: .nearest) }
+        let tiled = try tiling.apply(input, inputScale: 1, outputScale: scale, enlarge)
+        let whole = try enlarge(input)
+        #expect(tiled.shape == whole.shape)
+        let worst = zip(try tiled.host().storage, try whole.host().storage).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "largest difference \(worst)")
     }
 
     /// On a GPU, whole images and tiles are kept to a quarter of its memory at SD's measured 2.6 kB

@@ -69,6 +69,21 @@ import Testing
         }
     }
 
+    /// torch.nn.functional.pixel_shuffle's definition, index by index, for two images and factor 3.
+    @Test func pixelShuffleFollowsTorchsDefinition() throws {
+        let (n, c, f, h, w) = (2, 2, 3, 4, 5)
+        let x = HostTensor(shape: [n, c * f * f, h, w], storage: (0..<(n * c * f * f * h * w)).map { Float($0) })
+        let shuffled = try cpu.pixelShuffle(cpu.tensor(x), factor: f).host()
+        #expect(shuffled.shape == [n, c, h * f, w * f])
+        var expected = [Float](repeating: 0, count: x.count)
+        for b in 0..<n { for ch in 0..<c { for y in 0..<(h * f) { for xx in 0..<(w * f) {
+            let source = (((b * c * f * f) + ch * f * f + (y % f) * f + xx % f) * h + y / f) * w + xx / f
+            expected[((b * c + ch) * h * f + y) * w * f + xx] = x.storage[source]
+        } } } }
+        #expect(shuffled.storage == expected)
+        #expect(throws: NeuralError.self) { try cpu.pixelShuffle(cpu.tensor(x), factor: 4) }
+    }
+
     @Test func shapesAreCopiedRight() throws {
         let x = HostTensor(shape: [1, 2, 2, 3], storage: (0..<12).map(Float.init))
         let slice = try cpu.slice(cpu.tensor(x), axis: 3, range: 1..<3).host()

@@ -599,6 +599,121 @@ def build_hires():
         print("hires", style, len(tensors), "tensors")
 
 
+TILED = dict(height=40, width=48, tile=16, overlap=4, strength=0.5, seam_strength=0.3, steps=10, seed=700, guidance=7.5)
+
+
+def tiled_origins(length, tile, overlap):
+    """Tile origins along a side (all in size-multiple units): tile - overlap apart, the last flush with the end."""
+    if length <= tile:
+        return [0]
+    origins, position = [], 0
+    while position + tile < length:
+        origins.append(position)
+        position += tile - overlap
+    return origins + [length - tile]
+
+
+def tiled_ramp(length, ramp, fade_start, fade_end):
+    """Linear blend weights along one side of a tile: rising over `ramp` pixels where it faces another tile."""
+    import numpy as np
+    weights = np.ones(length, dtype=np.float32)
+    rising = np.float32(max(ramp, 1))
+    for i in range(length):
+        if fade_start and i < ramp:
+            weights[i] = min(weights[i], min(1, max(0, (np.float32(i) + np.float32(0.5)) / rising)))
+        if fade_end and length - 1 - i < ramp:
+            weights[i] = min(weights[i], min(1, max(0, (np.float32(length - 1 - i) + np.float32(0.5)) / rising)))
+    return weights
+
+
+def tiled_weights(spans, length, scale, overlap):
+    """Each span's ramp divided by the sum of all spans' ramps at each pixel (so they sum to one)."""
+    import numpy as np
+    total = np.zeros(length * scale, dtype=np.float32)
+    raw = []
+    for start, end in spans:
+        w = tiled_ramp((end - start) * scale, overlap * scale, start > 0, end < length)
+        total[start * scale:end * scale] += w
+        raw.append(w)
+    return [w / total[start * scale:end * scale] for w, (start, end) in zip(raw, spans)]
+
+
+def build_tiled_upscale():
+    """The tiled diffusion upscale (A1111's "SD upscale" with a band seam fix), written out here with
+    numpy around diffusers' StableDiffusionImg2ImgPipeline, on the committed tiny SD1 pipeline: a
+    48x40 image in tiles of 16 px overlapping by 4 (a 4x3 grid, the last column flush with the edge),
+    each tile img2img from the same seed (Euler a, 10 steps at strength 0.5), blended with linear
+    ramps normalised per axis; then bands one tile wide centred on each seam between columns, redrawn
+    tile by tile down the image at strength 0.3, blended as the first pass and faded in with a
+    triangle (1 on the seam, 0 half a tile step away, or half way to the next seam); then the same for
+    the rows. Writes Tests/Fixtures/pipelines/tiled-upscale-sd1.safetensors: the input image, the
+    result without the seam fix and with it."""
+    import diffusers
+    import numpy as np
+    from diffusers import StableDiffusionImg2ImgPipeline
+    folder = os.path.join(ROOT, "Tests", "Fixtures", "pipelines", "tiny-sd1")
+    pipe = diffusers.StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, requires_safety_checker=False)
+    img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+    img2img.scheduler = diffusers.EulerAncestralDiscreteScheduler.from_config(pipe.scheduler.config)
+    c = TILED
+    multiple = img2img.vae_scale_factor
+    height, width, tile, overlap = c["height"], c["width"], c["tile"], c["overlap"]
+    # A smooth image with some texture, in [0, 1].
+    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij")
+    texture = torch.rand((1, 3, height, width), generator=torch.Generator("cpu").manual_seed(71))
+    image = torch.stack([0.5 + 0.35 * torch.sin(xs / (7 + 2 * k) + ys / 11) for k in range(3)]).unsqueeze(0) * 0.85 + 0.15 * texture
+
+    def redraw(crop, strength):
+        with torch.no_grad():
+            return img2img(image=crop, strength=strength, num_inference_steps=c["steps"], guidance_scale=c["guidance"],
+                           prompt=PIPELINE_PROMPT, negative_prompt=PIPELINE_NEGATIVE,
+                           generator=torch.Generator("cpu").manual_seed(c["seed"]), output_type="pt").images
+
+    t, o = tile // multiple, overlap // multiple
+    rows = [(s, min(s + t, height // multiple)) for s in tiled_origins(height // multiple, t, o)]
+    columns = [(s, min(s + t, width // multiple)) for s in tiled_origins(width // multiple, t, o)]
+    row_weights = tiled_weights(rows, height // multiple, multiple, o)
+    column_weights = tiled_weights(columns, width // multiple, multiple, o)
+    first = torch.zeros_like(image)
+    for (top, bottom), rw in zip(rows, row_weights):
+        for (left, right), cw in zip(columns, column_weights):
+            y0, y1, x0, x1 = top * multiple, bottom * multiple, left * multiple, right * multiple
+            drawn = redraw(image[:, :, y0:y1, x0:x1], c["strength"])
+            first[:, :, y0:y1, x0:x1] += drawn * torch.from_numpy(rw)[:, None] * torch.from_numpy(cw)[None, :]
+
+    def fix_seams(current, across, along, along_weights, axis):
+        length = current.shape[axis]
+        centres = [(after[0] + before[1]) * multiple // 2 // multiple * multiple for before, after in zip(across, across[1:])]
+        result = current.clone()
+        for index, centre in enumerate(centres):
+            neighbours = ([centre - centres[index - 1]] if index > 0 else []) + ([centres[index + 1] - centre] if index + 1 < len(centres) else [])
+            half = min([(tile - overlap) // 2] + [d // 2 for d in neighbours])
+            band_start = min(max(centre - tile // 2, 0), length - tile)
+            band = current.narrow(axis, band_start, tile)
+            redrawn = torch.zeros_like(band)
+            for (start, end), weights in zip(along, along_weights):
+                piece = redraw(band.narrow(5 - axis, start * multiple, (end - start) * multiple), c["seam_strength"])
+                shape = [1, 1, -1, 1] if axis == 3 else [1, 1, 1, -1]
+                redrawn.narrow(5 - axis, start * multiple, (end - start) * multiple).add_(piece * torch.from_numpy(weights).reshape(shape))
+            positions = np.arange(centre - half, centre + half, dtype=np.float32)
+            fade = torch.from_numpy((1 - np.abs(positions + np.float32(0.5) - np.float32(centre)) / np.float32(half)).astype(np.float32))
+            shape = [1, 1, 1, -1] if axis == 3 else [1, 1, -1, 1]
+            fade = fade.reshape(shape)
+            old = current.narrow(axis, centre - half, 2 * half)
+            new = redrawn.narrow(axis, centre - half - band_start, 2 * half)
+            result.narrow(axis, centre - half, 2 * half).copy_(old * (1 - fade) + new * fade)
+        return result
+
+    seams = fix_seams(first, columns, rows, row_weights, 3)
+    seams = fix_seams(seams, rows, columns, column_weights, 2)
+    metadata = pipeline_metadata()
+    metadata.update({k: str(v) for k, v in c.items()}, sampler="euler-a", steps=str(c["steps"]))
+    tensors = {"image": image, "first": first, "seam_fixed": seams}
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(ROOT, "Tests", "Fixtures", "pipelines", "tiled-upscale-sd1.safetensors"),
+              metadata=metadata)
+    print("tiled upscale", {k: tuple(v.shape) for k, v in tensors.items()})
+
+
 X2_PROMPT = "a lighthouse on a cliff at dusk"
 
 
@@ -908,10 +1023,10 @@ def build_minilm():
     print(len(MINILM_SENTENCES), "sentences")
 
 
-# In dependency order: `pipelines` clears Tests/Fixtures/pipelines/, and `hires`, `odd-sizes`, `bf16`,
+# In dependency order: `pipelines` clears Tests/Fixtures/pipelines/, and `hires`, `tiled-upscale`, `odd-sizes`, `bf16`,
 # `x2-upscaler` and `single-file` read the tiny pipelines it writes there.
 GROUPS = {"ops": build_ops, "large-conv": build_large_conv, "vae": build_vae, "unet": build_unets, "pipelines": build_pipelines, "single-file": build_single_file,
-          "hires": build_hires, "odd-sizes": build_odd_sizes, "bf16": build_bf16, "x2-upscaler": build_x2_upscaler, "minilm": build_minilm, "schedulers": build_schedulers,
+          "hires": build_hires, "tiled-upscale": build_tiled_upscale, "odd-sizes": build_odd_sizes, "bf16": build_bf16, "x2-upscaler": build_x2_upscaler, "minilm": build_minilm, "schedulers": build_schedulers,
           "randn": build_randn, "safetensors": build_safetensors, "tokenizer": build_tokenizer, "text_encoder": build_text_encoders}
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ struct CompactUpscaler: Sendable {
     let convolutions: [Conv2d]
     /// Each PReLU's slopes, one per feature.
     let slopes: [Tensor]
-    let shuffle: PixelShuffle
     let backend: any Backend
 
     init(_ w: WeightLoader, _ s: UpscalerArchitecture.CompactShape) throws {
@@ -21,13 +20,12 @@ struct CompactUpscaler: Sendable {
         slopes = try (0..<(count - 1)).map { i in
             try w.tensor("body.\(2 * i + 1).weight", [s.features])
         }
-        shuffle = PixelShuffle(factor: s.scale, backend: w.backend)
     }
 
     func callAsFunction(_ image: Tensor) throws -> Tensor {
         var x = image
         for (conv, slope) in zip(convolutions, slopes) { x = try backend.preLU(try conv(x), slopes: slope) }
-        let detail = try shuffle(try convolutions[convolutions.count - 1](x))
+        let detail = try backend.pixelShuffle(try convolutions[convolutions.count - 1](x), factor: shape.scale)
         let base = try backend.resize(image, height: image.shape[2] * shape.scale, width: image.shape[3] * shape.scale, mode: .nearest)
         return try backend.add(detail, base)
     }

@@ -18,16 +18,18 @@ public struct SuperResolutionModel: Sendable {
     public var scale: Int { architecture.scale }
 
     /// The architecture of the file at `path`, from its header alone (no weights read).
-    public static func architecture(of path: String) throws -> UpscalerArchitecture {
+    public static func architecture(of path: String) throws -> UpscalerArchitecture { try open(path).architecture }
+
+    /// The file (a pickle refused first) and the architecture its tensors' names and shapes make.
+    private static func open(_ path: String) throws -> (file: SafeTensorsFile, architecture: UpscalerArchitecture) {
         try ModelFiles.refusePickle(path)
         let file = try SafeTensorsFile(path: path)
-        return try UpscalerArchitecture.detect(file.entries.mapValues(\.shape))
+        return (file, try UpscalerArchitecture.detect(file.entries.mapValues(\.shape)))
     }
 
     public init(path: String, backend: any Backend) throws {
-        try ModelFiles.refusePickle(path)
-        let file = try SafeTensorsFile(path: path)
-        architecture = try UpscalerArchitecture.detect(file.entries.mapValues(\.shape))
+        let (file, architecture) = try Self.open(path)
+        self.architecture = architecture
         let w = WeightLoader(backend: backend) { name, shape in
             guard file.entries[name] != nil else { throw UpscalerError.file(path: path, reason: "no tensor \(name), which a \(shape) layer needs") }
             let value = try file.tensor(name)

@@ -142,8 +142,11 @@ public enum Planner {
             jobs += generationJobs(generate, spec: spec, presetsFolder: presetsFolder, rememberHashes: !dryRun, enlargedBy: enlargedBy,
                                    usedNames: &usedNames, issues: &issues)
         }
-        // The model is part of each job's identity.
-        if let upscale { jobs = jobs.map { var job = $0; job.id = Hashing.of([job.id, upscale.identity]); return job } }
+        // The model (and a generated image's redraw) is part of each job's identity.
+        if let upscale {
+            let redraw = upscale.redraw.map { Hashing.json($0) } ?? ""
+            jobs = jobs.map { var job = $0; job.id = Hashing.of([job.id, upscale.identity] + (job.generation == nil ? [] : [redraw])); return job }
+        }
         if var describe = spec.describe, issues.isEmpty {
             do {
                 if describe.maxKeywords == nil { describe.maxKeywords = presets.compactMap { $0.rules.maxKeywords?.value }.min() ?? 49 }

@@ -36,6 +36,7 @@ public final class Runner {
     var generateFolder: String { output + "/.stockwerk/generate" }
     var refineFolder: String { output + "/.stockwerk/refine" }
     var upscaleFolder: String { output + "/.stockwerk/upscale" }
+    var redrawFolder: String { output + "/.stockwerk/redraw" }
     /// The learned upscaler, loaded on first use and kept for the run.
     private var loadedSuperResolution: SuperResolutionModel?
     /// The model last loaded by the generate stage (one at a time: a model is gigabytes).
@@ -49,7 +50,7 @@ public final class Runner {
 
     public func run() throws -> RunSummary {
         try OutputFolder.claim(output, force: force)
-        for folder in [output, finishFolder, generateFolder, refineFolder, upscaleFolder, imagesFolder, packagesFolder] {
+        for folder in [output, finishFolder, generateFolder, refineFolder, upscaleFolder, redrawFolder, imagesFolder, packagesFolder] {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 throw StageFailure(job: "-", stage: "preparing the output", message: "cannot create \(folder): \(error.localizedDescription)",
                                    hint: "check the permissions of the output folder, or set `output:` elsewhere")
@@ -58,7 +59,7 @@ public final class Runner {
         // One run per output folder at a time; the lock goes with the process, even on kill -9.
         let lock = try OutputLock(folder: output + "/.stockwerk")
         defer { lock.release() }
-        for folder in [output, finishFolder, generateFolder, refineFolder, upscaleFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder, includingLegacy: true) }
+        for folder in [output, finishFolder, generateFolder, refineFolder, upscaleFolder, redrawFolder, imagesFolder, packagesFolder] { AtomicFile.removeLeftovers(in: folder, includingLegacy: true) }
         PackageBuilder.removeLeftovers(in: packagesFolder)
 
         let catalog = try Catalog(path: catalogPath)
@@ -77,7 +78,11 @@ public final class Runner {
                     try generateStage(job, generation, index: index, catalog: catalog, runID: runID)
                     if let refine = generation.refine { try refineStage(job, generation, refine, index: index, catalog: catalog, runID: runID) }
                 }
-                let upscaled = try plan.upscale.map { try upscaleStage(job, $0, index: index, catalog: catalog, runID: runID) }
+                let upscaled = try plan.upscale.map { upscale in
+                    let learned = try upscaleStage(job, upscale, index: index, catalog: catalog, runID: runID)
+                    guard let redraw = upscale.redraw, let generation = job.generation else { return learned }
+                    return try redrawStage(job, generation, redraw, source: learned, index: index, catalog: catalog, runID: runID)
+                }
                 let finished = try finishStage(job, source: upscaled, index: index, catalog: catalog, runID: runID)
                 let tagged = try tagStage(job, finished: (finished.path, finished.hash), index: index, catalog: catalog, runID: runID)
                 image.output = tagged.path
@@ -302,6 +307,48 @@ public final class Runner {
                                            details: Hashing.json(["model": upscale.name, "architecture": upscale.architecture.description]), runID: runID),
                                artifactSize: fileSize(path))
             return ((path, hash), false, "\(source.width)x\(source.height) → \(width)x\(height), \(upscale.name)")
+        }
+    }
+
+    /// redraw: the tiled diffusion upscale (TiledDiffusionUpscale) of a generated image's learned
+    /// enlargement, with the job's own model, prompt and seed. Cached by that enlargement, the
+    /// generation's inputs and the settings. Finished tiles are kept in a folder of their own until
+    /// the image is made, so a killed run redraws only the tiles it had not finished.
+    func redrawStage(_ job: Job, _ generation: GenerationPlan, _ settings: WorkflowSpec.RedrawSettings, source: (path: String, hash: String),
+                     index: Int, catalog: Catalog, runID: Int64) throws -> (path: String, hash: String) {
+        let parameters = generation.parameters
+        let inputs = Hashing.of(["redraw-v1", source.hash, generation.refine?.inputsHash ?? generation.inputsHash, Hashing.json(settings)])
+        return try timed(job, "redraw", index: index) {
+            if let cached = reusable(try catalog.stage("redraw", inputsHash: inputs)), let path = cached.artifactPath, let hash = cached.artifactHash {
+                try adopt(cached, for: job, catalog: catalog, runID: runID)
+                return ((path, hash), true, nil)
+            }
+            let model = try model(at: generation.modelPath, options: generation.options, precision: generation.precision, device: generation.device)
+            let redraw = TiledDiffusionUpscale(tile: settings.tile ?? min(parameters.width, parameters.height) / 16 * 16, overlap: settings.overlap,
+                                               strength: settings.strength, steps: settings.steps ?? parameters.steps, seamFixStrength: settings.seamFix)
+            let enlarged = try RGBImage.read(source.path)
+            let image = ImagePixels.unitTensor(fromRGB: enlarged.pixels, width: enlarged.width, height: enlarged.height, on: model.backend)
+            let tiles = redrawFolder + "/" + String(inputs.prefix(32))
+            try FileManager.default.createDirectory(atPath: tiles, withIntermediateDirectories: true)
+            AtomicFile.removeLeftovers(in: tiles, includingLegacy: true)
+            var kept = 0
+            let store = TiledDiffusionUpscale.TileStore(load: { name in
+                // A tile file is whole or absent (written atomically); one that cannot be read is drawn again.
+                guard let tile = try? SafeTensorsFile(path: tiles + "/" + name + ".safetensors").tensor("tile") else { return nil }
+                kept += 1
+                return tile
+            }, save: { name, tile in try SafeTensorsWriter.write([("tile", tile)], to: tiles + "/" + name + ".safetensors") })
+            let base = GenerationChain.request(parameters, sampler: Sampler(rawValue: parameters.sampler) ?? .ddim)
+            let result = try redraw.run(image, base: base, pipeline: Pipeline(model: model), store: store)
+            let path = redrawFolder + "/" + String(inputs.prefix(32)) + ".png"
+            try RGBImage(width: enlarged.width, height: enlarged.height, pixels: try ImagePixels.rgb(from: result)).write(to: path)
+            let hash = try Hashing.file(path)
+            try catalog.record(StageRecord(jobID: job.id, stage: "redraw", inputsHash: inputs, artifactPath: path, artifactHash: hash,
+                                           details: Hashing.json(settings), runID: runID), artifactSize: fileSize(path))
+            try? FileManager.default.removeItem(atPath: tiles)
+            let count = redraw.tileCount(width: enlarged.width, height: enlarged.height, multiple: model.sizeMultiple)
+            return ((path, hash), false, "\(count) tiles of \(redraw.tile) px at strength \(settings.strength)"
+                        + (settings.seamFix.map { ", seam fix \($0)" } ?? "") + (kept > 0 ? ", \(kept) kept from an interrupted run" : ""))
         }
     }
 

@@ -16,6 +16,8 @@ public struct UpscalePlan: Sendable {
     public var precision: OpPrecisions
     /// Everything besides the source that decides the pixels: the model's content, tiles, device, precision.
     public var identity: String
+    /// The tiled diffusion redraw of generated images that follows (`upscale.redraw:`).
+    public var redraw: WorkflowSpec.RedrawSettings?
 
     public var scale: Int { architecture.scale }
 }
@@ -45,6 +47,10 @@ enum UpscalePlanning {
                   "use an ESRGAN (RRDBNet) or Real-ESRGAN compact (SRVGGNetCompact) model as .safetensors (docs/upscaling.md)")
             return nil
         }
+        if let redraw = settings.redraw, spec.generate == nil {
+            issue("upscale.redraw redraws generated images with their model and prompt, and this workflow generates none", redraw.location,
+                  "remove `redraw:` (imported photos are enlarged by the learned model alone), or add a `generate:` section")
+        }
         let device: VulkanDevices.Device?
         do { device = try spec.device.vulkanDevice() } catch {
             // (a generate section reports the same device problem; one report is enough)
@@ -64,6 +70,6 @@ enum UpscalePlanning {
         let identity = Hashing.of(["upscale-v1", hash, "\(tiling.size)/\(tiling.overlap)", device.map { GenerationParameters.deviceName($0.name) } ?? "cpu",
                                    precision.name])
         return UpscalePlan(name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, path: path, architecture: architecture,
-                           tiling: tiling, device: device, precision: precision, identity: identity)
+                           tiling: tiling, device: device, precision: precision, identity: identity, redraw: settings.redraw)
     }
 }

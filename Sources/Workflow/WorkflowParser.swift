@@ -385,7 +385,7 @@ public enum WorkflowParser {
         if node.scalar != nil, let model = reader.string(node, path: "upscale") {  // `upscale: NAME`
             return WorkflowSpec.UpscaleSettings(model: model, location: location, modelLocation: Self.location(node))
         }
-        guard let map = reader.mapping(node, path: "upscale", allowed: ["model", "tile_size", "tile_overlap"]) else { return nil }
+        guard let map = reader.mapping(node, path: "upscale", allowed: ["model", "tile_size", "tile_overlap", "redraw"]) else { return nil }
         guard let entry = map["model"], let model = reader.string(entry.value, path: "upscale.model") else {
             reader.issue("upscale needs a model", at: node, hint: "write `upscale: {model: realesr-general-x4v3}` (a .safetensors file, or its name in the models folder's upscalers/)")
             return nil
@@ -397,6 +397,30 @@ public enum WorkflowParser {
                 reader.issue("upscale.tile_overlap \(value) is half the tile size or more", at: entry.value,
                              hint: "keep it under tile_size / 2 (default \(UpscalerTiling.standard.overlap) of \(UpscalerTiling.standard.size))")
             } else { settings.tileOverlap = value }
+        }
+        if let entry = map["redraw"] { settings.redraw = parseRedraw(entry.value, location: Self.location(entry.key), reader: reader) }
+        return settings
+    }
+
+    static func parseRedraw(_ node: Node, location: WorkflowSpec.Location, reader: YAMLNodeReader) -> WorkflowSpec.RedrawSettings? {
+        guard let map = reader.mapping(node, path: "upscale.redraw", allowed: ["strength", "steps", "tile", "overlap", "seam_fix"]) else { return nil }
+        var settings = WorkflowSpec.RedrawSettings(location: location)
+        if let entry = map["strength"], let value = reader.double(entry.value, path: "upscale.redraw.strength", range: 0.01...1) { settings.strength = value }
+        if let entry = map["steps"], let value = reader.int(entry.value, path: "upscale.redraw.steps", range: 1...200) { settings.steps = value }
+        if let entry = map["seam_fix"], let value = reader.double(entry.value, path: "upscale.redraw.seam_fix", range: 0.01...1) { settings.seamFix = value }
+        if let entry = map["tile"], let value = reader.int(entry.value, path: "upscale.redraw.tile", range: 16...4096) {
+            if value % 16 == 0 { settings.tile = value } else {
+                reader.issue("upscale.redraw.tile \(value) is not a multiple of 16", at: entry.value, hint: "use the model's native size: 512 (SD 1.5), 768 (SD 2), 1024 (SDXL)")
+            }
+        }
+        if let entry = map["overlap"], let value = reader.int(entry.value, path: "upscale.redraw.overlap", range: 0...2048) {
+            if value % 8 != 0 || value * 2 > (settings.tile ?? 4096) {
+                reader.issue("upscale.redraw.overlap \(value) must be a multiple of 8 and at most half the tile", at: entry.value, hint: "the default is 64")
+            } else { settings.overlap = value }
+        }
+        if let steps = settings.steps, Int(Double(steps) * min(settings.strength, settings.seamFix ?? 1)) < 1 {
+            reader.issue("upscale.redraw runs no step: \(steps) steps × strength \(min(settings.strength, settings.seamFix ?? 1)) is under one", at: node,
+                         hint: "raise the steps or the strength")
         }
         return settings
     }

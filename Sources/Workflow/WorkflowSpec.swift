@@ -124,10 +124,28 @@ public struct WorkflowSpec: Sendable {
         public var model: String
         /// Tiles in input pixels (memory stays bounded whatever the image's size).
         public var tileSize = UpscalerTiling.standard.size, tileOverlap = UpscalerTiling.standard.overlap
+        /// `redraw:`: the tiled diffusion upscale of generated images after the learned model.
+        public var redraw: RedrawSettings?
         var location: Location
         var modelLocation: Location
 
-        private enum CodingKeys: String, CodingKey { case model, tileSize, tileOverlap }
+        private enum CodingKeys: String, CodingKey { case model, tileSize, tileOverlap, redraw }
+    }
+
+    /// `upscale.redraw:` (TiledDiffusionUpscale): each generated image, once enlarged, redrawn tile
+    /// by tile with img2img at a low strength with its own model, prompt and seed.
+    public struct RedrawSettings: Sendable, Encodable {
+        public var strength = 0.3
+        /// Steps of the full schedule (int(steps × strength) run per tile); nil: the generation's.
+        public var steps: Int?
+        /// Tile side in pixels; nil: the generated image's shorter side (the model's native size).
+        public var tile: Int?
+        public var overlap = 64
+        /// The seam-fix pass's strength; nil: no seam fix.
+        public var seamFix: Double?
+        var location: Location
+
+        private enum CodingKeys: String, CodingKey { case strength, steps, tile, overlap, seamFix }
     }
 
     public struct MetadataDefaults: Sendable {

@@ -88,4 +88,68 @@ import Testing
             #expect(error.issues.contains { $0.message.contains(says) && $0.line == 2 }, "\(error.issues)")
         }
     }
+
+    static let generate = """
+        generate:
+          model: \(GenerateWorkflowTests.tinyModel)
+          prompts: ["a red fox in snow"]
+          seeds: [11]
+          size: 16x16
+          steps: 2
+          sampler: euler
+        """
+
+    /// upscale.redraw: the learned enlargement of a generated image is redrawn tile by tile with its
+    /// model and prompt (a stage of its own, cached; finish reads its result); other settings redraw again.
+    @Test func redrawsGeneratedImagesAfterTheLearnedUpscaler() throws {
+        let folder = try TestSupport.temporaryFolder("upscale-redraw")
+        let upscale = "upscale: {model: \(Self.fixtures)compact-x4.safetensors, redraw: {tile: 16, overlap: 8, strength: 0.5, steps: 4}}"
+        let path = try write(upscale, source: Self.generate, in: folder)
+        let planned = try plan(path)
+        #expect(planned.upscale?.redraw?.tile == 16)
+        let first = try Runner(plan: planned).run()
+        #expect(first.images.count == 1 && first.images.allSatisfy { $0.failure == nil }, "\(first.images.map { $0.failure ?? "" })")
+        let catalog = try Catalog(path: first.catalog)
+        let learned = try #require(try catalog.stage("upscale", of: planned.jobs[0].id)?.artifactPath)
+        let redrawn = try #require(try catalog.stage("redraw", of: planned.jobs[0].id)?.artifactPath)
+        let (before, after) = (try RGBImage.read(learned), try RGBImage.read(redrawn))
+        #expect(after.width == 64 && after.height == 64 && before.width == 64)
+        let changed = zip(before.pixels, after.pixels).filter { abs(Int($0) - Int($1)) > 2 }.count
+        #expect(changed > before.pixels.count / 4, "the redraw changed only \(changed) of \(before.pixels.count) values")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/out/.stockwerk/redraw") == [URL(fileURLWithPath: redrawn).lastPathComponent],
+                "the finished tiles are gone once the image is made")
+        let second = try Runner(plan: try plan(path)).run()
+        #expect(second.stagesRun == 1, "\(second.stagesRun) stages ran again")  // check runs every time
+        _ = try write(upscale.replacingOccurrences(of: "strength: 0.5", with: "strength: 0.75"), source: Self.generate, in: folder)
+        let stronger = try plan(path)
+        #expect(stronger.jobs[0].id != planned.jobs[0].id)
+        let third = try Runner(plan: stronger).run()
+        #expect(third.images.allSatisfy { $0.failure == nil } && third.stagesRun >= 4)
+    }
+
+    @Test(arguments: [("upscale: {model: x.safetensors, redraw: {tile: 500}}", "not a multiple of 16", 8),
+                      ("upscale: {model: x.safetensors, redraw: {tile: 512, overlap: 300}}", "at most half the tile", 8),
+                      ("upscale: {model: x.safetensors, redraw: {strength: 0.1, steps: 5}}", "runs no step", 8),
+                      ("upscale: {model: x.safetensors, redraw: {colour: red}}", "colour", 8)])
+    func badRedrawSettingsAreNamedAtTheirLine(upscale: String, says: String, line: Int) throws {
+        let folder = try TestSupport.temporaryFolder("redraw-bad")
+        do {
+            _ = try plan(try write(upscale, source: Self.generate, in: folder))
+            Issue.record("accepted: \(upscale)")
+        } catch let error as WorkflowValidationError {
+            #expect(error.issues.contains { $0.message.contains(says) && $0.line == line }, "\(error.issues)")
+        }
+    }
+
+    /// Photos have no model or prompt to redraw with: a workflow that only imports is told so at the key's line.
+    @Test func redrawNeedsGeneratedImages() throws {
+        let folder = try TestSupport.temporaryFolder("redraw-photos")
+        let path = try write("upscale: {model: \(Self.fixtures)compact-x4.safetensors, redraw: {strength: 0.3}}", source: try photo(in: folder), in: folder)
+        do {
+            _ = try plan(path)
+            Issue.record("accepted a redraw without generated images")
+        } catch let error as WorkflowValidationError {
+            #expect(error.issues.contains { $0.message.contains("generates none") && $0.line == 2 }, "\(error.issues)")
+        }
+    }
 }

@@ -21,6 +21,8 @@ public struct CheckSubject: Sendable {
     public var categories: [String: String] = [:]
     /// How much the finish stage enlarged the image (output / source long edge), when known.
     public var enlargement: Double?
+    /// The finished image's detail figure, when it was enlarged.
+    public var detail: SharpnessReport?
 
     public init(path: String, info: ImageInfo, metadata: StockMetadata, aiReason: String?, jpegQuality: Int? = nil) {
         self.path = path; self.info = info; self.metadata = metadata; self.aiReason = aiReason; self.jpegQuality = jpegQuality
@@ -188,6 +190,10 @@ public struct AgencyChecker: Sendable {
         }
         if let rule = rules.maxEnlargement, let scale = subject.enlargement, scale > rule.value {
             report(rule, "max_enlargement", String(format: "the image was enlarged %.1f× from its source (more than %g×): check it at 100%% for softness and upscaling artefacts", scale, rule.value))
+        }
+        if let rule = rules.minDetailVsBicubic, let detail = subject.detail, (detail.scale ?? 2) >= 2, detail.ratio < rule.value {
+            report(rule, "min_detail_vs_bicubic", String(format: "looks soft: %.2f× the detail of a plain bicubic enlargement (at least %.2f× expected at %.1f×); add `upscale:` with a learned model (and `redraw:` for a generated image), or finish smaller",
+                                                         detail.ratio, rule.value, detail.scale ?? 2))
         }
         if let rule = rules.latinScriptMetadata, rule.value {
             let texts = [metadata.title, metadata.description].compactMap { $0 } + metadata.keywords

@@ -9,6 +9,10 @@ public struct RuleSource: Codable, Sendable, Equatable {
     public var url: String
     public var checked: String
     public var confidence: Confidence
+
+    public init(url: String, checked: String, confidence: Confidence) {
+        self.url = url; self.checked = checked; self.confidence = confidence
+    }
 }
 
 /// Whether a broken rule refuses the file or is only reported.
@@ -88,6 +92,11 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
         /// The most the finish stage may have enlarged the image (output / source long edge):
         /// above it, softness and upscaling artefacts are likely.
         public var maxEnlargement: Rule<Double>?
+        /// The least detail an enlargement of 2× or more must have against a plain bicubic
+        /// enlargement of its source (the detail figure, docs/upscaling.md): below it the image
+        /// looks soft at 100 %. A warning in the presets; `checks: {soft: reject}` in a workflow
+        /// makes it a rejection.
+        public var minDetailVsBicubic: Rule<Double>?
         /// Title, description and keywords in Latin script (agencies that index English only).
         public var latinScriptMetadata: Rule<Bool>?
         public var titleWithoutCommas: Rule<Bool>?
@@ -108,6 +117,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
                 "no_duplicate_keywords": noDuplicateKeywords?.severity, "min_file_size_mb": minFileSizeMB?.severity,
                 "min_jpeg_quality": minJPEGQuality?.severity, "banned_terms": bannedTerms?.severity,
                 "near_duplicates": nearDuplicates?.severity, "max_enlargement": maxEnlargement?.severity,
+                "min_detail_vs_bicubic": minDetailVsBicubic?.severity,
                 "latin_script_metadata": latinScriptMetadata?.severity, "title_without_commas": titleWithoutCommas?.severity,
                 "category_required": categoryRequired?.severity,
             ]
@@ -126,6 +136,7 @@ public struct AgencyPreset: Codable, Sendable, Equatable {
             case minJPEGQuality = "min_jpeg_quality", bannedTerms = "banned_terms", discouragedTerms = "discouraged_terms"
             case nearDuplicates = "near_duplicates", maxEnlargement = "max_enlargement", latinScriptMetadata = "latin_script_metadata"
             case titleWithoutCommas = "title_without_commas", categoryRequired = "category_required"
+            case minDetailVsBicubic = "min_detail_vs_bicubic"
         }
     }
 

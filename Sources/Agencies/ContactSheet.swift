@@ -10,9 +10,12 @@ public enum ContactSheet {
         public var title: String?
         public var keywords: [String]
         public var verdicts: [Verdict]
+        /// The detail figure of an enlarged image: its softest region is shown at 100 % beside the thumbnail.
+        public var detail: SharpnessReport?
 
-        public init(fileName: String, imagePath: String, title: String?, keywords: [String], verdicts: [Verdict]) {
+        public init(fileName: String, imagePath: String, title: String?, keywords: [String], verdicts: [Verdict], detail: SharpnessReport? = nil) {
             self.fileName = fileName; self.imagePath = imagePath; self.title = title; self.keywords = keywords; self.verdicts = verdicts
+            self.detail = detail
         }
     }
 
@@ -27,6 +30,8 @@ public enum ContactSheet {
             .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 16px; }
             .card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 10px; }
             .card img { width: 100%; height: 200px; object-fit: contain; background: #eee; display: block; }
+            .pair { display: flex; gap: 6px; } .pair img { width: 50%; } .pair img.crop { object-fit: none; }
+            .detail { font-size: 12px; color: #444; margin-top: 4px; } .detail.soft { color: #a12; }
             .name { font-family: monospace; font-size: 12px; color: #666; margin-top: 6px; }
             .title { font-weight: 600; margin: 4px 0; }
             .keywords { font-size: 12px; color: #444; }
@@ -41,10 +46,18 @@ public enum ContactSheet {
             """
         for card in cards {
             page += "<div class=\"card\">"
+            let crop = card.detail?.softest.flatMap { region in try? softestCrop(card.imagePath, region) }
+            if crop != nil { page += "<div class=\"pair\">" }
             if let thumbnail = try? Thumbnails.jpeg(card.imagePath, size: 400) {
                 page += "<img alt=\"\(escape(card.fileName))\" src=\"data:image/jpeg;base64,\(thumbnail.base64EncodedString())\">"
             } else {
                 page += "<div class=\"refused\">no thumbnail: the image could not be read</div>"
+            }
+            if let crop {
+                page += "<img class=\"crop\" alt=\"100 % crop of the softest region\" title=\"100 % crop of the softest region\" src=\"data:image/jpeg;base64,\(crop.base64EncodedString())\"></div>"
+            }
+            if let detail = card.detail {
+                page += "<div class=\"detail\(detail.verdict == .soft ? " soft" : "")\">" + escape(detailLine(detail)) + "</div>"
             }
             page += "<div class=\"name\">\(escape(card.fileName))</div>"
             page += "<div class=\"title\">\(escape(card.title ?? "(no title)"))</div>"
@@ -66,6 +79,23 @@ public enum ContactSheet {
         }
         page += "</div></body></html>\n"
         return page
+    }
+
+    /// Side of the 100 % crop shown for the softest region.
+    static let cropSide = 256
+
+    /// The centre of `region` at 100 %: cropSide pixels a side (or the region's, when smaller).
+    static func softestCrop(_ path: String, _ region: SharpnessReport.Region) throws -> Data {
+        let side = min(cropSide, region.side)
+        return try Thumbnails.crop(path, left: region.left + (region.side - side) / 2, top: region.top + (region.side - side) / 2, width: side, height: side)
+    }
+
+    static func detailLine(_ detail: SharpnessReport) -> String {
+        var line = String(format: "detail %.2f× a plain bicubic enlargement", detail.ratio)
+        if let scale = detail.scale { line += String(format: " (enlarged %.1f×)", scale) }
+        if let softest = detail.softest { line += String(format: "; softest region %.2f× (right: at 100 %%)", softest.ratio) }
+        if let warning = detail.warning { line += "; " + warning }
+        return line
     }
 
     static func escape(_ text: String) -> String {

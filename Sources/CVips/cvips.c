@@ -224,6 +224,20 @@ int sw_thumbnail_jpeg(const char *path, int size, int quality, void **buffer, si
     return status;
 }
 
+int sw_crop_jpeg(const char *path, int left, int top, int width, int height, int quality, void **buffer, size_t *length) {
+    VipsImage *image = NULL, *area = NULL, *srgb = NULL;
+    *buffer = NULL;
+    *length = 0;
+    if (!(image = vips_image_new_from_file(path, "access", VIPS_ACCESS_RANDOM, NULL))) return -1;
+    int status = vips_extract_area(image, &area, left, top, width, height, NULL)
+        || vips_colourspace(area, &srgb, VIPS_INTERPRETATION_sRGB, NULL)
+        || vips_jpegsave_buffer(srgb, buffer, length, "Q", quality, "strip", TRUE, NULL);
+    if (srgb) g_object_unref(srgb);
+    if (area) g_object_unref(area);
+    g_object_unref(image);
+    return status ? -1 : 0;
+}
+
 int sw_gray_thumbnail(const char *path, int width, int height, unsigned char *out) {
     VipsImage *thumb = NULL, *gray = NULL, *bytes = NULL;
     if (vips_thumbnail(path, &thumb, width, "height", height, "size", VIPS_SIZE_FORCE, NULL)) return -1;

@@ -21,6 +21,24 @@ public struct SharpnessReport: Codable, Sendable, Equatable {
     /// Detail at 100 % against the same enlargement without sharpening: where halos and noise show.
     public var pixelRatio: Double
     public var verdict: Verdict
+    /// The finished image's long edge over its detail source's (the enlargement judged).
+    public var scale: Double?
+    /// Where the enlargement added least detail: of a 3×3 grid of crops with texture to keep
+    /// (the bicubic reference has at least a quarter of the most detailed crop's detail), the one
+    /// with the lowest ratio. The contact sheet shows it at 100 %.
+    public var softest: Region?
+
+    public init(detail: Double, bicubicDetail: Double, ratio: Double, blockSize: Int, pixelRatio: Double, verdict: Verdict,
+                scale: Double? = nil, softest: Region? = nil) {
+        self.detail = detail; self.bicubicDetail = bicubicDetail; self.ratio = ratio; self.blockSize = blockSize
+        self.pixelRatio = pixelRatio; self.verdict = verdict; self.scale = scale; self.softest = softest
+    }
+
+    /// A square crop of the finished image, in its pixels, and its detail against bicubic there.
+    public struct Region: Codable, Sendable, Equatable {
+        public var left: Int, top: Int, side: Int
+        public var ratio: Double
+    }
 
     /// A warning for the run report, or nil when the figure is in range.
     public var warning: String? {
@@ -56,31 +74,49 @@ public enum Sharpness {
         let scale = Double(max(output.width, output.height)) / Double(max(detailInput.width, detailInput.height))
         let block = max(1, Int(scale / 2))
         let side = min(measuredSide * block, output.width, output.height) / block * block
-        // Centre crop on the 16-px JPEG block grid, so all images are quantised on the same blocks.
-        let crop = (left: (output.width - side) / 2 / 16 * 16, top: (output.height - side) / 2 / 16 * 16, side: side)
-        let bicubic = try enlargedCrop(detailSource, interpolator: "bicubic", width: output.width, height: output.height, crop: crop, settings: settings)
-        let unsharpened = try enlargedCrop(finishSource, interpolator: settings.enlargeInterpolator.rawValue, width: output.width, height: output.height,
-                                           crop: crop, settings: settings)
-        let detail = try self.detail(output, path: finished, left: crop.left, top: crop.top, side: side, block: block)
-        let bicubicDetail = try self.detail(bicubic, path: detailSource, left: 0, top: 0, side: side, block: block)
-        let ratio = detail / max(bicubicDetail, 1e-9)
-        let pixelRatio = try self.detail(output, path: finished, left: crop.left, top: crop.top, side: side, block: 1)
+        let bicubic = try enlarged(detailSource, interpolator: "bicubic", width: output.width, height: output.height)
+        // Crops on the 16-px JPEG block grid, so all images are quantised on the same blocks.
+        func aligned(_ position: Int) -> Int { position / 16 * 16 }
+        func region(left: Int, top: Int) throws -> (region: SharpnessReport.Region, detail: Double, reference: Double) {
+            let reference = try jpegArea(bicubic, path: detailSource, left: left, top: top, side: side, settings: settings)
+            let detail = try self.detail(output, path: finished, left: left, top: top, side: side, block: block)
+            let referenceDetail = try self.detail(reference, path: detailSource, left: 0, top: 0, side: side, block: block)
+            return (.init(left: left, top: top, side: side, ratio: detail / max(referenceDetail, 1e-9)), detail, referenceDetail)
+        }
+        let (centreLeft, centreTop) = (aligned((output.width - side) / 2), aligned((output.height - side) / 2))
+        let centre = try region(left: centreLeft, top: centreTop)
+        var grid = [centre]
+        for top in Set([0, centreTop, aligned(output.height - side)]).sorted() {
+            for left in Set([0, centreLeft, aligned(output.width - side)]).sorted() where (left, top) != (centreLeft, centreTop) {
+                grid.append(try region(left: left, top: top))
+            }
+        }
+        let textured = grid.filter { $0.reference >= 0.25 * (grid.map(\.reference).max() ?? 0) }
+        let softest = textured.min { $0.region.ratio < $1.region.ratio }?.region
+
+        let unsharpened = try jpegArea(try enlarged(finishSource, interpolator: settings.enlargeInterpolator.rawValue, width: output.width, height: output.height),
+                                       path: finishSource, left: centreLeft, top: centreTop, side: side, settings: settings)
+        let ratio = centre.region.ratio
+        let pixelRatio = try self.detail(output, path: finished, left: centreLeft, top: centreTop, side: side, block: 1)
             / max(try self.detail(unsharpened, path: finishSource, left: 0, top: 0, side: side, block: 1), 1e-9)
         let verdict: SharpnessReport.Verdict = pixelRatio > oversharpenedAbove ? .oversharpened : (ratio < softBelow && scale >= 2 ? .soft : .ok)
-        return SharpnessReport(detail: detail, bicubicDetail: bicubicDetail, ratio: ratio, blockSize: block, pixelRatio: pixelRatio, verdict: verdict)
+        return SharpnessReport(detail: centre.detail, bicubicDetail: centre.reference, ratio: ratio, blockSize: block, pixelRatio: pixelRatio,
+                               verdict: verdict, scale: scale, softest: softest)
     }
 
-    /// `source` enlarged to width × height with `interpolator`, without sharpening, and the crop
-    /// taken through the finish's JPEG encoding.
-    static func enlargedCrop(_ source: String, interpolator: String, width: Int, height: Int, crop: (left: Int, top: Int, side: Int),
-                             settings: FinishSettings) throws -> VipsImageRef {
+    /// `source` enlarged to width × height with `interpolator`, without sharpening.
+    static func enlarged(_ source: String, interpolator: String, width: Int, height: Int) throws -> VipsImageRef {
         var image = try VipsImageRef.open(source, sequential: false)
         image = try image.apply("removing transparency", path: source) { sw_flatten_on_white($0, $1) }
         image = try image.apply("conversion to sRGB", path: source) { sw_to_srgb($0, $1) }
-        image = try image.apply("enlarging", path: source) { sw_enlarge($0, $1, Int32(width), Int32(height), interpolator) }
+        return try image.apply("enlarging", path: source) { sw_enlarge($0, $1, Int32(width), Int32(height), interpolator) }
+    }
+
+    /// A square area of `image` through the finish's JPEG encoding.
+    static func jpegArea(_ image: VipsImageRef, path: String, left: Int, top: Int, side: Int, settings: FinishSettings) throws -> VipsImageRef {
         let quality = Int32(settings.quality), subsample = settings.chromaSubsampling.vipsValue
-        return try image.apply("JPEG round trip", path: source) {
-            sw_jpeg_round_trip_area($0, Int32(crop.left), Int32(crop.top), Int32(crop.side), Int32(crop.side), quality, subsample, $1)
+        return try image.apply("JPEG round trip", path: path) {
+            sw_jpeg_round_trip_area($0, Int32(left), Int32(top), Int32(side), Int32(side), quality, subsample, $1)
         }
     }
 

@@ -15,6 +15,18 @@ public enum Thumbnails {
         return Data(bytes: buffer, count: length)
     }
 
+    /// The area left, top, width × height of the image at `path` at 100 %, as JPEG bytes.
+    public static func crop(_ path: String, left: Int, top: Int, width: Int, height: Int, quality: Int = 85) throws -> Data {
+        try Vips.ensureStarted()
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        guard sw_crop_jpeg(path, Int32(left), Int32(top), Int32(width), Int32(height), Int32(quality), &buffer, &length) == 0, let buffer else {
+            throw ImagingError.operationFailed(operation: "cropping", path: path, reason: Vips.lastError())
+        }
+        defer { sw_free_bytes(buffer) }
+        return Data(bytes: buffer, count: length)
+    }
+
     /// The 64-bit difference hash (dHash): the image shrunk to 9×8 grey pixels, one bit per pair
     /// of horizontal neighbours (is the left one brighter?). Resizing, re-encoding and mild colour
     /// changes keep it within a few bits; different pictures differ in about half of them.

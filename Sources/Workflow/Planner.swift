@@ -52,6 +52,21 @@ public enum Planner {
     static let maxNameLength = 26
 
     /// `dryRun`: plan without writing anything anywhere (not even the models' hash cache).
+    /// `preset` with its detail rule as `checks: {soft: …}` says: off, a warning or a rejection
+    /// (at the preset's threshold, else the detail figure's own 1.1, sourced to docs/upscaling.md).
+    static func gatingSoftImages(_ preset: AgencyPreset, _ gate: WorkflowSpec.CheckSettings.Gate?) -> AgencyPreset {
+        guard let gate else { return preset }
+        var preset = preset
+        let existing = preset.rules.minDetailVsBicubic
+        switch gate {
+        case .off: preset.rules.minDetailVsBicubic = nil
+        case .warn, .reject:
+            let source = existing?.source ?? RuleSource(url: "docs/upscaling.md#quality-check-the-detail-figure", checked: "", confidence: .unverified)
+            preset.rules.minDetailVsBicubic = Rule(value: existing?.value ?? Sharpness.softBelow, source: source, severity: gate == .reject ? .reject : .warning)
+        }
+        return preset
+    }
+
     public static func plan(_ spec: WorkflowSpec, presetsFolder explicit: String? = nil, dryRun: Bool = false) throws -> WorkflowPlan {
         var issues: [WorkflowIssue] = []
         func issue(_ message: String, _ location: WorkflowSpec.Location, hint: String) {
@@ -75,6 +90,7 @@ public enum Planner {
             issue("cannot find the presets folder with agency rules", .init(line: 1, column: 1),
                   hint: "run from the Stockwerk folder, or set STOCKWERK_PRESETS=/path/to/presets")
         }
+        presets = presets.map { gatingSoftImages($0, spec.checks.soft(for: $0.id)) }
 
         // An output that can never be written is reported before the imports are looked at
         // (their "inside the output" exclusions would only confuse the message).

@@ -88,7 +88,7 @@ public final class Runner {
                 image.output = tagged.path
                 image.warnings = job.notes + tagged.warnings + [finished.sharpness?.warning].compactMap { $0 }
                 image.sharpness = finished.sharpness
-                let checked = try checkStage(job, taggedPath: tagged.path, taggedHash: tagged.hash, index: index, catalog: catalog, runID: runID)
+                let checked = try checkStage(job, taggedPath: tagged.path, taggedHash: tagged.hash, detail: finished.sharpness, index: index, catalog: catalog, runID: runID)
                 image.width = checked.info.width
                 image.height = checked.info.height
                 image.verdicts = checked.verdicts
@@ -144,7 +144,8 @@ public final class Runner {
 
         // One sheet for the whole run: every image with every agency's verdict.
         let cards = zip(plan.jobs, images).compactMap { job, image in
-            image.output.map { ContactSheet.Card(fileName: job.name + ".jpg", imagePath: $0, title: job.metadata.title, keywords: job.metadata.keywords, verdicts: image.verdicts) }
+            image.output.map { ContactSheet.Card(fileName: job.name + ".jpg", imagePath: $0, title: job.metadata.title, keywords: job.metadata.keywords, verdicts: image.verdicts,
+                                              detail: image.sharpness) }
         }
         let agencyNames = Dictionary(uniqueKeysWithValues: plan.agencies.map { ($0.id, $0.name) })
         try refuseImported(output + "/contact-sheet.html")
@@ -364,7 +365,7 @@ public final class Runner {
     func finishStage(_ job: Job, source upscaled: (path: String, hash: String)?, index: Int, catalog: Catalog, runID: Int64)
         throws -> (path: String, hash: String, sharpness: SharpnessReport?) {
         let (source, sourceHash) = upscaled ?? (job.source, job.sourceHash)
-        let inputs = Hashing.of(["finish-v2", sourceHash, Hashing.json(plan.spec.finish)])
+        let inputs = Hashing.of(["finish-v3", sourceHash, Hashing.json(plan.spec.finish)])
         return try timed(job, "finish", index: index) {
             if let cached = reusable(try catalog.stage("finish", inputsHash: inputs)) {
                 try adopt(cached, for: job, catalog: catalog, runID: runID)
@@ -410,7 +411,7 @@ public final class Runner {
 
     /// check: every target agency's rules, on the file as written (read back, not assumed).
     /// Returns the verdicts and the file facts they were made from (read once, used for the summary too).
-    func checkStage(_ job: Job, taggedPath: String, taggedHash: String, index: Int, catalog: Catalog, runID: Int64)
+    func checkStage(_ job: Job, taggedPath: String, taggedHash: String, detail: SharpnessReport?, index: Int, catalog: Catalog, runID: Int64)
         throws -> (verdicts: [Verdict], info: ImageInfo) {
         try timed(job, "check", index: index) {
             // The decision made at planning, from the source's evidence, stands (the output carries
@@ -418,13 +419,14 @@ public final class Runner {
             var subject = try CheckSubject.read(taggedPath)
             if let reason = job.aiReason { subject.aiReason = reason }
             subject.enlargement = job.planned.scale
+            subject.detail = detail
             subject.categories = job.categories
             var verdicts: [Verdict] = []
             for preset in plan.agencies {
                 var verdict = AgencyChecker(preset: preset).check(subject)
                 verdict.file = taggedPath
                 verdicts.append(verdict)
-                let inputs = Hashing.of(["check-v1", taggedHash, Hashing.json(preset), job.aiReason ?? ""])
+                let inputs = Hashing.of(["check-v1", taggedHash, Hashing.json(preset), job.aiReason ?? "", detail.map { Hashing.json($0) } ?? ""])
                 try catalog.record(StageRecord(jobID: job.id, stage: "check:" + preset.id, inputsHash: inputs, artifactPath: nil,
                                                artifactHash: nil, details: Hashing.json(verdict), runID: runID))
             }

@@ -8,7 +8,7 @@ import Yams
 
 /// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
 public enum WorkflowParser {
-    static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "upscale", "finish", "metadata", "agencies", "output", "engine"]
+    static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "upscale", "finish", "metadata", "agencies", "checks", "output", "engine"]
     static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "model", "guidance", "tile_size", "tile_overlap"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
                                "sampler", "guidance", "wildcards", "max_prompts", "loras", "loras_folder", "vae", "embeddings_folder", "clip_skip", "refiner"]
@@ -138,6 +138,9 @@ public enum WorkflowParser {
             }
         }
 
+        var checks = WorkflowSpec.CheckSettings()
+        if let entry = top["checks"] { checks = parseChecks(entry.value, agencies: agencies, reader: reader) }
+
         var precision = Precision.fp32, weights = WeightStorage.auto, device = EngineDevice.cpu
         var deviceLocation: WorkflowSpec.Location?
         if let entry = top["engine"], let map = reader.mapping(entry.value, path: "engine", allowed: ["precision", "weights", "device"]) {
@@ -173,6 +176,7 @@ public enum WorkflowParser {
                                 agencies: agencies, output: output, finishLocation: finishLocation, agencyLocations: agencyLocations)
         if let entry = top["output"] { spec.outputLocation = location(entry.value) }
         spec.upscale = upscale
+        spec.checks = checks
         spec.precision = precision
         spec.weights = weights
         spec.device = device
@@ -400,6 +404,22 @@ public enum WorkflowParser {
         }
         if let entry = map["redraw"] { settings.redraw = parseRedraw(entry.value, location: Self.location(entry.key), reader: reader) }
         return settings
+    }
+
+    static func parseChecks(_ node: Node, agencies: [String], reader: YAMLNodeReader) -> WorkflowSpec.CheckSettings {
+        var checks = WorkflowSpec.CheckSettings()
+        guard let map = reader.mapping(node, path: "checks", allowed: ["soft"]), let entry = map["soft"] else { return checks }
+        let gates = WorkflowSpec.CheckSettings.Gate.allCases
+        if entry.value.scalar != nil {
+            checks.soft = reader.choice(entry.value, path: "checks.soft", WorkflowSpec.CheckSettings.Gate.self, cases: gates)
+        } else if let byAgency = reader.mapping(entry.value, path: "checks.soft", allowed: agencies) {  // (only agencies the workflow sends to)
+            for (agency, value) in byAgency {
+                if let gate = reader.choice(value.value, path: "checks.soft.\(agency)", WorkflowSpec.CheckSettings.Gate.self, cases: gates) {
+                    checks.softByAgency[agency] = gate
+                }
+            }
+        }
+        return checks
     }
 
     static func parseRedraw(_ node: Node, location: WorkflowSpec.Location, reader: YAMLNodeReader) -> WorkflowSpec.RedrawSettings? {

@@ -148,6 +148,19 @@ public struct WorkflowSpec: Sendable {
         private enum CodingKeys: String, CodingKey { case strength, steps, tile, overlap, seamFix }
     }
 
+    /// `checks: {soft: reject}` or `checks: {soft: {adobe-stock: reject, shutterstock: warn}}`:
+    /// what a soft enlargement (the detail figure below the agency's min_detail_vs_bicubic, 1.1
+    /// where the preset has none) is for each agency.
+    public struct CheckSettings: Sendable {
+        public enum Gate: String, Sendable, CaseIterable { case reject, warn, off }
+        /// For every agency not named in `softByAgency`; nil: as the preset says.
+        public var soft: Gate?
+        public var softByAgency: [String: Gate] = [:]
+        var agencyLocations: [String: Location] = [:]
+
+        public func soft(for agency: String) -> Gate? { softByAgency[agency] ?? soft }
+    }
+
     public struct MetadataDefaults: Sendable {
         public var title: String?
         public var description: String?
@@ -185,6 +198,8 @@ public struct WorkflowSpec: Sendable {
     public var describe: DescribeSettings?
     public var refine: RefineSettings?
     public var upscale: UpscaleSettings?
+    /// `checks:`: the workflow's own choices about the agencies' checks.
+    public var checks = CheckSettings()
     public var finish: FinishSettings
     public var metadata: MetadataDefaults
     public var agencies: [String]

@@ -51,6 +51,9 @@ import Testing
         case "no_duplicate_keywords": guard r.noDuplicateKeywords != nil else { return nil }; s.metadata.keywords.append("Bicycle")
         case "title_without_commas": guard r.titleWithoutCommas != nil else { return nil }; s.metadata.title = "Red bicycle, white wall"
         case "max_enlargement": guard let rule = r.maxEnlargement else { return nil }; s.enlargement = rule.value + 0.5
+        case "min_detail_vs_bicubic":
+            guard let rule = r.minDetailVsBicubic else { return nil }
+            s.detail = SharpnessReport(detail: 1, bicubicDetail: 1, ratio: rule.value - 0.1, blockSize: 2, pixelRatio: 1, verdict: .soft, scale: 4)
         case "latin_script_metadata": guard r.latinScriptMetadata != nil else { return nil }; s.metadata.keywords.append("東京")
         case "banned_terms", "discouraged_terms":
             guard let (term, places) = firstTerm(rule == "banned_terms" ? r.bannedTerms?.value : r.discouragedTerms?.value) else { return nil }
@@ -64,7 +67,7 @@ import Testing
     static let ruleNames = ["formats", "color_spaces", "min_megapixels", "max_megapixels", "min_side_pixels", "max_side_pixels", "max_file_size_mb",
                             "min_file_size_mb", "min_jpeg_quality", "min_keywords", "max_keywords", "title_required", "min_title_characters",
                             "max_title_characters", "description_required", "max_description_characters", "max_keyword_characters",
-                            "no_duplicate_keywords", "banned_terms", "discouraged_terms", "max_enlargement", "latin_script_metadata", "title_without_commas"]
+                            "no_duplicate_keywords", "banned_terms", "discouraged_terms", "max_enlargement", "min_detail_vs_bicubic", "latin_script_metadata", "title_without_commas"]
 
     @Test(arguments: names)
     func passesAGoodFileAndNamesEveryBrokenRule(agency: String) throws {

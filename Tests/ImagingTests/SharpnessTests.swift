@@ -38,4 +38,25 @@ import Testing
         let (mild, mildSettings) = try finish(Self.photo, longEdge: 960, sharpen: nil, name: "mild")
         #expect(try Sharpness.compare(finished: mild, finishSource: Self.photo, detailSource: Self.photo, settings: mildSettings)?.verdict == .ok)
     }
+
+    /// The softest region: of the 3×3 crops, the one where the enlargement added least detail.
+    /// The photo finished ×4 has its own detail everywhere against its half-size copy; blurring one
+    /// corner of it makes that corner the softest region.
+    @Test func theSoftestRegionIsWhereDetailIsMissing() throws {
+        let (plain, settings) = try finish(Self.photo, longEdge: 2560, sharpen: nil, name: "plain")
+        let (half, _) = try finish(Self.photo, longEdge: 320, sharpen: nil, name: "half")
+        let sharp = try #require(try Sharpness.compare(finished: plain, finishSource: Self.photo, detailSource: half, settings: settings))
+        let everywhere = try #require(sharp.softest)
+        #expect(everywhere.ratio > 2 && sharp.scale == 8, "\(sharp)")
+        let info = try ImageInfo.read(plain)
+        let side = everywhere.side
+        for (corner, left, top) in [("top-left", 0, 0), ("bottom-right", (info.width - side) / 16 * 16, (info.height - side) / 16 * 16)] {
+            let blurred = URL(fileURLWithPath: plain).deletingLastPathComponent().path + "/blurred-\(corner).jpg"
+            let result = try TestSupport.run("convert", [plain, "-region", "\(side)x\(side)+\(left)+\(top)", "-blur", "0x6", "-quality", "92", blurred])
+            #expect(result.status == 0, "\(result.stderr)")
+            let report = try #require(try Sharpness.compare(finished: blurred, finishSource: Self.photo, detailSource: half, settings: settings))
+            let softest = try #require(report.softest)
+            #expect(softest.left == left && softest.top == top && softest.ratio < 1, "\(corner): \(report)")
+        }
+    }
 }

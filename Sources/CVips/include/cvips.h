@@ -54,6 +54,8 @@ int sw_stats(VipsImage *in, double *mean, double *deviation);
 
 /// A JPEG thumbnail (longest side `size`, never enlarged, metadata stripped) in a buffer to free with g_free.
 int sw_thumbnail_jpeg(const char *path, int size, int quality, void **buffer, size_t *length);
+/// A width × height area of the image at `path`, at 100 %, as JPEG bytes (g_free them with sw_free_bytes).
+int sw_crop_jpeg(const char *path, int left, int top, int width, int height, int quality, void **buffer, size_t *length);
 /// The image shrunk to exactly width x height, grey, 8 bits, into `out` (width*height bytes).
 int sw_gray_thumbnail(const char *path, int width, int height, unsigned char *out);
 /// An sRGB 8-bit RGB thumbnail (longest side `size`, transparency on white); free bytes with sw_free_bytes.

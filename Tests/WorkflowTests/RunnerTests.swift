@@ -85,7 +85,8 @@ import Testing
         #expect(sheet.contains("Shutterstock: refused") && sheet.contains("does not accept AI-generated images"))
         #expect(!sheet.contains("src=\"http") && !sheet.contains("src=\"/") && !sheet.contains("<link"))
         let thumbnails = sheet.components(separatedBy: "src=\"data:image/jpeg;base64,").dropFirst().map { String($0.prefix { $0 != "\"" }) }
-        #expect(thumbnails.count == 2)
+        // Both images are enlarged: each has its thumbnail and its softest region at 100 %.
+        #expect(thumbnails.count == 4 && sheet.components(separatedBy: "class=\"crop\"").count == 3)
         for thumbnail in thumbnails {
             let bytes = try #require(Data(base64Encoded: thumbnail))
             #expect(bytes.starts(with: [0xFF, 0xD8]))

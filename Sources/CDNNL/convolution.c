@@ -19,7 +19,7 @@
 
 #define BAND_BYTES_DEFAULT ((int64_t)4 << 20)
 #define WINOGRAD_MIN_PIXELS ((int64_t)128 * 128)
-#define KEY_LENGTH 18
+#define KEY_LENGTH 17
 #define CACHE_SIZE 256
 
 static int64_t band_bytes = BAND_BYTES_DEFAULT;
@@ -41,18 +41,17 @@ static int winograd_allowed(void) {
 }
 
 enum { K_BATCH, K_IN, K_HEIGHT, K_WIDTH, K_OUT, K_KH, K_KW, K_STRIDE, K_PAD, K_PAD_END, K_BIAS, K_BF16, K_WINOGRAD,
-       K_BAND_ROWS, K_PAD_TOP, K_PAD_BOTTOM, K_RESIDUAL, K_PRELU };
+       K_BAND_ROWS, K_PAD_TOP, K_PAD_BOTTOM, K_RESIDUAL };
 
 // One band's primitive: `band_rows` input rows (starting anywhere in an input `height` rows
 // tall, hence the strides of the views) with its own top and bottom padding. With a residual,
 // the primitive adds what its output buffer holds (oneDNN's sum post-op): the residual's band,
-// reordered in first. With PReLU slopes, oneDNN's prelu post-op applies them per output channel
-// (after the residual) as it writes the output: no second pass over it.
+// reordered in first.
 typedef struct {
     int64_t key[KEY_LENGTH];
     int64_t out_rows;
     dnnl_primitive_t primitive, reorder_src, reorder_dst, reorder_residual;  // reorders NULL where the layouts agree
-    dnnl_memory_desc_t src_view, dst_view, bias, prelu, conv_src, conv_weights, conv_dst, scratch;
+    dnnl_memory_desc_t src_view, dst_view, bias, conv_src, conv_weights, conv_dst, scratch;
     size_t scratch_size;
 } band_entry;
 
@@ -111,14 +110,11 @@ static dnnl_status_t band_primitive(band_entry *entry, int winograd) {
     dnnl_primitive_attr_create(&attributes);
     dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user);
     dnnl_post_ops_t post_ops = NULL;
-    if (k[K_RESIDUAL] || k[K_PRELU]) {
+    if (k[K_RESIDUAL]) {
         dnnl_post_ops_create(&post_ops);
-        if (k[K_RESIDUAL]) dnnl_post_ops_append_sum(post_ops, 1.0f);
-        if (k[K_PRELU]) dnnl_post_ops_append_prelu(post_ops, 1 << 1);  // one slope per output channel
+        dnnl_post_ops_append_sum(post_ops, 1.0f);
         dnnl_primitive_attr_set_post_ops(attributes, post_ops);
     }
-    dnnl_dims_t prelu_dims = {1, k[K_OUT], 1, 1};
-    dnnl_memory_desc_init_by_tag(&entry->prelu, 4, prelu_dims, dnnl_f32, dnnl_abcd);
     dnnl_primitive_desc_t pd;
     s = dnnl_primitive_desc_create(&pd, &desc, attributes, sw_engine, NULL);
     dnnl_primitive_attr_destroy(attributes);
@@ -241,18 +237,16 @@ static void copy_band(const band_entry *entry, const float *residual, float *dst
 
 // One band: reorder its input rows in (and the residual's into the output), convolve, reorder
 // its output rows out.
-static dnnl_status_t run_band(const band_entry *entry, const float *src, const void *weights, const float *bias, const float *residual,
-                              const float *prelu, float *dst) {
+static dnnl_status_t run_band(const band_entry *entry, const float *src, const void *weights, const float *bias, const float *residual, float *dst) {
     void *scratch = entry->scratch_size ? sw_grow(&scratchpad, entry->scratch_size) : NULL;
     void *blocked_src = entry->reorder_src ? sw_grow(&band_src, dnnl_memory_desc_get_size(&entry->conv_src)) : NULL;
     void *blocked_dst = entry->reorder_dst ? sw_grow(&band_dst, dnnl_memory_desc_get_size(&entry->conv_dst)) : NULL;
     if ((entry->scratch_size && !scratch) || (entry->reorder_src && !blocked_src) || (entry->reorder_dst && !blocked_dst)) return dnnl_out_of_memory;
-    dnnl_memory_t m_src, m_dst, m_weights, m_bias = NULL, m_scratch = NULL, m_blocked_src = NULL, m_blocked_dst = NULL, m_residual = NULL, m_prelu = NULL;
+    dnnl_memory_t m_src, m_dst, m_weights, m_bias = NULL, m_scratch = NULL, m_blocked_src = NULL, m_blocked_dst = NULL, m_residual = NULL;
     dnnl_memory_create(&m_src, &entry->src_view, sw_engine, (void *)src);
     dnnl_memory_create(&m_dst, &entry->dst_view, sw_engine, dst);
     dnnl_memory_create(&m_weights, &entry->conv_weights, sw_engine, (void *)weights);
     if (bias) dnnl_memory_create(&m_bias, &entry->bias, sw_engine, (void *)bias);
-    if (prelu) dnnl_memory_create(&m_prelu, &entry->prelu, sw_engine, (void *)prelu);
     if (scratch) dnnl_memory_create(&m_scratch, &entry->scratch, sw_engine, scratch);
     if (blocked_src) dnnl_memory_create(&m_blocked_src, &entry->conv_src, sw_engine, blocked_src);
     if (blocked_dst) dnnl_memory_create(&m_blocked_dst, &entry->conv_dst, sw_engine, blocked_dst);
@@ -268,21 +262,19 @@ static dnnl_status_t run_band(const band_entry *entry, const float *src, const v
         dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, m_src}, {DNNL_ARG_TO, m_blocked_src}};
         s = dnnl_primitive_execute(entry->reorder_src, sw_stream, 2, r);
     }
-    dnnl_exec_arg_t args[6] = {{DNNL_ARG_SRC, m_blocked_src ? m_blocked_src : m_src}, {DNNL_ARG_WEIGHTS, m_weights},
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, m_blocked_src ? m_blocked_src : m_src}, {DNNL_ARG_WEIGHTS, m_weights},
                                {DNNL_ARG_DST, m_blocked_dst ? m_blocked_dst : m_dst}};
     int count = 3;
     if (m_scratch) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, m_scratch};
     if (m_bias) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, m_bias};
-    // The prelu post-op's slopes: post-op 1 after a residual's sum, else 0.
-    if (m_prelu) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(residual ? 1 : 0) | DNNL_ARG_WEIGHTS, m_prelu};
     if (s == dnnl_success) s = dnnl_primitive_execute(entry->primitive, sw_stream, count, args);
     if (s == dnnl_success && entry->reorder_dst) {
         dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, m_blocked_dst}, {DNNL_ARG_TO, m_dst}};
         s = dnnl_primitive_execute(entry->reorder_dst, sw_stream, 2, r);
     }
     if (s == dnnl_success) s = dnnl_stream_wait(sw_stream);
-    dnnl_memory_t memories[9] = {m_src, m_dst, m_weights, m_bias, m_scratch, m_blocked_src, m_blocked_dst, m_residual, m_prelu};
-    for (int i = 0; i < 9; i++) if (memories[i]) dnnl_memory_destroy(memories[i]);
+    dnnl_memory_t memories[8] = {m_src, m_dst, m_weights, m_bias, m_scratch, m_blocked_src, m_blocked_dst, m_residual};
+    for (int i = 0; i < 8; i++) if (memories[i]) dnnl_memory_destroy(memories[i]);
     return s;
 }
 
@@ -290,8 +282,8 @@ static dnnl_status_t run_band(const band_entry *entry, const float *src, const v
 // layout they were prepared in), band by band. Called under sw_lock.
 static int run_conv(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width, sw_weights *prepared,
                     const dnnl_memory_desc_t *weights_desc, const void *weights, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
-                    const float *bias, int64_t stride, int64_t padding, int64_t padding_end, const float *residual, const float *prelu,
-                    float *dst, int64_t out_h, int64_t out_w) {
+                    const float *bias, int64_t stride, int64_t padding, int64_t padding_end, const float *residual, float *dst,
+                    int64_t out_h, int64_t out_w) {
     if (out_size(height, padding, padding_end, kernel_h, stride) != out_h || out_size(width, padding, padding_end, kernel_w, stride) != out_w) return -3;
     int bf16 = weights_desc->data_type == dnnl_bf16;
     int winograd = winograd_allowed() && !bf16 && kernel_h == 3 && kernel_w == 3 && stride == 1 && batch * out_h * out_w >= WINOGRAD_MIN_PIXELS;
@@ -305,7 +297,7 @@ static int run_conv(const float *src, int64_t batch, int64_t in_channels, int64_
         int64_t first_in = wanted_first > 0 ? wanted_first : 0, end_in = wanted_end < height ? wanted_end : height;
         int64_t key[KEY_LENGTH] = {batch, in_channels, height, width, out_channels, kernel_h, kernel_w, stride, padding, padding_end,
                                    bias != NULL, bf16, winograd, end_in - first_in, first_in - wanted_first, wanted_end - end_in,
-                                   residual != NULL, prelu != NULL};
+                                   residual != NULL};
         int status = 0;
         band_entry *entry = find_or_create(key, &status);
         if (!entry) return status ? status : -1;
@@ -326,7 +318,7 @@ static int run_conv(const float *src, int64_t batch, int64_t in_channels, int64_
         dnnl_status_t s = dnnl_success;
         const void *band_weights = weights_for(entry, weights_desc, weights, &converted_desc, &has_converted, &s);
         if (!band_weights) return s != dnnl_success ? (int)s : -4;
-        s = run_band(entry, src + first_in * width, band_weights, bias, residual ? residual + first_out * out_w : NULL, prelu, dst + first_out * out_w);
+        s = run_band(entry, src + first_in * width, band_weights, bias, residual ? residual + first_out * out_w : NULL, dst + first_out * out_w);
         if (s != dnnl_success) return (int)s;
     }
     return 0;
@@ -342,7 +334,7 @@ int sw_dnnl_conv2d(const float *src, int64_t batch, int64_t in_channels, int64_t
         dnnl_memory_desc_t plain;
         dnnl_memory_desc_init_by_tag(&plain, 4, dims, dnnl_f32, dnnl_oihw);
         status = run_conv(src, batch, in_channels, height, width, NULL, &plain, weights, out_channels, kernel_h, kernel_w,
-                          bias, stride, padding, padding_end, NULL, NULL, dst, out_h, out_w);
+                          bias, stride, padding, padding_end, NULL, dst, out_h, out_w);
     }
     pthread_mutex_unlock(&sw_lock);
     return status;
@@ -379,13 +371,13 @@ done:
 
 int sw_dnnl_conv2d_prepared(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
                             sw_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
-                            const float *residual, const float *prelu, float *dst, int64_t out_h, int64_t out_w) {
+                            const float *residual, float *dst, int64_t out_h, int64_t out_w) {
     if (in_channels != weights->in_channels) return -2;
     pthread_mutex_lock(&sw_lock);
     int status = sw_ensure_engine();
     if (status == 0)
         status = run_conv(src, batch, in_channels, height, width, weights, &weights->desc, weights->data, weights->out_channels, weights->kernel_h,
-                          weights->kernel_w, bias, stride, padding, padding_end, residual, prelu, dst, out_h, out_w);
+                          weights->kernel_w, bias, stride, padding, padding_end, residual, dst, out_h, out_w);
     pthread_mutex_unlock(&sw_lock);
     return status;
 }

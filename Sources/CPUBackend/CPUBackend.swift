@@ -101,15 +101,6 @@ public final class CPUBackend: Backend {
         }
     }
 
-    /// oneDNN's prelu post-op: the slopes applied as the convolution writes its output.
-    public func conv2d(_ x: Tensor, _ weights: any PreparedConvolution, preLU slopes: Tensor) throws -> Tensor {
-        try OpProfile.measure("conv2d+preLU", shapes: "\(x.shape) k\((weights as? CPUConvolution).map { "\($0.outputs)x\($0.kernel.height)" } ?? "")") {
-            guard let weights = weights as? CPUConvolution else { throw NeuralError.shapeMismatch("convolution weights prepared by another backend") }
-            guard slopes.count == weights.outputs else { throw NeuralError.shapeMismatch("PReLU with \(slopes.count) slopes after a convolution to \(weights.outputs) channels") }
-            return wrap(try weights.apply(try dense(x), preLU: try dense(slopes)))
-        }
-    }
-
     public func groupNorm(_ x: consuming Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) throws -> Tensor {
         guard groups >= 1 else { throw NeuralError.shapeMismatch("group norm with \(groups) groups") }
         var input = Optional(try owned(x))  // moved into the op below, never copied: copying would cost the in-place run

@@ -75,8 +75,7 @@ final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
 
     deinit { sw_dnnl_weights_destroy(weights) }
 
-    /// The convolution of `x`, plus `residual`, then PReLU with `slopes` (one per output), in one pass.
-    func apply(_ x: HostTensor, adding residual: HostTensor? = nil, preLU slopes: HostTensor? = nil) throws -> HostTensor {
+    func apply(_ x: HostTensor, adding residual: HostTensor? = nil) throws -> HostTensor {
         guard x.shape.count == 4, x.shape[1] == inputs else {
             throw NeuralError.shapeMismatch("conv2d: input \(x.shape) for weights [\(outputs), \(inputs), \(kernel.height), \(kernel.width)]")
         }
@@ -85,7 +84,6 @@ final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
         guard height + padding + paddingEnd >= kernel.height, width + padding + paddingEnd >= kernel.width, outH > 0, outW > 0 else {
             throw NeuralError.shapeMismatch("conv2d: kernel \(kernel.height)x\(kernel.width) larger than the padded input \(height)x\(width)")
         }
-        if let slopes, slopes.count != outputs { throw NeuralError.shapeMismatch("conv2d: \(slopes.count) PReLU slopes for \(outputs) outputs") }
         if let residual, residual.shape != [batch, outputs, outH, outW] {
             throw NeuralError.shapeMismatch("conv2d: residual \(residual.shape) for an output [\(batch), \(outputs), \(outH), \(outW)]")
         }
@@ -93,11 +91,8 @@ final class CPUConvolution: PreparedConvolution, @unchecked Sendable {
         let storage = [Float](unsafeUninitializedCapacity: batch * outputs * outH * outW) { out, initialized in
             x.storage.withUnsafeBufferPointer { src in
                 func run(_ b: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?) {
-                    func convolve(_ p: UnsafePointer<Float>?) {
-                        status = sw_dnnl_conv2d_prepared(src.baseAddress, Int64(batch), Int64(inputs), Int64(height), Int64(width), weights, b,
-                                                         Int64(stride), Int64(padding), Int64(paddingEnd), r, p, out.baseAddress, Int64(outH), Int64(outW))
-                    }
-                    if let slopes { slopes.storage.withUnsafeBufferPointer { convolve($0.baseAddress) } } else { convolve(nil) }
+                    status = sw_dnnl_conv2d_prepared(src.baseAddress, Int64(batch), Int64(inputs), Int64(height), Int64(width), weights, b,
+                                                     Int64(stride), Int64(padding), Int64(paddingEnd), r, out.baseAddress, Int64(outH), Int64(outW))
                 }
                 func withResidual(_ b: UnsafePointer<Float>?) {
                     if let residual { residual.storage.withUnsafeBufferPointer { run(b, $0.baseAddress) } } else { run(b, nil) }

@@ -35,9 +35,6 @@ public protocol Backend: AnyObject, Sendable {
     /// x [N, in, H, W] → [N, out, H', W'], plus `residual` (shaped as the output) when given, in
     /// the same pass (a ResNet's skip connection: no separate add, no extra tensor alive).
     func conv2d(_ x: Tensor, _ weights: any PreparedConvolution, adding residual: Tensor?) throws -> Tensor
-    /// conv2d, then PReLU with `slopes` [out] (one per output channel): super-resolution networks'
-    /// every layer. One pass where the backend can fuse them.
-    func conv2d(_ x: Tensor, _ weights: any PreparedConvolution, preLU slopes: Tensor) throws -> Tensor
     /// Group normalisation of [N, C, …] (population variance, as torch), then ·scale[c] + shift[c],
     /// then `activation` if any, in the same pass (ResNets' norm → SiLU).
     /// `x` is consumed: a caller that hands it over (`consume`) and holds no other copy lets the
@@ -143,11 +140,6 @@ extension Backend {
         let perChannel = try slopes.reshaped([1, x.shape[1]] + Array(repeating: 1, count: x.shape.count - 2))
         let positive = try clamp(x, min: 0, max: .greatestFiniteMagnitude), negative = try clamp(x, min: -.greatestFiniteMagnitude, max: 0)
         return try add(positive, try multiply(negative, perChannel))
-    }
-
-    /// conv2d, then preLU: two passes (a backend with a fused kernel overrides it).
-    public func conv2d(_ x: Tensor, _ weights: any PreparedConvolution, preLU slopes: Tensor) throws -> Tensor {
-        try preLU(try conv2d(x, weights, adding: nil), slopes: slopes)
     }
 
     /// `x` as a tensor of this backend: itself when it is one already, else its values copied over

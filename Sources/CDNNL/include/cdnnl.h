@@ -32,11 +32,10 @@ sw_weights *sw_dnnl_conv_weights_prepare(const float *weights, int64_t out_chann
 void sw_dnnl_weights_destroy(sw_weights *weights);
 
 /// sw_dnnl_conv2d with prepared weights (no weight reorder when the shape's primitive reads their
-/// layout; on first use they move into the layout that use reads). `residual` (NULL for none), shaped as the output, is added to it in the same pass;
-/// then `prelu` (NULL for none: one slope per output channel) is applied, still in the same pass.
+/// layout; on first use they move into the layout that use reads). `residual` (NULL for none), shaped as the output, is added to it in the same pass.
 int sw_dnnl_conv2d_prepared(const float *src, int64_t batch, int64_t in_channels, int64_t height, int64_t width,
                             sw_weights *weights, const float *bias, int64_t stride, int64_t padding, int64_t padding_end,
-                            const float *residual, const float *prelu, float *dst, int64_t out_h, int64_t out_w);
+                            const float *residual, float *dst, int64_t out_h, int64_t out_w);
 
 /// The most bytes a convolution band's blocked input or output may take (default 4 MiB; 0
 /// restores it). For tests, to make small images run in several bands.

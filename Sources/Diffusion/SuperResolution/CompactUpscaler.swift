@@ -24,7 +24,7 @@ struct CompactUpscaler: Sendable {
 
     func callAsFunction(_ image: Tensor) throws -> Tensor {
         var x = image
-        for (conv, slope) in zip(convolutions, slopes) { x = try conv(x, preLU: slope) }
+        for (conv, slope) in zip(convolutions, slopes) { x = try backend.preLU(try conv(x), slopes: slope) }
         let detail = try backend.pixelShuffle(try convolutions[convolutions.count - 1](x), factor: shape.scale)
         let base = try backend.resize(image, height: image.shape[2] * shape.scale, width: image.shape[3] * shape.scale, mode: .nearest)
         return try backend.add(detail, base)

@@ -64,21 +64,21 @@ struct RRDBNet: Sendable {
         }
         x = try body(x, adding: features)
         for conv in enlargements {
-            x = try leakyReLU(conv, try backend.resize(x, height: 2 * x.shape[2], width: 2 * x.shape[3], mode: .nearest))
+            x = try leakyReLU(try conv(try backend.resize(x, height: 2 * x.shape[2], width: 2 * x.shape[3], mode: .nearest)))
         }
-        return try last(try leakyReLU(highResolution, x))
+        return try last(try leakyReLU(try highResolution(x)))
     }
 
     func dense(_ block: DenseBlock, _ x: Tensor) throws -> Tensor {
         var inputs = [x]
-        for conv in block.convolutions.dropLast() { inputs.append(try leakyReLU(conv, try backend.concat(inputs, axis: 1))) }
+        for conv in block.convolutions.dropLast() { inputs.append(try leakyReLU(try conv(try backend.concat(inputs, axis: 1)))) }
         let out = try block.convolutions[4](try backend.concat(inputs, axis: 1))
         return try backend.weightedSum([(out, 0.2), (x, 1)])
     }
 
-    /// `conv` of `x`, then LeakyReLU(0.2): a PReLU whose slopes are all 0.2, fused with the convolution.
-    func leakyReLU(_ conv: Conv2d, _ x: Tensor) throws -> Tensor {
-        guard let slopes = leak[conv.outputs] else { throw NeuralError.shapeMismatch("LeakyReLU of \(conv.outputs) channels in an RRDBNet of \(shape.features) features") }
-        return try conv(x, preLU: slopes)
+    /// LeakyReLU(0.2): a PReLU whose slopes are all 0.2.
+    func leakyReLU(_ x: Tensor) throws -> Tensor {
+        guard let slopes = leak[x.shape[1]] else { throw NeuralError.shapeMismatch("LeakyReLU of \(x.shape) in an RRDBNet of \(shape.features) features") }
+        return try backend.preLU(x, slopes: slopes)
     }
 }

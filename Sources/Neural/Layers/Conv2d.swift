@@ -20,7 +20,4 @@ public struct Conv2d: Sendable {
 
     /// The convolution of `x`, plus `residual` (shaped as the output) when given.
     public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil) throws -> Tensor { try backend.conv2d(x, weights, adding: residual) }
-
-    /// The convolution of `x`, then PReLU with `slopes` (one per output channel), fused where the backend can.
-    public func callAsFunction(_ x: Tensor, preLU slopes: Tensor) throws -> Tensor { try backend.conv2d(x, weights, preLU: slopes) }
 }

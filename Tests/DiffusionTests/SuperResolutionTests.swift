@@ -26,6 +26,22 @@ import Testing
         #expect(spread > 0.5, "\(name): the reference's values span only \(spread)")
     }
 
+    /// bf16 on a CPU with bf16 products: at most 1.5× as far from the fp32 reference as PyTorch's
+    /// own bf16 autocast is (relative L2 error), as for the diffusion pipelines.
+    @Test(.enabled(if: CPUBackend.hasBF16MatrixProduct, "this CPU has no bf16 matrix product"), arguments: models)
+    func bf16IsWithinOneAndAHalfTimesPyTorchsOwnBF16Error(name: String) throws {
+        let model = try SuperResolutionModel(path: Self.folder + name + ".safetensors", backend: CPUBackend(precision: .bf16))
+        let expected = try SafeTensorsFile(path: Self.folder + "expected.safetensors")
+        let reference = try expected.tensor(name + ".output").storage, theirs = try expected.tensor(name + ".bf16").storage
+        let ours = try model.forward(try expected.tensor("image").onCPU).host().storage
+        func relative(_ values: [Float]) -> Float {
+            let error = zip(values, reference).map { ($0 - $1) * ($0 - $1) }.reduce(0, +), norm = reference.map { $0 * $0 }.reduce(0, +)
+            return (error / norm).squareRoot()
+        }
+        #expect(ours.count == reference.count && relative(ours) > 0 && relative(ours) <= 1.5 * relative(theirs),
+                "\(name): relative L2 error \(relative(ours)), PyTorch's bf16 \(relative(theirs))")
+    }
+
     /// The published models' tensor names and shapes (keys/*.json) give their architecture and scale.
     @Test func recognisesPublishedModelsFromTheirKeys() throws {
         func detect(_ name: String) throws -> UpscalerArchitecture {

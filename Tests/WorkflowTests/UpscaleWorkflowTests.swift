@@ -59,16 +59,7 @@ import Testing
 
     @Test func upscalesGeneratedImages() throws {
         let folder = try TestSupport.temporaryFolder("upscale-generate")
-        let generate = """
-            generate:
-              model: \(GenerateWorkflowTests.tinyModel)
-              prompts: ["a red fox in snow"]
-              seeds: [11]
-              size: 16x16
-              steps: 2
-              sampler: euler
-            """
-        let path = try write("upscale: \(Self.fixtures)compact-x4.safetensors", source: generate, in: folder)
+        let path = try write("upscale: \(Self.fixtures)compact-x4.safetensors", source: Self.generate, in: folder)
         let summary = try Runner(plan: try plan(path)).run()
         #expect(summary.images.count == 1 && summary.images.allSatisfy { $0.failure == nil }, "\(summary.images.map { $0.failure ?? "" })")
         #expect(summary.images.first?.width == 128)

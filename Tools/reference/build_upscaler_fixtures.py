@@ -10,7 +10,8 @@ other names), with tiny random weights saved under the published key names:
   rrdb-x4-esrgan.safetensors   ESRGAN's original layout (model.N), scale 4
   rrdb-x2-esrgan.safetensors   ESRGAN's original layout, scale 2 (one enlargement)
   compact-x4.safetensors, compact-x2.safetensors   SRVGGNetCompact with PReLU
-  expected.safetensors         a random 20×24 image in [0, 1] and each network's output
+  expected.safetensors         a random 20×24 image in [0, 1] and each network's output, in fp32
+                               and under torch's CPU bf16 autocast
 
 and the tensor names and shapes of published models (keys/*.json), as each one's published
 architecture and arguments produce them, for the detector.
@@ -174,6 +175,9 @@ def main():
             state = model.original_state_dict() if layout == "original" else model.state_dict()
             save_file({k: v.contiguous() for k, v in state.items()}, os.path.join(OUT, name + ".safetensors"))
             expected[name + ".output"] = model(image)
+            # PyTorch's own bf16 (CPU autocast): the yardstick for Stockwerk's bf16 error.
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                expected[name + ".bf16"] = model(image).float()
     save_file({k: v.contiguous() for k, v in expected.items()}, os.path.join(OUT, "expected.safetensors"))
 
     # Published models' tensor names and shapes, as their architectures and arguments make them.

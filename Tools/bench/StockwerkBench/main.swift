@@ -359,7 +359,7 @@ case "upscale":
         let image = engine.tensor(HostTensor(shape: [1, 3, size, size], storage: generator.randn(count: 3 * size * size).map { min(max($0 * 0.2 + 0.5, 0), 1) }))
         let begin = Date()
         let out = try model.upscale(image, tiles: UpscalerTiling(size: tile, overlap: overlap, wholeUpTo: tile)).host()
-        print(String(format: "stockwerk %@ %d² → %d×%d in %d-px tiles: %.2f s", model.architecture.description, size, out.shape[3], out.shape[2], tile,
+        print(String(format: "stockwerk %@ %@ %d² → %d×%d in %d-px tiles: %.2f s", model.architecture.description, engine.precision.name, size, out.shape[3], out.shape[2], tile,
                      Date().timeIntervalSince(begin)))
     } catch { fail("\(error)") }
 default:

@@ -2,7 +2,9 @@ import Foundation
 import Imaging
 
 /// An offline HTML contact sheet: one card per image with its thumbnail (embedded, so the file
-/// works anywhere without the images), title, keywords, and each agency's verdict with reasons.
+/// works anywhere without the images), an AI badge with its evidence, title, description,
+/// keywords, categories, the image's warnings, its detail figure with the softest region at
+/// 100 %, and each agency's verdict with reasons.
 public enum ContactSheet {
     public struct Card: Sendable {
         public var fileName: String
@@ -12,10 +14,18 @@ public enum ContactSheet {
         public var verdicts: [Verdict]
         /// The detail figure of an enlarged image: its softest region is shown at 100 % beside the thumbnail.
         public var detail: SharpnessReport?
+        public var description: String?
+        /// Why the image counts as AI-generated (the evidence), or nil when it does not.
+        public var ai: String?
+        /// Category by agency name, as the package's CSV gets it.
+        public var categories: [(agency: String, category: String)]
+        /// The image's own warnings (metadata, detail), apart from the agencies' findings.
+        public var warnings: [String]
 
-        public init(fileName: String, imagePath: String, title: String?, keywords: [String], verdicts: [Verdict], detail: SharpnessReport? = nil) {
+        public init(fileName: String, imagePath: String, title: String?, keywords: [String], verdicts: [Verdict], detail: SharpnessReport? = nil,
+                    description: String? = nil, ai: String? = nil, categories: [(agency: String, category: String)] = [], warnings: [String] = []) {
             self.fileName = fileName; self.imagePath = imagePath; self.title = title; self.keywords = keywords; self.verdicts = verdicts
-            self.detail = detail
+            self.detail = detail; self.description = description; self.ai = ai; self.categories = categories; self.warnings = warnings
         }
     }
 
@@ -32,6 +42,10 @@ public enum ContactSheet {
             .card img { width: 100%; height: 200px; object-fit: contain; background: #eee; display: block; }
             .pair { display: flex; gap: 6px; } .pair img { width: 50%; } .pair img.crop { object-fit: none; }
             .detail { font-size: 12px; color: #444; margin-top: 4px; } .detail.soft { color: #a12; }
+            .badge { display: inline-block; font: 600 11px/1 system-ui, sans-serif; padding: 3px 5px; border-radius: 3px; margin-right: 6px; }
+            .badge.ai { background: #4b3bb3; color: #fff; }
+            .description, .categories, .ai-evidence { font-size: 12px; color: #333; margin: 2px 0; }
+            ul.image-warnings { margin: 4px 0 0 16px; padding: 0; font-size: 12px; }
             .name { font-family: monospace; font-size: 12px; color: #666; margin-top: 6px; }
             .title { font-weight: 600; margin: 4px 0; }
             .keywords { font-size: 12px; color: #444; }
@@ -59,9 +73,18 @@ public enum ContactSheet {
             if let detail = card.detail {
                 page += "<div class=\"detail\(detail.verdict == .soft ? " soft" : "")\">" + escape(detailLine(detail)) + "</div>"
             }
-            page += "<div class=\"name\">\(escape(card.fileName))</div>"
+            page += "<div class=\"name\">" + (card.ai == nil ? "" : "<span class=\"badge ai\" title=\"\(escape(card.ai ?? ""))\">AI</span>")
+                + "\(escape(card.fileName))</div>"
+            if let ai = card.ai { page += "<div class=\"ai-evidence\">AI-generated: \(escape(ai))</div>" }
             page += "<div class=\"title\">\(escape(card.title ?? "(no title)"))</div>"
+            page += "<div class=\"description\">\(escape(card.description ?? "(no description)"))</div>"
             page += "<div class=\"keywords\">\(card.keywords.count) keywords: \(escape(card.keywords.joined(separator: ", ")))</div>"
+            if !card.categories.isEmpty {
+                page += "<div class=\"categories\">Categories: " + escape(card.categories.map { "\($0.agency): \($0.category)" }.joined(separator: "; ")) + "</div>"
+            }
+            if !card.warnings.isEmpty {
+                page += "<ul class=\"image-warnings\">" + card.warnings.map { "<li class=\"warning\">warning: \(escape($0))</li>" }.joined() + "</ul>"
+            }
             for verdict in card.verdicts {
                 let name = agencyNames[verdict.agency] ?? verdict.agency
                 page += "<div class=\"verdict \(verdict.accepted ? "accepted" : "refused")\"><b>\(escape(name)): \(verdict.accepted ? "accepted" : "refused")</b>"

@@ -73,7 +73,8 @@ public enum PackageBuilder {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try AtomicFile.write(try encoder.encode(report), to: staging + "/report.json")
             let cards = items.map { ContactSheet.Card(fileName: $0.entry.fileName, imagePath: $0.imagePath, title: $0.entry.metadata.title,
-                                                      keywords: $0.entry.metadata.keywords, verdicts: [$0.verdict]) }
+                                                      keywords: $0.entry.metadata.keywords, verdicts: [$0.verdict], description: $0.entry.metadata.description,
+                                                      categories: $0.entry.category.map { [(agency: preset.name, category: $0)] } ?? []) }
             let sheet = ContactSheet.html(title: "\(preset.name) package", cards: cards, agencyNames: [preset.id: preset.name])
             try AtomicFile.write(Data(sheet.utf8), to: staging + "/contact-sheet.html")
             try AtomicFile.syncFile(staging)

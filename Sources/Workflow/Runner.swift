@@ -144,8 +144,16 @@ public final class Runner {
 
         // One sheet for the whole run: every image with every agency's verdict.
         let cards = zip(plan.jobs, images).compactMap { job, image in
-            image.output.map { ContactSheet.Card(fileName: job.name + ".jpg", imagePath: $0, title: job.metadata.title, keywords: job.metadata.keywords, verdicts: image.verdicts,
-                                              detail: image.sharpness) }
+            image.output.map { path in
+                let categories = plan.agencies.compactMap { preset in
+                    preset.category(given: job.categories, keywords: job.metadata.keywords).map { (agency: preset.name, category: $0) }
+                }
+                // The detail warning shows with the figure; the rest are the image's own.
+                let warnings = image.warnings.filter { $0 != image.sharpness?.warning }
+                return ContactSheet.Card(fileName: job.name + ".jpg", imagePath: path, title: job.metadata.title, keywords: job.metadata.keywords,
+                                         verdicts: image.verdicts, detail: image.sharpness, description: job.metadata.description, ai: job.aiReason,
+                                         categories: categories, warnings: warnings)
+            }
         }
         let agencyNames = Dictionary(uniqueKeysWithValues: plan.agencies.map { ($0.id, $0.name) })
         try refuseImported(output + "/contact-sheet.html")

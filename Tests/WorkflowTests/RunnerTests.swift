@@ -85,6 +85,9 @@ import Testing
         #expect(sheet.contains("Shutterstock: refused") && sheet.contains("does not accept AI-generated images"))
         #expect(!sheet.contains("src=\"http") && !sheet.contains("src=\"/") && !sheet.contains("<link"))
         let thumbnails = sheet.components(separatedBy: "src=\"data:image/jpeg;base64,").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        // The AI image (sidecar flag) wears the badge with its evidence; both show the description.
+        #expect(sheet.components(separatedBy: "class=\"badge ai\"").count == 2 && sheet.contains("AI-generated: "))
+        #expect(sheet.components(separatedBy: "Test image made by the suite.").count == 3)
         // Both images are enlarged: each has its thumbnail and its softest region at 100 %.
         #expect(thumbnails.count == 4 && sheet.components(separatedBy: "class=\"crop\"").count == 3)
         for thumbnail in thumbnails {

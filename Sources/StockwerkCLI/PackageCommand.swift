@@ -16,6 +16,8 @@ struct PackageCommand: ParsableCommand {
     @Argument(help: "The output folder of a run.") var output: String
     @Option(help: "An agency preset (repeat for several; `stockwerk agencies` lists them).") var agency: [String]
     @Option(name: .long, help: "The presets folder.") var presets: String?
+    @Option(help: "What a soft enlargement is for every agency: reject, warn or off (as a workflow's `checks: {soft: …}`; the presets decide when absent).")
+    var soft: String?
 
     func run() throws {
         guard !agency.isEmpty else {
@@ -26,8 +28,16 @@ struct PackageCommand: ParsableCommand {
             ErrorReporting.stderr("error: cannot find the presets folder\nhint: run from the Stockwerk folder, or set STOCKWERK_PRESETS=/path/to/presets")
             throw ExitCode(2)
         }
+        var gate: WorkflowSpec.CheckSettings.Gate?
+        if let soft {
+            guard let choice = WorkflowSpec.CheckSettings.Gate(rawValue: soft) else {
+                ErrorReporting.stderr("error: --soft \(soft) is not one of reject, warn, off\nhint: write --soft reject to refuse soft enlargements everywhere")
+                throw ExitCode(2)
+            }
+            gate = choice
+        }
         do {
-            let reports = try Packaging.package(output: output, agencies: agency, presetsFolder: folder)
+            let reports = try Packaging.package(output: output, agencies: agency, presetsFolder: folder, soft: gate)
             for report in reports {
                 print("\(report.agencyName): \(report.accepted) accepted, \(report.rejected) refused → \(output)/packages/\(report.agency)/ (\(report.csvFiles.isEmpty ? "no CSV: nothing to upload" : report.csvFiles.joined(separator: ", ")), contact-sheet.html)")
                 for item in report.items where !item.accepted {

@@ -8,9 +8,12 @@ import Metadata
 /// `stockwerk package`: agency packages from a run's finished images (OUTPUT/images/*.jpg),
 /// for agencies the run did not target or after editing files by hand. Each file is checked as
 /// it is now (its embedded metadata, AI status from its Digital Source Type), near-duplicates are
-/// refused against the catalog's history, and the package replaces the agency's old one.
+/// refused against the catalog's history, and the package replaces the agency's old one. What the
+/// pixels cannot say again (how much the finish enlarged, the detail figure) comes from the run
+/// that made the file; `soft` is the workflow's `checks: {soft: …}` for every agency.
 public enum Packaging {
-    public static func package(output: String, agencies: [String], presetsFolder: String) throws -> [PackageReport] {
+    public static func package(output: String, agencies: [String], presetsFolder: String,
+                               soft: WorkflowSpec.CheckSettings.Gate? = nil) throws -> [PackageReport] {
         try OutputFolder.requireOwned(output)
         let imagesFolder = output + "/images"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: imagesFolder) else {
@@ -18,7 +21,7 @@ public enum Packaging {
                                hint: "give the output folder of a `stockwerk run` (it holds images/ and catalog.sqlite)")
         }
         let catalogPresets = AgencyCatalog(presetsFolder: presetsFolder)
-        let presets = try agencies.map { try catalogPresets.load($0) }
+        let presets = try agencies.map { Planner.gatingSoftImages(try catalogPresets.load($0), soft) }
         try FileManager.default.createDirectory(atPath: output + "/.stockwerk", withIntermediateDirectories: true)
         let lock = try OutputLock(folder: output + "/.stockwerk")
         defer { lock.release() }
@@ -28,7 +31,16 @@ public enum Packaging {
         let runID = try catalog.beginRun(workflowPath: "stockwerk package " + agencies.joined(separator: " "), workflowHash: "")
         let files = names.filter { $0.lowercased().hasSuffix(".jpg") && !$0.hasPrefix(".") }.sorted()  // dot files are temporaries
         // A file that cannot be read is refused by every agency, with its reason; the rest are packaged.
-        let subjects: [Result<CheckSubject, Error>] = files.map { name in Result { try CheckSubject.read(imagesFolder + "/" + name) } }
+        let finishes = try finishFacts(catalog)
+        let subjects: [Result<CheckSubject, Error>] = files.map { name in
+            Result {
+                var subject = try CheckSubject.read(imagesFolder + "/" + name)
+                let finish = finishes[URL(fileURLWithPath: subject.path).standardizedFileURL.path]
+                subject.enlargement = finish?.scale
+                subject.detail = finish?.sharpness
+                return subject
+            }
+        }
         var hashes: [String: UInt64] = [:]
         var reports: [PackageReport] = []
         for preset in presets {
@@ -54,6 +66,18 @@ public enum Packaging {
         }
         try catalog.finishRun(runID, status: "finished")
         return reports
+    }
+
+    /// The finish stage's facts (enlargement, detail figure) of each finished image, by its path,
+    /// from the catalog: the tag stage made the file, the finish stage of the same job measured it.
+    static func finishFacts(_ catalog: Catalog) throws -> [String: FinishResult] {
+        var facts: [String: FinishResult] = [:]
+        for record in try catalog.stageResults() where record.stage == "tag" {  // oldest first: the latest run wins
+            guard let path = record.artifactPath, let finish = try catalog.stage("finish", of: record.jobID),
+                  let result = try? JSONDecoder().decode(FinishResult.self, from: Data(finish.details.utf8)) else { continue }
+            facts[URL(fileURLWithPath: path).standardizedFileURL.path] = result
+        }
+        return facts
     }
 
     /// One agency's package from checked items: near-duplicates refused (within the package and

@@ -62,6 +62,19 @@ import Testing
         #expect(info.width == 256 && info.height == 256)
     }
 
+    /// `stockwerk package` later: the detail figure the run measured still counts (Adobe Stock's
+    /// preset warns), and `soft: .reject` refuses the soft image for an agency without the rule.
+    @Test func packagingLaterKeepsTheFigureAndTheGate() throws {
+        let folder = try TestSupport.temporaryFolder("soft-gate-package")
+        _ = try verdicts(try run(checks: "", in: folder))
+        let presets = try Packaging.package(output: folder + "/out", agencies: ["adobe-stock", "shutterstock"], presetsFolder: TestSupport.presetsFolder)
+        let adobe = try #require(presets.first { $0.agency == "adobe-stock" }?.items.first)
+        #expect(adobe.warnings.contains { $0.rule == "min_detail_vs_bicubic" } && adobe.warnings.contains { $0.rule == "max_enlargement" }, "\(adobe.warnings)")
+        let gated = try Packaging.package(output: folder + "/out", agencies: ["shutterstock"], presetsFolder: TestSupport.presetsFolder, soft: .reject)
+        let refused = try #require(gated.first?.items.first)
+        #expect(!refused.accepted && refused.reasons.contains { $0.rule == "min_detail_vs_bicubic" }, "\(refused)")
+    }
+
     @Test func aGateForAnAgencyNotSentToIsAnErrorAtItsLine() throws {
         let folder = try TestSupport.temporaryFolder("soft-gate-bad")
         do {

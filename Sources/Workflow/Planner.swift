@@ -51,7 +51,6 @@ public enum Planner {
     /// Adobe Stock allows 30 characters for a file name, extension included.
     static let maxNameLength = 26
 
-    /// `dryRun`: plan without writing anything anywhere (not even the models' hash cache).
     /// `preset` with its detail rule as `checks: {soft: …}` says: off, a warning or a rejection
     /// (at the preset's threshold, else the detail figure's own 1.1, sourced to docs/upscaling.md).
     static func gatingSoftImages(_ preset: AgencyPreset, _ gate: WorkflowSpec.CheckSettings.Gate?) -> AgencyPreset {
@@ -67,6 +66,7 @@ public enum Planner {
         return preset
     }
 
+    /// `dryRun`: plan without writing anything anywhere (not even the models' hash cache).
     public static func plan(_ spec: WorkflowSpec, presetsFolder explicit: String? = nil, dryRun: Bool = false) throws -> WorkflowPlan {
         var issues: [WorkflowIssue] = []
         func issue(_ message: String, _ location: WorkflowSpec.Location, hint: String) {

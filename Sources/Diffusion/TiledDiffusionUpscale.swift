@@ -133,6 +133,9 @@ public struct TiledDiffusionUpscale: Sendable, Equatable {
             let neighbours = [seam > 0 ? centre - centres[seam - 1] : nil, seam + 1 < centres.count ? centres[seam + 1] - centre : nil].compactMap { $0 }
             let halfWidth = ([(tile - overlap) / 2] + neighbours.map { $0 / 2 }).min()!
             let bandStart = min(max(centre - tile / 2, 0), length - tile)
+            let (fadeStart, fadeEnd) = (centre - halfWidth, centre + halfWidth)
+            // (Seams a tile step apart always fade inside their band; anything else is not redrawn.)
+            guard halfWidth > 0, fadeStart >= max(bandStart, position), fadeEnd <= bandStart + tile else { continue }
             let band = try backend.slice(image, axis: axis, range: bandStart..<(bandStart + tile))
             var pieces: [Tensor] = []
             for (span, range) in along.enumerated() {
@@ -140,8 +143,6 @@ public struct TiledDiffusionUpscale: Sendable, Equatable {
                 pieces.append(try redraw(crop, seam, span))
             }
             let redrawn = try grid.blend(pieces, spans: along, length: image.shape[otherAxis] / multiple, scale: multiple, axis: otherAxis)
-            let (fadeStart, fadeEnd) = (centre - halfWidth, centre + halfWidth)
-            guard halfWidth > 0, fadeStart >= bandStart, fadeEnd <= bandStart + tile else { continue }
             if fadeStart > position { segments.append(try backend.slice(image, axis: axis, range: position..<fadeStart)) }
             let weights = (fadeStart..<fadeEnd).map { 1 - abs(Float($0) + 0.5 - Float(centre)) / Float(halfWidth) }
             let shape = axis == 3 ? [1, 1, 1, weights.count] : [1, 1, weights.count, 1]

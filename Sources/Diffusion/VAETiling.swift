@@ -79,10 +79,10 @@ public struct VAETiling: Sendable, Equatable {
         let rows = spans(gridHeight), columns = spans(gridWidth)
         var strips: [Tensor] = []
         for row in rows {
+            let strip = try backend.slice(input, axis: 2, range: row.lowerBound * inputScale..<row.upperBound * inputScale)
             var tiles: [Tensor] = []
             for column in columns {
-                let crop = try backend.slice(try backend.slice(input, axis: 2, range: row.lowerBound * inputScale..<row.upperBound * inputScale),
-                                             axis: 3, range: column.lowerBound * inputScale..<column.upperBound * inputScale)
+                let crop = try backend.slice(strip, axis: 3, range: column.lowerBound * inputScale..<column.upperBound * inputScale)
                 let result = try transform(crop)
                 let (th, tw) = (row.count * outputScale, column.count * outputScale)
                 guard result.shape.count == 4, result.shape[0] == 1, result.shape[2] == th, result.shape[3] == tw else {

@@ -91,7 +91,8 @@ public enum Sharpness {
                 grid.append(try region(left: left, top: top))
             }
         }
-        let textured = grid.filter { $0.reference >= 0.25 * (grid.map(\.reference).max() ?? 0) }
+        let mostDetail = grid.map(\.reference).max() ?? 0
+        let textured = grid.filter { $0.reference >= 0.25 * mostDetail }
         let softest = textured.min { $0.region.ratio < $1.region.ratio }?.region
 
         let unsharpened = try jpegArea(try enlarged(finishSource, interpolator: settings.enlargeInterpolator.rawValue, width: output.width, height: output.height),

@@ -156,7 +156,6 @@ public struct WorkflowSpec: Sendable {
         /// For every agency not named in `softByAgency`; nil: as the preset says.
         public var soft: Gate?
         public var softByAgency: [String: Gate] = [:]
-        var agencyLocations: [String: Location] = [:]
 
         public func soft(for agency: String) -> Gate? { softByAgency[agency] ?? soft }
     }

@@ -92,9 +92,9 @@ import Testing
 
         // First-pass tiles in grid order: rows at 0, 12, 24 px, columns at 0, 12, 24, 32 px.
         #expect(tiles.count == 12)
-        let drifted = tiles.mapValues { $0 }.map { index, tile in
+        let drifted = Dictionary(uniqueKeysWithValues: tiles.map { index, tile in
             (index, HostTensor(shape: tile.shape, storage: tile.storage.map { $0 + ((index / 4 + index % 4) % 2 == 0 ? 0 : 0.2) }))
-        }
+        })
         var hard = [Float](repeating: 0, count: result.count)
         for (index, tile) in drifted.sorted(by: { $0.0 < $1.0 }) {
             let (top, left) = ([0, 12, 24][index / 4], [0, 12, 24, 32][index % 4])
@@ -103,7 +103,7 @@ import Testing
         let pasted = Self.seamExcess(HostTensor(shape: [1, 3, 40, 48], storage: hard), borders: Self.columnBorders)
         #expect(pasted.worst > pasted.limit, "pasted tiles: \(pasted)")
         let driftStore = TiledDiffusionUpscale.TileStore(load: { name in
-            name.hasPrefix("tile-") ? Dictionary(uniqueKeysWithValues: drifted)[Int(name.dropFirst(5))!] : nil
+            name.hasPrefix("tile-") ? drifted[Int(name.dropFirst(5))!] : nil
         }, save: { _, _ in })
         let blended = try Self.upscale.run(image, base: try Self.request(expected), pipeline: pipeline, store: driftStore).host()
         let driftColumns = Self.seamExcess(blended, borders: Self.columnBorders)

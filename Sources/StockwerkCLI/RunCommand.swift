@@ -56,6 +56,8 @@ struct PlanView: Encodable {
     /// What the run would write, inside the output folder only.
     var writes: [String]
     var agencies: [String]
+    /// The stages each image goes through, in order; `describe` runs after finish, so a dry run shows the keywords before it.
+    var stages: [String]
     var jobs: [JobView]
     var unreadable: [String]
 
@@ -67,6 +69,7 @@ struct PlanView: Encodable {
             + ["catalog.sqlite", "report.json", "contact-sheet.html", ".stockwerk/ (work files)"]
         unreadable = plan.unreadable.map { "\($0.path): \($0.reason)" }
         agencies = plan.agencies.map(\.id)
+        stages = plan.stageNames
         jobs = plan.jobs.map { job in
             JobView(name: job.name, source: job.source, sourceSize: "\(job.sourceInfo.width)x\(job.sourceInfo.height)",
                     outputSize: "\(job.planned.width)x\(job.planned.height)", scale: (job.planned.scale * 100).rounded() / 100,
@@ -81,10 +84,10 @@ struct PlanView: Encodable {
         for job in jobs {
             lines.append("  - \(job.name).jpg  \(job.sourceSize) → \(job.outputSize) (×\(job.scale))\(job.aiGenerated != nil ? "  AI" : "")")
             lines.append("      from \(job.source)")
-            lines.append("      title: \(job.title ?? "(none)"); \(job.keywords) keywords")
+            lines.append("      title: \(job.title ?? "(none)"); \(job.keywords) keywords" + (stages.contains("describe") ? " before describe" : ""))
         }
         for problem in unreadable { lines.append("  ✗ cannot read \(problem)") }
-        lines.append("Stages per image: finish → tag → check; then one package per agency. Nothing was written (--dry-run).")
+        lines.append("Stages per image: \(stages.joined(separator: " → ")); then one package per agency. No model was loaded and nothing was written (--dry-run).")
         return lines.joined(separator: "\n")
     }
 }

@@ -26,6 +26,21 @@ public enum FileDescriber {
                          excludedTerms: terms)
     }
 
+    /// The identity of everything `keyworder` reads: the vocabulary, the banned lists and the
+    /// sentence-embedding model (hashed once per file version, in the models' hash cache).
+    /// A file that is missing counts as missing; the keyworder then says what to do about it.
+    static func keyworderIdentity(presetsFolder: String) -> String {
+        var cache = HashCache()
+        defer { cache.save() }
+        let vocabulary = presetsFolder + "/keywords"
+        let vocabularyFiles = ((try? FileManager.default.contentsOfDirectory(atPath: vocabulary)) ?? []).sorted().map { vocabulary + "/" + $0 }
+        let files = vocabularyFiles + excludedLists.map { presetsFolder + "/banned/\($0).txt" }
+            + ["config.json", "vocab.txt", "model.safetensors"].map { modelFolder() + "/" + $0 }
+        return Hashing.of(["keyworder-v1"] + files.filter { !$0.hasSuffix("README.md") }.map { file in
+            "\(URL(fileURLWithPath: file).lastPathComponent):" + ((RegularFile.isRegular(file) ? try? cache.sha256(of: file) : nil) ?? "missing")
+        })
+    }
+
     /// The result, and the file's metadata with it applied: keywords replaced by the ranked list
     /// (which starts from the file's own), title and description filled where the file has none.
     public static func describe(_ path: String, keyworder: Keyworder, limit: Int = 49) throws -> (result: KeywordResult, metadata: StockMetadata) {

@@ -2,7 +2,6 @@ import AtomicFiles
 import Agencies
 import Foundation
 import Imaging
-import Keywording
 import Metadata
 
 /// One image to produce: a source file, what will be written into it, and its planned size.
@@ -163,15 +162,10 @@ public enum Planner {
             let redraw = upscale.redraw.map { Hashing.json($0) } ?? ""
             jobs = jobs.map { var job = $0; job.id = Hashing.of([job.id, upscale.identity] + (job.generation == nil ? [] : [redraw])); return job }
         }
-        if var describe = spec.describe, issues.isEmpty {
-            do {
-                if describe.maxKeywords == nil { describe.maxKeywords = presets.compactMap { $0.rules.maxKeywords?.value }.min() ?? 49 }
-                jobs = try describeJobs(jobs, settings: describe, presetsFolder: presetsFolder ?? "", agencies: presets)
-            } catch let error as KeywordingError {
-                issue("\(error)", describe.location, hint: error.hint)
-            } catch {
-                issue("describing the images failed: \(error)", describe.location, hint: "check the images and presets/keywords/")
-            }
+        // `describe:` runs after finish, on the finished pixels; its settings are part of each job's identity.
+        if let describe = spec.describe {
+            let settings = Hashing.json([describe.maxKeywords.map(String.init) ?? "agencies"] + describe.exclude)
+            jobs = jobs.map { var job = $0; job.id = Hashing.of([job.id, "describe-v2", settings]); return job }
         }
         // Metadata that cannot be written is refused now, not after minutes of generating.
         for job in jobs {

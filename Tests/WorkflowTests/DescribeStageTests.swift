@@ -6,6 +6,18 @@ import Testing
 
 /// The workflow's `describe:` step: keywords ranked from prompt, metadata, name and pixels.
 @Suite struct DescribeStageTests {
+    /// Runs the workflow and reads back what each image carries, by its name.
+    func runAndRead(_ workflow: String, presets: String = TestSupport.presetsFolder) throws -> (plan: WorkflowPlan, summary: RunSummary, written: [String: StockMetadata]) {
+        let plan = try Planner.plan(try WorkflowParser.parse(file: workflow), presetsFolder: presets)
+        let summary = try Runner(plan: plan).run()
+        var written: [String: StockMetadata] = [:]
+        for image in summary.images {
+            guard let output = image.output else { Issue.record("\(image.name) failed: \(image.failure ?? "")"); continue }
+            written[image.name] = try MetadataReader.read(jpeg: output).reconciled
+        }
+        return (plan, summary, written)
+    }
+
     @Test func importedAndGeneratedImagesGetRankedKeywords() throws {
         let folder = try TestSupport.temporaryFolder("describe")
         try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: true)
@@ -24,21 +36,29 @@ import Testing
             output: out
             """
         try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
-        let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
-        let imported = try #require(plan.jobs.first { $0.generation == nil })
+        let (plan, summary, written) = try runAndRead(folder + "/w.yaml")
+        // Described after finish: planning leaves the keywords as the workflow gave them.
+        #expect(plan.jobs.allSatisfy { $0.metadata.keywords == ["stock"] })
+        let importedName = try #require(plan.jobs.first { $0.generation == nil }).name
+        let imported = try #require(written[importedName])
         // The pixels' words and the stated keyword; the file name is neither a title nor keywords
         // when anything else describes the image (issue 15: "IMG_0042" and "Comfy" were seen as titles).
-        #expect(imported.metadata.keywords.contains("horizontal") && !imported.metadata.keywords.contains("launch"), "\(imported.metadata.keywords)")
-        #expect(imported.metadata.keywords.contains("stock") && imported.metadata.keywords.count <= 20)
-        #expect(imported.metadata.title == nil)
-        let generated = try #require(plan.jobs.first { $0.generation != nil })
-        #expect(generated.metadata.keywords.contains("coffee") && generated.metadata.keywords.contains("latte art") && !generated.metadata.keywords.contains("masterpiece"),
-                "\(generated.metadata.keywords)")
-
-        let summary = try Runner(plan: plan).run()
+        #expect(imported.keywords.contains("horizontal") && !imported.keywords.contains("launch"), "\(imported.keywords)")
+        #expect(imported.keywords.contains("stock") && imported.keywords.count <= 20)
+        #expect(imported.title == nil)
+        // A generated image is described from its prompt and its finished pixels (square: no orientation word of a photo).
+        let generatedName = try #require(plan.jobs.first { $0.generation != nil }).name
+        let generated = try #require(written[generatedName])
+        #expect(generated.keywords.contains("coffee") && generated.keywords.contains("latte art") && !generated.keywords.contains("masterpiece"),
+                "\(generated.keywords)")
+        #expect(generated.keywords.contains("square"), "\(generated.keywords)")
         #expect(summary.images.allSatisfy { $0.failure == nil })
-        let tags = try TestSupport.exiftool(folder + "/out/images/\(imported.name).jpg")
-        #expect(TestSupport.list(tags["XMP-dc:Subject"]) == imported.metadata.keywords)
+        let tags = try TestSupport.exiftool(folder + "/out/images/\(importedName).jpg")
+        #expect(TestSupport.list(tags["XMP-dc:Subject"]) == imported.keywords)
+
+        // Described once: a rerun takes the description from the catalog.
+        let again = try Runner(plan: plan).run()
+        #expect(again.stagesRun == 0 && again.stagesSkipped == summary.stagesRun)
 
         let broken = try TestSupport.temporaryFolder("describe-bad") + "/w.yaml"
         try "import: {files: \"x/*.jpg\"}\ndescribe: {max_keywords: 0}\n".write(toFile: broken, atomically: false, encoding: .utf8)
@@ -63,10 +83,11 @@ import Testing
             output: out
             """
         try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
-        let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: folder + "/presets")
-        #expect(plan.jobs.first?.metadata.keywords.count == 7, "\(plan.jobs.first?.metadata.keywords ?? [])")
-        let uncapped = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
-        #expect((uncapped.jobs.first?.metadata.keywords.count ?? 0) > 7)
+        let capped = try runAndRead(folder + "/w.yaml", presets: folder + "/presets").written["rocket-launch"]
+        #expect(capped?.keywords.count == 7, "\(capped?.keywords ?? [])")
+        try FileManager.default.removeItem(atPath: folder + "/out")
+        let uncapped = try runAndRead(folder + "/w.yaml").written["rocket-launch"]
+        #expect((uncapped?.keywords.count ?? 0) > 7)
     }
 
     /// An imported AI image is described from the prompt its generator embedded (ComfyUI's graph
@@ -82,13 +103,13 @@ import Testing
             output: out
             """
         try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
-        let plan = try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder)
-        let job = try #require(plan.jobs.first)
-        #expect(job.aiReason?.contains("ComfyUI") == true)
-        #expect(job.metadata.aiPrompt == "a red fox in a snowy forest, golden hour")
-        #expect(job.metadata.title?.lowercased().contains("fox") == true, "\(job.metadata.title ?? "no title")")
-        #expect(job.metadata.keywords.contains("fox") && job.metadata.keywords.contains("forest"), "\(job.metadata.keywords)")
-        #expect(!job.metadata.keywords.contains { $0.contains("comfy") })
+        let (plan, _, written) = try runAndRead(folder + "/w.yaml")
+        #expect(plan.jobs.first?.aiReason?.contains("ComfyUI") == true)
+        let job = try #require(written["comfyui-00042"])
+        #expect(job.aiPrompt == "a red fox in a snowy forest, golden hour")
+        #expect(job.title?.lowercased().contains("fox") == true, "\(job.title ?? "no title")")
+        #expect(job.keywords.contains("fox") && job.keywords.contains("forest"), "\(job.keywords)")
+        #expect(!job.keywords.contains { $0.contains("comfy") })
     }
 
     /// `describe.exclude` and the target agencies' keyword lists: no keyword the user refused or an
@@ -97,7 +118,7 @@ import Testing
         let folder = try TestSupport.temporaryFolder("describe-exclude")
         try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: TestSupport.repositoryRoot + "/Tests/Fixtures/provenance/comfyui.png", toPath: folder + "/in/fox.png")
-        func plan(_ describe: String) throws -> Job {
+        func described(_ describe: String) throws -> StockMetadata {
             let yaml = """
                 import: {files: "in/*.png"}
                 describe: \(describe)
@@ -107,15 +128,15 @@ import Testing
                 output: out
                 """
             try yaml.write(toFile: folder + "/w.yaml", atomically: false, encoding: .utf8)
-            return try #require(try Planner.plan(try WorkflowParser.parse(file: folder + "/w.yaml"), presetsFolder: TestSupport.presetsFolder).jobs.first)
+            return try #require(try runAndRead(folder + "/w.yaml").written["fox"])
         }
-        let plain = try plan("{max_keywords: 30}")
-        #expect(plain.metadata.keywords.contains("fox") && plain.metadata.keywords.contains("wildlife"))
-        #expect(!plain.metadata.keywords.contains("stock photo"), "\(plain.metadata.keywords)")
-        let excluded = try plan("{max_keywords: 30, exclude: [fox, Snow]}")
+        let plain = try described("{max_keywords: 30}")
+        #expect(plain.keywords.contains("fox") && plain.keywords.contains("wildlife"))
+        #expect(!plain.keywords.contains("stock photo"), "\(plain.keywords)")
+        let excluded = try described("{max_keywords: 30, exclude: [fox, Snow]}")
         // Whole words, any case: "snow" goes, "snowy" is another word.
-        #expect(!excluded.metadata.keywords.contains { $0.split(separator: " ").contains { $0 == "fox" || $0 == "snow" } }, "\(excluded.metadata.keywords)")
-        #expect(excluded.metadata.keywords.contains("snowy"))
-        #expect(excluded.metadata.keywords.contains("forest") && excluded.metadata.keywords.contains("wildlife"))
+        #expect(!excluded.keywords.contains { $0.split(separator: " ").contains { $0 == "fox" || $0 == "snow" } }, "\(excluded.keywords)")
+        #expect(excluded.keywords.contains("snowy"))
+        #expect(excluded.keywords.contains("forest") && excluded.keywords.contains("wildlife"))
     }
 }

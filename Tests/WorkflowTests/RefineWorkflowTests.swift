@@ -72,9 +72,8 @@ import Testing
         #expect(again.image.pixels == refined.pixels)
 
         // Run again: nothing to do. Change only the finish size: no diffusion runs again.
-        // (the check stage runs every time).
         let second = try Runner(plan: plan).run()
-        #expect(second.stagesRun == 1 && second.stagesSkipped == 4, "\(second.stagesRun) run, \(second.stagesSkipped) skipped")
+        #expect(second.stagesRun == 0 && second.stagesSkipped == 5, "\(second.stagesRun) run, \(second.stagesSkipped) skipped")
         let resized = try Runner(plan: try self.plan(try write(refine, longEdge: 96, in: folder))).run()
         #expect(resized.stagesRun == 3 && resized.stagesSkipped == 2 && resized.images.first?.width == 96,
                 "generate and refine skipped: \(resized.stagesRun) run, \(resized.stagesSkipped) skipped")
@@ -133,9 +132,9 @@ import Testing
                                                                           presetsFolder: TestSupport.presetsFolder, modelsFolder: folder))
         #expect(again.image.pixels == refined.pixels && again.warning == nil)
 
-        // Run again: only the check stage runs.
+        // Run again: nothing to do.
         let second = try Runner(plan: plan).run()
-        #expect(second.stagesRun == 1 && second.stagesSkipped == 4, "\(second.stagesRun) run, \(second.stagesSkipped) skipped")
+        #expect(second.stagesRun == 0 && second.stagesSkipped == 5, "\(second.stagesRun) run, \(second.stagesSkipped) skipped")
     }
 
     @Test func x2UpscalerThatIsNotThereIsNamedWithItsLocation() throws {

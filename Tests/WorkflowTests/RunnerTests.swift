@@ -64,13 +64,13 @@ import Testing
 
         // Unchanged rerun: nothing is redone.
         let again = try run(path)
-        #expect(again.stagesRun == 2 && again.stagesSkipped == 4)  // only the cheap checks run
+        #expect(again.stagesRun == 0 && again.stagesSkipped == 6)  // checks too: the same file against the same rules
 
         // Changing only the metadata reuses the finished pixels.
         try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "Gradient test pattern", with: "New title")
             .write(toFile: path, atomically: false, encoding: .utf8)
         let retitled = try run(path)
-        #expect(retitled.stagesSkipped == 2)  // both finish stages
+        #expect(retitled.stagesSkipped == 2 && retitled.stagesRun == 4)  // both finish stages kept; tag and check again
         #expect(try MetadataReader.read(jpeg: folder + "/out/images/first.jpg").reconciled.title == "New title")
 
         let catalog = try Catalog(path: folder + "/out/catalog.sqlite")

@@ -11,6 +11,12 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON on stdout (progress goes to stderr as JSON lines).") var json = false
     @Option(name: .long, help: "The presets folder (default: nearest presets/ above the workflow).") var presets: String?
     @Flag(name: .long, help: "Write into an output folder that is not empty and not a Stockwerk output (files there may be replaced or deleted).") var force = false
+    @Option(name: .long, help: "How many images may be finished, described, tagged and checked at once, beside the engine (default: one per core, at least 2; 1: one image after another).")
+    var jobs: Int = Runner.defaultLightJobs
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (1 runs one image after another)") }
+    }
 
     func run() throws {
         let plan: WorkflowPlan
@@ -28,7 +34,7 @@ struct RunCommand: ParsableCommand {
         }
         let progress = ProgressPrinter(json: json)
         do {
-            let summary = try Runner(plan: plan, force: force, report: progress.handle).run()
+            let summary = try Runner(plan: plan, force: force, lightJobs: jobs, report: progress.handle).run()
             if json { ErrorReporting.printJSON(summary) } else { print(SummaryPrinter.text(summary)) }
             if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
         } catch let exit as ExitCode {

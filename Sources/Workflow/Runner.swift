@@ -15,11 +15,18 @@ public final class Runner {
     /// Write into an output folder that is not empty and not a Stockwerk output (`--force`).
     private let force: Bool
     private let context: RunContext
+    /// How many images may be in their light stages (finish, describe, tag, check) at once, beside
+    /// the engine's; 1 runs every image's stages one after another.
+    private let lightJobs: Int
 
-    public init(plan: WorkflowPlan, force: Bool = false, report: @escaping (RunEvent) -> Void = { _ in }) {
+    /// The default: one image in light stages per core, and at least two (one beside the engine).
+    public static var defaultLightJobs: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }
+
+    public init(plan: WorkflowPlan, force: Bool = false, lightJobs: Int = Runner.defaultLightJobs, report: @escaping (RunEvent) -> Void = { _ in }) {
         self.plan = plan
         self.force = force
         self.report = report
+        self.lightJobs = lightJobs
         context = RunContext(plan: plan)
     }
 
@@ -29,7 +36,8 @@ public final class Runner {
     var packagesFolder: String { context.packagesFolder }
     public var catalogPath: String { context.catalogPath }
 
-    /// A job's stages in order; each one that has nothing to do for a job (no identity) is passed by.
+    /// A job's stages in order, engine stages first; each one that has nothing to do for a job (no
+    /// identity) is passed by.
     func stages() -> [any Stage] {
         let describe: [any Stage] = DescribeStage(context: context).map { [$0] } ?? []
         return [GenerateStage(context: context), RefineStage(context: context), UpscaleStage(context: context), RedrawStage(context: context),
@@ -57,27 +65,35 @@ public final class Runner {
         report(.started(runID: runID, jobs: total, output: output))
 
         let cache = StageCache(catalog: catalog, runID: runID, total: total, report: report)
-        let stages = stages()
-        var images: [RunSummary.Image] = []
-        var states: [JobState] = []
+        let lanes = JobLanes(stages: stages(), cache: cache, lightJobs: lightJobs)
         for (index, job) in plan.jobs.enumerated() {
-            var state = JobState(job: job, index: index)
-            var image = RunSummary.Image(name: job.name, source: job.source, aiGenerated: job.aiReason != nil, verdicts: [], warnings: [])
+            let state = JobState(job: job, index: index)
             do {
                 try catalog.ensureJob(JobRecord(id: job.id, name: job.name, sourcePath: job.source, sourceHash: job.sourceHash, firstRunID: runID))
-                for stage in stages { try cache.run(stage, &state) }
+                lanes.run(state)
+            } catch {
+                lanes.fail(state, error)
+            }
+        }
+        var images: [RunSummary.Image] = []
+        var states: [JobState] = []
+        for (index, (job, result)) in zip(plan.jobs, lanes.results(count: plan.jobs.count)).enumerated() {
+            var image = RunSummary.Image(name: job.name, source: job.source, aiGenerated: job.aiReason != nil, verdicts: [], warnings: [])
+            switch result {
+            case .success(let state):
                 image.output = state.tagged?.path
                 image.warnings = job.notes + state.tagWarnings + [state.sharpness?.warning].compactMap { $0 }
                 image.sharpness = state.sharpness
                 image.width = state.info?.width
                 image.height = state.info?.height
                 image.verdicts = state.verdicts
-            } catch {
+                states.append(state)
+            case .failure(let error):
                 image.failure = "\(error)"
                 report(.stage(index: index, total: total, job: job.name, stage: "run", status: .failed, seconds: 0, note: "\(error)"))
+                states.append(JobState(job: job, index: index))
             }
             images.append(image)
-            states.append(state)
         }
 
         // A file that could not be read is this image's failure, not the batch's.

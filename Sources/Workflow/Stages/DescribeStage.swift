@@ -8,7 +8,10 @@ import Metadata
 /// from the finished image's pixels and what the job says about it (prompt, metadata, the imported
 /// file's name). Its identity is the finished image, that metadata, the settings and the keyworder's
 /// files; the sentence-embedding model is loaded only when some image needs describing.
-final class DescribeStage: Stage {
+/// Jobs describe on several threads: the model and its identity are made once, behind a lock,
+/// and one image is described at a time (the model runs on every core).
+final class DescribeStage: Stage, @unchecked Sendable {
+    private let lock = NSLock()
     let context: RunContext
     private let settings: WorkflowSpec.DescribeSettings
     /// The keyword limit: the workflow's, else the smallest of the target agencies', else Adobe Stock's 49.
@@ -30,19 +33,24 @@ final class DescribeStage: Stage {
     }
 
     func identity(of state: JobState) throws -> String? {
-        if keyworderIdentity == nil { keyworderIdentity = FileDescriber.keyworderIdentity(presetsFolder: context.plan.presetsFolder) }
+        let files = lock.withLock {
+            if keyworderIdentity == nil { keyworderIdentity = FileDescriber.keyworderIdentity(presetsFolder: context.plan.presetsFolder) }
+            return keyworderIdentity!
+        }
         return Hashing.of(["describe-v2", state.image.hash, Hashing.json(state.metadata), fileName(state.job) ?? "", String(limit),
-                           Hashing.json(excluded), keyworderIdentity!])
+                           Hashing.json(excluded), files])
     }
 
     func make(_ state: JobState, identity: String) throws -> StageOutput {
-        if keyworder == nil { keyworder = try FileDescriber.keyworder(presetsFolder: context.plan.presetsFolder, excluding: excluded) }
         let info = try ImageInfo.read(state.image.path)
         let analysis = ImageAnalysis.analyze(try Thumbnails.rgb(state.image.path, size: 96), width: info.width, height: info.height)
         let m = state.metadata
         let source = KeywordSource(prompt: m.generation?.prompt ?? m.aiPrompt, title: m.title, description: m.description, keywords: m.keywords,
                                    fileName: fileName(state.job), analysis: analysis)
-        let result = try keyworder!.describe(source, limit: limit)
+        let result = try lock.withLock {
+            if keyworder == nil { keyworder = try FileDescriber.keyworder(presetsFolder: context.plan.presetsFolder, excluding: excluded) }
+            return try keyworder!.describe(source, limit: limit)
+        }
         return StageOutput(artifact: nil, details: Hashing.json(result), note: "\(result.keywords.count) keywords")
     }
 

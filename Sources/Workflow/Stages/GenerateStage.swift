@@ -10,6 +10,7 @@ import Neural
 struct GenerateStage: Stage {
     let context: RunContext
     var name: String { "generate" }
+    var usesEngine: Bool { true }
 
     func identity(of state: JobState) throws -> String? { state.job.generation?.inputsHash }
 

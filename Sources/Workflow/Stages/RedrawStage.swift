@@ -12,6 +12,7 @@ import Neural
 struct RedrawStage: Stage {
     let context: RunContext
     var name: String { "redraw" }
+    var usesEngine: Bool { true }
 
     func identity(of state: JobState) throws -> String? {
         guard let settings = context.plan.upscale?.redraw, let generation = state.job.generation else { return nil }

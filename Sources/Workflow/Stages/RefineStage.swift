@@ -10,6 +10,7 @@ import Neural
 struct RefineStage: Stage {
     let context: RunContext
     var name: String { "refine" }
+    var usesEngine: Bool { true }
 
     func identity(of state: JobState) throws -> String? { state.job.generation?.refine?.inputsHash }
 
@@ -19,7 +20,7 @@ struct RefineStage: Stage {
         let job = state.job, generation = job.generation!, refine = generation.refine!, parameters = generation.parameters
         let models = context.models
         let backend = try EngineBackend.backend(generation.precision, halfWeights: false, on: generation.device)
-        let latents = try backend.tensor(try SafeTensorsFile(path: generation.latentsPath).tensor("latents"))
+        let latents = backend.tensor(try SafeTensorsFile(path: generation.latentsPath).tensor("latents"))
         let base = GenerationChain.request(parameters, sampler: Sampler(rawValue: parameters.sampler) ?? .ddim, tiling: refine.tiling)
         // The first pass as saved: its image read back ([0, 1], as results are), its latents as made.
         let saved = try RGBImage.read(generation.firstPassPath)

@@ -12,7 +12,7 @@ struct Artifact: Sendable, Equatable {
 /// What flows through one job's stages: the image so far and what earlier stages found.
 /// Every stage reads from it and adds to it, the same way whether its result was just made or
 /// came from the catalog (`Stage.apply`), so a rerun sees exactly what the first run saw.
-struct JobState {
+struct JobState: Sendable {
     let job: Job
     /// The job's place in the run, for progress.
     let index: Int
@@ -51,6 +51,9 @@ struct StageOutput {
 protocol Stage {
     /// The stage's name in the catalog and in progress lines.
     var name: String { get }
+    /// An engine stage (diffusion, learned upscaling) uses every core, so engine stages run one job
+    /// at a time; the others (libvips, metadata, checks) run beside them for earlier jobs.
+    var usesEngine: Bool { get }
     /// The hash of every input that decides this stage's result, or nil when the stage has
     /// nothing to do for this job (no refine pass, a photo for a generate stage).
     func identity(of state: JobState) throws -> String?
@@ -64,5 +67,6 @@ protocol Stage {
 }
 
 extension Stage {
+    var usesEngine: Bool { false }
     func canReuse(_ record: StageRecord, for state: JobState) -> Bool { true }
 }

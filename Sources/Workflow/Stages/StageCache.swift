@@ -6,13 +6,17 @@ import Foundation
 /// when its artifact is still there with the recorded content, and otherwise made, hashed and
 /// recorded only after the artifact is in place. A run killed at any moment therefore resumes
 /// with every finished stage kept and nothing half-made taken for done.
-final class StageCache {
+/// Jobs run their stages on several threads at once: the counters and the progress report are
+/// behind a lock (so each event is one whole line), and the catalog is safe to share.
+final class StageCache: @unchecked Sendable {
     private let catalog: Catalog
     private let runID: Int64
     private let total: Int
     private let report: (RunEvent) -> Void
-    private(set) var made = 0
-    private(set) var reused = 0
+    private let lock = NSLock()
+    private var madeCount = 0, reusedCount = 0
+    var made: Int { lock.withLock { madeCount } }
+    var reused: Int { lock.withLock { reusedCount } }
 
     init(catalog: Catalog, runID: Int64, total: Int, report: @escaping (RunEvent) -> Void) {
         self.catalog = catalog
@@ -42,14 +46,19 @@ final class StageCache {
                 note = output.note
             }
             try stage.apply(record, to: &state)
-            if reusedNow { reused += 1 } else { made += 1 }
-            report(.stage(index: state.index, total: total, job: state.job.name, stage: stage.name, status: reusedNow ? .skipped : .done,
-                          seconds: Date().timeIntervalSince(start), note: note))
+            lock.withLock { if reusedNow { reusedCount += 1 } else { madeCount += 1 } }
+            send(.stage(index: state.index, total: total, job: state.job.name, stage: stage.name, status: reusedNow ? .skipped : .done,
+                        seconds: Date().timeIntervalSince(start), note: note))
         } catch {
-            report(.stage(index: state.index, total: total, job: state.job.name, stage: stage.name, status: .failed,
-                          seconds: Date().timeIntervalSince(start), note: "\(error)"))
+            send(.stage(index: state.index, total: total, job: state.job.name, stage: stage.name, status: .failed,
+                        seconds: Date().timeIntervalSince(start), note: "\(error)"))
             throw error
         }
+    }
+
+    /// Reports an event, one at a time whichever thread it comes from.
+    func send(_ event: RunEvent) {
+        lock.withLock { report(event) }
     }
 
     private func retagged(_ record: StageRecord, for jobID: String) -> StageRecord {

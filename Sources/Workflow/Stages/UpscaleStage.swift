@@ -9,6 +9,7 @@ import Neural
 struct UpscaleStage: Stage {
     let context: RunContext
     var name: String { "upscale" }
+    var usesEngine: Bool { true }
 
     func identity(of state: JobState) throws -> String? {
         context.plan.upscale.map { Hashing.of(["upscale-v1", state.image.hash, $0.identity]) }

@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // System libraries, found with pkg-config.
@@ -61,8 +63,13 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // `stockwerk review`: the local review page (Hummingbird, on 127.0.0.1 only).
+        .target(name: "Review", dependencies: [
+            "Workflow", "Catalog", "Agencies", "Imaging", "Metadata", "Keywording", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .executableTarget(name: "StockwerkCLI", dependencies: [
-            "Workflow", "AtomicFiles", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "CPUBackend", "VulkanBackend", "Keywording",
+            "Workflow", "Review", "AtomicFiles", "Agencies", "Metadata", "Imaging", "Diffusion", "Neural", "CPUBackend", "VulkanBackend", "Keywording",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "StockwerkBench", dependencies: ["Workflow", "Agencies", "Imaging", "Metadata", "Neural", "CPUBackend", "Diffusion", "Keywording"],

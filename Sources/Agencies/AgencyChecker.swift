@@ -77,6 +77,21 @@ public struct Verdict: Codable, Sendable, Equatable {
     /// Where Stockwerk's own file rules (not an agency's) are explained.
     public static let fileRulesSource = "docs/safety.md#damaged-and-unreadable-files"
 
+    /// Where the review page and its decisions are explained.
+    public static let reviewSource = "docs/review.md"
+
+    /// A person rejected the image in `stockwerk review`: no agency gets it.
+    public static func rejectedInReview(_ file: String, agency: String, on date: Date) -> Verdict {
+        Verdict(agency: agency, file: file, accepted: false,
+                reasons: [CheckFinding(rule: "review", message: "rejected in review (\(date.formatted(.iso8601)))", source: reviewSource)], warnings: [])
+    }
+
+    /// The workflow has `review: required` and nobody has approved the image yet.
+    public static func awaitingReview(_ file: String, agency: String) -> Verdict {
+        Verdict(agency: agency, file: file, accepted: false,
+                reasons: [CheckFinding(rule: "review", message: "not approved in review yet (the workflow has `review: required`)", source: reviewSource)], warnings: [])
+    }
+
     /// The refusal of a file that cannot be read at all: one bad file is that file's rejection, not the batch's end.
     public static func unreadable(_ file: String, agency: String, reason: String) -> Verdict {
         Verdict(agency: agency, file: file, accepted: false,

@@ -108,12 +108,12 @@ public enum ContactSheet {
     static let cropSide = 256
 
     /// The centre of `region` at 100 %: cropSide pixels a side (or the region's, when smaller).
-    static func softestCrop(_ path: String, _ region: SharpnessReport.Region) throws -> Data {
+    public static func softestCrop(_ path: String, _ region: SharpnessReport.Region) throws -> Data {
         let side = min(cropSide, region.side)
         return try Thumbnails.crop(path, left: region.left + (region.side - side) / 2, top: region.top + (region.side - side) / 2, width: side, height: side)
     }
 
-    static func detailLine(_ detail: SharpnessReport) -> String {
+    public static func detailLine(_ detail: SharpnessReport) -> String {
         var line = String(format: "detail %.2f× a plain bicubic enlargement", detail.ratio)
         if let scale = detail.scale { line += String(format: " (enlarged %.1f×)", scale) }
         if let softest = detail.softest { line += String(format: "; softest region %.2f× (right: at 100 %%)", softest.ratio) }
@@ -121,7 +121,7 @@ public enum ContactSheet {
         return line
     }
 
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {

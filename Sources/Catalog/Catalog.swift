@@ -114,6 +114,7 @@ public final class Catalog: Sendable {
         "artifacts": ["path", "content_hash", "size", "job_id", "stage"],
         "packages": ["agency", "run_id", "accepted", "rejected", "csv_hash", "built_at"],
         "packaged_images": ["agency", "job_id", "file_name", "dhash", "run_id"],
+        "review_decisions": ["image", "decision", "edits", "basis", "decided_at"],
     ]
 
     static func verify(_ database: DatabaseQueue, path: String) throws {
@@ -190,14 +191,24 @@ public final class Catalog: Sendable {
                 t.primaryKey(["agency", "job_id"])
             }
         }
+        migrator.registerMigration("v3-review-decisions") { db in
+            // A person's decision and edits per finished image (`stockwerk review`).
+            try db.create(table: "review_decisions") { t in
+                t.primaryKey("image", .text)
+                t.column("decision", .text)
+                t.column("edits", .text).notNull()
+                t.column("basis", .text).notNull()
+                t.column("decided_at", .datetime).notNull()
+            }
+        }
         return migrator
     }
 
-    private func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
         do { return try database.write(body) } catch { throw CatalogError.failed(operation: operation, reason: "\(error)") }
     }
 
-    private func read<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
         do { return try database.read(body) } catch { throw CatalogError.failed(operation: operation, reason: "\(error)") }
     }
 
@@ -247,15 +258,18 @@ public final class Catalog: Sendable {
 
     /// Records a finished stage and its artifact in one transaction.
     public func record(_ result: StageRecord, artifactSize: Int64? = nil) throws {
-        try write("recording a stage result") { db in
-            try result.save(db)
-            if let path = result.artifactPath, let hash = result.artifactHash {
-                try db.execute(sql: """
-                    INSERT INTO artifacts (path, content_hash, size, job_id, stage) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(path) DO UPDATE SET content_hash = excluded.content_hash, size = excluded.size,
-                        job_id = excluded.job_id, stage = excluded.stage
-                    """, arguments: [path, hash, artifactSize ?? 0, result.jobID, result.stage])
-            }
+        try write("recording a stage result") { db in try Self.save(result, artifactSize: artifactSize, in: db) }
+    }
+
+    /// A stage result and its artifact's row, inside the caller's transaction.
+    static func save(_ result: StageRecord, artifactSize: Int64?, in db: Database) throws {
+        try result.save(db)
+        if let path = result.artifactPath, let hash = result.artifactHash {
+            try db.execute(sql: """
+                INSERT INTO artifacts (path, content_hash, size, job_id, stage) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(path) DO UPDATE SET content_hash = excluded.content_hash, size = excluded.size,
+                    job_id = excluded.job_id, stage = excluded.stage
+                """, arguments: [path, hash, artifactSize ?? 0, result.jobID, result.stage])
         }
     }
 

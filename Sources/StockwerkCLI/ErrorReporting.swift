@@ -42,6 +42,7 @@ enum ErrorReporting {
         case let error as BadOption: (text, code) = ("error: \(error.message)\nhint: see --help", 2)
         case let error as EditableFile.Refused: (text, code) = ("error: \(error)\nhint: \(error.hint)", 2)
         case let error as AtomicFile.WriteError: (text, code) = ("error: \(error)\nhint: check the folder's permissions and free space", 2)
+        case let error as ReviewError: (text, code) = (error.description, 2)
         case let error as StageFailure: (text, code) = (error.description, 3)
         case let error as CatalogError:
             // A catalog that cannot be opened or is damaged is bad input; one failing mid-run is ours.

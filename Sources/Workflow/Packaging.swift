@@ -32,6 +32,10 @@ public enum Packaging {
         let files = names.filter { $0.lowercased().hasSuffix(".jpg") && !$0.hasPrefix(".") }.sorted()  // dot files are temporaries
         // A file that cannot be read is refused by every agency, with its reason; the rest are packaged.
         let finishes = try finishFacts(catalog)
+        // A person's decisions (`stockwerk review`) on these very files: rejected ones go nowhere,
+        // and with `review: required` only approved ones are packaged.
+        let decisions = files.map { try? ReviewEditing.tagged($0, output: output, catalog: catalog).review }
+        let approvalRequired = reviewRequired(output: output)
         let subjects: [Result<CheckSubject, Error>] = files.map { name in
             Result {
                 var subject = try CheckSubject.read(imagesFolder + "/" + name)
@@ -45,7 +49,7 @@ public enum Packaging {
         var reports: [PackageReport] = []
         for preset in presets {
             var items: [PackageItem] = []
-            for (file, result) in zip(files, subjects) {
+            for (file, (result, review)) in zip(files, zip(subjects, decisions)) {
                 guard case .success(let subject) = result else {
                     if case .failure(let error) = result {
                         let path = imagesFolder + "/" + file
@@ -56,6 +60,11 @@ public enum Packaging {
                 }
                 var verdict = AgencyChecker(preset: preset).check(subject)
                 verdict.file = subject.path
+                if let review, review.decision == .rejected {
+                    verdict = .rejectedInReview(subject.path, agency: preset.id, on: review.decidedAt)
+                } else if approvalRequired, review?.decision != .approved {
+                    verdict = .awaitingReview(subject.path, agency: preset.id)
+                }
                 let entry = PackageEntry(fileName: file, metadata: subject.metadata,
                                          category: preset.category(given: [:], keywords: subject.metadata.keywords))
                 items.append(PackageItem(imagePath: subject.path, entry: entry, verdict: verdict))
@@ -68,9 +77,17 @@ public enum Packaging {
         return reports
     }
 
+    /// Whether the workflow of the output's last run has `review: required`.
+    static func reviewRequired(output: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: output + "/report.json"),
+              let report = try? JSONDecoder().decode(RunSummary.self, from: data),
+              let spec = try? WorkflowParser.parse(file: report.workflow) else { return false }
+        return spec.review == .required
+    }
+
     /// The finish stage's facts (enlargement, detail figure) of each finished image, by its path,
     /// from the catalog: the tag stage made the file, the finish stage of the same job measured it.
-    static func finishFacts(_ catalog: Catalog) throws -> [String: FinishResult] {
+    public static func finishFacts(_ catalog: Catalog) throws -> [String: FinishResult] {
         var facts: [String: FinishResult] = [:]
         for record in try catalog.stageResults() where record.stage == "tag" {  // oldest first: the latest run wins
             guard let path = record.artifactPath, let finish = try catalog.stage("finish", of: record.jobID),

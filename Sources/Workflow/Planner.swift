@@ -52,7 +52,7 @@ public enum Planner {
 
     /// `preset` with its detail rule as `checks: {soft: …}` says: off, a warning or a rejection
     /// (at the preset's threshold, else the detail figure's own 1.1, sourced to docs/upscaling.md).
-    static func gatingSoftImages(_ preset: AgencyPreset, _ gate: WorkflowSpec.CheckSettings.Gate?) -> AgencyPreset {
+    public static func gatingSoftImages(_ preset: AgencyPreset, _ gate: WorkflowSpec.CheckSettings.Gate?) -> AgencyPreset {
         guard let gate else { return preset }
         var preset = preset
         let existing = preset.rules.minDetailVsBicubic

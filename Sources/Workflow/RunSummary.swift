@@ -25,6 +25,8 @@ public struct RunSummary: Codable, Sendable {
         public var failure: String?
         /// Detail of an enlarged image against a plain bicubic enlargement (finish stage).
         public var sharpness: SharpnessReport? = nil
+        /// A person's decision in `stockwerk review` (approved, rejected), when one applies to this version.
+        public var review: String? = nil
     }
 
     public struct Package: Codable, Sendable {

@@ -64,6 +64,7 @@ public final class Runner {
         let runID = try catalog.beginRun(workflowPath: plan.spec.file, workflowHash: workflowHash)
         report(.started(runID: runID, jobs: total, output: output))
 
+        context.reviews = try catalog.reviews()
         let cache = StageCache(catalog: catalog, runID: runID, total: total, report: report)
         let lanes = JobLanes(stages: stages(), cache: cache, lightJobs: lightJobs)
         for (index, job) in plan.jobs.enumerated() {
@@ -82,7 +83,8 @@ public final class Runner {
             switch result {
             case .success(let state):
                 image.output = state.tagged?.path
-                image.warnings = job.notes + state.tagWarnings + [state.sharpness?.warning].compactMap { $0 }
+                image.warnings = job.notes + state.notes + state.tagWarnings + [state.sharpness?.warning].compactMap { $0 }
+                image.review = state.review?.decision?.rawValue
                 image.sharpness = state.sharpness
                 image.width = state.info?.width
                 image.height = state.info?.height
@@ -111,15 +113,22 @@ public final class Runner {
         // A package is replaced only by a complete one: when an image failed in a stage (not a file
         // that cannot be read, which is refused), the packages stay as the last complete run left them.
         let failedJobs = images.prefix(plan.jobs.count).filter { $0.failure != nil }.map(\.name)
-        let packagesKept = failedJobs.isEmpty ? nil
-            : "packages left as they were, because \(failedJobs.count) image\(failedJobs.count == 1 ? "" : "s") failed (\(failedJobs.prefix(3).joined(separator: ", "))\(failedJobs.count > 3 ? ", …" : "")); fix and run again"
+        // With `review: required`, packages wait until a person has decided on every image.
+        let undecided = plan.spec.review == .required ? zip(states, images).filter { $0.1.failure == nil && $0.0.review?.decision == nil }.map(\.1.name) : []
+        let packagesKept = !failedJobs.isEmpty
+            ? "packages left as they were, because \(failedJobs.count) image\(failedJobs.count == 1 ? "" : "s") failed (\(failedJobs.prefix(3).joined(separator: ", "))\(failedJobs.count > 3 ? ", …" : "")); fix and run again"
+            : undecided.isEmpty ? nil
+            : "packages wait for review: \(undecided.count) image\(undecided.count == 1 ? " has" : "s have") no decision yet (\(undecided.prefix(3).joined(separator: ", "))\(undecided.count > 3 ? ", …" : "")); run `stockwerk review \(output)`, then run again or `stockwerk package`"
         for preset in plan.agencies where packagesKept == nil {
             var items: [PackageItem] = []
             var ids: [String] = []
             for (state, image) in zip(states, images) {
-                guard let path = image.output, let verdict = image.verdicts.first(where: { $0.agency == preset.id }) else { continue }
+                guard let path = image.output, var verdict = image.verdicts.first(where: { $0.agency == preset.id }) else { continue }
                 let job = state.job
-                let category = preset.category(given: job.categories, keywords: state.metadata.keywords)
+                if let review = state.review, review.decision == .rejected {
+                    verdict = .rejectedInReview(path, agency: preset.id, on: review.decidedAt)
+                }
+                let category = preset.category(given: state.categories, keywords: state.metadata.keywords)
                 let entry = PackageEntry(fileName: job.name + ".jpg", metadata: state.metadata, category: category,
                                          isIllustration: false, isEditorial: job.editorial, isMature: false)
                 items.append(PackageItem(imagePath: path, entry: entry, verdict: verdict))

@@ -8,7 +8,7 @@ import Yams
 
 /// Turns workflow YAML into a `WorkflowSpec`, reporting every problem with file:line:column.
 public enum WorkflowParser {
-    static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "upscale", "finish", "metadata", "agencies", "checks", "output", "engine"]
+    static let topKeys = ["version", "name", "import", "generate", "describe", "refine", "upscale", "finish", "metadata", "agencies", "checks", "review", "output", "engine"]
     static let refineKeys = ["mode", "upscale", "factor", "strength", "steps", "sampler", "model", "guidance", "tile_size", "tile_overlap"]
     static let generateKeys = ["model", "models_folder", "prompts", "prompt", "negative", "seeds", "seed", "count", "size", "steps",
                                "sampler", "guidance", "wildcards", "max_prompts", "loras", "loras_folder", "vae", "embeddings_folder", "clip_skip", "refiner"]
@@ -140,6 +140,10 @@ public enum WorkflowParser {
 
         var checks = WorkflowSpec.CheckSettings()
         if let entry = top["checks"] { checks = parseChecks(entry.value, agencies: agencies, reader: reader) }
+        var review = WorkflowSpec.Review.off
+        if let entry = top["review"], let value = reader.choice(entry.value, path: "review", WorkflowSpec.Review.self, cases: [.off, .required]) {
+            review = value
+        }
 
         var precision = Precision.fp32, weights = WeightStorage.auto, device = EngineDevice.cpu
         var deviceLocation: WorkflowSpec.Location?
@@ -177,6 +181,7 @@ public enum WorkflowParser {
         if let entry = top["output"] { spec.outputLocation = location(entry.value) }
         spec.upscale = upscale
         spec.checks = checks
+        spec.review = review
         spec.precision = precision
         spec.weights = weights
         spec.device = device

@@ -199,6 +199,9 @@ public struct WorkflowSpec: Sendable {
     public var upscale: UpscaleSettings?
     /// `checks:`: the workflow's own choices about the agencies' checks.
     public var checks = CheckSettings()
+    /// `review: required`: packages wait until a person has approved or rejected every image (`stockwerk review`).
+    public enum Review: String, Sendable { case off, required }
+    public var review: Review = .off
     public var finish: FinishSettings
     public var metadata: MetadataDefaults
     public var agencies: [String]

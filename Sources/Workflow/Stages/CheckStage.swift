@@ -20,7 +20,7 @@ struct CheckStage: Stage {
         guard let tagged = state.tagged else { return nil }
         let job = state.job
         return Hashing.of(["check-v2", tagged.hash, tagged.path, Hashing.json(context.plan.agencies), job.aiReason ?? "", String(job.planned.scale),
-                           state.sharpness.map { Hashing.json($0) } ?? "", Hashing.json(job.categories.sorted { $0.key < $1.key }.map { [$0.key, $0.value] })])
+                           state.sharpness.map { Hashing.json($0) } ?? "", Hashing.json(state.categories.sorted { $0.key < $1.key }.map { [$0.key, $0.value] })])
     }
 
     func make(_ state: JobState, identity: String) throws -> StageOutput {
@@ -31,7 +31,7 @@ struct CheckStage: Stage {
         if let reason = job.aiReason { subject.aiReason = reason }
         subject.enlargement = job.planned.scale
         subject.detail = state.sharpness
-        subject.categories = job.categories
+        subject.categories = state.categories
         let verdicts = context.plan.agencies.map { preset in
             var verdict = AgencyChecker(preset: preset).check(subject)
             verdict.file = path

@@ -1,4 +1,5 @@
 import AtomicFiles
+import Catalog
 import Foundation
 
 /// What every stage of a run shares: the plan, the output folder's layout, and the imported files,
@@ -9,6 +10,9 @@ final class RunContext {
     let sources: Set<FileIdentity>
     /// The engine's models, loaded on first use and kept for the run.
     let models: EngineModels
+    /// The reviews (`stockwerk review`) by image file name, read from the catalog before the
+    /// stages start (and not changed while they run).
+    var reviews: [String: ReviewRecord] = [:]
 
     init(plan: WorkflowPlan) {
         self.plan = plan

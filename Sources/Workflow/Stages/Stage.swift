@@ -27,12 +27,19 @@ struct JobState: Sendable {
     var verdicts: [Verdict] = []
     /// The tagged file's facts as the check read them.
     var info: ImageInfo?
+    /// Category by agency id: the job's, then a review's edits.
+    var categories: [String: String]
+    /// The review (`stockwerk review`) made on this version of the image, if any.
+    var review: ReviewRecord?
+    /// What the stages noticed for the run's report (a review that no longer applies).
+    var notes: [String] = []
 
     init(job: Job, index: Int) {
         self.job = job
         self.index = index
         image = Artifact(path: job.source, hash: job.sourceHash)
         metadata = job.metadata
+        categories = job.categories
     }
 }
 

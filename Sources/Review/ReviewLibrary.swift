@@ -24,6 +24,8 @@ final class ReviewLibrary: @unchecked Sendable {
         var detail: SharpnessReport?
         var warnings: [String]
         var decision: ReviewRecord.Decision?
+        /// Why the image cannot be reviewed (changed by hand since the run, not made by a run), or nil.
+        var problem: String? = nil
     }
 
     let output: String
@@ -61,7 +63,12 @@ final class ReviewLibrary: @unchecked Sendable {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: output + "/images")) ?? [])
                 .filter { $0.lowercased().hasSuffix(".jpg") && !$0.hasPrefix(".") }.sorted()
             let facts = try Packaging.finishFacts(catalog)
-            return names.compactMap { name in try? item(name, facts: facts) }
+            return names.map { name in
+                do { return try item(name, facts: facts) } catch {
+                    let problem = (error as? ReviewError).map { "\($0.message): \($0.hint)" } ?? "\(error)"
+                    return Item(image: name, path: output + "/images/" + name, keywords: [], categories: [:], verdicts: [], warnings: [], problem: problem)
+                }
+            }
         }
     }
 

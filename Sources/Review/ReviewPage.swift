@@ -55,6 +55,10 @@ enum ReviewPage {
             if let detail = item.detail {
                 page += "<div class=\"small\(detail.verdict == .soft ? " soft" : "")\">\(e(ContactSheet.detailLine(detail)))</div>"
             }
+            if let problem = item.problem {
+                page += "<div class=\"error\">Cannot be reviewed: \(e(problem))</div></section>\n"
+                continue
+            }
             for warning in item.warnings where warning != item.detail?.warning { page += "<div class=\"small warning\">⚠ \(e(warning))</div>" }
             for verdict in item.verdicts {
                 let name = agencies.first { $0.id == verdict.agency }?.name ?? verdict.agency
@@ -139,6 +143,7 @@ enum ReviewPage {
         cards.forEach((card, index) => {
           card.addEventListener('click', () => select(index));
           const form = card.querySelector('form');
+          if (!form) return;  // an image that cannot be reviewed has no form
           form.addEventListener('submit', async event => {
             event.preventDefault();
             const edits = {title: form.elements['title'].value, description: form.elements['description'].value,

@@ -67,13 +67,14 @@ import Testing
     func finishedRun(_ label: String, review: String = "") throws -> String {
         let folder = try TestSupport.temporaryFolder(label)
         try FileManager.default.createDirectory(atPath: folder + "/photos", withIntermediateDirectories: true)
-        for (index, size) in ["3000x2000", "2000x3000", "2600x2600"].enumerated() {
+        // Small sources (quick to make), finished to Shutterstock's 4 MP.
+        for (index, size) in ["750x500", "500x750", "650x650"].enumerated() {
             let made = try TestSupport.run("convert", ["-size", size, "plasma:fractal", "-seed", "\(index + 1)", folder + "/photos/photo\(index + 1).jpg"])
             #expect(made.status == 0)
         }
         let yaml = """
             import: {files: "photos/*.jpg"}
-            finish: {long_edge: 3000}
+            finish: {long_edge: 2600, max_enlargement: 4}
             metadata: {title: Plasma study, description: A fractal plasma texture., creator: Suite,
                        keywords: [plasma, texture, abstract, colour, background, fractal, pattern], categories: {shutterstock: [Abstract]}}
             agencies: [shutterstock]
@@ -131,6 +132,16 @@ import Testing
         let port = String(format: "%04X", server.port)
         #expect(listening.filter { $0.hasSuffix(":" + port) } == ["0100007F:" + port], "\(listening)")
         #expect(!(try String(contentsOfFile: "/proc/net/tcp6", encoding: .utf8)).contains(":" + port + " 00000000000000000000000000000000:0000 0A"))
+        // An image changed by hand since the run is shown with why it cannot be reviewed, and left alone.
+        let handEdited = folder + "/out/images/photo3.jpg"
+        #expect(try TestSupport.run("exiftool", ["-q", "-overwrite_original", "-XMP-dc:Title=By hand", handEdited]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: handEdited))
+        let shown = try Server.curl([base + "/?token=" + server.token]).body
+        #expect(shown.contains("Cannot be reviewed: ") && shown.contains("has changed since the run wrote it") && shown.contains("data-image=\"photo1.jpg\""))
+        let refused = try server.post("/decide", #"{"image":"photo3.jpg","decision":"approved"}"#)
+        #expect(refused.status == 409 && refused.body.contains("has changed since the run wrote it"), "\(refused)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: handEdited)) == before)
+
         // And from another address of this machine, when it has one, nobody answers.
         let addresses = (try? TestSupport.run("hostname", ["-I"]).stdout.split(separator: " ").map(String.init).filter { $0.contains(".") && !$0.hasPrefix("127.") }) ?? []
         for address in addresses {

@@ -17,15 +17,8 @@ import Testing
         var description: String { stage }
     }
 
-    static let generate = """
-        generate:
-          model: \(GenerateWorkflowTests.tinyModel)
-          prompts: ["a red fox in snow"]
-          seeds: [11]
-          size: 16x16
-          steps: 2
-          sampler: euler
-        """
+    /// One tiny generated image (seed 11, 16×16, two steps).
+    static let generate = UpscaleWorkflowTests.generate
     static let upscaler = TestSupport.repositoryRoot + "/Tests/Fixtures/upscalers/compact-x4.safetensors"
     static let photos = "import: {files: photos/*.png}"
 

@@ -32,13 +32,15 @@ public enum Packaging {
         let files = names.filter { $0.lowercased().hasSuffix(".jpg") && !$0.hasPrefix(".") }.sorted()  // dot files are temporaries
         // A file that cannot be read is refused by every agency, with its reason; the rest are packaged.
         let finishes = try finishFacts(catalog)
-        // A person's decisions (`stockwerk review`) on these very files: rejected ones go nowhere,
-        // and with `review: required` only approved ones are packaged.
-        let decisions = files.map { try? ReviewEditing.tagged($0, output: output, catalog: catalog).review }
+        // What the run wrote each file from (its categories, after a review's edits) and a person's
+        // decision on that very file (`stockwerk review`): rejected ones go nowhere, and with
+        // `review: required` only approved ones are packaged.
+        let tagged = files.map { try? ReviewEditing.tagged($0, output: output, catalog: catalog) }
         let approvalRequired = reviewRequired(output: output)
-        let subjects: [Result<CheckSubject, Error>] = files.map { name in
+        let subjects: [Result<CheckSubject, Error>] = zip(files, tagged).map { name, tagged in
             Result {
                 var subject = try CheckSubject.read(imagesFolder + "/" + name)
+                subject.categories = tagged?.recipe.writtenCategories ?? [:]
                 let finish = finishes[URL(fileURLWithPath: subject.path).standardizedFileURL.path]
                 subject.enlargement = finish?.scale
                 subject.detail = finish?.sharpness
@@ -49,7 +51,7 @@ public enum Packaging {
         var reports: [PackageReport] = []
         for preset in presets {
             var items: [PackageItem] = []
-            for (file, (result, review)) in zip(files, zip(subjects, decisions)) {
+            for (file, (result, tagged)) in zip(files, zip(subjects, tagged)) {
                 guard case .success(let subject) = result else {
                     if case .failure(let error) = result {
                         let path = imagesFolder + "/" + file
@@ -60,13 +62,14 @@ public enum Packaging {
                 }
                 var verdict = AgencyChecker(preset: preset).check(subject)
                 verdict.file = subject.path
+                let review = tagged?.review
                 if let review, review.decision == .rejected {
                     verdict = .rejectedInReview(subject.path, agency: preset.id, on: review.decidedAt)
                 } else if approvalRequired, review?.decision != .approved {
                     verdict = .awaitingReview(subject.path, agency: preset.id)
                 }
                 let entry = PackageEntry(fileName: file, metadata: subject.metadata,
-                                         category: preset.category(given: [:], keywords: subject.metadata.keywords))
+                                         category: preset.category(given: subject.categories, keywords: subject.metadata.keywords))
                 items.append(PackageItem(imagePath: subject.path, entry: entry, verdict: verdict))
                 if verdict.accepted, hashes[subject.path] == nil { hashes[subject.path] = try? Thumbnails.differenceHash(subject.path) }
             }

@@ -159,7 +159,7 @@ import Testing
 
         let server = try Server(binary: binary, output: folder + "/out")
         #expect(try server.post("/decide", #"{"image":"photo1.jpg","decision":"rejected"}"#).status == 200)
-        let edited = try server.post("/edit", #"{"image":"photo2.jpg","edits":{"title":"Violet plasma cloud","keywords":["violet","cloud","plasma","texture","abstract","fractal","pattern"]}}"#)
+        let edited = try server.post("/edit", #"{"image":"photo2.jpg","edits":{"title":"Violet plasma cloud","keywords":["violet","cloud","plasma","texture","abstract","fractal","pattern"],"categories":{"shutterstock":"Nature"}}}"#)
         #expect(edited.status == 200 && edited.body.contains("Violet plasma cloud") && edited.body.contains("\"verdicts\""), "\(edited.body)")
         for image in ["photo2.jpg", "photo3.jpg"] { #expect(try server.post("/decide", #"{"image":"\#(image)","decision":"approved"}"#).status == 200) }
         // The edit is in the image at once.
@@ -175,6 +175,9 @@ import Testing
         #expect(try TestSupport.exiftool(folder + "/out/packages/shutterstock/photo2.jpg")["XMP-dc:Title"] as? String == "Violet plasma cloud")
         let csv = try String(contentsOfFile: folder + "/out/packages/shutterstock/shutterstock.csv", encoding: .utf8)
         #expect(csv.contains("violet,cloud,plasma,texture") && !csv.contains("photo1.jpg"), "\(csv)")
+        // The edited category reaches the CSV; the other image keeps the workflow's.
+        let rows = csv.split(separator: "\n")
+        #expect(rows.first { $0.hasPrefix("photo2.jpg") }?.contains("Nature") == true && rows.first { $0.hasPrefix("photo3.jpg") }?.contains("Abstract") == true, "\(csv)")
 
         // A rerun keeps the edit and the decisions; it makes nothing again but the check of the edited file.
         let rerun = try TestSupport.run(binary, ["run", folder + "/w.yaml", "--presets", TestSupport.presetsFolder, "--json"])

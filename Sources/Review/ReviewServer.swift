@@ -63,7 +63,12 @@ public final class ReviewServer: Sendable {
                                   boundPort.value = port
                                   ready("http://127.0.0.1:\(port)/?token=\(token)")
                               })
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch where boundPort.value == 0 {
+            // It never listened: the port is taken or not ours to use.
+            throw ReviewError("cannot listen on 127.0.0.1:\(port): \(error)", hint: "choose another --port, or leave it out to use a free one")
+        }
     }
 
     struct DecisionRequest: Decodable {

@@ -132,6 +132,10 @@ import Testing
         let port = String(format: "%04X", server.port)
         #expect(listening.filter { $0.hasSuffix(":" + port) } == ["0100007F:" + port], "\(listening)")
         #expect(!(try String(contentsOfFile: "/proc/net/tcp6", encoding: .utf8)).contains(":" + port + " 00000000000000000000000000000000:0000 0A"))
+        // A second server on the same port: a clear error, exit 2.
+        let taken = try TestSupport.run("timeout", ["20", binary, "review", folder + "/out", "--port", "\(server.port)", "--presets", TestSupport.presetsFolder])
+        #expect(taken.status == 2 && taken.stderr.contains("cannot listen on 127.0.0.1:\(server.port)") && taken.stderr.contains("hint:"), "\(taken.status): \(taken.stderr)")
+
         // An image changed by hand since the run is shown with why it cannot be reviewed, and left alone.
         let handEdited = folder + "/out/images/photo3.jpg"
         #expect(try TestSupport.run("exiftool", ["-q", "-overwrite_original", "-XMP-dc:Title=By hand", handEdited]).status == 0)

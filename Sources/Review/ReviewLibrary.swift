@@ -62,9 +62,9 @@ final class ReviewLibrary: @unchecked Sendable {
         try lock.withLock {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: output + "/images")) ?? [])
                 .filter { $0.lowercased().hasSuffix(".jpg") && !$0.hasPrefix(".") }.sorted()
-            let facts = try Packaging.finishFacts(catalog)
+            let facts = try Packaging.finishFacts(catalog), reviews = try catalog.reviews()
             return names.map { name in
-                do { return try item(name, facts: facts) } catch {
+                do { return try item(name, facts: facts, reviews: reviews) } catch {
                     let problem = (error as? ReviewError).map { "\($0.message): \($0.hint)" } ?? "\(error)"
                     return Item(image: name, path: output + "/images/" + name, keywords: [], categories: [:], verdicts: [], warnings: [], problem: problem)
                 }
@@ -110,9 +110,10 @@ final class ReviewLibrary: @unchecked Sendable {
         }
     }
 
-    private func item(_ name: String, facts: [String: FinishResult]) throws -> Item {
+    /// `reviews`: read once for a whole page rather than once per image.
+    private func item(_ name: String, facts: [String: FinishResult], reviews: [String: ReviewRecord]? = nil) throws -> Item {
         let path = output + "/images/" + name
-        let tagged = try ReviewEditing.tagged(name, output: output, catalog: catalog)
+        let tagged = try ReviewEditing.tagged(name, output: output, catalog: catalog, reviews: reviews)
         var subject = try CheckSubject.read(path)
         let finish = facts[URL(fileURLWithPath: path).standardizedFileURL.path]
         subject.enlargement = finish?.scale

@@ -35,7 +35,8 @@ public enum Packaging {
         // What the run wrote each file from (its categories, after a review's edits) and a person's
         // decision on that very file (`stockwerk review`): rejected ones go nowhere, and with
         // `review: required` only approved ones are packaged.
-        let tagged = files.map { try? ReviewEditing.tagged($0, output: output, catalog: catalog) }
+        let reviews = try catalog.reviews()
+        let tagged = files.map { try? ReviewEditing.tagged($0, output: output, catalog: catalog, reviews: reviews) }
         let approvalRequired = reviewRequired(output: output)
         let subjects: [Result<CheckSubject, Error>] = zip(files, tagged).map { name, tagged in
             Result {

@@ -16,7 +16,8 @@ public enum ReviewEditing {
     }
 
     /// The run's tag result for OUTPUT/images/`image`, checked to be the file now there.
-    public static func tagged(_ image: String, output: String, catalog: Catalog) throws -> Tagged {
+    /// `reviews`: the catalog's reviews when the caller has read them already (one read for many images).
+    public static func tagged(_ image: String, output: String, catalog: Catalog, reviews: [String: ReviewRecord]? = nil) throws -> Tagged {
         let path = output + "/images/" + image
         guard let record = try catalog.latest("tag", artifactPath: path), let recipe = TagRecipe.decode(record.details) else {
             throw ReviewError("no run of this output made \(image)",
@@ -26,7 +27,7 @@ public enum ReviewEditing {
             throw ReviewError("\(path) has changed since the run wrote it",
                                hint: "run the workflow again (it writes the image anew), then review it")
         }
-        let review = try catalog.reviews()[image].flatMap { $0.basis == recipe.base ? $0 : nil }
+        let review = try (reviews ?? catalog.reviews())[image].flatMap { $0.basis == recipe.base ? $0 : nil }
         return Tagged(record: record, recipe: recipe, review: review)
     }
 
